@@ -1,0 +1,80 @@
+// The subset of the ONNX protobuf schema (onnx.proto, IR version 10) that the writer uses, as a protobufjs
+// reflection root. Field numbers are those of the ONNX specification.
+import * as protobuf from 'protobufjs';
+
+const schema = {
+  nested: {
+    onnx: {
+      nested: {
+        ModelProto: {
+          fields: {
+            irVersion: { type: 'int64', id: 1 },
+            producerName: { type: 'string', id: 2 },
+            producerVersion: { type: 'string', id: 3 },
+            domain: { type: 'string', id: 4 },
+            modelVersion: { type: 'int64', id: 5 },
+            docString: { type: 'string', id: 6 },
+            graph: { type: 'GraphProto', id: 7 },
+            opsetImport: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
+          },
+        },
+        OperatorSetIdProto: { fields: { domain: { type: 'string', id: 1 }, version: { type: 'int64', id: 2 } } },
+        GraphProto: {
+          fields: {
+            node: { rule: 'repeated', type: 'NodeProto', id: 1 },
+            name: { type: 'string', id: 2 },
+            initializer: { rule: 'repeated', type: 'TensorProto', id: 5 },
+            docString: { type: 'string', id: 10 },
+            input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
+            output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
+            valueInfo: { rule: 'repeated', type: 'ValueInfoProto', id: 13 },
+          },
+        },
+        NodeProto: {
+          fields: {
+            input: { rule: 'repeated', type: 'string', id: 1 },
+            output: { rule: 'repeated', type: 'string', id: 2 },
+            name: { type: 'string', id: 3 },
+            opType: { type: 'string', id: 4 },
+            attribute: { rule: 'repeated', type: 'AttributeProto', id: 5 },
+            docString: { type: 'string', id: 6 },
+            domain: { type: 'string', id: 7 },
+          },
+        },
+        AttributeProto: {
+          fields: {
+            name: { type: 'string', id: 1 },
+            f: { type: 'float', id: 2 },
+            i: { type: 'int64', id: 3 },
+            s: { type: 'bytes', id: 4 },
+            t: { type: 'TensorProto', id: 5 },
+            floats: { rule: 'repeated', type: 'float', id: 7 },
+            ints: { rule: 'repeated', type: 'int64', id: 8 },
+            type: { type: 'int32', id: 20 },
+          },
+        },
+        ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
+        TypeProto: {
+          fields: { tensorType: { type: 'TensorTypeProto', id: 1 } },
+        },
+        TensorTypeProto: { fields: { elemType: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } },
+        TensorShapeProto: { fields: { dim: { rule: 'repeated', type: 'Dimension', id: 1 } } },
+        Dimension: { fields: { dimValue: { type: 'int64', id: 1 }, dimParam: { type: 'string', id: 2 } } },
+        TensorProto: {
+          fields: {
+            dims: { rule: 'repeated', type: 'int64', id: 1 },
+            dataType: { type: 'int32', id: 2 },
+            name: { type: 'string', id: 8 },
+            rawData: { type: 'bytes', id: 9 },
+          },
+        },
+      },
+    },
+  },
+};
+
+const root = protobuf.Root.fromJSON(schema);
+export const ModelProto = root.lookupType('onnx.ModelProto');
+
+/** AttributeProto.AttributeType values. */
+export const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;

@@ -1,0 +1,120 @@
+// Compiles an IR graph (its declared inputs, and the nodes needed for the requested outputs) to an ONNX model:
+// IR version 10, ai.onnx opset 21, com.microsoft opset 1 for the fused kernels ORT provides.
+import { type DType, type Graph, type Node, type Tensor } from '../ir';
+import { type LowerCtx, type OnnxAttr, opDef } from '../registry';
+import { onnxDType } from '../ops/elementwise';
+import { AttrType, ModelProto } from './schema';
+
+export const IR_VERSION = 10;
+export const OPSET = 21;
+
+export interface CompiledModel {
+  bytes: Uint8Array;
+  inputs: { name: string; dtype: DType; shape: number[] }[];
+  outputs: { name: string; dtype: DType; shape: number[] }[];
+}
+
+function rawBytes(dtype: DType, data: ArrayLike<number>): Uint8Array {
+  const n = data.length;
+  switch (dtype) {
+    case 'float32':
+      return new Uint8Array(Float32Array.from(data).buffer);
+    case 'float64':
+      return new Uint8Array(Float64Array.from(data).buffer);
+    case 'int64': {
+      const a = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) a[i] = BigInt(data[i]!);
+      return new Uint8Array(a.buffer);
+    }
+    case 'bool':
+      return Uint8Array.from(data, (v) => (v ? 1 : 0));
+  }
+}
+
+function attrProto(name: string, a: OnnxAttr): Record<string, unknown> {
+  if ('f' in a) return { name, type: AttrType.FLOAT, f: a.f };
+  if ('i' in a) return { name, type: AttrType.INT, i: a.i };
+  if ('s' in a) return { name, type: AttrType.STRING, s: new TextEncoder().encode(a.s) };
+  if ('floats' in a) return { name, type: AttrType.FLOATS, floats: [...a.floats] };
+  if ('ints' in a) return { name, type: AttrType.INTS, ints: [...a.ints] };
+  return { name, type: AttrType.TENSOR, t: { dims: [...a.t.dims], dataType: onnxDType(a.t.dtype), rawData: rawBytes(a.t.dtype, a.t.data) } };
+}
+
+const valueInfo = (name: string, dtype: DType, shape: readonly number[]) => ({
+  name,
+  type: { tensorType: { elemType: onnxDType(dtype), shape: { dim: shape.map((d) => ({ dimValue: d })) } } },
+});
+
+/** Nodes that the requested outputs depend on, in graph order. */
+function liveNodes(outputs: readonly Tensor[]): Node[] {
+  const live = new Set<Node>();
+  const stack = outputs.map((t) => t.producer).filter((n): n is Node => n !== null);
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (live.has(n)) continue;
+    live.add(n);
+    for (const t of n.inputs) if (t.producer) stack.push(t.producer);
+  }
+  return [...live].sort((a, b) => a.id - b.id);
+}
+
+export function compileGraph(graph: Graph, outputs: Record<string, Tensor>, name = 'tinymem'): CompiledModel {
+  const names = new Map<number, string>();
+  for (const t of graph.inputs) names.set(t.id, t.name!);
+  const extraOutputs: [string, string][] = []; // [from, to]: outputs that need an Identity
+  for (const [outName, t] of Object.entries(outputs)) {
+    if (t.graph !== graph) throw new Error(`output "${outName}" belongs to another graph`);
+    if (names.has(t.id)) extraOutputs.push([names.get(t.id)!, outName]);
+    else names.set(t.id, outName);
+  }
+  const nodes: Record<string, unknown>[] = [];
+  const initializers: Record<string, unknown>[] = [];
+  let counter = 0;
+  const ctx: LowerCtx = {
+    name: (t) => {
+      let n = names.get(t.id);
+      if (n === undefined) names.set(t.id, (n = `t${t.id}`));
+      return n;
+    },
+    fresh: (hint) => `_${hint}${counter++}`,
+    emit: (opType, inputs, outs, attrs = {}, domain = '') => {
+      nodes.push({
+        opType,
+        domain,
+        name: `n${nodes.length}_${opType}`,
+        input: inputs,
+        output: outs,
+        attribute: Object.entries(attrs).map(([k, v]) => attrProto(k, v)),
+      });
+    },
+    int64: (values, isScalar = false) => ctx.constant('int64', isScalar ? [] : [values.length], values),
+    constant: (dtype, dims, data, n) => {
+      const nm = n ?? ctx.fresh('c');
+      initializers.push({ name: nm, dims: [...dims], dataType: onnxDType(dtype), rawData: rawBytes(dtype, data) });
+      return nm;
+    },
+  };
+  for (const node of liveNodes(Object.values(outputs))) opDef(node.op).lower(ctx, node);
+  for (const [from, to] of extraOutputs) ctx.emit('Identity', [from], [to]);
+
+  const inputs = graph.inputs.map((t) => ({ name: t.name!, dtype: t.dtype, shape: [...t.shape] }));
+  const outs = Object.entries(outputs).map(([n, t]) => ({ name: n, dtype: t.dtype, shape: [...t.shape] }));
+  const model = {
+    irVersion: IR_VERSION,
+    producerName: 'tinymem',
+    opsetImport: [
+      { domain: '', version: OPSET },
+      { domain: 'com.microsoft', version: 1 },
+    ],
+    graph: {
+      name,
+      node: nodes,
+      initializer: initializers,
+      input: inputs.map((i) => valueInfo(i.name, i.dtype, i.shape)),
+      output: outs.map((o) => valueInfo(o.name, o.dtype, o.shape)),
+    },
+  };
+  const err = ModelProto.verify(model);
+  if (err) throw new Error(`ONNX model is malformed: ${err}`);
+  return { bytes: ModelProto.encode(ModelProto.fromObject(model)).finish(), inputs, outputs: outs };
+}
