@@ -1,0 +1,159 @@
+// The GPT-2 language model (Hugging Face GPT2LMHeadModel semantics) written with the tracing API.
+//
+// Pre-LayerNorm blocks; fused attention projection `c_attn`; Conv1D weights stored [in, out]; learned position
+// embeddings; causal self-attention; `lm_head` tied to `wte`. Tensor names are Hugging Face's, so checkpoints
+// interoperate with `transformers` and the PyTorch reference.
+//
+// Optional inputs used by the mitigation methods:
+//   neuronMasks[i]  [inner]          multiplies layer i's MLP activations (0/1 ablation or real-valued slimming)
+//   weightMasks[i]  {c_fc?, c_proj?} elementwise masks on layer i's MLP weight matrices (Subnet, pruning)
+//   onActivation    hook that sees (and may replace) each layer's MLP activations: read them, scale them, or make
+//                   them a differentiable graph input
+//   dropout         explicit 0/1 masks for the embedding and residual dropouts, with their rate p
+import { F, type DType, type Graph, type Tensor } from '../graph/index';
+
+export type Activation = 'relu' | 'gelu_new' | 'gelu';
+
+/** The GPT2Config fields the model uses, named as in Hugging Face's config.json. */
+export interface Gpt2Config {
+  vocab_size: number;
+  n_positions: number;
+  n_embd: number;
+  n_layer: number;
+  n_head: number;
+  /** MLP width; null means 4·n_embd. */
+  n_inner: number | null;
+  activation_function: Activation;
+  layer_norm_epsilon: number;
+  initializer_range: number;
+}
+
+export const mlpWidth = (c: Gpt2Config): number => c.n_inner ?? 4 * c.n_embd;
+
+/** Every trainable tensor, in a fixed order, with its Hugging Face name and shape. lm_head is tied to wte. */
+export function gpt2ParamShapes(c: Gpt2Config): [string, number[]][] {
+  const C = c.n_embd;
+  const inner = mlpWidth(c);
+  const out: [string, number[]][] = [
+    ['transformer.wte.weight', [c.vocab_size, C]],
+    ['transformer.wpe.weight', [c.n_positions, C]],
+  ];
+  for (let i = 0; i < c.n_layer; i++) {
+    const h = `transformer.h.${i}.`;
+    out.push(
+      [h + 'ln_1.weight', [C]], [h + 'ln_1.bias', [C]],
+      [h + 'attn.c_attn.weight', [C, 3 * C]], [h + 'attn.c_attn.bias', [3 * C]],
+      [h + 'attn.c_proj.weight', [C, C]], [h + 'attn.c_proj.bias', [C]],
+      [h + 'ln_2.weight', [C]], [h + 'ln_2.bias', [C]],
+      [h + 'mlp.c_fc.weight', [C, inner]], [h + 'mlp.c_fc.bias', [inner]],
+      [h + 'mlp.c_proj.weight', [inner, C]], [h + 'mlp.c_proj.bias', [C]],
+    );
+  }
+  out.push(['transformer.ln_f.weight', [C]], ['transformer.ln_f.bias', [C]]);
+  return out;
+}
+
+export const countParams = (c: Gpt2Config): number => gpt2ParamShapes(c).reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0);
+
+/**
+ * Hugging Face's initialisation: weights and embeddings ~ N(0, initializer_range), the two c_proj weights
+ * ~ N(0, initializer_range/√(2·n_layer)) (GPT-2's scaled residual init), biases 0, LayerNorm weights 1.
+ */
+export function initGpt2Params(c: Gpt2Config, normal: () => number): Map<string, Float32Array> {
+  const params = new Map<string, Float32Array>();
+  for (const [name, shape] of gpt2ParamShapes(c)) {
+    const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
+    if (/ln_\d\.weight$|ln_f\.weight$/.test(name)) a.fill(1);
+    else if (shape.length === 2) {
+      const std = name.endsWith('c_proj.weight') ? c.initializer_range / Math.sqrt(2 * c.n_layer) : c.initializer_range;
+      for (let i = 0; i < a.length; i++) a[i] = normal() * std;
+    }
+    params.set(name, a);
+  }
+  return params;
+}
+
+/** Declares every parameter as a graph input (trainable tensors are inputs, never initializers). */
+export function declareGpt2Params(g: Graph, c: Gpt2Config, dtype: DType = 'float32'): Record<string, Tensor> {
+  return Object.fromEntries(gpt2ParamShapes(c).map(([name, shape]) => [name, g.input(name, dtype, shape)]));
+}
+
+export interface Gpt2Options {
+  neuronMasks?: (Tensor | undefined)[];
+  weightMasks?: ({ c_fc?: Tensor; c_proj?: Tensor } | undefined)[];
+  onActivation?: (layer: number, act: Tensor) => Tensor;
+  dropout?: { p: number; embd?: Tensor; attn?: (Tensor | undefined)[]; mlp?: (Tensor | undefined)[] };
+  /** Multiplies each block's input hidden state, e.g. [B, 1, C] per-example channel masks (example-tied dropout). */
+  blockInputMasks?: (Tensor | undefined)[];
+}
+
+const ACT: Record<Activation, (x: Tensor) => Tensor> = {
+  relu: F.relu,
+  gelu: (x) => F.gelu(x, 'none'),
+  gelu_new: (x) => F.gelu(x, 'tanh'),
+};
+
+/** The most negative finite float32, as Hugging Face fills masked attention scores. */
+const MASKED = -3.4028234663852886e38;
+
+function causalMask(g: Graph, T: number): Tensor {
+  const keep = new Uint8Array(T * T);
+  for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) keep[i * T + j] = 1;
+  return F.constant(g, keep, 'bool', [T, T]);
+}
+
+/** Logits [B, T, V] for int64 tokens [B, T], and each layer's MLP activations [B, T, inner]. */
+export function gpt2Forward(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, o: Gpt2Options = {}): { logits: Tensor; activations: Tensor[] } {
+  const g = tokens.graph;
+  const [B, T] = tokens.shape as [number, number];
+  if (T > c.n_positions) throw new Error(`sequence length ${T} exceeds the model's context n_positions = ${c.n_positions}`);
+  const C = c.n_embd;
+  const H = c.n_head;
+  const hd = C / H;
+  const wte = P['transformer.wte.weight']!;
+  const drop = (x: Tensor, mask: Tensor | undefined) => (mask && o.dropout ? F.dropout(x, mask, o.dropout.p) : x);
+
+  let x = F.add(F.gather(wte, tokens), F.slice(P['transformer.wpe.weight']!, [0], [T], [0]));
+  x = drop(x, o.dropout?.embd);
+  const mask = causalMask(g, T);
+  const activations: Tensor[] = [];
+  const heads = (t: Tensor) => F.transpose(F.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]); // [B, H, T, hd]
+
+  for (let i = 0; i < c.n_layer; i++) {
+    const p = (n: string) => P[`transformer.h.${i}.${n}`]!;
+    if (o.blockInputMasks?.[i]) x = F.mul(x, o.blockInputMasks[i]!);
+
+    // attention
+    const a = F.layerNorm(x, p('ln_1.weight'), p('ln_1.bias'), c.layer_norm_epsilon);
+    const qkv = F.add(F.matmul(a, p('attn.c_attn.weight')), p('attn.c_attn.bias'));
+    const [q, k, v] = F.split(qkv, [C, C, C], 2).map(heads) as [Tensor, Tensor, Tensor];
+    // (q·kᵀ)/√hd, with the scale folded into q (the smaller tensor)
+    const scores = F.matmul(F.mul(q, 1 / Math.sqrt(hd)), k, { transB: true });
+    const att = F.softmax(F.where(mask, scores, MASKED), -1);
+    const y = F.reshape(F.transpose(F.matmul(att, v), [0, 2, 1, 3]), [B, T, C]);
+    x = F.add(x, drop(F.add(F.matmul(y, p('attn.c_proj.weight')), p('attn.c_proj.bias')), o.dropout?.attn?.[i]));
+
+    // MLP
+    const m = F.layerNorm(x, p('ln_2.weight'), p('ln_2.bias'), c.layer_norm_epsilon);
+    const wm = o.weightMasks?.[i];
+    const fc = wm?.c_fc ? F.mul(p('mlp.c_fc.weight'), wm.c_fc) : p('mlp.c_fc.weight');
+    const proj = wm?.c_proj ? F.mul(p('mlp.c_proj.weight'), wm.c_proj) : p('mlp.c_proj.weight');
+    let act = ACT[c.activation_function](F.add(F.matmul(m, fc), p('mlp.c_fc.bias')));
+    if (o.neuronMasks?.[i]) act = F.mul(act, o.neuronMasks[i]!);
+    if (o.onActivation) act = o.onActivation(i, act);
+    activations.push(act);
+    x = F.add(x, drop(F.add(F.matmul(act, proj), p('mlp.c_proj.bias')), o.dropout?.mlp?.[i]));
+  }
+  x = F.layerNorm(x, P['transformer.ln_f.weight']!, P['transformer.ln_f.bias']!, c.layer_norm_epsilon);
+  return { logits: F.matmul(x, wte, { transB: true }), activations };
+}
+
+/**
+ * Next-token targets for causal LM loss: tokens shifted left by one, the last position ignored. Computing the loss
+ * on all T positions with the last one ignored equals Hugging Face's loss over logits[:, :-1] without slicing them.
+ */
+export function nextTokenTargets(tokens: Tensor, ignoreIndex = -100): Tensor {
+  const [B, T] = tokens.shape as [number, number];
+  const pad = F.constant(tokens.graph, new Array<number>(B).fill(ignoreIndex), 'int64', [B, 1]);
+  return F.concat([F.slice(tokens, [1], [T], [1]), pad], 1);
+}
