@@ -97,6 +97,7 @@ const cases: Record<string, Case> = {
   'ReduceSum all': unaryCase((x) => F.reduceSum(x)),
   ReduceMean: unaryCase((x) => F.reduceMean(x, [0])),
   ReduceMax: unaryCase((x) => F.reduceMax(x, [1])),
+  ReduceMin: unaryCase((x) => F.reduceMin(x, [0, 1], true)),
   TopK: (g, r) => {
     const x = randomInput(g, r, 'x', [3, 6]);
     return { inputs: [x], y: F.topK(x.tensor, 2, 1).values };

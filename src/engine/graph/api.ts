@@ -109,6 +109,7 @@ export const unsqueeze = (x: Tensor, axis: number): Tensor => {
 export const reduceSum = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => one('ReduceSum', [x], { axes, keepdims });
 export const reduceMean = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => one('ReduceMean', [x], { axes, keepdims });
 export const reduceMax = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => one('ReduceMax', [x], { axes, keepdims });
+export const reduceMin = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => one('ReduceMin', [x], { axes, keepdims });
 
 // ---- indices -----------------------------------------------------------------------------------------------------
 export const oneHot = (indices: Tensor, depth: number, dtype: DType = 'float32'): Tensor => one('OneHot', [indices], { depth, dtype });
@@ -116,6 +117,8 @@ export function topK(x: Tensor, k: number, axis = -1, largest = true): { values:
   const [values, indices] = apply('TopK', [x], { k, axis, largest });
   return { values: values!, indices: indices! };
 }
+/** Index of the largest value along `axis` (the first one on ties), as int64. */
+export const argMax = (x: Tensor, axis = -1): Tensor => one('ArgMax', [x], { axis });
 /** Writes `updates` into `data` at `indices` along `axis` (indices unique), as ONNX ScatterElements. */
 export const scatterElements = (data: Tensor, indices: Tensor, updates: Tensor, axis: number): Tensor =>
   one('ScatterElements', [data, indices, updates], { axis });

@@ -106,3 +106,16 @@ defineOp('TopK', {
     return [F.scatterElements(F.zeros(x.graph, x.shape, x.dtype), n.outputs[1]!, g, n.attrs.axis as number)];
   },
 });
+
+defineOp('ArgMax', {
+  infer: ([x], a) => {
+    const axis = normAxis('ArgMax', a.axis as number, x!.rank);
+    return [spec('int64', x!.shape.filter((_, i) => i !== axis))];
+  },
+  lower: (ctx, n) =>
+    ctx.emit('ArgMax', [ctx.name(n.inputs[0]!)], [ctx.name(n.outputs[0]!)], {
+      axis: { i: normAxis('ArgMax', n.attrs.axis as number, n.inputs[0]!.rank) },
+      keepdims: { i: 0 },
+      select_last_index: { i: 0 },
+    }),
+});

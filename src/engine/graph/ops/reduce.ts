@@ -34,10 +34,12 @@ function reduce(name: string, vjp: (n: Node, g: Tensor) => Tensor): void {
 
 reduce('ReduceSum', (n, g) => spread(n, g));
 reduce('ReduceMean', (n, g) => F.mul(spread(n, g), n.outputs[0]!.size / n.inputs[0]!.size));
-// Ties share the gradient equally.
-reduce('ReduceMax', (n, g) => {
+// Max and min: the gradient goes to the elements equal to the result; ties share it equally.
+const extremum = (n: Node, g: Tensor): Tensor => {
   const x = n.inputs[0]!;
   const hit = F.cast(F.equal(x, spread(n, n.outputs[0]!)), x.dtype);
   const count = spread(n, F.reshape(F.reduceSum(hit, n.attrs.axes as number[] | undefined, true), n.outputs[0]!.shape));
   return F.div(F.mul(spread(n, g), hit), count);
-});
+};
+reduce('ReduceMax', extremum);
+reduce('ReduceMin', extremum);
