@@ -93,13 +93,18 @@ const ACT: Record<Activation, (x: Tensor) => Tensor> = {
   gelu_new: (x) => F.gelu(x, 'tanh'),
 };
 
-/** The most negative finite float32, as Hugging Face fills masked attention scores. */
+/** The most negative finite float32, the value Hugging Face gives masked attention scores. */
 const MASKED = -3.4028234663852886e38;
 
-function causalMask(g: Graph, T: number): Tensor {
-  const keep = new Uint8Array(T * T);
-  for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) keep[i * T + j] = 1;
-  return F.constant(g, keep, 'bool', [T, T]);
+/**
+ * Additive causal mask [T, T]: 0 where key j ≤ query i, else MASKED. Adding it gives the masked scores the value
+ * MASKED (|score| ≪ |MASKED|), as masked_fill does, so softmax gives them exactly 0 and, being 0, they pass no
+ * gradient: the backward pass needs no mask.
+ */
+function causalMask(g: Graph, T: number, dtype: DType): Tensor {
+  const m = new Float64Array(T * T);
+  for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) m[i * T + j] = MASKED;
+  return F.constant(g, m, dtype, [T, T]);
 }
 
 /** Logits [B, T, V] for int64 tokens [B, T], and each layer's MLP activations [B, T, inner]. */
@@ -115,7 +120,7 @@ export function gpt2Forward(c: Gpt2Config, P: Record<string, Tensor>, tokens: Te
 
   let x = F.add(F.gather(wte, tokens), F.slice(P['transformer.wpe.weight']!, [0], [T], [0]));
   x = drop(x, o.dropout?.embd);
-  const mask = causalMask(g, T);
+  const mask = causalMask(g, T, wte.dtype);
   const activations: Tensor[] = [];
   const heads = (t: Tensor) => F.transpose(F.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]); // [B, H, T, hd]
 
@@ -125,11 +130,13 @@ export function gpt2Forward(c: Gpt2Config, P: Record<string, Tensor>, tokens: Te
 
     // attention
     const a = F.layerNorm(x, p('ln_1.weight'), p('ln_1.bias'), c.layer_norm_epsilon);
-    const qkv = F.add(F.matmul(a, p('attn.c_attn.weight')), p('attn.c_attn.bias'));
-    const [q, k, v] = F.split(qkv, [C, C, C], 2).map(heads) as [Tensor, Tensor, Tensor];
+    // c_attn is fused [C, 3C]; splitting the (small) weight rather than the (large) activations avoids a strided copy.
+    const [wq, wk, wv] = F.split(p('attn.c_attn.weight'), [C, C, C], 1);
+    const [bq, bk, bv] = F.split(p('attn.c_attn.bias'), [C, C, C], 0);
+    const [q, k, v] = [[wq, bq], [wk, bk], [wv, bv]].map(([w, b]) => heads(F.add(F.matmul(a, w!), b!))) as [Tensor, Tensor, Tensor];
     // (q·kᵀ)/√hd, with the scale folded into q (the smaller tensor)
     const scores = F.matmul(F.mul(q, 1 / Math.sqrt(hd)), k, { transB: true });
-    const att = F.softmax(F.where(mask, scores, MASKED), -1);
+    const att = F.softmax(F.add(scores, mask), -1);
     const y = F.reshape(F.transpose(F.matmul(att, v), [0, 2, 1, 3]), [B, T, C]);
     x = F.add(x, drop(F.add(F.matmul(y, p('attn.c_proj.weight')), p('attn.c_proj.bias')), o.dropout?.attn?.[i]));
 

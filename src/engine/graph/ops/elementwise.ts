@@ -72,8 +72,13 @@ unary('Sqrt', (_x, y, g) => F.div(g, F.mul(y, 2)));
 unary('Exp', (_x, y, g) => F.mul(g, y));
 unary('Log', (x, _y, g) => F.div(g, x));
 unary('Abs', (x, _y, g) => F.mul(g, F.sign(x)));
-unary('Sign', () => null);
-unary('Relu', (_x, y, g) => F.where(F.greater(y, 0), g, 0));
+defineOp('Sign', {
+  infer: ([x]) => [spec(x!.dtype, x!.shape)],
+  lower: lowerDirect('Sign'),
+  vjp: () => [null],
+});
+// y = relu(x) ≥ 0, so sign(y) is the 0/1 derivative: two cheap passes instead of a broadcasting Where.
+unary('Relu', (_x, y, g) => F.mul(g, F.sign(y)));
 unary('Tanh', (_x, y, g) => F.mul(g, F.sub(1, F.mul(y, y))));
 unary('Sigmoid', (_x, y, g) => F.mul(g, F.mul(y, F.sub(1, y))));
 // d erf(x)/dx = 2/√π · exp(−x²)

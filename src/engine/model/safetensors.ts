@@ -1,0 +1,609 @@
+// Reader and writer for the safetensors format (https://huggingface.co/docs/safetensors), written from its description:
+//
+//   [8 bytes: header length N, unsigned little-endian] [N bytes: UTF-8 JSON header] [data bytes]
+//   header = { "__metadata__"?: {string: string}, name: {dtype, shape, data_offsets: [begin, end]}, ... }
+//
+// Offsets are relative to the start of the data bytes; tensor data is row-major and little-endian.
+// Files are read tensor by tensor straight into fresh (hence aligned) typed arrays, so a multi-GB checkpoint is never
+// held twice in memory and never needs one Buffer larger than Node allows. Writes are atomic (temp file + rename).
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync,
+} from 'node:fs';
+import { endianness } from 'node:os';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+
+export type Dtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U8' | 'BOOL';
+
+const DTYPE_BYTES: Record<Dtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, U8: 1, BOOL: 1 };
+export const DTYPES = Object.keys(DTYPE_BYTES) as Dtype[];
+
+/** F16 and BF16 hold raw 16-bit patterns (Uint16Array); BOOL holds 0/1 bytes (Uint8Array). */
+export type TensorData = Float64Array | Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
+
+export interface Tensor {
+  dtype: Dtype;
+  shape: number[];
+  data: TensorData;
+  /** Set when `toFloat32` turned a half-precision tensor into F32 data; `dtype` is then 'F32'. */
+  convertedFrom?: 'F16' | 'BF16';
+}
+
+/** A tensor to write. F16/BF16 data may be raw bits (Uint16Array) or Float32Array (rounded to nearest even). */
+export interface TensorInput {
+  dtype: Dtype;
+  shape: readonly number[];
+  data: TensorData;
+}
+
+export interface SafetensorsContents {
+  /** In file order (by data offset). */
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+  /** Which file each tensor came from (several for sharded checkpoints). */
+  sourceFile: Map<string, string>;
+}
+
+export interface ReadOptions {
+  /** Convert F16 and BF16 tensors to Float32Array (exact). Other dtypes are left as stored. */
+  toFloat32?: boolean;
+}
+
+export class SafetensorsError extends Error {
+  override readonly name = 'SafetensorsError';
+  constructor(
+    /** The file the problem is in. */
+    readonly file: string,
+    message: string,
+    /** The tensor the problem is about, when there is one. */
+    readonly tensor?: string,
+  ) {
+    super(`${file}: ${message}`);
+  }
+}
+
+const REEXPORT = 're-download the file or re-export it with a safetensors writer (e.g. save_pretrained / save_file)';
+/** The reference implementation refuses larger headers too; a bigger "length" means this is not a safetensors file. */
+const MAX_HEADER_BYTES = 100_000_000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Half precision. Bit-level conversions written out by hand; a 64K table makes the bulk F16 path a lookup.
+
+/** The float32 bit pattern of an IEEE 754 binary16 bit pattern (exact; NaN payloads kept). */
+function f16BitsToF32Bits(h: number): number {
+  const sign = (h & 0x8000) << 16;
+  const exp = (h >> 10) & 0x1f;
+  let frac = h & 0x3ff;
+  if (exp === 0x1f) return (sign | 0x7f800000 | (frac << 13)) >>> 0; // inf / nan
+  if (exp !== 0) return (sign | ((exp + 112) << 23) | (frac << 13)) >>> 0; // normal: rebias 15 → 127
+  if (frac === 0) return sign >>> 0; // ±0
+  // Subnormal frac·2^-24: shift the leading 1 up to the implicit-bit position; every half subnormal is a float normal.
+  let e = 113;
+  while ((frac & 0x400) === 0) {
+    frac <<= 1;
+    e--;
+  }
+  return (sign | (e << 23) | ((frac & 0x3ff) << 13)) >>> 0;
+}
+
+let f16Table: Float32Array | undefined;
+function f16Lookup(): Float32Array {
+  if (!f16Table) {
+    const bits = new Uint32Array(65536);
+    for (let h = 0; h < 65536; h++) bits[h] = f16BitsToF32Bits(h);
+    f16Table = new Float32Array(bits.buffer);
+  }
+  return f16Table;
+}
+
+/** The value of a binary16 bit pattern. */
+export const f16ToNumber = (h: number): number => f16Lookup()[h & 0xffff]!;
+/** The value of a bfloat16 bit pattern. */
+export function bf16ToNumber(h: number): number {
+  const u = new Uint32Array([(h & 0xffff) << 16]);
+  return new Float32Array(u.buffer)[0]!;
+}
+
+export function f16ToFloat32Array(bits: Uint16Array): Float32Array {
+  const table = f16Lookup();
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]!]!;
+  return out;
+}
+
+export function bf16ToFloat32Array(bits: Uint16Array): Float32Array {
+  const out = new Uint32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = bits[i]! << 16;
+  return new Float32Array(out.buffer);
+}
+
+/** binary16 bits of a float32 (bit pattern given), rounded to nearest, ties to even; overflow gives ±inf. */
+function f32BitsToF16Bits(x: number): number {
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  const mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0); // inf, or a quiet nan
+  const e = exp - 112; // half's biased exponent
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    // Half subnormal f·2^-24. With M the 24-bit significand (implicit 1 included) the value is M·2^(e-38),
+    // so f = M / 2^(14-e), rounded.
+    if (e < -10) return sign; // below half the smallest subnormal: rounds to ±0
+    const M = mant | 0x800000;
+    const shift = 14 - e;
+    const rem = M & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    let f = M >>> shift;
+    if (rem > halfway || (rem === halfway && (f & 1) === 1)) f++;
+    return sign | f; // f may carry into 0x400: the smallest normal, which is the right encoding
+  }
+  let h = sign | (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (h & 1) === 1)) h++; // a carry into the exponent is correct (up to inf)
+  return h;
+}
+
+export function float32ToF16Array(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = f32BitsToF16Bits(bits[i]!);
+  return out;
+}
+
+export function float32ToBf16Array(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const x = bits[i]!;
+    if ((x & 0x7fffffff) > 0x7f800000) out[i] = (x >>> 16) | 0x40; // nan stays a (quiet) nan
+    else out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16; // round to nearest even; < 2^32 for every non-nan
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Header
+
+interface HeaderEntry {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  /** Sorted by data offset. */
+  entries: HeaderEntry[];
+  metadata: Record<string, string>;
+  /** Absolute file offset of the data bytes (8 + header length). */
+  dataStart: number;
+}
+
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function assertLittleEndianHost(file: string): void {
+  if (endianness() !== 'LE') throw new SafetensorsError(file, 'this machine is big-endian; safetensors data is little-endian and byte swapping is not implemented');
+}
+
+function headerLength(first8: Uint8Array, fileSize: number, file: string): number {
+  if (fileSize < 8) {
+    throw new SafetensorsError(file, `the file is ${fileSize} bytes, shorter than the 8-byte header length every safetensors file starts with; it is empty or truncated: ${REEXPORT}`);
+  }
+  const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(fileSize - 8)) {
+    const zip = first8[0] === 0x50 && first8[1] === 0x4b; // "PK": a PyTorch .bin/.pt zip archive
+    const hint = zip ? ' It looks like a PyTorch zip checkpoint (.bin/.pt), not safetensors: convert it with safetensors.torch.save_file.' : '';
+    throw new SafetensorsError(file, `the header length (${n} bytes) runs past the end of the file (${fileSize} bytes): the file is truncated or not a safetensors file.${hint} Fix: ${REEXPORT}`);
+  }
+  if (n > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(file, `the header length (${n} bytes) is over the ${MAX_HEADER_BYTES}-byte limit: this is not a safetensors file. Fix: ${REEXPORT}`);
+  return Number(n);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function parseHeader(bytes: Uint8Array, file: string, fileSize: number): SafetensorsHeader {
+  const dataStart = 8 + bytes.length;
+  const dataSize = fileSize - dataStart;
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new SafetensorsError(file, `the ${bytes.length}-byte header is not valid UTF-8: the file is corrupt. Fix: ${REEXPORT}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    const start = JSON.stringify(text.slice(0, 60));
+    throw new SafetensorsError(file, `the header is not valid JSON (${(e as Error).message}; it starts ${start}): the file is corrupt or not a safetensors file. Fix: ${REEXPORT}`);
+  }
+  if (!isObject(json)) throw new SafetensorsError(file, `the header must be a JSON object of tensors, got ${Array.isArray(json) ? 'an array' : typeof json}. Fix: ${REEXPORT}`);
+
+  const metadata: Record<string, string> = {};
+  const entries: HeaderEntry[] = [];
+  for (const [name, v] of Object.entries(json)) {
+    if (name === '__metadata__') {
+      if (v === null) continue;
+      if (!isObject(v)) throw new SafetensorsError(file, `"__metadata__" must be an object of strings, got ${JSON.stringify(v)}. Fix: ${REEXPORT}`);
+      for (const [k, s] of Object.entries(v)) {
+        if (typeof s !== 'string') throw new SafetensorsError(file, `"__metadata__" value "${k}" must be a string, got ${JSON.stringify(s)}. Fix: ${REEXPORT}`);
+        metadata[k] = s;
+      }
+      continue;
+    }
+    const bad = (what: string) => new SafetensorsError(file, `tensor "${name}": ${what}. Fix: ${REEXPORT}`, name);
+    if (!isObject(v)) throw bad(`its header entry must be an object {dtype, shape, data_offsets}, got ${JSON.stringify(v)}`);
+    const { dtype, shape, data_offsets: offsets } = v;
+    if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) {
+      throw new SafetensorsError(file, `tensor "${name}" has dtype ${JSON.stringify(dtype)}, which this reader does not support (supported: ${DTYPES.join(', ')}). Fix: convert that tensor to one of these before exporting (e.g. tensor.float()).`, name);
+    }
+    if (!Array.isArray(shape) || !shape.every(isCount)) throw bad(`shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
+      throw bad(`data_offsets must be [begin, end] with non-negative integers, got ${JSON.stringify(offsets)}`);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (begin > end) throw bad(`data_offsets [${begin}, ${end}] are out of order (begin > end)`);
+    const count = elementCount(shape as number[]);
+    const bytesPer = DTYPE_BYTES[dtype as Dtype];
+    if (!Number.isSafeInteger(count * bytesPer) || count * bytesPer !== end - begin) {
+      throw bad(`shape [${(shape as number[]).join(', ')}] × ${dtype} (${bytesPer} bytes) needs ${count * bytesPer} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+    }
+    entries.push({ name, dtype: dtype as Dtype, shape: shape as number[], begin, end });
+  }
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+
+  const last = entries.reduce((m, e) => Math.max(m, e.end), 0);
+  if (last > dataSize) {
+    const culprit = entries.find((e) => e.end > dataSize)!;
+    throw new SafetensorsError(file, `the data is truncated: tensor "${culprit.name}" needs bytes up to ${dataStart + culprit.end} and the header says the data runs to ${dataStart + last}, but the file has only ${fileSize} bytes. Fix: ${REEXPORT}`, culprit.name);
+  }
+  for (let i = 1; i < entries.length; i++) {
+    const a = entries[i - 1]!;
+    const b = entries[i]!;
+    if (b.begin < a.end) {
+      throw new SafetensorsError(file, `tensors "${a.name}" [${a.begin}, ${a.end}) and "${b.name}" [${b.begin}, ${b.end}) overlap in the data section. Fix: ${REEXPORT}`, b.name);
+    }
+  }
+  return { entries, metadata, dataStart };
+}
+
+function typedView(dtype: Dtype, buffer: ArrayBufferLike, byteOffset: number, length: number): TensorData {
+  switch (dtype) {
+    case 'F64': return new Float64Array(buffer, byteOffset, length);
+    case 'F32': return new Float32Array(buffer, byteOffset, length);
+    case 'F16':
+    case 'BF16': return new Uint16Array(buffer, byteOffset, length);
+    case 'I64': return new BigInt64Array(buffer, byteOffset, length);
+    case 'I32': return new Int32Array(buffer, byteOffset, length);
+    case 'U8':
+    case 'BOOL': return new Uint8Array(buffer, byteOffset, length);
+  }
+}
+
+function finishTensor(e: HeaderEntry, data: TensorData, opts: ReadOptions): Tensor {
+  if (opts.toFloat32 && (e.dtype === 'F16' || e.dtype === 'BF16')) {
+    const bits = data as Uint16Array;
+    const f32 = e.dtype === 'F16' ? f16ToFloat32Array(bits) : bf16ToFloat32Array(bits);
+    return { dtype: 'F32', shape: e.shape, data: f32, convertedFrom: e.dtype };
+  }
+  return { dtype: e.dtype, shape: e.shape, data };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading
+
+/**
+ * Parses safetensors bytes already in memory. Tensor data are views into `bytes` (no copy) where the offset is
+ * aligned for the dtype, else fresh copies. `file` only labels error messages.
+ */
+export function parseSafetensors(bytes: Uint8Array, opts: ReadOptions & { file?: string } = {}): SafetensorsContents {
+  const file = opts.file ?? '<buffer>';
+  assertLittleEndianHost(file);
+  const n = headerLength(bytes.subarray(0, 8), bytes.length, file);
+  const header = parseHeader(bytes.subarray(8, 8 + n), file, bytes.length);
+  const out: SafetensorsContents = { tensors: new Map(), metadata: header.metadata, sourceFile: new Map() };
+  for (const e of header.entries) {
+    const start = header.dataStart + e.begin;
+    const count = elementCount(e.shape);
+    const bytesPer = DTYPE_BYTES[e.dtype];
+    let data: TensorData;
+    if ((bytes.byteOffset + start) % bytesPer === 0) data = typedView(e.dtype, bytes.buffer, bytes.byteOffset + start, count);
+    else {
+      const copy = new Uint8Array(e.end - e.begin); // fresh buffer at offset 0: aligned for every dtype
+      copy.set(bytes.subarray(start, start + copy.length));
+      data = typedView(e.dtype, copy.buffer, 0, count);
+    }
+    out.tensors.set(e.name, finishTensor(e, data, opts));
+    out.sourceFile.set(e.name, file);
+  }
+  return out;
+}
+
+function readExactly(fd: number, target: Uint8Array, position: number, file: string, what: string): void {
+  let done = 0;
+  while (done < target.length) {
+    const n = readSync(fd, target, done, Math.min(target.length - done, 1 << 30), position + done);
+    if (n === 0) throw new SafetensorsError(file, `the file ended while reading ${what} (it changed or was truncated while being read); check that nothing else is writing it and try again`);
+    done += n;
+  }
+}
+
+function openForRead(file: string): number {
+  try {
+    return openSync(file, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new SafetensorsError(file, 'file not found; check the path (a checkpoint folder holds model.safetensors or model.safetensors.index.json plus its shards)');
+    if (code === 'EISDIR') throw new SafetensorsError(file, 'is a folder, not a .safetensors file; pass the file inside it');
+    throw new SafetensorsError(file, `cannot be opened (${(e as Error).message}); check the path and its permissions`);
+  }
+}
+
+function readHeaderFd(fd: number, file: string): { header: SafetensorsHeader; size: number } {
+  const size = fstatSync(fd).size;
+  const first8 = new Uint8Array(8);
+  if (size >= 8) readExactly(fd, first8, 0, file, 'the header length');
+  const n = headerLength(first8, size, file);
+  const headerBytes = new Uint8Array(n);
+  readExactly(fd, headerBytes, 8, file, 'the header');
+  return { header: parseHeader(headerBytes, file, size), size };
+}
+
+/** Reads and validates only the header (names, dtypes, shapes, offsets): cheap even for multi-GB files. */
+export function readSafetensorsHeader(file: string): SafetensorsHeader {
+  const fd = openForRead(file);
+  try {
+    return readHeaderFd(fd, file).header;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a .safetensors file; each tensor is read once, directly into its own typed array. */
+export function readSafetensors(file: string, opts: ReadOptions = {}): SafetensorsContents {
+  assertLittleEndianHost(file);
+  const fd = openForRead(file);
+  try {
+    const { header } = readHeaderFd(fd, file);
+    const out: SafetensorsContents = { tensors: new Map(), metadata: header.metadata, sourceFile: new Map() };
+    for (const e of header.entries) {
+      const raw = new Uint8Array(e.end - e.begin);
+      readExactly(fd, raw, header.dataStart + e.begin, file, `tensor "${e.name}"`);
+      const data = typedView(e.dtype, raw.buffer, 0, elementCount(e.shape));
+      out.tensors.set(e.name, finishTensor(e, data, opts));
+      out.sourceFile.set(e.name, file);
+    }
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export const SAFETENSORS_FILE = 'model.safetensors';
+export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
+
+/**
+ * Loads every shard listed in `dir/model.safetensors.index.json` ({"weight_map": {tensor: shard file}}) into one
+ * set of tensors. Tensors a shard holds but the map does not list are loaded too; a tensor in two shards is an error.
+ */
+export function readShardedSafetensors(dir: string, opts: ReadOptions & { indexFile?: string } = {}): SafetensorsContents {
+  const indexPath = join(dir, opts.indexFile ?? SAFETENSORS_INDEX_FILE);
+  let index: unknown;
+  try {
+    index = JSON.parse(readFileSync(indexPath, 'utf8'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SafetensorsError(indexPath, 'shard index not found; a sharded checkpoint folder needs this file next to its shards');
+    throw new SafetensorsError(indexPath, `is not valid JSON (${(e as Error).message}); re-download it or re-save the checkpoint`);
+  }
+  const weightMap = isObject(index) ? index.weight_map : undefined;
+  if (!isObject(weightMap)) throw new SafetensorsError(indexPath, 'must be an object with a "weight_map" object {tensor name: shard file name}; re-download it or re-save the checkpoint');
+
+  const byShard = new Map<string, string[]>();
+  for (const [name, shard] of Object.entries(weightMap)) {
+    if (typeof shard !== 'string' || shard === '') throw new SafetensorsError(indexPath, `weight_map["${name}"] must be a shard file name, got ${JSON.stringify(shard)}; fix the index`, name);
+    const rel = relative(resolve(dir), resolve(dir, shard));
+    if (isAbsolute(shard) || rel.startsWith('..') || isAbsolute(rel)) {
+      throw new SafetensorsError(indexPath, `weight_map["${name}"] points outside the checkpoint folder (${JSON.stringify(shard)}); shards must sit in the folder`, name);
+    }
+    const list = byShard.get(shard) ?? [];
+    list.push(name);
+    byShard.set(shard, list);
+  }
+
+  const out: SafetensorsContents = { tensors: new Map(), metadata: {}, sourceFile: new Map() };
+  for (const [shard, names] of byShard) {
+    const shardPath = join(dir, shard);
+    if (!existsSync(shardPath)) {
+      throw new SafetensorsError(shardPath, `shard not found, but ${indexPath} maps ${names.length} tensor(s) to it (e.g. "${names[0]}"); download the missing shard`, names[0]);
+    }
+    const part = readSafetensors(shardPath, opts);
+    for (const name of names) {
+      if (!part.tensors.has(name)) throw new SafetensorsError(shardPath, `tensor "${name}" is listed in ${indexPath} for this shard but the shard does not contain it; the index and shards are from different exports, re-download them`, name);
+    }
+    for (const [name, t] of part.tensors) {
+      const prev = out.sourceFile.get(name);
+      if (prev !== undefined) throw new SafetensorsError(shardPath, `tensor "${name}" is also in ${prev}; a tensor must be stored in exactly one shard, re-export the checkpoint`, name);
+      out.tensors.set(name, t);
+      out.sourceFile.set(name, shardPath);
+    }
+    for (const [k, v] of Object.entries(part.metadata)) if (!(k in out.metadata)) out.metadata[k] = v;
+  }
+  return out;
+}
+
+/** A folder's tensors: `model.safetensors` if present (as transformers prefers), else the sharded index. */
+export function readSafetensorsDir(dir: string, opts: ReadOptions = {}): SafetensorsContents {
+  const single = join(dir, SAFETENSORS_FILE);
+  if (existsSync(single)) return readSafetensors(single, opts);
+  if (existsSync(join(dir, SAFETENSORS_INDEX_FILE))) return readShardedSafetensors(dir, opts);
+  throw new SafetensorsError(single, `not found, and there is no ${SAFETENSORS_INDEX_FILE} for a sharded checkpoint either; pick a folder holding the weights (PyTorch .bin checkpoints must be converted to safetensors first)`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Writing
+
+function tensorBytes(name: string, t: TensorInput, file: string): Uint8Array {
+  const bad = (what: string) => new SafetensorsError(file, `cannot write tensor "${name}": ${what}`, name);
+  if (!(t.dtype in DTYPE_BYTES)) throw bad(`unknown dtype ${JSON.stringify(t.dtype)} (supported: ${DTYPES.join(', ')})`);
+  if (!t.shape.every(isCount)) throw bad(`shape must be non-negative integers, got ${JSON.stringify(t.shape)}`);
+  const count = elementCount(t.shape);
+  let data = t.data;
+  if ((t.dtype === 'F16' || t.dtype === 'BF16') && data instanceof Float32Array) {
+    data = t.dtype === 'F16' ? float32ToF16Array(data) : float32ToBf16Array(data);
+  }
+  const fits: Record<Dtype, [string, boolean]> = {
+    F64: ['Float64Array', data instanceof Float64Array],
+    F32: ['Float32Array', data instanceof Float32Array],
+    F16: ['Uint16Array (raw bits) or Float32Array', data instanceof Uint16Array],
+    BF16: ['Uint16Array (raw bits) or Float32Array', data instanceof Uint16Array],
+    I64: ['BigInt64Array', data instanceof BigInt64Array],
+    I32: ['Int32Array', data instanceof Int32Array],
+    U8: ['Uint8Array', data instanceof Uint8Array],
+    BOOL: ['Uint8Array of 0/1', data instanceof Uint8Array],
+  };
+  const [needs, ok] = fits[t.dtype];
+  if (!ok) throw bad(`dtype ${t.dtype} needs a ${needs}, got ${data.constructor.name}`);
+  if (data.length !== count) throw bad(`shape [${t.shape.join(', ')}] has ${count} elements but the data has ${data.length}`);
+  if (t.dtype === 'BOOL' && (data as Uint8Array).some((b) => b > 1)) throw bad('BOOL data must be 0 or 1 bytes');
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** The file as a list of chunks (header, then each tensor's bytes without copying), tensors in sorted name order. */
+export function safetensorsChunks(
+  tensors: Map<string, TensorInput> | Record<string, TensorInput>,
+  metadata?: Record<string, string>,
+  file = '<buffer>',
+): Uint8Array[] {
+  assertLittleEndianHost(file);
+  const list = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
+  list.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // Built by hand, not JSON.stringify of an object: that would move integer-like tensor names ("0") to the front.
+  const parts: string[] = [];
+  if (metadata && Object.keys(metadata).length > 0) {
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') throw new SafetensorsError(file, `metadata "${k}" must be a string, got ${JSON.stringify(v)}`);
+    }
+    parts.push(`"__metadata__":${JSON.stringify(metadata)}`);
+  }
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  const seen = new Set<string>();
+  for (const [name, t] of list) {
+    if (name === '__metadata__' || name === '') throw new SafetensorsError(file, `cannot write a tensor named ${JSON.stringify(name)}: the name is reserved or empty`);
+    if (seen.has(name)) throw new SafetensorsError(file, `tensor "${name}" is given twice`, name);
+    seen.add(name);
+    const bytes = tensorBytes(name, t, file);
+    parts.push(`${JSON.stringify(name)}:${JSON.stringify({ dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.length] })}`);
+    chunks.push(bytes);
+    offset += bytes.length;
+  }
+  const json = Buffer.from(`{${parts.join(',')}}`, 'utf8');
+  const padded = Math.ceil(json.length / 8) * 8; // spaces keep the data 8-byte aligned
+  const header = Buffer.alloc(8 + padded, 0x20);
+  header.writeBigUInt64LE(BigInt(padded), 0);
+  json.copy(header, 8);
+  return [header, ...chunks];
+}
+
+export function serializeSafetensors(tensors: Map<string, TensorInput> | Record<string, TensorInput>, metadata?: Record<string, string>): Buffer {
+  return Buffer.concat(safetensorsChunks(tensors, metadata));
+}
+
+/** Writes chunks to a new file (fails if it exists), fsyncs it, and returns its size and content hash. */
+export function writeChunksSync(path: string, chunks: readonly Uint8Array[]): { bytes: number; contentHash: string } {
+  const hash = createHash('sha256');
+  let total = 0;
+  const fd = openSync(path, 'wx');
+  try {
+    for (const chunk of chunks) {
+      for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done, Math.min(chunk.length - done, 1 << 30));
+      hash.update(chunk);
+      total += chunk.length;
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return { bytes: total, contentHash: `sha256:${hash.digest('hex')}` };
+}
+
+export function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Directories cannot be opened/fsynced on every platform (Windows); the rename itself is still atomic.
+  }
+}
+
+/** A file written next to its target under a hidden temporary name, ready to be renamed into place. */
+export interface StagedFile {
+  tmp: string;
+  target: string;
+  bytes: number;
+  contentHash: string;
+}
+
+export function stageFileSync(target: string, chunks: readonly Uint8Array[]): StagedFile {
+  const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    return { tmp, target, ...writeChunksSync(tmp, chunks) };
+  } catch (e) {
+    try { unlinkSync(tmp); } catch { /* never created */ }
+    throw e;
+  }
+}
+
+/** Renames staged files into place in the given order; on failure removes the temporaries not yet moved. */
+export function commitStaged(files: readonly StagedFile[]): void {
+  let i = 0;
+  try {
+    for (; i < files.length; i++) renameSync(files[i]!.tmp, files[i]!.target);
+  } finally {
+    for (const f of files.slice(i)) try { unlinkSync(f.tmp); } catch { /* already gone */ }
+  }
+  for (const d of new Set(files.map((f) => dirname(f.target)))) fsyncDir(d);
+}
+
+/** Atomic write: temp file in the same folder, fsync, rename. Readers see the old file or the new one, never half. */
+export function writeFileAtomicSync(target: string, chunks: readonly Uint8Array[]): StagedFile {
+  const staged = stageFileSync(target, chunks);
+  commitStaged([staged]);
+  return staged;
+}
+
+/** Writes a .safetensors file atomically; returns its size and `sha256:<hex>` content hash. */
+export function writeSafetensors(
+  file: string,
+  tensors: Map<string, TensorInput> | Record<string, TensorInput>,
+  metadata?: Record<string, string>,
+): { bytes: number; contentHash: string } {
+  const { bytes, contentHash } = writeFileAtomicSync(file, safetensorsChunks(tensors, metadata, file));
+  return { bytes, contentHash };
+}
+
+/** `sha256:<hex>` of a file's bytes, read in chunks (for manifests). */
+export function contentHash(file: string): string {
+  const hash = createHash('sha256');
+  const fd = openForRead(file);
+  try {
+    const buf = Buffer.allocUnsafe(1 << 22);
+    for (let pos = 0; ;) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n === 0) break;
+      hash.update(buf.subarray(0, n));
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return `sha256:${hash.digest('hex')}`;
+}

@@ -1,0 +1,188 @@
+// The training loop: `runTraining` runs a job in the calling thread (CLI, tests, and the worker itself);
+// `startTraining` runs it in a worker thread, because `session.run` blocks its thread for a whole step. Progress
+// streams back as events; cancel() is honoured between steps and returns the state reached so far.
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Rng, deriveSeed } from '../data/rng';
+import { Runtime } from '../runtime/session';
+import {
+  CONTROL_CANCEL,
+  CONTROL_SLOTS,
+  CONTROL_STEPS,
+  type StartMessage,
+  type TrainJob,
+  type TrainProgress,
+  type TrainResult,
+  type WorkerEvent,
+} from '../../shared/engineMessages';
+import { getModel } from './models';
+import { openDataSource } from './dataSources';
+import { Trainer, type TrainStepSpec } from './trainStep';
+
+export type TrainOutcome = { status: 'done'; result: TrainResult } | { status: 'cancelled'; result: TrainResult };
+
+export interface LoopHooks {
+  onProgress?(p: TrainProgress): void;
+  /** Checked before every step; true ends the run with the state reached so far. */
+  shouldStop?(): boolean;
+  /** Called after every step with the number of steps done in this run. */
+  onStep?(steps: number): void;
+  /** Reuse a runtime (and its compiled sessions); by default one is made from `job.runtime` and disposed after. */
+  runtime?: Runtime;
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function checkJob(job: TrainJob): void {
+  if (!job || typeof job !== 'object') throw new Error('the training job is missing');
+  if (typeof job.model?.name !== 'string') throw new Error('model.name: expected the name of a registered model');
+  if (!isCount(job.seed)) throw new Error(`seed: expected a non-negative integer, got ${job.seed}`);
+  if (!isCount(job.batchSize) || job.batchSize === 0) throw new Error(`batchSize: expected a positive integer, got ${job.batchSize}`);
+  if ((job.steps === undefined) === (job.epochs === undefined)) throw new Error('steps, epochs: give exactly one of them');
+  if (job.steps !== undefined && !isCount(job.steps)) throw new Error(`steps: expected a non-negative integer, got ${job.steps}`);
+  if (job.epochs !== undefined && !isCount(job.epochs)) throw new Error(`epochs: expected a non-negative integer, got ${job.epochs}`);
+  if (job.progressEvery !== undefined && (!isCount(job.progressEvery) || job.progressEvery === 0)) {
+    throw new Error(`progressEvery: expected a positive integer, got ${job.progressEvery}`);
+  }
+}
+
+/** Runs a job in this thread. Deterministic for a fixed job (seed included) on the same machine and provider. */
+export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise<TrainOutcome> {
+  checkJob(job);
+  const started = performance.now();
+  const def = getModel(job.model.name);
+  const config = def.resolveConfig ? def.resolveConfig(job.model.config) : job.model.config;
+  const source = openDataSource(job.data);
+  const spec: TrainStepSpec = {
+    key: `${job.model.name}:${JSON.stringify(config)}`,
+    params: def.paramShapes(config),
+    batch: (rows) => def.batchSpec(config, rows),
+    loss: def.loss(config),
+    hyper: job.hyper,
+  };
+  const tokensPerRow = def.tokensPerRow?.(config) ?? 1;
+  const runtime = hooks.runtime ?? new Runtime(job.runtime);
+  try {
+    const trainer = new Trainer(runtime, spec, job.init ?? { params: def.init(config, job.seed) });
+    const rng = job.shuffle === false ? null : new Rng(deriveSeed(job.seed, 'batch-order'));
+    let order = source.epochOrder(rng);
+    const perEpoch = job.dropLast ? Math.floor(order.length / job.batchSize) : Math.ceil(order.length / job.batchSize);
+    if (perEpoch === 0) throw new Error(`data: ${order.length} rows do not make one batch of ${job.batchSize} (dropLast is set)`);
+    const total = job.steps ?? job.epochs! * perEpoch;
+    const every = job.progressEvery ?? 1;
+
+    const losses: number[] = [];
+    let provider = '';
+    let batchInEpoch = 0;
+    let windowStart = performance.now();
+    let windowTokens = 0;
+    const result = (): TrainResult => ({
+      state: trainer.state,
+      steps: losses.length,
+      epochs: losses.length / perEpoch,
+      losses,
+      provider,
+      seconds: (performance.now() - started) / 1000,
+    });
+
+    while (losses.length < total) {
+      if (hooks.shouldStop?.()) return { status: 'cancelled', result: result() };
+      if (batchInEpoch === perEpoch) {
+        order = source.epochOrder(rng);
+        batchInEpoch = 0;
+      }
+      const from = batchInEpoch * job.batchSize;
+      const rows = order.subarray(from, Math.min(from + job.batchSize, order.length));
+      const r = await trainer.step(source.batch(rows), { rows: rows.length });
+      batchInEpoch++;
+      losses.push(r.loss);
+      provider = r.provider;
+      windowTokens += rows.length * tokensPerRow;
+      hooks.onStep?.(losses.length);
+      if (losses.length % every === 0 || losses.length === total) {
+        const now = performance.now();
+        const secs = (now - windowStart) / 1000;
+        hooks.onProgress?.({
+          type: 'progress',
+          step: losses.length,
+          epoch: losses.length / perEpoch,
+          loss: r.loss,
+          tokensPerSec: secs > 0 ? windowTokens / secs : 0,
+          provider,
+        });
+        windowStart = now;
+        windowTokens = 0;
+      }
+    }
+    return { status: 'done', result: result() };
+  } finally {
+    if (!hooks.runtime) await runtime.dispose();
+  }
+}
+
+/**
+ * The worker's entry file and the Node flags it needs. From TypeScript sources (dev and tests: this module's own
+ * file ends in .ts) it is worker.ts next to this file, run through tsx; in a bundle it is `trainWorker.js` next to
+ * the bundle, where esbuild.js must emit it. `--require tsx/cjs` rather than `--import tsx`: on Node 20 the --import
+ * hooks do not apply to a worker's own entry file (ERR_UNKNOWN_FILE_EXTENSION), the CommonJS hook does.
+ */
+export function workerEntry(): { file: string; execArgv: string[] } {
+  if (__filename.endsWith('.ts')) return { file: path.join(__dirname, 'worker.ts'), execArgv: ['--require', require.resolve('tsx/cjs')] };
+  return { file: path.join(__dirname, 'trainWorker.js'), execArgv: [] };
+}
+
+export interface StartOptions {
+  onProgress?(p: TrainProgress): void;
+  /** Modules the worker loads first, to register models or data sources that are not built in (absolute paths). */
+  modules?: string[];
+  /** Overrides workerEntry(). */
+  worker?: { file: string; execArgv: string[] };
+}
+
+export interface TrainingHandle {
+  /** Settles once: done, or cancelled with the partial state; rejects with the worker's error message. */
+  readonly result: Promise<TrainOutcome>;
+  /** Asks the worker to stop before its next step. Returns the steps completed when the request was made: the run
+   *  ends with that many steps, or one more if a step was already running. */
+  cancel(): number;
+  /** Stops the worker at once, even mid-step (the result rejects). For shutdown, not for Stop. */
+  terminate(): Promise<void>;
+}
+
+/** Runs a job in a worker thread. */
+export function startTraining(job: TrainJob, opts: StartOptions = {}): TrainingHandle {
+  const control = new SharedArrayBuffer(CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT);
+  const flags = new Int32Array(control);
+  const entry = opts.worker ?? workerEntry();
+  const worker = new Worker(entry.file, { execArgv: entry.execArgv });
+  let settled = false;
+  const result = new Promise<TrainOutcome>((resolve, reject) => {
+    const finish = (f: () => void) => {
+      if (settled) return;
+      settled = true;
+      f();
+      void worker.terminate();
+    };
+    worker.on('message', (ev: WorkerEvent) => {
+      if (ev.type === 'progress') {
+        if (!settled) opts.onProgress?.(ev);
+      } else if (ev.type === 'done') finish(() => resolve({ status: 'done', result: ev.result }));
+      else if (ev.type === 'cancelled') finish(() => resolve({ status: 'cancelled', result: ev.partial }));
+      else finish(() => reject(new Error(ev.message)));
+    });
+    worker.on('error', (e) => finish(() => reject(new Error(`training worker failed: ${e.message}`))));
+    worker.on('exit', (code) => finish(() => reject(new Error(`training worker exited (code ${code}) before finishing`))));
+  });
+  const start: StartMessage = { type: 'start', job, control, modules: opts.modules };
+  worker.postMessage(start);
+  return {
+    result,
+    cancel() {
+      Atomics.store(flags, CONTROL_CANCEL, 1);
+      return Atomics.load(flags, CONTROL_STEPS);
+    },
+    async terminate() {
+      await worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,181 @@
+// One training step as one ONNX graph (forward + backward + AdamW), compiled once per shape signature, and the
+// host-side Trainer that feeds it: it keeps parameters and optimizer state as Float32Arrays and swaps in the arrays
+// each run returns.
+import { F, Graph, type Shape, type Tensor, type TensorSpec, compileGraph, gradients, numel } from '../graph/index';
+import type { CompiledModel } from '../graph/onnx/writer';
+import type { HostArray, Runtime } from '../runtime/session';
+import type { AdamWHyperParams, TrainState } from '../../shared/engineMessages';
+import { adamwUpdate, resolveAdamW } from './adamw';
+
+/** Traces a model's scalar loss from its parameters and one batch. */
+export type LossBuilder = (g: Graph, params: Record<string, Tensor>, batch: Record<string, Tensor>) => Tensor;
+
+/** The batch tensors, fixed or as a function of the number of rows (an epoch's last batch may be smaller). */
+export type BatchSpecs = Record<string, TensorSpec> | ((rows: number) => Record<string, TensorSpec>);
+
+export interface TrainStepSpec {
+  /** Names the loss function in the session cache (e.g. the model name and its config); shapes are added to it. */
+  key: string;
+  params: Record<string, Shape>;
+  batch: BatchSpecs;
+  loss: LossBuilder;
+  hyper?: AdamWHyperParams;
+}
+
+/**
+ * ONNX value names of the step graph. Inputs: each parameter under its own name, `m:NAME`, `v:NAME`, the batch
+ * tensors, `adamw:step` (float32 t) and `adamw:lr` (float64). Outputs: `new:NAME`, `new:m:NAME`, `new:v:NAME`, `loss`.
+ */
+export const stepNames = {
+  m: (p: string) => `m:${p}`,
+  v: (p: string) => `v:${p}`,
+  newParam: (p: string) => `new:${p}`,
+  newM: (p: string) => `new:m:${p}`,
+  newV: (p: string) => `new:v:${p}`,
+  step: 'adamw:step',
+  lr: 'adamw:lr',
+  loss: 'loss',
+} as const;
+
+const RESERVED = /^(m:|v:|new:|adamw:)|^loss$/;
+
+function resolveBatch(batch: BatchSpecs, rows: number | undefined): Record<string, TensorSpec> {
+  if (typeof batch !== 'function') return batch;
+  if (rows === undefined) throw new Error('this trainer builds its batch shapes from a row count: pass `rows` to step()');
+  return batch(rows);
+}
+
+/** Traces and compiles the step graph for one batch shape. */
+export function buildTrainStep(spec: TrainStepSpec, batch: Record<string, TensorSpec>): CompiledModel {
+  const names = Object.keys(spec.params);
+  if (names.length === 0) throw new Error('a training step needs at least one parameter');
+  for (const n of [...names, ...Object.keys(batch)]) {
+    if (RESERVED.test(n)) throw new Error(`"${n}" cannot be a parameter or batch name: names starting with m:, v:, new:, adamw: and "loss" are reserved`);
+  }
+  for (const n of Object.keys(batch)) if (n in spec.params) throw new Error(`"${n}" is both a parameter and a batch tensor`);
+
+  const g = new Graph();
+  const params: Record<string, Tensor> = {};
+  for (const n of names) params[n] = g.input(n, 'float32', spec.params[n]!);
+  const m = names.map((n) => g.input(stepNames.m(n), 'float32', spec.params[n]!));
+  const v = names.map((n) => g.input(stepNames.v(n), 'float32', spec.params[n]!));
+  const batchTensors: Record<string, Tensor> = {};
+  for (const [n, s] of Object.entries(batch)) batchTensors[n] = g.input(n, s.dtype, s.shape);
+  const step = g.input(stepNames.step, 'float32', []);
+  const lr = g.input(stepNames.lr, 'float64', []);
+
+  const loss = spec.loss(g, params, batchTensors);
+  if (loss.size !== 1 || loss.dtype !== 'float32') throw new Error(`the loss must be a float32 scalar, got ${loss}`);
+  const ps = names.map((n) => params[n]!);
+  const grads = gradients(loss, ps);
+  const { lr: _lr, ...hyper } = spec.hyper ?? {};
+  const upd = adamwUpdate(ps, grads, { m, v }, step, { ...hyper, lr });
+
+  const outputs: Record<string, Tensor> = { [stepNames.loss]: F.reshape(loss, []) };
+  names.forEach((n, i) => {
+    outputs[stepNames.newParam(n)] = upd.params[i]!;
+    outputs[stepNames.newM(n)] = upd.m[i]!;
+    outputs[stepNames.newV(n)] = upd.v[i]!;
+  });
+  return compileGraph(g, outputs, `train:${spec.key}`);
+}
+
+/** The session cache key: the loss's key, every shape, and the hyper-parameters baked into the graph. */
+function sessionKey(spec: TrainStepSpec, batch: Record<string, TensorSpec>): string {
+  const o = resolveAdamW(spec.hyper);
+  const shapes = Object.entries(spec.params).map(([n, s]) => `${n}[${s.join(',')}]`);
+  const batchSig = Object.entries(batch).map(([n, s]) => `${n}:${s.dtype}[${s.shape.join(',')}]`);
+  return `train|${spec.key}|${shapes.join(';')}|${batchSig.join(';')}|b=${o.betas.join(',')};eps=${o.eps};wd=${o.weightDecay}`;
+}
+
+/** The loss became NaN or ±Inf; the trainer keeps the last finite state. */
+export class NonFiniteLossError extends Error {
+  constructor(readonly step: number, readonly loss: number) {
+    super(`the loss became ${loss} at step ${step}; the weights of step ${step - 1} are kept. Try a lower learning rate.`);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+/** Zero-filled AdamW state for `params`, or a check that a given state fits their shapes. */
+export function initialState(shapes: Record<string, Shape>, params: Record<string, Float32Array>, from?: Partial<TrainState>): TrainState {
+  const check = (what: string, arrays: Record<string, Float32Array>) => {
+    for (const [n, shape] of Object.entries(shapes)) {
+      const a = arrays[n];
+      if (!(a instanceof Float32Array)) throw new Error(`${what}: no Float32Array for parameter "${n}"`);
+      if (a.length !== numel(shape)) throw new Error(`${what}: "${n}" has ${a.length} values; its shape [${shape.join(', ')}] needs ${numel(shape)}`);
+    }
+    for (const n of Object.keys(arrays)) if (!(n in shapes)) throw new Error(`${what}: unknown parameter "${n}"`);
+  };
+  check('params', params);
+  const zeros = () => Object.fromEntries(Object.entries(shapes).map(([n, s]) => [n, new Float32Array(numel(s))]));
+  const m = from?.m ?? zeros();
+  const v = from?.v ?? zeros();
+  check('optimizer state m', m);
+  check('optimizer state v', v);
+  const step = from?.step ?? 0;
+  if (!Number.isSafeInteger(step) || step < 0) throw new Error(`optimizer step must be a non-negative integer, got ${step}`);
+  return { params, m, v, step };
+}
+
+export interface StepResult {
+  loss: number;
+  provider: string;
+}
+
+/** Runs training steps one `run` at a time. Not re-entrant: await each step before the next. */
+export class Trainer {
+  private current: TrainState;
+  private busy = false;
+
+  /** `init.params` are taken over, not copied (they are replaced, never written to). */
+  constructor(
+    readonly runtime: Runtime,
+    readonly spec: TrainStepSpec,
+    init: Partial<TrainState> & { params: Record<string, Float32Array> },
+  ) {
+    resolveAdamW(spec.hyper); // fail early on bad hyper-parameters
+    this.current = initialState(spec.params, init.params, init);
+  }
+
+  /** The current parameters and optimizer state. The arrays are replaced by each step, never mutated. */
+  get state(): TrainState {
+    return this.current;
+  }
+
+  /** One optimizer step on a batch. `rows` picks the batch shape when the spec's batch is a function of it. */
+  async step(batch: Record<string, HostArray | ArrayLike<number>>, opts: { rows?: number; lr?: number } = {}): Promise<StepResult> {
+    if (this.busy) throw new Error('Trainer.step called while a step is running');
+    this.busy = true;
+    try {
+      const specs = resolveBatch(this.spec.batch, opts.rows);
+      const session = await this.runtime.session(sessionKey(this.spec, specs), () => buildTrainStep(this.spec, specs));
+      const s = this.current;
+      const t = s.step + 1;
+      const feeds: Record<string, HostArray | ArrayLike<number>> = {};
+      for (const n of Object.keys(specs)) {
+        if (batch[n] === undefined) throw new Error(`batch tensor "${n}" is missing`);
+        feeds[n] = batch[n]!;
+      }
+      for (const n of Object.keys(this.spec.params)) {
+        feeds[n] = s.params[n]!;
+        feeds[stepNames.m(n)] = s.m[n]!;
+        feeds[stepNames.v(n)] = s.v[n]!;
+      }
+      feeds[stepNames.step] = Float32Array.of(t);
+      feeds[stepNames.lr] = Float64Array.of(opts.lr ?? resolveAdamW(this.spec.hyper).lr);
+      const { outputs, provider } = await session.run(feeds);
+      const loss = (outputs[stepNames.loss] as Float32Array)[0]!;
+      if (!Number.isFinite(loss)) throw new NonFiniteLossError(t, loss);
+      const next: TrainState = { params: {}, m: {}, v: {}, step: t };
+      for (const n of Object.keys(this.spec.params)) {
+        next.params[n] = outputs[stepNames.newParam(n)] as Float32Array;
+        next.m[n] = outputs[stepNames.newM(n)] as Float32Array;
+        next.v[n] = outputs[stepNames.newV(n)] as Float32Array;
+      }
+      this.current = next;
+      return { loss, provider };
+    } finally {
+      this.busy = false;
+    }
+  }
+}
