@@ -88,6 +88,11 @@ export class Rng {
     return (a * 67108864 + b) / 9007199254740992;
   }
 
+  /** Standard normal sample (Box-Muller; one uniform pair per sample, so the stream stays simple to replay). */
+  normal(): number {
+    return Math.sqrt(-2 * Math.log(1 - this.float())) * Math.cos(2 * Math.PI * this.float());
+  }
+
   /** Uniform integer in [0, n), without modulo bias (rejection sampling). n ≤ 2^32. */
   int(n: number): number {
     if (!Number.isInteger(n) || n <= 0 || n > 0x100000000) throw new RangeError(`int(n) needs 1 ≤ n ≤ 2^32, got ${n}`);

@@ -12,3 +12,4 @@ export { gradients } from './autodiff';
 export { compileGraph, type CompiledModel } from './onnx/writer';
 export { ShapeError } from './shape';
 export { opNames } from './registry';
+export { matmulFlops } from './stats';

@@ -11,7 +11,7 @@ import {
   closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { endianness } from 'node:os';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 export type Dtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U8' | 'BOOL';
 
@@ -333,14 +333,20 @@ function readExactly(fd: number, target: Uint8Array, position: number, file: str
 }
 
 function openForRead(file: string): number {
+  let fd: number;
   try {
-    return openSync(file, 'r');
+    fd = openSync(file, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new SafetensorsError(file, 'file not found; check the path (a checkpoint folder holds model.safetensors or model.safetensors.index.json plus its shards)');
     if (code === 'EISDIR') throw new SafetensorsError(file, 'is a folder, not a .safetensors file; pass the file inside it');
     throw new SafetensorsError(file, `cannot be opened (${(e as Error).message}); check the path and its permissions`);
   }
+  if (fstatSync(fd).isDirectory()) {
+    closeSync(fd);
+    throw new SafetensorsError(file, 'is a folder, not a .safetensors file; pass the file inside it');
+  }
+  return fd;
 }
 
 function readHeaderFd(fd: number, file: string): { header: SafetensorsHeader; size: number } {
@@ -406,7 +412,7 @@ export function readShardedSafetensors(dir: string, opts: ReadOptions & { indexF
   for (const [name, shard] of Object.entries(weightMap)) {
     if (typeof shard !== 'string' || shard === '') throw new SafetensorsError(indexPath, `weight_map["${name}"] must be a shard file name, got ${JSON.stringify(shard)}; fix the index`, name);
     const rel = relative(resolve(dir), resolve(dir, shard));
-    if (isAbsolute(shard) || rel.startsWith('..') || isAbsolute(rel)) {
+    if (isAbsolute(shard) || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
       throw new SafetensorsError(indexPath, `weight_map["${name}"] points outside the checkpoint folder (${JSON.stringify(shard)}); shards must sit in the folder`, name);
     }
     const list = byShard.get(shard) ?? [];

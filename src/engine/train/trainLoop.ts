@@ -127,7 +127,8 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
  * hooks do not apply to a worker's own entry file (ERR_UNKNOWN_FILE_EXTENSION), the CommonJS hook does.
  */
 export function workerEntry(): { file: string; execArgv: string[] } {
-  if (__filename.endsWith('.ts')) return { file: path.join(__dirname, 'worker.ts'), execArgv: ['--require', require.resolve('tsx/cjs')] };
+  const tsxHook = 'tsx/cjs'; // a variable, so that bundlers leave this dev-only dependency alone
+  if (__filename.endsWith('.ts')) return { file: path.join(__dirname, 'worker.ts'), execArgv: ['--require', require.resolve(tsxHook)] };
   return { file: path.join(__dirname, 'trainWorker.js'), execArgv: [] };
 }
 
@@ -182,6 +183,7 @@ export function startTraining(job: TrainJob, opts: StartOptions = {}): TrainingH
       return Atomics.load(flags, CONTROL_STEPS);
     },
     async terminate() {
+      result.catch(() => undefined); // the caller chose to stop it: its rejection is not an unhandled error
       await worker.terminate();
     },
   };

@@ -4,7 +4,8 @@
 import { parentPort } from 'node:worker_threads';
 import { CONTROL_CANCEL, CONTROL_STEPS, type StartMessage, type TrainState, type WorkerEvent } from '../../shared/engineMessages';
 import { runTraining } from './trainLoop';
-// Built-in models register themselves here once they exist, e.g. `import '../model/gpt2';`.
+// Built-in models register themselves on import.
+import '../model/gpt2Training';
 
 /** The state's buffers, each once: they move to the caller instead of being copied. */
 function transferables(s: TrainState): ArrayBuffer[] {
