@@ -1,5 +1,6 @@
 // GPT-2 checkpoint folders: round trips, Hugging Face variants (prefixless names, half precision, untied head,
 // shards), precise errors, atomic saves, and loading by the independent PyTorch reference when it is installed.
+import { torchScore, torchUnavailable } from './helpers/torchReference';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -298,10 +299,9 @@ test('bad checkpoints are reported naming the file, the tensor or field, and wha
 });
 
 test('the PyTorch reference (torch_reference.py score) loads our checkpoints', async (t) => {
-  const script = resolve(__dirname, '../../shared/bench/torch_reference.py');
-  const python = '/usr/bin/python3';
-  if (!existsSync(python) || !existsSync(script)) {
-    t.skip(`skipped: needs ${python} and ${script}`);
+  const why = torchUnavailable();
+  if (why) {
+    t.skip(`skipped: ${why}`);
     return;
   }
   const params = randomParams(config, 7);
@@ -311,23 +311,8 @@ test('the PyTorch reference (torch_reference.py score) loads our checkpoints', a
   saveCheckpoint(untied, config, params, undefined, { lmHead: new Float32Array(14 * 16) }); // zero head: uniform logits
   const r = rng(11);
   const seqs = [20, 20, 7].map((n) => Array.from({ length: n }, () => Math.floor(r() * 14)));
-  const seqFile = join(root, 'seqs.json');
-  writeFileSync(seqFile, JSON.stringify(seqs));
-
-  const score = (dir: string) => new Promise<{ ok: true; loss: number[] } | { ok: false; why: string }>((done) => {
-    execFile(python, [script, 'score', '--model', dir, '--tokens', seqFile, '--threads', '1'], { timeout: 60_000 }, (err, stdout, stderr) => {
-      if (/ModuleNotFoundError: No module named '(torch|numpy)'/.test(stderr)) done({ ok: false, why: stderr.trim().split('\n').at(-1)! });
-      else if (err) done({ ok: false, why: `failed: ${err.message}\n${stderr}` });
-      else done({ ok: true, loss: (JSON.parse(stdout.trim().split('\n').at(-1)!) as { loss: number[] }).loss });
-    });
-  });
-  const [a, b] = await Promise.all([score(tied), score(untied)]);
-  if (!a.ok && a.why.startsWith('ModuleNotFoundError')) {
-    t.skip(`skipped: ${python} has no torch (${a.why}); apt-get install python3-torch to run this check`);
-    return;
-  }
-  assert.ok(a.ok, a.ok ? '' : a.why);
-  assert.ok(b.ok, b.ok ? '' : b.why);
+  const a = torchScore(tied, seqs);
+  const b = torchScore(untied, seqs);
   assert.equal(a.loss.length, 3);
   // Small random weights give near-uniform predictions; a zero untied head gives exactly uniform ones (ln 14).
   for (const l of a.loss) assert.ok(Number.isFinite(l) && Math.abs(l - Math.log(14)) < 0.3, `loss ${l}`);

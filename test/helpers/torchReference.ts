@@ -1,0 +1,26 @@
+// Runs ../shared/bench/torch_reference.py (the independent PyTorch implementation) when torch is installed.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export const TORCH_REFERENCE = path.resolve(__dirname, '../../../shared/bench/torch_reference.py');
+export const TORCH_PYTHON = process.env.TORCH_PYTHON ?? '/usr/bin/python3';
+
+/** Why the reference cannot run here, or null when it can. */
+export function torchUnavailable(): string | null {
+  if (!fs.existsSync(TORCH_REFERENCE)) return `${TORCH_REFERENCE} not found`;
+  const r = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (r.status !== 0) return `torch is not installed for ${TORCH_PYTHON} (apt-get install python3-torch libopenblas0-pthread)`;
+  return null;
+}
+
+/** `torch_reference.py score` on a checkpoint folder: per-sequence loss and, with `generate`, greedy continuations. */
+export function torchScore(modelDir: string, seqs: number[][], opts: { promptLen?: number; generate?: number } = {}): { loss: number[]; greedy?: number[][] } {
+  const file = path.join(modelDir, 'seqs.json');
+  fs.writeFileSync(file, JSON.stringify(seqs));
+  const args = [TORCH_REFERENCE, 'score', '--model', modelDir, '--tokens', file, '--threads', '1'];
+  if (opts.generate) args.push('--prompt-len', String(opts.promptLen ?? 50), '--generate', String(opts.generate));
+  const r = spawnSync(TORCH_PYTHON, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`torch_reference.py score failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
