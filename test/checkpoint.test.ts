@@ -2,10 +2,9 @@
 // shards), precise errors, atomic saves, and loading by the independent PyTorch reference when it is installed.
 import { torchScore, torchUnavailable } from './helpers/torchReference';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import {
   CheckpointError, type Gpt2CheckpointConfig, contentHash, gpt2ParamShapes, loadCheckpoint, makeCheckpointConfig,

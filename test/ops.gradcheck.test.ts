@@ -82,7 +82,7 @@ const cases: Record<string, Case> = {
   },
   Split: (g, r) => {
     const x = randomInput(g, r, 'x', [3, 7]);
-    const [p, q, s] = F.split(x.tensor, [2, 4, 1], 1);
+    const [p, , s] = F.split(x.tensor, [2, 4, 1], 1);
     return { inputs: [x], y: F.concat([F.mul(p!, 2), s!], 1) };
   },
   Expand: (g, r) => {
