@@ -1,6 +1,6 @@
 // The tracing API: plain functions that append nodes to the graph of their tensor arguments.
 // Model code, losses, methods and the VJP rules are all written with these.
-import { type Attrs, type DType, type Graph, type Shape, Tensor, numel } from './ir';
+import { type Attrs, type DType, Graph, type Shape, Tensor, numel } from './ir';
 import { opDef } from './registry';
 import { ShapeError } from './shape';
 
@@ -122,6 +122,31 @@ export const argMax = (x: Tensor, axis = -1): Tensor => one('ArgMax', [x], { axi
 /** Writes `updates` into `data` at `indices` along `axis` (indices unique), as ONNX ScatterElements. */
 export const scatterElements = (data: Tensor, indices: Tensor, updates: Tensor, axis: number): Tensor =>
   one('ScatterElements', [data, indices, updates], { axis });
+
+// ---- control flow ------------------------------------------------------------------------------------------------
+/**
+ * Runs `body` `trips` times in one ONNX Loop. The body gets its own graph, the iteration number (int64 scalar) and
+ * the carried values, and returns the next carried values (same shapes) and per-iteration scan values, which come
+ * out stacked along a new first axis. Tensors of the enclosing graph enter the body through `body.capture(t)`.
+ */
+export function loop(
+  trips: number,
+  carried: readonly Tensor[],
+  body: (g: Graph, iter: Tensor, carried: Tensor[]) => { carried: Tensor[]; scans?: Tensor[] },
+): { carried: Tensor[]; scans: Tensor[] } {
+  const outer = carried[0]?.graph;
+  if (!outer) throw new Error('loop: needs at least one carried value');
+  const g = new Graph();
+  const iter = g.input('iter', 'int64', []);
+  const cond = g.input('cond', 'bool', []);
+  const cin = carried.map((t, i) => g.input(`carried${i}`, t.dtype, t.shape));
+  const out = body(g, iter, cin);
+  const scans = out.scans ?? [];
+  const captured = [...g.captured.values()];
+  const attrs = { trips, carried: carried.length, body: { graph: g, inputs: [iter, cond, ...cin], carriedOut: out.carried, scans } } as unknown as Attrs;
+  const outs = apply('Loop', [...carried, ...captured], attrs);
+  return { carried: outs.slice(0, carried.length), scans: outs.slice(carried.length) };
+}
 
 // ---- gradient control --------------------------------------------------------------------------------------------
 /** Forward value of `value`; the gradient flows unchanged to `source` (same shape): a straight-through estimator. */

@@ -5,6 +5,7 @@ import './ops/reduce';
 import './ops/shapeOps';
 import './ops/nn';
 import './ops/indexing';
+import './ops/loop';
 
 export * from './ir';
 export * as F from './api';

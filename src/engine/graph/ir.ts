@@ -56,7 +56,22 @@ export interface TensorSpec {
 export class Graph {
   readonly nodes: Node[] = [];
   readonly inputs: Tensor[] = [];
+  /** In a subgraph (a Loop body): each captured tensor's id → the enclosing graph's tensor it stands for. */
+  readonly captured = new Map<number, Tensor>();
+  private readonly captures = new Map<Tensor, Tensor>();
   private nextId = 0;
+
+  /** A tensor of this subgraph that stands for `outer`, a value of the enclosing graph, referenced by name. */
+  capture(outer: Tensor): Tensor {
+    if (outer.graph === this) return outer;
+    let t = this.captures.get(outer);
+    if (!t) {
+      t = new Tensor(this, this.nextId++, outer.dtype, outer.shape, outer.name);
+      this.captures.set(outer, t);
+      this.captured.set(t.id, outer);
+    }
+    return t;
+  }
 
   /** A value fed at run time: weights, masks, tokens. Trainable tensors are always inputs. */
   input(name: string, dtype: DType, shape: Shape): Tensor {

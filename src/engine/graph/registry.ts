@@ -1,5 +1,5 @@
 // The op registry: each op declares shape inference, its ONNX lowering and (if differentiable) one VJP rule.
-import type { Attrs, DType, Node, Tensor, TensorSpec } from './ir';
+import type { Attrs, DType, Graph, Node, Tensor, TensorSpec } from './ir';
 
 /** What an op's lowering may emit into the ONNX graph. Names are ONNX value names. */
 export interface LowerCtx {
@@ -11,6 +11,11 @@ export interface LowerCtx {
   emit(opType: string, inputs: string[], outputs: string[], attrs?: Record<string, OnnxAttr>, domain?: string): void;
   /** An int64 initializer holding `values` (as a 1-D tensor, or a scalar when `scalar` is set). */
   int64(values: readonly number[], scalar?: boolean): string;
+  /**
+   * A subgraph (e.g. a Loop body) as a GraphProto object: `inputs` are its formal inputs in order, `outputs` its
+   * outputs in order; its captured tensors refer to this graph's values by name.
+   */
+  subgraph(graph: Graph, inputs: readonly Tensor[], outputs: readonly Tensor[]): unknown;
   /** An initializer of any dtype; named `name` when given, else freshly. */
   constant(dtype: DType, dims: readonly number[], data: ArrayLike<number>, name?: string): string;
 }
@@ -21,6 +26,7 @@ export type OnnxAttr =
   | { s: string }
   | { floats: readonly number[] }
   | { ints: readonly number[] }
+  | { g: unknown }
   | { t: { dtype: 'float32' | 'float64' | 'int64' | 'bool'; dims: readonly number[]; data: ArrayLike<number> } };
 
 export interface OpDef {

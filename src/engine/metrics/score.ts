@@ -1,8 +1,6 @@
 // Scoring a model on token sequences: per-sequence next-token loss and batched greedy continuation.
-// Greedy decoding recomputes a fixed-size window each step: causal attention makes positions after t irrelevant to
-// the prediction at t, so one compiled session serves every step.
-import { F, Graph, compileGraph } from '../graph/index';
-import { type Gpt2Config, declareGpt2Params, gpt2Forward, nextTokenTargets } from '../model/gpt2';
+import { F, Graph, type Tensor, compileGraph } from '../graph/index';
+import { type Gpt2Config, declareGpt2Params, gpt2DecodeStep, gpt2Forward, gpt2Prefill, nextTokenTargets } from '../model/gpt2';
 import type { Runtime } from '../runtime/session';
 
 export type Params = Map<string, Float32Array>;
@@ -38,39 +36,58 @@ export async function sequenceLosses(rt: Runtime, c: Gpt2Config, params: Params,
 
 /**
  * Greedy continuation of each prompt by `steps` tokens (batched). Prompts in one call must have equal lengths.
- * Returns only the generated tokens.
+ * Returns only the generated tokens. One ONNX Runtime call per batch: the prompt fills a key/value cache, then an
+ * ONNX Loop decodes one token per iteration against the cache, so no step pays a host round trip.
  */
-export async function greedyContinuation(rt: Runtime, c: Gpt2Config, params: Params, prompts: number[][], steps: number, batch = 64): Promise<{ tokens: number[][]; provider: string }> {
+export async function greedyContinuation(
+  rt: Runtime,
+  c: Gpt2Config,
+  params: Params,
+  prompts: number[][],
+  steps: number,
+  batch = 64,
+  /** Token ids never generated, as Hugging Face's `min_length` keeps EOS out until the full length. */
+  suppress: readonly number[] = [],
+): Promise<{ tokens: number[][]; provider: string }> {
   const out: number[][] = [];
   let provider = '';
+  if (steps < 1) return { tokens: prompts.map(() => []), provider };
   for (let s = 0; s < prompts.length; s += batch) {
     const chunk = prompts.slice(s, s + batch);
     const P0 = chunk[0]!.length;
     if (chunk.some((q) => q.length !== P0)) throw new Error('greedyContinuation: prompts in one call must have equal lengths');
-    const W = P0 + steps - 1; // the last generated token is never fed back
-    if (W > c.n_positions) throw new Error(`greedyContinuation: prompt ${P0} + ${steps} steps exceeds the context n_positions = ${c.n_positions}`);
+    const capacity = P0 + steps - 1; // the last generated token is never fed back
+    if (capacity > c.n_positions) throw new Error(`greedyContinuation: prompt ${P0} + ${steps} steps exceeds the context n_positions = ${c.n_positions}`);
     const B = chunk.length;
-    const session = await rt.session(`greedy:${configKey(c)}:${B}x${W}`, () => {
+    const session = await rt.session(`greedy:${configKey(c)}:${B}x${P0}+${steps}:-${suppress.join(',')}`, () => {
       const g = new Graph();
       const P = declareGpt2Params(g, c);
-      const tokens = g.input('tokens', 'int64', [B, W]);
-      return compileGraph(g, { next: F.argMax(gpt2Forward(c, P, tokens).logits, -1) });
+      const tokens = g.input('tokens', 'int64', [B, P0]);
+      const pre = gpt2Prefill(c, P, tokens, capacity);
+      const bias = new Float32Array(c.vocab_size);
+      for (const t of suppress) bias[t] = -3.4028234663852886e38;
+      const pick = (logits: Tensor) => F.argMax(suppress.length ? F.add(logits, F.constant(logits.graph, bias, 'float32', [c.vocab_size])) : logits, -1);
+      const first = pick(pre.logits); // [B]
+      if (steps === 1) return compileGraph(g, { first });
+      const L = c.n_layer;
+      const start = F.constant(g, [P0], 'int64', [1]);
+      const { scans } = F.loop(steps - 1, [first, start, ...pre.cache.k, ...pre.cache.v], (b, _iter, [tok, pos, ...kv]) => {
+        const Pb = Object.fromEntries(Object.entries(P).map(([k, t]) => [k, b.capture(t)]));
+        const step = gpt2DecodeStep(c, Pb, F.reshape(tok!, [B, 1]), pos!, { k: kv.slice(0, L), v: kv.slice(L) });
+        const next = pick(step.logits);
+        return { carried: [next, F.add(pos!, F.constant(b, [1], 'int64', [1])), ...step.cache.k, ...step.cache.v], scans: [next] };
+      });
+      return compileGraph(g, { first, rest: scans[0]! });
     });
-    const window = new BigInt64Array(B * W);
-    chunk.forEach((p, b) => p.forEach((t, i) => (window[b * W + i] = BigInt(t))));
-    const gen = chunk.map(() => [] as number[]);
-    const weights = feedsOf(params);
-    for (let t = P0; t < P0 + steps; t++) {
-      const r = await session.run({ ...weights, tokens: window });
-      provider = r.provider;
-      const next = r.outputs.next as BigInt64Array;
-      for (let b = 0; b < B; b++) {
-        const tok = next[b * W + t - 1]!;
-        gen[b]!.push(Number(tok));
-        if (t < W) window[b * W + t] = tok;
-      }
+    const r = await session.run({ ...feedsOf(params), tokens: chunk.flat() });
+    provider = r.provider;
+    const first = r.outputs.first as BigInt64Array;
+    const rest = r.outputs.rest as BigInt64Array | undefined;
+    for (let b = 0; b < B; b++) {
+      const gen = [Number(first[b]!)];
+      for (let t = 0; t < steps - 1; t++) gen.push(Number(rest![t * B + b]!));
+      out.push(gen);
     }
-    out.push(...gen);
   }
   return { tokens: out, provider };
 }

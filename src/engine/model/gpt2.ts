@@ -107,23 +107,20 @@ function causalMask(g: Graph, T: number, dtype: DType): Tensor {
   return F.constant(g, m, dtype, [T, T]);
 }
 
-/** Logits [B, T, V] for int64 tokens [B, T], and each layer's MLP activations [B, T, inner]. */
-export function gpt2Forward(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, o: Gpt2Options = {}): { logits: Tensor; activations: Tensor[] } {
-  const g = tokens.graph;
-  const [B, T] = tokens.shape as [number, number];
-  if (T > c.n_positions) throw new Error(`sequence length ${T} exceeds the model's context n_positions = ${c.n_positions}`);
-  const C = c.n_embd;
+/** Attention for layer i: queries, keys, values [B, H, T, hd] (queries pre-scaled by 1/√hd) → output [B, H, T, hd]. */
+type Attend = (layer: number, q: Tensor, k: Tensor, v: Tensor) => Tensor;
+
+/**
+ * The transformer blocks and the final LayerNorm applied to embeddings x [B, T, C]; `attend` says which keys each
+ * query sees (the causal window of the sequence, or a key/value cache). Returns the final hidden states.
+ */
+function blocks(c: Gpt2Config, P: Record<string, Tensor>, x: Tensor, o: Gpt2Options, attend: Attend): { hidden: Tensor; activations: Tensor[] } {
+  const [B, T, C] = x.shape as [number, number, number];
   const H = c.n_head;
   const hd = C / H;
-  const wte = P['transformer.wte.weight']!;
-  const drop = (x: Tensor, mask: Tensor | undefined) => (mask && o.dropout ? F.dropout(x, mask, o.dropout.p) : x);
-
-  let x = F.add(F.gather(wte, tokens), F.slice(P['transformer.wpe.weight']!, [0], [T], [0]));
-  x = drop(x, o.dropout?.embd);
-  const mask = causalMask(g, T, wte.dtype);
-  const activations: Tensor[] = [];
+  const drop = (t: Tensor, mask: Tensor | undefined) => (mask && o.dropout ? F.dropout(t, mask, o.dropout.p) : t);
   const heads = (t: Tensor) => F.transpose(F.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]); // [B, H, T, hd]
-
+  const activations: Tensor[] = [];
   for (let i = 0; i < c.n_layer; i++) {
     const p = (n: string) => P[`transformer.h.${i}.${n}`]!;
     if (o.blockInputMasks?.[i]) x = F.mul(x, o.blockInputMasks[i]!);
@@ -135,9 +132,7 @@ export function gpt2Forward(c: Gpt2Config, P: Record<string, Tensor>, tokens: Te
     const [bq, bk, bv] = F.split(p('attn.c_attn.bias'), [C, C, C], 0);
     const [q, k, v] = [[wq, bq], [wk, bk], [wv, bv]].map(([w, b]) => heads(F.add(F.matmul(a, w!), b!))) as [Tensor, Tensor, Tensor];
     // (q·kᵀ)/√hd, with the scale folded into q (the smaller tensor)
-    const scores = F.matmul(F.mul(q, 1 / Math.sqrt(hd)), k, { transB: true });
-    const att = F.softmax(F.add(scores, mask), -1);
-    const y = F.reshape(F.transpose(F.matmul(att, v), [0, 2, 1, 3]), [B, T, C]);
+    const y = F.reshape(F.transpose(attend(i, F.mul(q, 1 / Math.sqrt(hd)), k, v), [0, 2, 1, 3]), [B, T, C]);
     x = F.add(x, drop(F.add(F.matmul(y, p('attn.c_proj.weight')), p('attn.c_proj.bias')), o.dropout?.attn?.[i]));
 
     // MLP
@@ -151,8 +146,79 @@ export function gpt2Forward(c: Gpt2Config, P: Record<string, Tensor>, tokens: Te
     activations.push(act);
     x = F.add(x, drop(F.add(F.matmul(act, proj), p('mlp.c_proj.bias')), o.dropout?.mlp?.[i]));
   }
-  x = F.layerNorm(x, P['transformer.ln_f.weight']!, P['transformer.ln_f.bias']!, c.layer_norm_epsilon);
-  return { logits: F.matmul(x, wte, { transB: true }), activations };
+  return { hidden: F.layerNorm(x, P['transformer.ln_f.weight']!, P['transformer.ln_f.bias']!, c.layer_norm_epsilon), activations };
+}
+
+/** The language-model head, tied to the token embedding. */
+const lmHead = (P: Record<string, Tensor>, hidden: Tensor): Tensor => F.matmul(hidden, P['transformer.wte.weight']!, { transB: true });
+
+/** Token plus position embeddings of int64 tokens [B, T] at positions 0 … T−1. */
+function embed(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor): Tensor {
+  const T = tokens.shape[1]!;
+  if (T > c.n_positions) throw new Error(`sequence length ${T} exceeds the model's context n_positions = ${c.n_positions}`);
+  return F.add(F.gather(P['transformer.wte.weight']!, tokens), F.slice(P['transformer.wpe.weight']!, [0], [T], [0]));
+}
+
+/** Causal self-attention over the sequence itself; records each layer's keys and values in `kv` when given. */
+function causalAttend(T: number, dtype: DType, g: Graph, kv?: { k: Tensor; v: Tensor }[]): Attend {
+  const mask = causalMask(g, T, dtype);
+  return (_i, q, k, v) => {
+    kv?.push({ k, v });
+    return F.matmul(F.softmax(F.add(F.matmul(q, k, { transB: true }), mask), -1), v);
+  };
+}
+
+/** Logits [B, T, V] for int64 tokens [B, T], and each layer's MLP activations [B, T, inner]. */
+export function gpt2Forward(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, o: Gpt2Options = {}): { logits: Tensor; activations: Tensor[] } {
+  let x = embed(c, P, tokens);
+  if (o.dropout?.embd) x = F.dropout(x, o.dropout.embd, o.dropout.p);
+  const { hidden, activations } = blocks(c, P, x, o, causalAttend(tokens.shape[1]!, x.dtype, tokens.graph));
+  return { logits: lmHead(P, hidden), activations };
+}
+
+/** Per-layer key and value caches [B, H, capacity, hd]. */
+export interface KVCache {
+  k: Tensor[];
+  v: Tensor[];
+}
+
+/**
+ * Runs a prompt [B, T] and returns the logits of its last position [B, V] and key/value caches with room for
+ * `capacity` positions (the prompt's filled in, the rest zeros).
+ */
+export function gpt2Prefill(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, capacity: number, o: Gpt2Options = {}): { logits: Tensor; cache: KVCache } {
+  const [B, T] = tokens.shape as [number, number];
+  if (capacity < T || capacity > c.n_positions) throw new Error(`cache capacity ${capacity} must lie in [${T}, n_positions = ${c.n_positions}]`);
+  const kv: { k: Tensor; v: Tensor }[] = [];
+  const { hidden } = blocks(c, P, embed(c, P, tokens), o, causalAttend(T, P['transformer.wte.weight']!.dtype, tokens.graph, kv));
+  const last = F.reshape(F.slice(hidden, [T - 1], [T], [1]), [B, c.n_embd]);
+  const grow = (t: Tensor) => F.pad(t, [0, 0, 0, 0, 0, 0, capacity - T, 0]);
+  return { logits: lmHead(P, last), cache: { k: kv.map((e) => grow(e.k)), v: kv.map((e) => grow(e.v)) } };
+}
+
+/**
+ * One decoding step: tokens [B, 1] at position `pos` (int64 [1]) attend to the cached positions ≤ pos. Writes this
+ * step's keys and values into the caches at `pos` and returns the logits [B, V] with the updated caches.
+ */
+export function gpt2DecodeStep(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, pos: Tensor, cache: KVCache, o: Gpt2Options = {}): { logits: Tensor; cache: KVCache } {
+  const g = tokens.graph;
+  const B = tokens.shape[0]!;
+  const capacity = cache.k[0]!.shape[2]!;
+  const dtype = P['transformer.wte.weight']!.dtype;
+  const x = F.add(F.gather(P['transformer.wte.weight']!, tokens), F.gather(P['transformer.wpe.weight']!, pos));
+  const slots = F.constant(g, [...Array(capacity).keys()], 'int64', [1, 1, capacity, 1]);
+  const here = F.cast(F.equal(slots, pos), dtype); // [1, 1, capacity, 1]: 1 at pos
+  const visible = F.reshape(F.where(F.lessEqual(slots, pos), F.scalar(g, 0, dtype), F.scalar(g, MASKED, dtype)), [1, 1, 1, capacity]);
+  const next: KVCache = { k: [], v: [] };
+  const { hidden } = blocks(c, P, x, o, (i, q, k, v) => {
+    // cache + (new − cache)·onehot(pos): writes k, v [B, H, 1, hd] into slot pos.
+    const K = F.add(cache.k[i]!, F.mul(F.sub(k, cache.k[i]!), here));
+    const V = F.add(cache.v[i]!, F.mul(F.sub(v, cache.v[i]!), here));
+    next.k.push(K);
+    next.v.push(V);
+    return F.matmul(F.softmax(F.add(F.matmul(q, K, { transB: true }), visible), -1), V);
+  });
+  return { logits: lmHead(P, F.reshape(hidden, [B, c.n_embd])), cache: next };
 }
 
 /**

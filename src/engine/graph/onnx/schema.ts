@@ -48,6 +48,7 @@ const schema = {
             i: { type: 'int64', id: 3 },
             s: { type: 'bytes', id: 4 },
             t: { type: 'TensorProto', id: 5 },
+            g: { type: 'GraphProto', id: 6 },
             floats: { rule: 'repeated', type: 'float', id: 7 },
             ints: { rule: 'repeated', type: 'int64', id: 8 },
             type: { type: 'int32', id: 20 },
@@ -77,4 +78,4 @@ const root = protobuf.Root.fromJSON(schema);
 export const ModelProto = root.lookupType('onnx.ModelProto');
 
 /** AttributeProto.AttributeType values. */
-export const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
+export const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7 } as const;

@@ -1,6 +1,6 @@
 // Compiles an IR graph (its declared inputs, and the nodes needed for the requested outputs) to an ONNX model:
 // IR version 10, ai.onnx opset 21, com.microsoft opset 1 for the fused kernels ORT provides.
-import { type DType, type Graph, type Node, type Tensor } from '../ir';
+import type { DType, Graph, Node, Tensor } from '../ir';
 import { type LowerCtx, type OnnxAttr, opDef } from '../registry';
 import { onnxDType } from '../ops/elementwise';
 import { AttrType, ModelProto } from './schema';
@@ -37,6 +37,7 @@ function attrProto(name: string, a: OnnxAttr): Record<string, unknown> {
   if ('s' in a) return { name, type: AttrType.STRING, s: new TextEncoder().encode(a.s) };
   if ('floats' in a) return { name, type: AttrType.FLOATS, floats: [...a.floats] };
   if ('ints' in a) return { name, type: AttrType.INTS, ints: [...a.ints] };
+  if ('g' in a) return { name, type: AttrType.GRAPH, g: a.g };
   return { name, type: AttrType.TENSOR, t: { dims: [...a.t.dims], dataType: onnxDType(a.t.dtype), rawData: rawBytes(a.t.dtype, a.t.data) } };
 }
 
@@ -58,6 +59,71 @@ function liveNodes(outputs: readonly Tensor[]): Node[] {
   return [...live].sort((a, b) => a.id - b.id);
 }
 
+interface GraphParts {
+  node: Record<string, unknown>[];
+  initializer: Record<string, unknown>[];
+}
+
+/**
+ * Lowers the nodes needed for `outputs` into ONNX nodes and initializers. `names` holds the names already fixed
+ * (graph inputs, outputs, captured outer values); every other value is named `${prefix}t<id>`, so a subgraph's
+ * names never collide with its enclosing graph's.
+ */
+function lowerNodes(outputs: readonly Tensor[], names: Map<number, string>, prefix: string): GraphParts {
+  const parts: GraphParts = { node: [], initializer: [] };
+  let counter = 0;
+  let subgraphs = 0;
+  const ctx: LowerCtx = {
+    name: (t) => {
+      let n = names.get(t.id);
+      if (n === undefined) names.set(t.id, (n = `${prefix}t${t.id}`));
+      return n;
+    },
+    fresh: (hint) => `${prefix}_${hint}${counter++}`,
+    emit: (opType, inputs, outs, attrs = {}, domain = '') => {
+      parts.node.push({
+        opType,
+        domain,
+        name: `${prefix}n${parts.node.length}_${opType}`,
+        input: inputs,
+        output: outs,
+        attribute: Object.entries(attrs).map(([k, v]) => attrProto(k, v)),
+      });
+    },
+    int64: (values, isScalar = false) => ctx.constant('int64', isScalar ? [] : [values.length], values),
+    constant: (dtype, dims, data, n) => {
+      const nm = n ?? ctx.fresh('c');
+      parts.initializer.push({ name: nm, dims: [...dims], dataType: onnxDType(dtype), rawData: rawBytes(dtype, data) });
+      return nm;
+    },
+    subgraph: (graph, inputs, outs) => {
+      const sub = `${prefix}g${subgraphs++}_`;
+      const subNames = new Map<number, string>();
+      for (const [id, outer] of graph.captured) subNames.set(id, ctx.name(outer));
+      inputs.forEach((t) => subNames.set(t.id, `${sub}${t.name ?? 'in' + t.id}`));
+      // Outputs get their own names; an output that is an input or appears twice goes through an Identity.
+      const outNames: string[] = [];
+      const identities: [string, string][] = [];
+      outs.forEach((t, i) => {
+        const want = `${sub}out${i}`;
+        if (subNames.has(t.id)) identities.push([subNames.get(t.id)!, want]);
+        else subNames.set(t.id, want);
+        outNames.push(want);
+      });
+      const body = lowerNodes(outs, subNames, sub);
+      for (const [from, to] of identities) body.node.push({ opType: 'Identity', domain: '', name: `${sub}id_${to}`, input: [from], output: [to], attribute: [] });
+      return {
+        name: sub,
+        ...body,
+        input: inputs.map((t) => valueInfo(subNames.get(t.id)!, t.dtype, t.shape)),
+        output: outs.map((t, i) => valueInfo(outNames[i]!, t.dtype, t.shape)),
+      };
+    },
+  };
+  for (const node of liveNodes(outputs)) opDef(node.op).lower(ctx, node);
+  return parts;
+}
+
 export function compileGraph(graph: Graph, outputs: Record<string, Tensor>, name = 'tinymem'): CompiledModel {
   const names = new Map<number, string>();
   for (const t of graph.inputs) names.set(t.id, t.name!);
@@ -67,35 +133,8 @@ export function compileGraph(graph: Graph, outputs: Record<string, Tensor>, name
     if (names.has(t.id)) extraOutputs.push([names.get(t.id)!, outName]);
     else names.set(t.id, outName);
   }
-  const nodes: Record<string, unknown>[] = [];
-  const initializers: Record<string, unknown>[] = [];
-  let counter = 0;
-  const ctx: LowerCtx = {
-    name: (t) => {
-      let n = names.get(t.id);
-      if (n === undefined) names.set(t.id, (n = `t${t.id}`));
-      return n;
-    },
-    fresh: (hint) => `_${hint}${counter++}`,
-    emit: (opType, inputs, outs, attrs = {}, domain = '') => {
-      nodes.push({
-        opType,
-        domain,
-        name: `n${nodes.length}_${opType}`,
-        input: inputs,
-        output: outs,
-        attribute: Object.entries(attrs).map(([k, v]) => attrProto(k, v)),
-      });
-    },
-    int64: (values, isScalar = false) => ctx.constant('int64', isScalar ? [] : [values.length], values),
-    constant: (dtype, dims, data, n) => {
-      const nm = n ?? ctx.fresh('c');
-      initializers.push({ name: nm, dims: [...dims], dataType: onnxDType(dtype), rawData: rawBytes(dtype, data) });
-      return nm;
-    },
-  };
-  for (const node of liveNodes(Object.values(outputs))) opDef(node.op).lower(ctx, node);
-  for (const [from, to] of extraOutputs) ctx.emit('Identity', [from], [to]);
+  const parts = lowerNodes(Object.values(outputs), names, '');
+  for (const [from, to] of extraOutputs) parts.node.push({ opType: 'Identity', domain: '', name: `out_${to}`, input: [from], output: [to], attribute: [] });
 
   const inputs = graph.inputs.map((t) => ({ name: t.name!, dtype: t.dtype, shape: [...t.shape] }));
   const outs = Object.entries(outputs).map(([n, t]) => ({ name: n, dtype: t.dtype, shape: [...t.shape] }));
@@ -108,8 +147,7 @@ export function compileGraph(graph: Graph, outputs: Record<string, Tensor>, name
     ],
     graph: {
       name,
-      node: nodes,
-      initializer: initializers,
+      ...parts,
       input: inputs.map((i) => valueInfo(i.name, i.dtype, i.shape)),
       output: outs.map((o) => valueInfo(o.name, o.dtype, o.shape)),
     },
