@@ -66,6 +66,18 @@ export interface TrainJob {
   runtime?: { providers?: string[]; threads?: number };
   /** Send a progress event every this many steps (default 1); the last step always reports. */
   progressEvery?: number;
+  /** Send a copy of the state every this many completed epochs (periodic checkpoints); the final state comes with
+   *  the result instead. */
+  snapshotEvery?: number;
+}
+
+/** A copy of the training state after a completed epoch. */
+export interface TrainSnapshot {
+  type: 'snapshot';
+  /** Epochs and steps done in this run. */
+  epoch: number;
+  step: number;
+  state: TrainState;
 }
 
 export interface TrainResult {
@@ -106,6 +118,7 @@ export interface StartMessage {
 /** Worker → caller. Exactly one of done, error or cancelled ends a run. */
 export type WorkerEvent =
   | TrainProgress
+  | TrainSnapshot
   | { type: 'done'; result: TrainResult }
   | { type: 'error'; message: string }
   | { type: 'cancelled'; partial: TrainResult };

@@ -13,6 +13,8 @@ import {
   type TrainJob,
   type TrainProgress,
   type TrainResult,
+  type TrainSnapshot,
+  type TrainState,
   type WorkerEvent,
 } from '../../shared/engineMessages';
 import { getModel } from './models';
@@ -29,6 +31,14 @@ export interface LoopHooks {
   onStep?(steps: number): void;
   /** Reuse a runtime (and its compiled sessions); by default one is made from `job.runtime` and disposed after. */
   runtime?: Runtime;
+  /** Receives the copies asked for by `job.snapshotEvery`. */
+  onSnapshot?(s: TrainSnapshot): void;
+}
+
+/** A deep copy of a state (the trainer's arrays may move to another thread or be reused). */
+export function copyState(s: TrainState): TrainState {
+  const copy = (g: Record<string, Float32Array>) => Object.fromEntries(Object.entries(g).map(([k, a]) => [k, a.slice()]));
+  return { params: copy(s.params), m: copy(s.m), v: copy(s.v), step: s.step };
 }
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -43,6 +53,9 @@ function checkJob(job: TrainJob): void {
   if (job.epochs !== undefined && !isCount(job.epochs)) throw new Error(`epochs: expected a non-negative integer, got ${job.epochs}`);
   if (job.progressEvery !== undefined && (!isCount(job.progressEvery) || job.progressEvery === 0)) {
     throw new Error(`progressEvery: expected a positive integer, got ${job.progressEvery}`);
+  }
+  if (job.snapshotEvery !== undefined && (!isCount(job.snapshotEvery) || job.snapshotEvery === 0)) {
+    throw new Error(`snapshotEvery: expected a positive integer, got ${job.snapshotEvery}`);
   }
 }
 
@@ -113,6 +126,10 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
         windowStart = now;
         windowTokens = 0;
       }
+      const epochsDone = losses.length / perEpoch;
+      if (job.snapshotEvery && batchInEpoch === perEpoch && epochsDone % job.snapshotEvery === 0 && losses.length < total) {
+        hooks.onSnapshot?.({ type: 'snapshot', epoch: epochsDone, step: losses.length, state: copyState(trainer.state) });
+      }
     }
     return { status: 'done', result: result() };
   } finally {
@@ -134,6 +151,7 @@ export function workerEntry(): { file: string; execArgv: string[] } {
 
 export interface StartOptions {
   onProgress?(p: TrainProgress): void;
+  onSnapshot?(s: TrainSnapshot): void;
   /** Modules the worker loads first, to register models or data sources that are not built in (absolute paths). */
   modules?: string[];
   /** Overrides workerEntry(). */
@@ -167,6 +185,8 @@ export function startTraining(job: TrainJob, opts: StartOptions = {}): TrainingH
     worker.on('message', (ev: WorkerEvent) => {
       if (ev.type === 'progress') {
         if (!settled) opts.onProgress?.(ev);
+      } else if (ev.type === 'snapshot') {
+        if (!settled) opts.onSnapshot?.(ev);
       } else if (ev.type === 'done') finish(() => resolve({ status: 'done', result: ev.result }));
       else if (ev.type === 'cancelled') finish(() => resolve({ status: 'cancelled', result: ev.partial }));
       else finish(() => reject(new Error(ev.message)));

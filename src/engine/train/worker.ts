@@ -6,6 +6,7 @@ import { CONTROL_CANCEL, CONTROL_STEPS, type StartMessage, type TrainState, type
 import { runTraining } from './trainLoop';
 // Built-in models register themselves on import.
 import '../model/gpt2Training';
+import './tinymemData';
 
 /** The state's buffers, each once: they move to the caller instead of being copied. */
 function transferables(s: TrainState): ArrayBuffer[] {
@@ -28,6 +29,7 @@ port.once('message', async (msg: StartMessage) => {
       shouldStop: () => Atomics.load(control, CONTROL_CANCEL) !== 0,
       onStep: (n) => Atomics.store(control, CONTROL_STEPS, n),
       onProgress: (p) => post(p),
+      onSnapshot: (snap) => post(snap, transferables(snap.state)),
     });
     const transfer = transferables(out.result.state);
     if (out.status === 'done') post({ type: 'done', result: out.result }, transfer);
