@@ -113,3 +113,12 @@ test('an output that is also an input, or requested twice, is still returned', a
   assert.deepEqual([...r.outputs.same!], [1, -2]);
   assert.deepEqual([...r.outputs.y2!], [-1, 2]);
 });
+
+test('scatterAddRows (the embedding gradient of very large tables) adds rows at their indices', async () => {
+  const g = new Graph();
+  const upd = g.input('upd', 'float32', [2, 2, 3]);
+  const idx = F.constant(g, [2, 0, 2, 3], 'int64', [2, 2]);
+  const s = await rt.create(compileGraph(g, { y: F.scatterAddRows(F.zeros(g, [4, 3]), idx, upd) }));
+  const r = await s.run({ upd: [1, 2, 3, 10, 20, 30, 100, 200, 300, 7, 8, 9] });
+  assert.deepEqual([...r.outputs.y!], [10, 20, 30, 0, 0, 0, 101, 202, 303, 7, 8, 9]);
+});

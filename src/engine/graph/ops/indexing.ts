@@ -26,6 +26,9 @@ function requireIndices(op: string, t: Tensor): void {
   if (t.dtype !== 'int64') throw new ShapeError(op, `indices must be int64, got ${t}`);
 }
 
+/** Largest one-hot matrix (tables rows × lookups) for the deterministic embedding gradient; beyond it, ScatterND. */
+const ONE_HOT_LIMIT = 1 << 24;
+
 defineOp('Gather', {
   infer: ([table, idx]) => {
     requireIndices('Gather', idx!);
@@ -35,6 +38,14 @@ defineOp('Gather', {
   lower: (ctx, n) => ctx.emit('Gather', n.inputs.map((t) => ctx.name(t)), [ctx.name(n.outputs[0]!)], { axis: { i: 0 } }),
   vjp: (n, [g]) => {
     const [table, idx] = n.inputs as [Tensor, Tensor];
+    const rows = table.shape[0]!;
+    const width = table.size / rows;
+    if (rows * idx.size <= ONE_HOT_LIMIT) {
+      // onehot(idx)ᵀ · g: a GEMM sums each row's gradient in a fixed order, so the result is the same on every run
+      // (ScatterND's parallel add is not, with more than one thread).
+      const oh = F.oneHot(F.reshape(idx, [idx.size]), rows, table.dtype);
+      return [F.reshape(F.matmul(oh, F.reshape(g!, [idx.size, width]), { transA: true }), [...table.shape]), null];
+    }
     return [F.scatterAddRows(F.zeros(table.graph, table.shape, table.dtype), idx, g!), null];
   },
 });
