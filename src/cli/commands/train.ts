@@ -1,0 +1,63 @@
+// tinymem train --preset NAME [--set key=value ...] --out DIR: trains with progress, periodic checkpoints, Ctrl-C
+// stopping after the current step with a valid checkpoint, then evaluates and prints the headline metrics.
+import { parseOverrides, resolvePreset } from '../../engine/presets';
+import { trainRun } from '../../engine/runs/trainRun';
+import { metricsTable } from '../format';
+import { progress } from '../progress';
+
+export interface TrainFlags {
+  preset: string;
+  set?: string[];
+  out: string;
+  force?: boolean;
+  threads?: number;
+  providers?: string;
+  eval: boolean;
+}
+
+export async function trainCommand(f: TrainFlags): Promise<number> {
+  const preset = resolvePreset(f.preset, parseOverrides(f.set ?? []));
+  const runtime = { threads: f.threads ?? 2, providers: f.providers ? f.providers.split(',').map((s) => s.trim()) : undefined };
+  const bar = progress('train');
+  const evalBar = progress('evaluate');
+  const started = Date.now();
+  console.error(`training preset ${preset.name} (${preset.description}) into ${f.out}`);
+  const run = trainRun({
+    preset,
+    out: f.out,
+    force: f.force,
+    runtime,
+    evaluate: f.eval,
+    onProgress: (p) => bar.update(p.step, p.totalSteps, `epoch ${p.epoch.toFixed(1)} loss ${p.loss.toFixed(4)} ${Math.round(p.tokensPerSec)} tok/s ${p.provider}`),
+    onCheckpoint: (c) => {
+      if (!c.complete) process.stderr.write(`\ncheckpoint at epoch ${c.epoch} saved\n`);
+    },
+    onEvalProgress: (e) => evalBar.update(e.done, e.total, e.stage),
+  });
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write('\nstopping after the current step (Ctrl-C again to quit at once; the last checkpoint stays valid)\n');
+      run.stop();
+    } else process.exit(130);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const r = await run.result;
+    bar.stop();
+    evalBar.stop();
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    const m = r.manifest;
+    console.log(`${r.stopped ? 'stopped' : 'trained'}: ${m.progress.epochs.toFixed(2)} epochs, ${m.progress.steps} steps in ${secs} s on ${m.executionProvider || 'no provider'}; checkpoint ${r.dir}`);
+    if (r.evaluation) {
+      console.log(`evaluated in ${r.evaluation.seconds.toFixed(1)} s:`);
+      console.log(metricsTable(r.evaluation.metrics));
+    }
+    return r.stopped ? 130 : 0;
+  } finally {
+    bar.stop();
+    evalBar.stop();
+    process.off('SIGINT', onSigint);
+  }
+}

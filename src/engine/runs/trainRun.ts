@@ -1,0 +1,144 @@
+// Training a preset into a checkpoint folder: training runs in a worker thread; periodic checkpoints come from its
+// snapshots; stop() ends after the current step and still leaves a valid checkpoint (marked incomplete); at the end
+// the model is evaluated and the metrics go into the manifest. Every write is atomic, so an interrupted run leaves
+// the previous checkpoint intact. Used by the CLI and by the extension's engine process.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ResolvedPreset } from '../presets';
+import { presetModelConfig, presetToJob } from '../presets';
+import { CheckpointError, MANIFEST_FILE, makeCheckpointConfig, saveCheckpoint } from '../model/checkpoint';
+import { writeFileAtomicSync } from '../model/safetensors';
+import { type EvalProgress, evaluate } from '../metrics/evaluate';
+import { Runtime } from '../runtime/session';
+import { startTraining } from '../train/trainLoop';
+import { tinymemDataset } from '../train/tinymemData';
+import type { TrainProgress, TrainState } from '../../shared/engineMessages';
+import type { EvaluationResult } from '../../shared/metricTypes';
+import type { RunManifest } from '../../shared/runManifest';
+import { versions } from './versions';
+
+export interface TrainRunOptions {
+  preset: ResolvedPreset;
+  /** The checkpoint folder. It must not exist, be empty, or (with `force`) hold an earlier TinyMem checkpoint. */
+  out: string;
+  force?: boolean;
+  runtime?: { providers?: string[]; threads?: number };
+  /** Evaluate the final model (default true). */
+  evaluate?: boolean;
+  onProgress?(p: TrainProgress & { totalSteps: number | null }): void;
+  onCheckpoint?(c: { dir: string; epoch: number; complete: boolean }): void;
+  onEvalProgress?(p: EvalProgress): void;
+}
+
+export interface TrainRunResult {
+  dir: string;
+  manifest: RunManifest;
+  evaluation: EvaluationResult | null;
+  stopped: boolean;
+}
+
+export interface TrainRun {
+  readonly result: Promise<TrainRunResult>;
+  /** Stop after the current step; the result still has a checkpoint (progress.complete = false). */
+  stop(): void;
+}
+
+/** Refuses folders whose contents a run could damage; names the folder and what to do. */
+export function checkOutDir(out: string, force = false): void {
+  const dir = path.resolve(out);
+  if (fs.existsSync(dir)) {
+    if (!fs.statSync(dir).isDirectory()) throw new CheckpointError(dir, 'exists and is not a folder; choose another --out');
+    const entries = fs.readdirSync(dir);
+    if (entries.length > 0) {
+      if (!entries.includes(MANIFEST_FILE)) throw new CheckpointError(dir, 'exists, is not empty and holds no TinyMem checkpoint; choose another --out');
+      if (!force) throw new CheckpointError(dir, 'already holds a checkpoint; choose another --out or pass --force to replace it');
+    }
+  }
+  const parent = fs.existsSync(dir) ? dir : path.dirname(dir);
+  fs.mkdirSync(parent, { recursive: true });
+  try {
+    fs.accessSync(parent, fs.constants.W_OK);
+  } catch {
+    throw new CheckpointError(parent, 'is not writable; choose another --out');
+  }
+}
+
+export function trainRun(o: TrainRunOptions): TrainRun {
+  checkOutDir(o.out, o.force);
+  const dir = path.resolve(o.out);
+  const p = o.preset;
+  const config = makeCheckpointConfig(presetModelConfig(p));
+  const job = presetToJob(p, { runtime: o.runtime, progressEvery: 1 });
+  if (p.train.checkpointEvery > 0 && p.train.checkpointEvery < p.train.epochs) job.snapshotEvery = p.train.checkpointEvery;
+  const created = new Date().toISOString();
+  const stepLosses: number[] = [];
+  let stepsPerEpoch: number | null = null;
+  let provider = '';
+  const started = performance.now();
+
+  const manifest = (progress: RunManifest['progress'], metricHistory: RunManifest['metricHistory'] = []): RunManifest => {
+    const lossHistory: RunManifest['lossHistory'] = [];
+    if (stepsPerEpoch) {
+      for (let e = 0; (e + 1) * stepsPerEpoch <= stepLosses.length; e++) {
+        const l = stepLosses.slice(e * stepsPerEpoch, (e + 1) * stepsPerEpoch);
+        lossHistory.push({ epoch: e + 1, loss: l.reduce((a, b) => a + b, 0) / l.length });
+      }
+    }
+    const t = p.train;
+    return {
+      format: 'tinymem-run',
+      version: 1,
+      createdAt: created,
+      updatedAt: new Date().toISOString(),
+      preset: { name: p.name, overrides: { ...p.overrides } },
+      seed: p.seed,
+      data: { kind: 'tinymem', dataset: p.data.dataset, options: { ...p.data.options } },
+      train: { epochs: t.epochs, batchSize: t.batchSize, lr: t.lr, weightDecay: t.weightDecay, betas: [t.betas[0], t.betas[1]], eps: t.eps, checkpointEvery: t.checkpointEvery },
+      progress,
+      executionProvider: provider,
+      threads: o.runtime?.threads ?? 0,
+      versions: versions(),
+      lossHistory,
+      metricHistory,
+    };
+  };
+  const save = (state: TrainState, m: RunManifest) => {
+    saveCheckpoint(dir, config, new Map(Object.entries(state.params)), m as unknown as Record<string, unknown>);
+    o.onCheckpoint?.({ dir, epoch: m.progress.epochs, complete: m.progress.complete });
+  };
+  const seconds = () => (performance.now() - started) / 1000;
+
+  const handle = startTraining(job, {
+    onProgress: (ev) => {
+      stepLosses.push(ev.loss);
+      provider = ev.provider;
+      if (stepsPerEpoch === null && ev.epoch > 0) stepsPerEpoch = Math.round(ev.step / ev.epoch);
+      o.onProgress?.({ ...ev, totalSteps: stepsPerEpoch === null ? null : stepsPerEpoch * p.train.epochs });
+    },
+    onSnapshot: (s) => save(s.state, manifest({ epochs: s.epoch, steps: s.step, seconds: seconds(), complete: false, stopped: false })),
+  });
+
+  const result = (async (): Promise<TrainRunResult> => {
+    const out = await handle.result;
+    const stopped = out.status === 'cancelled';
+    const r = out.result;
+    if (r.provider) provider = r.provider;
+    let m = manifest({ epochs: r.epochs, steps: r.steps, seconds: seconds(), complete: !stopped, stopped });
+    save(r.state, m);
+    let evaluation: EvaluationResult | null = null;
+    if (!stopped && o.evaluate !== false) {
+      const rt = new Runtime(o.runtime);
+      try {
+        evaluation = await evaluate(rt, config, new Map(Object.entries(r.state.params)), tinymemDataset(job.data), { onProgress: o.onEvalProgress });
+      } finally {
+        await rt.dispose();
+      }
+      m = { ...m, updatedAt: new Date().toISOString(), metricHistory: [{ epoch: r.epochs, metrics: [...evaluation.metrics] }] };
+      const onDisk = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as RunManifest;
+      m.contentHashes = onDisk.contentHashes;
+      writeFileAtomicSync(path.join(dir, MANIFEST_FILE), [new TextEncoder().encode(JSON.stringify(m, null, 2) + '\n')]);
+    }
+    return { dir, manifest: m, evaluation, stopped };
+  })();
+  return { result, stop: () => void handle.cancel() };
+}

@@ -1,0 +1,31 @@
+// tinymem.json: the manifest written next to a checkpoint's config.json and model.safetensors. It records what is
+// needed to re-run and to evaluate the model: data spec, seed, hyper-parameters, versions, execution provider,
+// training progress, loss and metric history, and content hashes. Plain JSON; read by the CLI, the extension and
+// the renderer.
+import type { MetricValue } from './metricTypes';
+
+export interface RunManifest {
+  format: 'tinymem-run';
+  version: 1;
+  createdAt: string;
+  updatedAt: string;
+  /** The preset and overrides the run was made from. */
+  preset: { name: string; overrides: Record<string, string> };
+  /** The run seed (noise, duplication groups, trigger, initial weights, batch order). */
+  seed: number;
+  /** The data source spec: rebuilding the data from it gives the same sequences (data kind `tinymem`). */
+  data: { kind: 'tinymem'; dataset: 'math' | 'language'; options: Record<string, unknown> };
+  /** Hyper-parameters of training. */
+  train: { epochs: number; batchSize: number; lr: number; weightDecay: number; betas: [number, number]; eps: number; checkpointEvery: number };
+  /** Where training stands: `complete` is false for a periodic or stopped checkpoint. */
+  progress: { epochs: number; steps: number; seconds: number; complete: boolean; stopped: boolean };
+  executionProvider: string;
+  threads: number;
+  versions: { tinymem: string; onnxruntime: string; node: string };
+  /** Mean training loss of each completed epoch. */
+  lossHistory: { epoch: number; loss: number }[];
+  /** Evaluations, oldest first. */
+  metricHistory: { epoch: number; metrics: MetricValue[] }[];
+  /** sha256 of the weights, written by saveCheckpoint. */
+  contentHashes?: Record<string, string>;
+}
