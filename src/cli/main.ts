@@ -2,7 +2,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { presetList } from '../engine/presets';
 import { versions } from '../engine/runs/versions';
+import { listMethods } from '../engine/methods/index';
+import { compareCommand } from './commands/compare';
 import { evalCommand } from './commands/evalCmd';
+import { mitigateCommand } from './commands/mitigate';
 import { scoreCommand } from './commands/score';
 import { trainCommand } from './commands/train';
 import { table } from './format';
@@ -50,6 +53,35 @@ export function program(): Command {
     .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt('--threads'))
     .action(async (dir, f) => {
       process.exitCode = await scoreCommand(dir, f);
+    });
+  p.command('methods')
+    .description('list the mitigation methods with their hyper-parameters and the paper\'s defaults')
+    .action(() => {
+      for (const m of listMethods()) {
+        console.log(`${m.id} — ${m.name} (${m.family}${m.novel ? ', new in the paper' : ''}): ${m.description}`);
+        for (const h of m.hyperParams) console.log(`    ${h.name} = ${h.default}  ${h.description}${h.grid ? ` (paper's sweep: ${h.grid.join(', ')})` : ''}`);
+      }
+    });
+  p.command('mitigate <dir>')
+    .description('unlearn the memorized sequences of a TinyMem checkpoint with one method; writes the edited checkpoint')
+    .requiredOption('--method <name>', 'a method from `tinymem methods`')
+    .option('--set <hp=value...>', 'hyper-parameters, e.g. ratio=0.05 epochs=10 (defaults: the paper\'s)')
+    .requiredOption('--out <dir>', 'folder for the edited checkpoint')
+    .option('--force', 'replace an earlier TinyMem checkpoint in --out')
+    .option('--seed <n>', 'seed of the method\'s randomness', (v) => Number(v), 0)
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt('--threads'))
+    .action(async (dir, f) => {
+      process.exitCode = await mitigateCommand(dir, f);
+    });
+  p.command('compare <dir>')
+    .description('run several methods on the same checkpoint and write a comparison table, CSV and JSON')
+    .requiredOption('--methods <list>', 'comma-separated method ids, or "all"')
+    .option('--grid', 'sweep a small grid of the paper\'s values and select with the paper\'s rule')
+    .option('--out <dir>', 'folder for compare.csv and compare.json (default: DIR-compare)')
+    .option('--seed <n>', 'seed of the methods\' randomness', (v) => Number(v), 0)
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt('--threads'))
+    .action(async (dir, f) => {
+      process.exitCode = await compareCommand(dir, f);
     });
   return p;
 }

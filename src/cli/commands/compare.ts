@@ -1,0 +1,58 @@
+// tinymem compare DIR --methods a,b,... [--grid] [--out DIR2]: runs several methods on the same base model and
+// writes the comparison as a table (stdout), compare.csv and compare.json.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { listMethods } from '../../engine/methods/registry';
+import { compareCsv, compareMethods } from '../../engine/runs/compareRun';
+import { prepareBase } from '../../engine/runs/mitigateRun';
+import { Runtime } from '../../engine/runtime/session';
+import { table } from '../format';
+import { progress } from '../progress';
+
+const num = (v: number | null, d = 2) => (v === null ? 'n/a' : v.toFixed(d));
+
+export async function compareCommand(dir: string, f: { methods: string; grid?: boolean; out?: string; threads?: number; seed?: number }): Promise<number> {
+  const ids = f.methods === 'all' ? listMethods().map((m) => m.id) : f.methods.split(',').map((s) => s.trim()).filter(Boolean);
+  const known = new Set(listMethods().map((m) => m.id));
+  for (const id of ids) if (!known.has(id)) throw new Error(`--methods: unknown method "${id}"; known methods: ${[...known].join(', ')} (or "all")`);
+  const outDir = path.resolve(f.out ?? `${dir.replace(/\/+$/, '')}-compare`);
+  fs.mkdirSync(outDir, { recursive: true });
+  const rt = new Runtime({ threads: f.threads ?? 2 });
+  const started = Date.now();
+  try {
+    const evalBar = progress('measure');
+    const base = await prepareBase(rt, dir, { onEvalProgress: (e) => evalBar.update(e.done, e.total, `base model: ${e.stage}`) });
+    evalBar.stop();
+    const res = await compareMethods(rt, base, {
+      methods: ids,
+      grid: f.grid,
+      seed: f.seed,
+      onRun: (m, hp, i, n) => process.stderr.write(`[${i + 1}/${n}] ${m} ${JSON.stringify(hp)}\n`),
+    });
+    const u = res.utility === 'accuracy' ? 'accuracy %' : 'perplexity';
+    console.log(`base: memorization ${num(res.rows[0]?.memBefore ?? null)} %, ${u} ${num(res.rows[0]?.utilityBefore ?? null)}; forget ${base.forget.rows}, retain ${base.retain.rows}`);
+    console.log(
+      table([
+        ['method', 'family', 'hyper-parameters', 'time s', 'mem %', 'Δmem %', u, `Δ${res.utility} %`, 'score', ''],
+        ...res.rows.map((r) => [
+          r.name,
+          r.family,
+          Object.entries(r.hyperParams).map(([k, v]) => `${k}=${v}`).join(' '),
+          num(r.seconds),
+          num(r.memAfter),
+          num(r.memChangePct, 1),
+          num(r.utilityAfter),
+          num(r.utilityChangePct, 2),
+          num(r.score, 3),
+          r.error ? `failed: ${r.error}` : r.selected && f.grid ? 'selected' : '',
+        ]),
+      ]),
+    );
+    fs.writeFileSync(path.join(outDir, 'compare.csv'), compareCsv(res));
+    fs.writeFileSync(path.join(outDir, 'compare.json'), JSON.stringify({ base: dir, forget: base.forget.rows, retain: base.retain.rows, ...res }, null, 2) + '\n');
+    console.log(`wrote ${path.join(outDir, 'compare.csv')} and compare.json; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
+    return res.rows.some((r) => r.error) ? 1 : 0;
+  } finally {
+    await rt.dispose();
+  }
+}

@@ -1,0 +1,105 @@
+// Comparing mitigation methods on one checkpoint: each method (at its defaults, or over a small grid of the paper's
+// sweep values) is run on the same base model and forget/retain sets, measured, and scored with the paper's
+// selection rule (spec §4.F): the lowest relative memorization change penalised by the relative loss of accuracy
+// (math) or rise of perplexity (language).
+import type { HyperValue } from '../../shared/methodTypes';
+import type { EvaluationResult } from '../../shared/metricTypes';
+import { getMethod } from '../methods/registry';
+import type { Runtime } from '../runtime/session';
+import { type BaseModel, type MitigateOptions, mitigate } from './mitigateRun';
+
+export interface CompareRow {
+  method: string;
+  name: string;
+  family: string;
+  hyperParams: Record<string, HyperValue>;
+  seconds: number;
+  memBefore: number;
+  memAfter: number | null;
+  /** Math: accuracy (paper's, with padding) in %; language: test perplexity (paper's). */
+  utilityBefore: number | null;
+  utilityAfter: number | null;
+  /** Relative changes against the base model, in % (as the paper's *_perc_diff columns). */
+  memChangePct: number | null;
+  utilityChangePct: number | null;
+  /** The selection score (lower is better); the chosen run per method has `selected`. */
+  score: number | null;
+  selected: boolean;
+  error?: string;
+}
+
+export interface CompareResult {
+  utility: 'accuracy' | 'perplexity';
+  rows: CompareRow[];
+}
+
+/** The headline utility number: mean test accuracy (math) or the first test set's perplexity (language). */
+export function utilityOf(r: EvaluationResult): number | null {
+  if (r.dataset === 'math') return r.accuracy?.paper ?? null;
+  return r.perplexity?.sets.find((s) => s.set.startsWith('test'))?.paper ?? r.perplexity?.sets[0]?.paper ?? null;
+}
+
+const rel = (after: number | null, before: number | null) => (after === null || before === null || before === 0 ? null : (100 * (after - before)) / before);
+
+/** The points to try: each method's defaults, or the product of its hyper-parameter grids thinned to `maxPoints`. */
+export function gridPoints(methodId: string, grid: boolean, maxPoints = 6): Record<string, HyperValue>[] {
+  const m = getMethod(methodId);
+  if (!grid) return [{}];
+  let points: Record<string, HyperValue>[] = [{}];
+  for (const h of m.hyperParams) {
+    if (!h.grid?.length) continue;
+    points = points.flatMap((p) => h.grid!.map((v) => ({ ...p, [h.name]: v })));
+  }
+  if (points.length <= maxPoints) return points;
+  // Evenly spaced over the (ordered) product, always including the first and last point.
+  return Array.from({ length: maxPoints }, (_, i) => points[Math.round((i * (points.length - 1)) / (maxPoints - 1))]!);
+}
+
+export async function compareMethods(
+  rt: Runtime,
+  base: BaseModel,
+  o: { methods: string[]; grid?: boolean; maxPoints?: number; seed?: number; signal?: AbortSignal; onRun?(method: string, hp: Record<string, HyperValue>, i: number, n: number): void; progress?: MitigateOptions['onProgress'] },
+): Promise<CompareResult> {
+  const math = base.before.dataset === 'math';
+  const memBefore = base.before.memorization?.percentMemorized ?? 0;
+  const utilityBefore = utilityOf(base.before);
+  const plan = o.methods.flatMap((m) => gridPoints(m, !!o.grid, o.maxPoints).map((hp) => ({ m, hp })));
+  const rows: CompareRow[] = [];
+  for (const [i, { m, hp }] of plan.entries()) {
+    const method = getMethod(m);
+    o.onRun?.(m, hp, i, plan.length);
+    const row: CompareRow = { method: m, name: method.name, family: method.family, hyperParams: hp, seconds: 0, memBefore, memAfter: null, utilityBefore, utilityAfter: null, memChangePct: null, utilityChangePct: null, score: null, selected: false };
+    try {
+      const r = await mitigate(rt, base, { method: m, hyperParams: hp, seed: o.seed, signal: o.signal, onProgress: o.progress });
+      row.hyperParams = r.record.hyperParams;
+      row.seconds = r.record.seconds;
+      row.memAfter = r.after.memorization?.percentMemorized ?? null;
+      row.utilityAfter = utilityOf(r.after);
+      row.memChangePct = rel(row.memAfter, memBefore);
+      row.utilityChangePct = rel(row.utilityAfter, utilityBefore);
+      if (row.memChangePct !== null && row.utilityChangePct !== null) {
+        // Fractions, as in the reference's result files: accuracy lost or perplexity gained raises the score.
+        row.score = row.memChangePct / 100 + (math ? -row.utilityChangePct / 100 : row.utilityChangePct / 100);
+      }
+    } catch (e) {
+      if (o.signal?.aborted) throw e;
+      row.error = e instanceof Error ? e.message : String(e);
+    }
+    rows.push(row);
+  }
+  for (const m of o.methods) {
+    const best = rows.filter((r) => r.method === m && r.score !== null).sort((a, b) => a.score! - b.score!)[0];
+    if (best) best.selected = true;
+  }
+  return { utility: math ? 'accuracy' : 'perplexity', rows };
+}
+
+export function compareCsv(r: CompareResult): string {
+  const head = ['method', 'name', 'family', 'hyper_params', 'seconds', 'mem_before', 'mem_after', 'mem_change_pct', `${r.utility}_before`, `${r.utility}_after`, `${r.utility}_change_pct`, 'score', 'selected', 'error'];
+  const q = (v: unknown) => {
+    const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v);
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const lines = r.rows.map((x) => [x.method, x.name, x.family, x.hyperParams, x.seconds, x.memBefore, x.memAfter, x.memChangePct, x.utilityBefore, x.utilityAfter, x.utilityChangePct, x.score, x.selected, x.error].map(q).join(','));
+  return [head.join(','), ...lines].join('\n') + '\n';
+}
