@@ -97,7 +97,8 @@ test('bad input: one line, non-zero exit, nothing on disk damaged', { timeout: 1
   fs.writeFileSync(bad, '[[1, 2, 99]]');
   failsWith(['score', trained, '--tokens', bad], /sequence 0, position 2: 99 is not a token id of this model \(0 … 13\)/);
   failsWith(['score', trained, '--tokens', path.join(tmp, 'none.json')], /none\.json: cannot be read/);
-  failsWith(['score', trained, '--tokens', bad, '--generate', '140'], /exceeds the model's context of 150 tokens/);
+  const ctx = loadCheckpoint(trained).config.n_positions;
+  failsWith(['score', trained, '--tokens', bad, '--generate', String(ctx)], new RegExp(`exceeds the model's context of ${ctx} tokens`));
 });
 
 test('Ctrl-C stops after the current step and leaves a valid checkpoint marked incomplete', { timeout: 180_000 }, async () => {
