@@ -1,0 +1,4 @@
+// Registers the gradient-ascent baselines.
+import './gradientAscent';
+import './gradientDifference';
+import './gradientAscentKl';

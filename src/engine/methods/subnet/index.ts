@@ -1,0 +1,3 @@
+// Registers the edge-popup weight methods.
+import './subnet';
+import './balancedSubnet';
