@@ -126,10 +126,10 @@ const CPU_PRESETS: Preset[] = [
     seed: 0,
     data: {
       dataset: 'math',
-      options: { family: 'increment', artifact: 'noise', duplicate: false, seqLength: 30, maxCtx: 124, numMain: 250, numExtra: 150, numTest: 50, numNoise: 100 },
+      options: { family: 'increment', artifact: 'noise', duplicate: false, seqLength: 30, maxCtx: 124, numMain: 250, numExtra: 125, numTest: 50, numNoise: 100 },
     },
     model: { ...PAPER_MODEL, n_layer: 2 },
-    train: { ...PAPER_TRAIN, batchSize: 32, epochs: 50, checkpointEvery: 10 },
+    train: { ...PAPER_TRAIN, batchSize: 32, epochs: 100, checkpointEvery: 10 },
   },
   {
     name: 'cpu-math-backdoor',
