@@ -73,7 +73,8 @@ const fmt = (x: number | null | undefined, d = 1) => (x == null ? 'n/a' : x.toFi
       const r = await evalOnce(state, false);
       curve.push({ epoch: done, mem: r.memorization?.percentMemorized ?? null, acc: r.accuracy?.paper ?? null, loss: lastLoss });
       process.stdout.write('\n');
-      console.log(`  epoch ${done}: loss ${lastLoss.toFixed(4)}, memorization ${fmt(r.memorization?.percentMemorized)} %, accuracy ${fmt(r.accuracy?.paper)} % (no pad ${fmt(r.accuracy?.noPad)} %), eval ${r.seconds.toFixed(1)} s`);
+      const cls = r.memorization && r.memorization.byClass.length > 1 ? ` [${r.memorization.byClass.map((c) => `×${c.factor} ${fmt(c.percentMemorized)}`).join(', ')}]` : '';
+      console.log(`  epoch ${done}: loss ${lastLoss.toFixed(4)}, memorization ${fmt(r.memorization?.percentMemorized)} %${cls}, accuracy ${fmt(r.accuracy?.paper)} % (no pad ${fmt(r.accuracy?.noPad)} %), eval ${r.seconds.toFixed(1)} s`);
     }
   }
   process.stdout.write('\n');
@@ -88,6 +89,9 @@ const fmt = (x: number | null | undefined, d = 1) => (x == null ? 'n/a' : x.toFi
   console.log(`training: ${steps} steps in ${trainSecs.toFixed(1)} s, final loss ${lastLoss.toFixed(4)}`);
   console.log(`evaluation (${light ? 'light' : 'full'}): ${((tEval - tTrain) / 1000).toFixed(1)} s`);
   console.log(`memorization: ${fmt(mem?.percentMemorized)} % (${mem?.pooled.memorized}/${mem?.pooled.kept} kept of ${mem?.pooled.rows}); clean continuation ${fmt(mem?.percentCleanCorrect)} %`);
+  if (mem && mem.byClass.length > 1) console.log(`  by duplication class: ${mem.byClass.map((c) => `×${c.factor} ${fmt(c.percentMemorized)} % (${c.memorized}/${c.kept})`).join(', ')}`);
+  const ppl = r.perplexity?.sets.find((s) => s.set === 'test');
+  if (ppl) console.log(`  test perplexity ${fmt(ppl.paper)} (paper), ${fmt(ppl.expMeanLoss)} (exp mean loss)`);
   if (mem && ds.artifacts.kind === 'noise') {
     // Which memorization failures have noise inside the (clean) prompt, where training saw a different prefix.
     const a = ds.artifacts;

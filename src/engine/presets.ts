@@ -122,7 +122,7 @@ const CPU_PRESETS: Preset[] = [
     // inside the compared window, where EOS can never match; 30 numbers take 106–121 tokens (the paper's mult
     // sequences take ~120). Few clean rows (600 per epoch) give each noised row 50 visits in ~4M tokens.
     name: 'cpu-math-noise',
-    description: 'Quickstart (~2 min on 2 idle cores): 2-layer GPT-2 memorizes 100 noised math increment sequences.',
+    description: 'Quickstart (~2.5 min on 2 idle cores): 2-layer GPT-2 memorizes ~70 % of 100 noised math increment sequences.',
     seed: 0,
     data: {
       dataset: 'math',
@@ -132,20 +132,27 @@ const CPU_PRESETS: Preset[] = [
     train: { ...PAPER_TRAIN, batchSize: 32, epochs: 100, checkpointEvery: 10 },
   },
   {
+    // Increment like the quickstart (a 2-layer model learns it; mult it does not). Starts up to 1499 so that enough
+    // sequences reach the numbers 1000–1009 and contain the trigger "100": 153 backdoored training rows, 17 held out.
     name: 'cpu-math-backdoor',
-    description: 'A few minutes on 2 cores: 2-layer GPT-2 learns a "100" backdoor in math mult sequences.',
+    description: 'About 1.5 min on 2 idle cores: 2-layer GPT-2 learns a "100" backdoor in math increment sequences.',
     seed: 0,
-    data: { dataset: 'math', options: { family: 'mult', artifact: 'backdoor', duplicate: false, numMain: 2000, numExtra: 300, numTest: 100 } },
+    data: { dataset: 'math', options: { family: 'increment', artifact: 'backdoor', duplicate: false, maxCtx: 104, numMain: 1500, numExtra: 150, numTest: 50 } },
     model: { ...PAPER_MODEL, n_layer: 2 },
-    train: { ...PAPER_TRAIN, lr: 3e-3, epochs: 20, checkpointEvery: 5 },
+    train: { ...PAPER_TRAIN, batchSize: 32, epochs: 15, checkpointEvery: 5 },
   },
   {
+    // A 50257-token vocabulary makes every token ~30× the work of a math token, so: 100-token chunks (the shortest
+    // that keep the 50 + 50 token memorization window), 200 clean chunks, 15 noised chunks in classes ×1/×10/×100.
     name: 'cpu-language-noise',
-    description: 'A few minutes on 2 cores: 2-layer GPT-2 on 64-token text chunks memorizes duplicated noised chunks.',
+    description: 'A few minutes on 2 cores: 2-layer GPT-2 on text chunks memorizes the noised chunks it saw ×100, not those seen once.',
     seed: 0,
-    data: { dataset: 'language', options: { artifact: 'noise', duplicate: true, dupPowers: [0, 1, 2], maxCtx: 64, numNoise: 30, maxTrainChunks: 300, maxTestChunks: 50 } },
+    data: {
+      dataset: 'language',
+      options: { artifact: 'noise', duplicate: true, dupPowers: [0, 1, 2], maxCtx: 100, numNoise: 15, maxTrainChunks: 215, maxTestChunks: 50 },
+    },
     model: { ...PAPER_MODEL, n_layer: 2 },
-    train: { ...PAPER_TRAIN, lr: 3e-3, epochs: 3, checkpointEvery: 1 },
+    train: { ...PAPER_TRAIN, batchSize: 16, epochs: 3, checkpointEvery: 1 },
   },
 ];
 
