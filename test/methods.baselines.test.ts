@@ -12,7 +12,7 @@ import { klToOriginal } from '../src/engine/methods/baselines/gradientBaseline';
 import type { UnlearnContext } from '../src/engine/methods/types';
 import type { HyperValue, MethodProgress } from '../src/shared/methodTypes';
 import { Runtime } from '../src/engine/runtime/session';
-import { type MemorizingModel, memorizingModel } from './helpers/memorizingModel';
+import { type MemorizingModel, memorizingModel, methodContext } from './helpers/memorizingModel';
 
 const rt = new Runtime({ threads: 2 });
 after(() => rt.dispose());
@@ -37,19 +37,7 @@ async function forgetLoss(params: Map<string, Float32Array>): Promise<number> {
   return losses.reduce((a, b) => a + b, 0) / (fx.forget.rows * (fx.forget.cols - 1));
 }
 
-function context(id: string, hp: Record<string, HyperValue> = {}, extra: Partial<UnlearnContext> = {}): UnlearnContext {
-  return {
-    runtime: rt,
-    config: fx.config,
-    params: fx.params,
-    forget: fx.forget,
-    retain: fx.retain,
-    promptLength: 50,
-    hp: resolveHyperParams(getMethod(id), hp),
-    seed: 0,
-    ...extra,
-  };
-}
+const context = (id: string, hp: Record<string, HyperValue> = {}, extra: Partial<UnlearnContext> = {}): UnlearnContext => methodContext(rt, fx, id, hp, extra);
 
 test('KL(original ∥ edited) and its gradient match hand-derived values', async () => {
   const g = new Graph();

@@ -15,7 +15,7 @@ import { pruneCount } from '../src/engine/methods/shared/pruning';
 import type { UnlearnContext, UnlearnResult } from '../src/engine/methods/types';
 import type { HyperValue, MethodProgress } from '../src/shared/methodTypes';
 import { Runtime } from '../src/engine/runtime/session';
-import { type MemorizingModel, memorizingModel } from './helpers/memorizingModel';
+import { type MemorizingModel, memorizingModel, methodContext } from './helpers/memorizingModel';
 
 const rt = new Runtime({ threads: 2 });
 after(() => rt.dispose());
@@ -34,19 +34,7 @@ async function accuracyOf(params: Map<string, Float32Array>): Promise<number> {
 const memorizationOf = async (params: Map<string, Float32Array>) =>
   (await measureMemorization(rt, fx.config, params, fx.data.artifacts)).result.percentMemorized!;
 
-function context(id: string, hp: Record<string, HyperValue> = {}, extra: Partial<UnlearnContext> = {}): UnlearnContext {
-  return {
-    runtime: rt,
-    config: fx.config,
-    params: fx.params,
-    forget: fx.forget,
-    retain: fx.retain,
-    promptLength: 50,
-    hp: resolveHyperParams(getMethod(id), hp),
-    seed: 0,
-    ...extra,
-  };
-}
+const context = (id: string, hp: Record<string, HyperValue> = {}, extra: Partial<UnlearnContext> = {}): UnlearnContext => methodContext(rt, fx, id, hp, extra);
 
 const copyParams = (p: Map<string, Float32Array>) => new Map([...p].map(([k, v]) => [k, v.slice()]));
 

@@ -20,7 +20,7 @@ import { isMlpTensor, weightedLossGradients } from '../src/engine/methods/weight
 import { batchUses, fisherGroups } from '../src/engine/methods/weight/sou';
 import type { TokenMatrix } from '../src/engine/data/tokenMatrix';
 import { Runtime } from '../src/engine/runtime/session';
-import { type MemorizingModel, memorizingModel } from './helpers/memorizingModel';
+import { type MemorizingModel, memorizingModel, methodContext } from './helpers/memorizingModel';
 
 // One thread: ONNX Runtime's parallel scatter-add (the embedding gradient) sums in a varying order with more threads,
 // which can flip Greedy's choice between near-tied scalars; with one thread every run is repeatable.
@@ -31,17 +31,7 @@ before(async () => {
   assert.ok(fx.memorized > 0 && fx.forget.rows > 0, 'the fixture memorizes some sequences');
 });
 
-const ctxOf = (id: string, hp: Record<string, number> = {}, extra: Partial<UnlearnContext> = {}): UnlearnContext => ({
-  runtime: rt,
-  config: fx.config,
-  params: fx.params,
-  forget: fx.forget,
-  retain: fx.retain,
-  promptLength: 50,
-  hp: resolveHyperParams(getMethod(id), hp),
-  seed: 0,
-  ...extra,
-});
+const ctxOf = (id: string, hp: Record<string, number> = {}, extra: Partial<UnlearnContext> = {}): UnlearnContext => methodContext(rt, fx, id, hp, extra);
 
 const memorization = async (params: Params) => (await measureMemorization(rt, fx.config, params, fx.data.artifacts)).result.percentMemorized ?? 0;
 

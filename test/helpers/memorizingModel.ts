@@ -11,6 +11,9 @@ import '../../src/engine/model/gpt2Training';
 import { measureMemorization } from '../../src/engine/metrics/index';
 import { presetModelConfig, presetToJob, resolvePreset } from '../../src/engine/presets';
 import type { Runtime } from '../../src/engine/runtime/session';
+import { getMethod, resolveHyperParams } from '../../src/engine/methods/index';
+import type { UnlearnContext } from '../../src/engine/methods/types';
+import type { HyperValue } from '../../src/shared/methodTypes';
 import { runTraining } from '../../src/engine/train/trainLoop';
 import { type TinyMemDataset, tinymemDataset } from '../../src/engine/train/tinymemData';
 
@@ -65,5 +68,20 @@ export async function memorizingModel(rt: Runtime): Promise<MemorizingModel> {
     forget: gatherRows(data.artifacts.tokens, forgetRows),
     retain: gatherRows(data.train.tokens, cleanRows),
     memorized: mem.result.percentMemorized ?? 0,
+  };
+}
+
+/** A method's context on the fixture: its forget and retain sets, the given hyper-parameters over the defaults. */
+export function methodContext(rt: Runtime, fx: MemorizingModel, id: string, hp: Record<string, HyperValue> = {}, extra: Partial<UnlearnContext> = {}): UnlearnContext {
+  return {
+    runtime: rt,
+    config: fx.config,
+    params: fx.params,
+    forget: fx.forget,
+    retain: fx.retain,
+    promptLength: 50,
+    hp: resolveHyperParams(getMethod(id), hp),
+    seed: 0,
+    ...extra,
   };
 }
