@@ -10,9 +10,8 @@
 // Prints one JSON line (prefixed RESULT) at the end.
 import { Runtime } from '../src/engine/runtime/session';
 import { evaluate, noiseFilter } from '../src/engine/metrics/index';
-import { parseOverrides, presetModelConfig, presetToJob, resolvePreset, QUICKSTART_PRESET } from '../src/engine/presets';
+import { QUICKSTART_PRESET, parseOverrides, presetDataset, presetModelConfig, presetToJob, resolvePreset } from '../src/engine/presets';
 import { runTraining } from '../src/engine/train/trainLoop';
-import { tinymemDataset } from '../src/engine/train/tinymemData';
 import '../src/engine/model/gpt2Training';
 import type { TrainState } from '../src/shared/engineMessages';
 
@@ -32,8 +31,7 @@ const fmt = (x: number | null | undefined, d = 1) => (x == null ? 'n/a' : x.toFi
   const preset = resolvePreset(name, overrides);
   const config = presetModelConfig(preset);
   const rt = new Runtime({ threads });
-  const job = presetToJob(preset, { runtime: { threads } });
-  const ds = tinymemDataset(job.data);
+  const ds = presetDataset(preset);
   const tData = performance.now();
   const m = ds.meta;
   console.log(`${preset.name} ${JSON.stringify(overrides)}`);

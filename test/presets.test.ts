@@ -12,6 +12,7 @@ import {
   PresetError,
   QUICKSTART_PRESET,
   parseOverrides,
+  presetDataset,
   presetList,
   presetModelConfig,
   presetToJob,
@@ -47,6 +48,15 @@ test('every preset resolves and builds a valid gpt2 job on the tinymem data sour
     assert.equal(job.steps, undefined);
     assert.ok(Number.isInteger(job.batchSize) && job.batchSize > 0);
     assert.deepEqual(JSON.parse(JSON.stringify(job)), job, `${p.name}: the job is plain JSON data`);
+  }
+  // The CPU presets' data builds and fits the model (the paper-size datasets take seconds; their options are checked above).
+  for (const p of PRESETS.filter((x) => x.name.startsWith('cpu-'))) {
+    const r = resolvePreset(p.name);
+    const ds = presetDataset(r);
+    const c = presetModelConfig(r);
+    assert.equal(ds.maxCtx, c.n_positions, p.name);
+    assert.equal(ds.vocabSize, c.vocab_size, p.name);
+    assert.ok(ds.train.size > 0 && ds.artifacts.tokens.rows > 0, p.name);
   }
   assert.deepEqual(presetList().map((x) => x.name), PRESETS.map((p) => p.name));
   for (const name of [QUICKSTART_PRESET, 'cpu-math-noise', 'cpu-math-backdoor', 'cpu-language-noise']) assert.ok(PRESETS.some((p) => p.name === name), name);
@@ -164,7 +174,12 @@ test('the tinymem source serves int64 [rows, maxCtx] batches of the dataset rows
     assert.deepEqual(Array.from(tokens.subarray(k * 124, (k + 1) * 124), Number), want, `batch row ${k} = dataset row ${r}`);
   });
   assert.throws(() => openDataSource({ kind: 'tinymem', dataset: 'cube' }), /^Error: data\.dataset: expected "math" or "language", got "cube"/);
-  assert.throws(() => openDataSource({ kind: 'tinymem', dataset: 'math', options: { ...TINY_MATH, maxCtx: 60 } }), /^Error: data\.options\.maxCtx: .* raise maxCtx to at least/);
+  assert.throws(() => openDataSource({ kind: 'tinymem', dataset: 'math', options: { ...TINY_MATH, maxCtx: 60 } }), /data\.options\.maxCtx: .* raise maxCtx to at least/);
+  // The same problem found through a preset names the override key.
+  assert.throws(
+    () => presetDataset(resolvePreset(QUICKSTART_PRESET, { 'data.maxCtx': '100' })),
+    (e: unknown) => e instanceof PresetError && /^data\.maxCtx: the increment \+7 sequence from start \d+ takes \d+ tokens but maxCtx is 100; raise maxCtx to at least \d+ or lower seqLength \(30\)$/.test(e.message),
+  );
 });
 
 test('an epoch of a duplicated dataset visits each row as often as it is repeated (a ×10 row exactly 10 times)', () => {
@@ -193,8 +208,7 @@ test('an epoch of a duplicated dataset visits each row as often as it is repeate
 test("the quickstart's noised sequences can all be memorized: none ends inside the compared window", () => {
   // The reference's decoding never emits EOS, so a noised sequence whose EOS falls in tokens [50, 100) can never
   // count as memorized; the quickstart's data must not contain such sequences.
-  const job = presetToJob(resolvePreset(QUICKSTART_PRESET));
-  const ds = tinymemDataset(job.data);
+  const ds = presetDataset(resolvePreset(QUICKSTART_PRESET));
   const a = ds.artifacts;
   const keep = noiseFilter(a.tokens, a.clean, 50, 50);
   let kept = 0;

@@ -8,7 +8,7 @@ import { MATH_DEFAULTS, type MathDataOptions, type ResolvedMathOptions, resolveM
 import { MATH_VOCAB_SIZE } from './data/mathTokenizer';
 import type { Activation, Gpt2Config } from './model/gpt2';
 import { resolveGpt2Config } from './model/gpt2Training';
-import type { TinyMemDataSpec } from './train/tinymemData';
+import { type TinyMemDataSpec, type TinyMemDataset, tinymemDataset } from './train/tinymemData';
 import type { TrainJob } from '../shared/engineMessages';
 
 /** The GPT-2 fields a preset sets; `n_positions` and `vocab_size` follow the data (maxCtx, tokenizer). */
@@ -120,7 +120,9 @@ const CPU_PRESETS: Preset[] = [
     // Increment, not mult: a 2-layer model learns x + c to ~96 % accuracy in minutes, but not 7·x mod 20134.
     // 30 numbers instead of 20: with starts 0…249 the numbers have 1–3 digits, and 20 of them end before token 100,
     // inside the compared window, where EOS can never match; 30 numbers take 106–121 tokens (the paper's mult
-    // sequences take ~120). Few clean rows (600 per epoch) give each noised row 50 visits in ~4M tokens.
+    // sequences take ~120). Few clean rows (500 rows per epoch, a fifth of them noised) give each noised row 100
+    // visits in 6.2M tokens; batch 32 gives 4× the updates of batch 128 at about the same tokens/s. The paper's lr
+    // 1e-3 memorized more than 2e-3, 3e-3 or 5e-3 (see bench/quickstartTune.ts).
     name: 'cpu-math-noise',
     description: 'Quickstart (~2.5 min on 2 idle cores): 2-layer GPT-2 memorizes ~70 % of 100 noised math increment sequences.',
     seed: 0,
@@ -284,7 +286,7 @@ export function resolvePreset(name: string, overrides: Readonly<Record<string, s
       if (field === 'n_positions') throw new PresetError(key, 'follows the data\u2019s context length; set data.maxCtx instead');
       if (field === 'vocab_size') throw new PresetError(key, `follows the dataset\u2019s tokenizer (math ${MATH_VOCAB_SIZE}, language ${GPT2_VOCAB_SIZE}) and cannot be set`);
       if (!(MODEL_KEYS as readonly string[]).includes(field)) throw new PresetError(key, `unknown model setting; known: ${MODEL_KEYS.map((k) => `model.${k}`).join(', ')}`);
-      sameKind(key, value, PAPER_MODEL[field as keyof ModelSettings] ?? 0);
+      sameKind(key, value, base.model[field as keyof ModelSettings]);
       (model as unknown as Record<string, unknown>)[field] = value;
     } else if (section === 'train') {
       if (!(TRAIN_KEYS as readonly string[]).includes(field)) throw new PresetError(key, `unknown train setting; known: ${TRAIN_KEYS.map((k) => `train.${k}`).join(', ')}`);
@@ -341,6 +343,22 @@ export function presetDataSpec(p: ResolvedPreset): TinyMemDataSpec {
   return p.data.dataset === 'math'
     ? { kind: 'tinymem', dataset: 'math', options: { ...p.data.options } }
     : { kind: 'tinymem', dataset: 'language', options: { ...p.data.options } };
+}
+
+/**
+ * Builds (or takes from the per-process cache) the preset's dataset: the same one a job's worker builds, for
+ * evaluation. Fails with a PresetError naming the override key when the options do not fit together, e.g. a
+ * `data.maxCtx` shorter than the longest sequence.
+ */
+export function presetDataset(p: ResolvedPreset): TinyMemDataset {
+  try {
+    return tinymemDataset(presetDataSpec(p));
+  } catch (e) {
+    if (e instanceof DataError && e.field.startsWith('data.options.')) {
+      throw new PresetError(`data.${e.field.slice('data.options.'.length)}`, e.message.slice(e.field.length + 2));
+    }
+    throw e;
+  }
 }
 
 export interface JobOptions {

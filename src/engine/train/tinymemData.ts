@@ -34,8 +34,8 @@ function checkSpec(spec: DataSourceSpec): TinyMemDataSpec {
 }
 
 /**
- * The dataset a `tinymem` spec describes, built once per process and options. Bad options fail with the option's
- * path, e.g. "data.options.maxCtx: …".
+ * The dataset a `tinymem` spec describes, built once per process and options. Bad options fail with a DataError
+ * whose field is the option's path in the job, e.g. "data.options.maxCtx: …".
  */
 export function tinymemDataset(spec: DataSourceSpec): TinyMemDataset {
   const s = checkSpec(spec);
@@ -50,7 +50,8 @@ export function tinymemDataset(spec: DataSourceSpec): TinyMemDataset {
   try {
     ds = s.dataset === 'math' ? buildMathDataset(s.options) : buildLanguageDataset(s.options);
   } catch (e) {
-    if (e instanceof DataError) throw new Error(`data.options.${e.message}`);
+    // Name the option by its path in the job: "data.options.maxCtx: …".
+    if (e instanceof DataError) throw new DataError(`data.options.${e.field}`, e.message.slice(e.field.length + 2));
     throw e;
   }
   cache.set(key, ds);
