@@ -4,6 +4,7 @@ import type { HyperParamSpec } from '../../../shared/methodTypes';
 import { type Gpt2Config, mlpWidth } from '../../model/gpt2';
 import { tokensOf } from '../shared/batches';
 import type { Params, UnlearnContext } from '../types';
+import { ratioParam } from '../shared/hyperParams';
 
 /** Used when the context gives no memory budget. */
 export const DEFAULT_MEMORY_BUDGET = 512 * 2 ** 20;
@@ -11,15 +12,8 @@ export const DEFAULT_MEMORY_BUDGET = 512 * 2 ** 20;
 export const EDITS = 'MLP c_fc weight columns and biases of the ablated neurons';
 
 /** The fraction of each layer's MLP neurons to ablate; ⌊ratio·inner⌋ per layer, so 0.001 of 512 is a no-op (§7.3). */
-export const RATIO_SPEC = (def: number): HyperParamSpec => ({
-  name: 'ratio',
-  type: 'number',
-  default: def,
-  min: 0,
-  max: 1,
-  grid: [0.001, 0.01, 0.05],
-  description: 'Fraction of each layer\'s MLP neurons to ablate (⌊ratio·inner⌋ per layer, highest scores first)',
-});
+export const RATIO_SPEC = (def: number): HyperParamSpec =>
+  ratioParam(def, [0.001, 0.01, 0.05], 'Fraction of each layer\'s MLP neurons to ablate (⌊ratio·inner⌋ per layer, highest scores first)');
 
 export const configKey = (c: Gpt2Config): string => JSON.stringify(c);
 

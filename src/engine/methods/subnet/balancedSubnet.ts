@@ -14,6 +14,7 @@ import { concatRows } from '../../data/tokenMatrix';
 import { registerMethod } from '../registry';
 import { SUBNET_BATCH, type SubnetBatch, checkSets, trainSubnet } from './edgePopup';
 import { EPOCHS_PARAM, RATIO_GRID } from './grids';
+import { ratioParam } from '../shared/hyperParams';
 
 /**
  * Per-row coefficients c_i of the batch objective Σ c_i·ℓ_i = −(1 − w)·mean(ℓ over forget rows) + w·mean(ℓ over
@@ -36,15 +37,7 @@ registerMethod({
   novel: true,
   usesRetain: true,
   hyperParams: [
-    {
-      name: 'ratio',
-      type: 'number',
-      default: 0.05,
-      min: 0,
-      max: 1,
-      grid: RATIO_GRID,
-      description: 'Fraction of each MLP weight matrix to prune (⌊ratio·numel⌋ entries per matrix).',
-    },
+    ratioParam(0.05, RATIO_GRID, 'Fraction of each MLP weight matrix to prune (⌊ratio·numel⌋ entries per matrix).'),
     { ...EPOCHS_PARAM, default: 10 },
     {
       name: 'loss_weighting',

@@ -9,6 +9,7 @@
 import { registerMethod } from '../registry';
 import { SUBNET_BATCH, type SubnetBatch, checkSets, trainSubnet } from './edgePopup';
 import { EPOCHS_PARAM, RATIO_GRID } from './grids';
+import { ratioParam } from '../shared/hyperParams';
 
 registerMethod({
   id: 'subnet',
@@ -19,15 +20,7 @@ registerMethod({
   novel: true,
   usesRetain: false,
   hyperParams: [
-    {
-      name: 'ratio',
-      type: 'number',
-      default: 0.01,
-      min: 0,
-      max: 1,
-      grid: RATIO_GRID,
-      description: 'Fraction of each MLP weight matrix to prune (⌊ratio·numel⌋ entries per matrix).',
-    },
+    ratioParam(0.01, RATIO_GRID, 'Fraction of each MLP weight matrix to prune (⌊ratio·numel⌋ entries per matrix).'),
     { ...EPOCHS_PARAM, default: 20 },
   ],
   async run(ctx) {

@@ -9,6 +9,7 @@ import { throwIfAborted } from '../shared/batches';
 import { keepMask, pruneCount, topKIndices } from '../shared/pruning';
 import type { Params, UnlearnContext, UnlearnResult } from '../types';
 import { checkParams, forgetGradientSum, mlpTensorNames } from './lmGradients';
+import { WEIGHT_RATIO_GRID, ratioParam } from '../shared/hyperParams';
 
 /** Per tensor, the indices of its ⌊ratio·numel⌋ largest |gradient| entries. */
 export function durableSelection(grads: ReadonlyMap<string, ArrayLike<number>>, ratio: number): Map<string, Uint32Array> {
@@ -59,15 +60,7 @@ registerMethod({
   novel: true,
   usesRetain: false,
   hyperParams: [
-    {
-      name: 'ratio',
-      type: 'number',
-      default: 0.05,
-      min: 0,
-      max: 1,
-      grid: [1e-5, 1e-4, 1e-3, 0.01, 0.05],
-      description: 'Fraction of each MLP tensor to zero: ⌊ratio·numel⌋ entries per tensor.',
-    },
+    ratioParam(0.05, WEIGHT_RATIO_GRID, 'Fraction of each MLP tensor to zero: ⌊ratio·numel⌋ entries per tensor.'),
     {
       name: 'batchSize',
       type: 'integer',

@@ -11,6 +11,7 @@ import { pruneCount, topKIndices } from '../shared/pruning';
 import type { UnlearnContext, UnlearnResult } from '../types';
 import { prunedNotes, zeroSelected } from './durable';
 import { allTensorNames, checkParams, forgetGradientSum, isMlpTensor } from './lmGradients';
+import { WEIGHT_RATIO_GRID, ratioParam } from '../shared/hyperParams';
 
 /**
  * The global top ⌊ratio·total⌋ entries by |gradient| over every tensor of `grads` (in its order), split back per
@@ -78,15 +79,7 @@ registerMethod({
   novel: true,
   usesRetain: false,
   hyperParams: [
-    {
-      name: 'ratio',
-      type: 'number',
-      default: 0.05,
-      min: 0,
-      max: 1,
-      grid: [1e-5, 1e-4, 1e-3, 0.01, 0.05],
-      description: 'Fraction of ALL parameters selected by |gradient|: ⌊ratio·#params⌋; only those in MLP tensors are zeroed.',
-    },
+    ratioParam(0.05, WEIGHT_RATIO_GRID, 'Fraction of ALL parameters selected by |gradient|: ⌊ratio·#params⌋; only those in MLP tensors are zeroed.'),
     {
       name: 'batchSize',
       type: 'integer',

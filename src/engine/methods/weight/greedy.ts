@@ -29,6 +29,7 @@ import { registerMethod } from '../registry';
 import { throwIfAborted } from '../shared/batches';
 import type { Params, UnlearnContext, UnlearnResult } from '../types';
 import { allTensorNames, checkParams, paddedChunk, paramFeeds, rowsPerRun, tensorSizes, weightedSequenceLoss } from './lmGradients';
+import { WEIGHT_RATIO_GRID, ratioParam } from '../shared/hyperParams';
 
 /** A score below every real product: entries already zeroed get it, so TopK never picks them again. */
 const EXCLUDED = -3.4028234663852886e38;
@@ -165,15 +166,7 @@ registerMethod({
   novel: false,
   usesRetain: true,
   hyperParams: [
-    {
-      name: 'ratio',
-      type: 'number',
-      default: 1e-4,
-      min: 0,
-      max: 1,
-      grid: [1e-5, 1e-4, 1e-3, 0.01, 0.05],
-      description: 'Fraction of all parameters to zero: ⌈ratio·#params⌉ iterations, one scalar each.',
-    },
+    ratioParam(1e-4, WEIGHT_RATIO_GRID, 'Fraction of all parameters to zero: ⌈ratio·#params⌉ iterations, one scalar each.'),
     {
       name: 'batchSize',
       type: 'integer',
