@@ -9,7 +9,7 @@ import { throwIfAborted } from '../shared/batches';
 import { keepMask, pruneCount, topKIndices } from '../shared/pruning';
 import type { Params, UnlearnContext, UnlearnResult } from '../types';
 import { checkParams, forgetGradientSum, mlpTensorNames } from './lmGradients';
-import { WEIGHT_RATIO_GRID, ratioParam } from '../shared/hyperParams';
+import { WEIGHT_RATIO_GRID, batchSizeParam, ratioParam } from '../shared/hyperParams';
 
 /** Per tensor, the indices of its ⌊ratio·numel⌋ largest |gradient| entries. */
 export function durableSelection(grads: ReadonlyMap<string, ArrayLike<number>>, ratio: number): Map<string, Uint32Array> {
@@ -61,15 +61,7 @@ registerMethod({
   usesRetain: false,
   hyperParams: [
     ratioParam(0.05, WEIGHT_RATIO_GRID, 'Fraction of each MLP tensor to zero: ⌊ratio·numel⌋ entries per tensor.'),
-    {
-      name: 'batchSize',
-      type: 'integer',
-      default: 64,
-      min: 1,
-      max: 65536,
-      grid: [64],
-      description: 'Forget sequences per gradient batch; the batches\' mean-loss gradients are summed.',
-    },
+    batchSizeParam(64, 'Forget sequences per gradient batch; the batches\' mean-loss gradients are summed.'),
   ],
   run,
 });

@@ -11,7 +11,7 @@ import { pruneCount, topKIndices } from '../shared/pruning';
 import type { UnlearnContext, UnlearnResult } from '../types';
 import { prunedNotes, zeroSelected } from './durable';
 import { allTensorNames, checkParams, forgetGradientSum, isMlpTensor } from './lmGradients';
-import { WEIGHT_RATIO_GRID, ratioParam } from '../shared/hyperParams';
+import { WEIGHT_RATIO_GRID, batchSizeParam, ratioParam } from '../shared/hyperParams';
 
 /**
  * The global top ⌊ratio·total⌋ entries by |gradient| over every tensor of `grads` (in its order), split back per
@@ -80,15 +80,7 @@ registerMethod({
   usesRetain: false,
   hyperParams: [
     ratioParam(0.05, WEIGHT_RATIO_GRID, 'Fraction of ALL parameters selected by |gradient|: ⌊ratio·#params⌋; only those in MLP tensors are zeroed.'),
-    {
-      name: 'batchSize',
-      type: 'integer',
-      default: 64,
-      min: 1,
-      max: 65536,
-      grid: [64],
-      description: 'Forget sequences per gradient batch; the batches\' mean-loss gradients are summed.',
-    },
+    batchSizeParam(64, 'Forget sequences per gradient batch; the batches\' mean-loss gradients are summed.'),
   ],
   run,
 });

@@ -29,7 +29,7 @@ import { registerMethod } from '../registry';
 import { throwIfAborted } from '../shared/batches';
 import type { Params, UnlearnContext, UnlearnResult } from '../types';
 import { allTensorNames, checkParams, paddedChunk, paramFeeds, rowsPerRun, tensorSizes, weightedSequenceLoss } from './lmGradients';
-import { WEIGHT_RATIO_GRID, ratioParam } from '../shared/hyperParams';
+import { WEIGHT_RATIO_GRID, batchSizeParam, ratioParam } from '../shared/hyperParams';
 
 /** A score below every real product: entries already zeroed get it, so TopK never picks them again. */
 const EXCLUDED = -3.4028234663852886e38;
@@ -167,15 +167,7 @@ registerMethod({
   usesRetain: true,
   hyperParams: [
     ratioParam(1e-4, WEIGHT_RATIO_GRID, 'Fraction of all parameters to zero: ⌈ratio·#params⌉ iterations, one scalar each.'),
-    {
-      name: 'batchSize',
-      type: 'integer',
-      default: 64,
-      min: 1,
-      max: 65536,
-      grid: [64],
-      description: 'Forget and retain sequences per iteration (the reference hard-codes 64).',
-    },
+    batchSizeParam(64, 'Forget and retain sequences per iteration (the reference hard-codes 64).'),
   ],
   run,
 });

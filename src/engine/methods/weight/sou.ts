@@ -26,7 +26,7 @@ import type { UnlearnContext, UnlearnResult } from '../types';
 import { BlockFisherInverse, obsSaliency } from './blockFisher';
 import { prunedNotes, zeroSelected } from './durable';
 import { DEFAULT_MEMORY_BUDGET, checkParams, mlpTensorNames, rowBatches, rowsPerRun, weightedLossGradients } from './lmGradients';
-import { WEIGHT_RATIO_GRID, ratioParam } from '../shared/hyperParams';
+import { WEIGHT_RATIO_GRID, batchSizeParam, ratioParam } from '../shared/hyperParams';
 
 /** A run of consecutive entries [start, end) of one tensor, covered by whole Fisher blocks. */
 interface Slice {
@@ -142,15 +142,7 @@ registerMethod({
     { name: 'numGrads', type: 'integer', default: 512, min: 1, max: 1_000_000, grid: [512], description: 'Gradients m averaged into the empirical Fisher.' },
     { name: 'blockSize', type: 'integer', default: 50, min: 1, max: 1024, grid: [50], description: 'Size of the diagonal blocks of the Fisher.' },
     { name: 'damping', type: 'number', default: 1e-7, min: 1e-12, max: 1e6, grid: [1e-7], description: 'Damping λ added to the Fisher diagonal.' },
-    {
-      name: 'batchSize',
-      type: 'integer',
-      default: 512,
-      min: 1,
-      max: 65536,
-      grid: [512],
-      description: 'Forget sequences per gradient sample.',
-    },
+    batchSizeParam(512, 'Forget sequences per gradient sample.'),
   ],
   run,
 });
