@@ -63,6 +63,12 @@ export interface TrainJob {
   dropLast?: boolean;
   /** Start from this state (fine-tuning, resuming) instead of fresh weights. */
   init?: TrainState;
+  /**
+   * A regularizer applied while training (spec §4.A), by its method id (`tinymem methods`, family regularizer) and
+   * hyper-parameters (missing ones take the paper's defaults). Its host state (ring buffer, power-iteration vectors)
+   * lives for this job only.
+   */
+  regularizer?: { id: string; hp?: Record<string, number | boolean | string> };
   runtime?: { providers?: string[]; threads?: number };
   /** Send a progress event every this many steps (default 1); the last step always reports. */
   progressEvery?: number;
@@ -91,6 +97,8 @@ export interface TrainResult {
   /** The execution provider that ran the steps ('' when no step ran). */
   provider: string;
   seconds: number;
+  /** What the job's regularizer reports (e.g. sequences dropped), when it has one. */
+  regularizer?: Record<string, number>;
 }
 
 export interface TrainProgress {

@@ -2,6 +2,7 @@
 // needed to re-run and to evaluate the model: data spec, seed, hyper-parameters, versions, execution provider,
 // training progress, loss and metric history, and content hashes. Plain JSON; read by the CLI, the extension and
 // the renderer.
+import type { HyperValue } from './methodTypes';
 import type { MetricValue } from './metricTypes';
 
 export interface RunManifest {
@@ -17,6 +18,8 @@ export interface RunManifest {
   data: { kind: 'tinymem'; dataset: 'math' | 'language'; options: Record<string, unknown> };
   /** Hyper-parameters of training. */
   train: { epochs: number; batchSize: number; lr: number; weightDecay: number; betas: [number, number]; eps: number; checkpointEvery: number };
+  /** The regularizer trained with (spec §4.A), its hyper-parameters (defaults filled in) and what it reported. */
+  regularizer?: { id: string; name: string; hyperParams: Record<string, HyperValue>; summary?: Record<string, number> };
   /** Where training stands: `complete` is false for a periodic or stopped checkpoint. */
   progress: { epochs: number; steps: number; seconds: number; complete: boolean; stopped: boolean };
   executionProvider: string;

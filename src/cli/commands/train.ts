@@ -1,4 +1,4 @@
-// tinymem train --preset NAME [--set key=value ...] --out DIR: trains with progress, periodic checkpoints, Ctrl-C
+// tinymem train --preset NAME [--set key=value ...] [--regularizer ID [--reg-set hp=value ...]] --out DIR: trains with progress, periodic checkpoints, Ctrl-C
 // stopping after the current step with a valid checkpoint, then evaluates and prints the headline metrics.
 import { parseOverrides, resolvePreset } from '../../engine/presets';
 import { trainRun } from '../../engine/runs/trainRun';
@@ -8,6 +8,9 @@ import { progress } from '../progress';
 export interface TrainFlags {
   preset: string;
   set?: string[];
+  /** A regularizer id and its hyper-parameters (`--reg-set lam=0.1`), kept apart from the preset overrides. */
+  regularizer?: string;
+  regSet?: string[];
   out: string;
   force?: boolean;
   threads?: number;
@@ -17,13 +20,16 @@ export interface TrainFlags {
 
 export async function trainCommand(f: TrainFlags): Promise<number> {
   const preset = resolvePreset(f.preset, parseOverrides(f.set ?? []));
+  if (f.regSet?.length && !f.regularizer) throw new Error('--reg-set: name the regularizer with --regularizer ID');
+  const regularizer = f.regularizer ? { id: f.regularizer, hyperParams: parseOverrides(f.regSet ?? []) } : undefined;
   const runtime = { threads: f.threads ?? 2, providers: f.providers ? f.providers.split(',').map((s) => s.trim()) : undefined };
   const bar = progress('train');
   const evalBar = progress('evaluate');
   const started = Date.now();
-  console.error(`training preset ${preset.name} (${preset.description}) into ${f.out}`);
+  console.error(`training preset ${preset.name} (${preset.description})${regularizer ? ` with regularizer ${regularizer.id}` : ''} into ${f.out}`);
   const run = trainRun({
     preset,
+    regularizer,
     out: f.out,
     force: f.force,
     runtime,

@@ -3,7 +3,17 @@
 import { F } from '../graph/index';
 import { Rng } from '../data/rng';
 import { registerModel } from '../train/models';
-import { type Gpt2Config, gpt2Forward, gpt2ParamShapes, initGpt2Params, nextTokenTargets } from './gpt2';
+import type { Tensor } from '../graph/index';
+import { type Gpt2Config, type Gpt2Options, gpt2Forward, gpt2ParamShapes, initGpt2Params, nextTokenTargets } from './gpt2';
+
+/**
+ * Per-sequence LM loss [B]: each row's mean next-token cross-entropy over its T − 1 predicted positions, padding
+ * included (the reference's `clm_loss_fn`). Every row counts the same positions, so the mean over rows is the
+ * batch loss the model trains on.
+ */
+export function gpt2SequenceLosses(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, o: Gpt2Options = {}): Tensor {
+  return F.crossEntropy(gpt2Forward(c, P, tokens, o).logits, nextTokenTargets(tokens), { reduction: 'sequence' });
+}
 
 const ACTIVATIONS = ['relu', 'gelu_new', 'gelu'] as const;
 

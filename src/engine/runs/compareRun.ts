@@ -4,7 +4,7 @@
 // (math) or rise of perplexity (language).
 import type { HyperValue } from '../../shared/methodTypes';
 import type { EvaluationResult } from '../../shared/metricTypes';
-import { getMethod } from '../methods/registry';
+import { getAnyMethod } from '../methods/registry';
 import type { Runtime } from '../runtime/session';
 import { type BaseModel, type MitigateOptions, mitigate } from './mitigateRun';
 
@@ -43,7 +43,7 @@ const rel = (after: number | null, before: number | null) => (after === null || 
 
 /** The points to try: each method's defaults, or the product of its hyper-parameter grids thinned to `maxPoints`. */
 export function gridPoints(methodId: string, grid: boolean, maxPoints = 6): Record<string, HyperValue>[] {
-  const m = getMethod(methodId);
+  const m = getAnyMethod(methodId);
   if (!grid) return [{}];
   let points: Record<string, HyperValue>[] = [{}];
   for (const h of m.hyperParams) {
@@ -66,7 +66,7 @@ export async function compareMethods(
   const plan = o.methods.flatMap((m) => gridPoints(m, !!o.grid, o.maxPoints).map((hp) => ({ m, hp })));
   const rows: CompareRow[] = [];
   for (const [i, { m, hp }] of plan.entries()) {
-    const method = getMethod(m);
+    const method = getAnyMethod(m);
     o.onRun?.(m, hp, i, plan.length);
     const row: CompareRow = { method: m, name: method.name, family: method.family, hyperParams: hp, seconds: 0, memBefore, memAfter: null, utilityBefore, utilityAfter: null, memChangePct: null, utilityChangePct: null, score: null, selected: false };
     try {

@@ -9,7 +9,7 @@ import { type LoadedCheckpoint, CheckpointError, MANIFEST_FILE, loadCheckpoint, 
 import { gpt2ParamShapes } from '../model/gpt2';
 import { writeSafetensors } from '../model/safetensors';
 import { type EvalProgress, evaluate } from '../metrics/evaluate';
-import { getMethod, resolveHyperParams } from '../methods/registry';
+import { getAnyMethod, resolveHyperParams } from '../methods/registry';
 import '../methods/index';
 import type { Params } from '../methods/types';
 import type { Runtime } from '../runtime/session';
@@ -86,22 +86,19 @@ export interface Mitigation {
 
 /** Runs one method on a prepared base model and measures the result. */
 export async function mitigate(rt: Runtime, base: BaseModel, o: MitigateOptions): Promise<Mitigation> {
-  const method = getMethod(o.method);
+  const method = getAnyMethod(o.method);
+  if (method.family === 'regularizer') {
+    throw new Error(`"${method.id}" is a regularizer: it applies while training from scratch; use \`tinymem train --preset NAME --regularizer ${method.id}\``);
+  }
   const hp = resolveHyperParams(method, o.hyperParams);
   const c = base.ckpt.config;
+  const common = { runtime: rt, config: c, params: base.ckpt.params, hp, seed: o.seed ?? 0, onProgress: o.onProgress, signal: o.signal };
   const t0 = performance.now();
-  const res = await method.run({
-    runtime: rt,
-    config: c,
-    params: base.ckpt.params,
-    forget: base.forget,
-    retain: base.retain,
-    promptLength: 50,
-    hp,
-    seed: o.seed ?? 0,
-    onProgress: o.onProgress,
-    signal: o.signal,
-  });
+  // Fine-tuning continues training on the checkpoint's own (rebuilt) training data; unlearning uses forget/retain.
+  const res =
+    method.family === 'fine-tune'
+      ? await method.run({ ...common, data: base.data })
+      : await method.run({ ...common, forget: base.forget, retain: base.retain, promptLength: 50 });
   const seconds = (performance.now() - t0) / 1000;
   const shapes = new Map(gpt2ParamShapes(c));
   const pruned: PrunedTensor[] = [...res.masks].map(([tensor, m]) => ({

@@ -11,6 +11,8 @@ import { writeFileAtomicSync } from '../model/safetensors';
 import { type EvalProgress, evaluate } from '../metrics/evaluate';
 import { Runtime } from '../runtime/session';
 import { startTraining } from '../train/trainLoop';
+import { getRegularizer, resolveHyperParams } from '../methods/registry';
+import type { HyperValue } from '../../shared/methodTypes';
 import { tinymemDataset } from '../train/tinymemData';
 import type { TrainProgress, TrainState } from '../../shared/engineMessages';
 import type { EvaluationResult } from '../../shared/metricTypes';
@@ -23,6 +25,8 @@ export interface TrainRunOptions {
   out: string;
   force?: boolean;
   runtime?: { providers?: string[]; threads?: number };
+  /** Train with a regularizer (spec §4.A): its id and hyper-parameters (missing ones take the paper's defaults). */
+  regularizer?: { id: string; hyperParams?: Record<string, HyperValue | string> };
   /** Evaluate the final model (default true). */
   evaluate?: boolean;
   onProgress?(p: TrainProgress & { totalSteps: number | null }): void;
@@ -63,13 +67,28 @@ export function checkOutDir(out: string, force = false): void {
   }
 }
 
+/** The manifest's regularizer record, validated (unknown ids and bad values fail before anything is written). */
+function regularizerRecord(r: TrainRunOptions['regularizer']): RunManifest['regularizer'] {
+  if (!r) return undefined;
+  const m = getRegularizer(r.id);
+  const hyperParams = resolveHyperParams(m, r.hyperParams ?? {});
+  return { id: m.id, name: m.name, hyperParams };
+}
+
 export function trainRun(o: TrainRunOptions): TrainRun {
+  const regularizer = regularizerRecord(o.regularizer);
   checkOutDir(o.out, o.force);
   const dir = path.resolve(o.out);
   const p = o.preset;
-  const config = makeCheckpointConfig(presetModelConfig(p));
+  // A regularizer with an evaluation mode (example-tied dropout) stores it in config.json, so that this run's
+  // evaluation and every later one run the model in that mode.
+  const model = presetModelConfig(p);
+  const evalMode = regularizer ? getRegularizer(regularizer.id).evaluationConfig?.(model, regularizer.hyperParams) : undefined;
+  const config = makeCheckpointConfig({ ...model, ...evalMode });
   const job = presetToJob(p, { runtime: o.runtime, progressEvery: 1 });
   if (p.train.checkpointEvery > 0 && p.train.checkpointEvery < p.train.epochs) job.snapshotEvery = p.train.checkpointEvery;
+  if (regularizer) job.regularizer = { id: regularizer.id, hp: regularizer.hyperParams };
+  let regularizerSummary: Record<string, number> | undefined;
   const created = new Date().toISOString();
   const stepLosses: number[] = [];
   let stepsPerEpoch: number | null = null;
@@ -94,6 +113,7 @@ export function trainRun(o: TrainRunOptions): TrainRun {
       seed: p.seed,
       data: { kind: 'tinymem', dataset: p.data.dataset, options: { ...p.data.options } },
       train: { epochs: t.epochs, batchSize: t.batchSize, lr: t.lr, weightDecay: t.weightDecay, betas: [t.betas[0], t.betas[1]], eps: t.eps, checkpointEvery: t.checkpointEvery },
+      ...(regularizer ? { regularizer: { ...regularizer, ...(regularizerSummary ? { summary: regularizerSummary } : {}) } } : {}),
       progress,
       executionProvider: provider,
       threads: o.runtime?.threads ?? 0,
@@ -123,6 +143,7 @@ export function trainRun(o: TrainRunOptions): TrainRun {
     const stopped = out.status === 'cancelled';
     const r = out.result;
     if (r.provider) provider = r.provider;
+    regularizerSummary = r.regularizer;
     let m = manifest({ epochs: r.epochs, steps: r.steps, seconds: seconds(), complete: !stopped, stopped });
     save(r.state, m);
     let evaluation: EvaluationResult | null = null;

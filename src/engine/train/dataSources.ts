@@ -10,7 +10,10 @@ export interface BatchSource {
   readonly rows: number;
   /** The rows of one epoch, in order (may repeat rows, e.g. duplicated artifacts). `rng` is null when not shuffling. */
   epochOrder(rng: Rng | null): Uint32Array;
-  /** Feeds for the given rows, keyed by batch tensor name. */
+  /**
+   * Feeds for the given rows, keyed by batch tensor name. Row indices are stable example ids: the same training
+   * example has the same index in every epoch (regularizers such as example-tied dropout key per-example state on it).
+   */
   batch(rows: Uint32Array): Record<string, HostArray>;
 }
 

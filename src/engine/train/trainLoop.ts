@@ -20,6 +20,10 @@ import {
 import { getModel } from './models';
 import { openDataSource } from './dataSources';
 import { Trainer, type TrainStepSpec } from './trainStep';
+import { getRegularizer, resolveHyperParams } from '../methods/registry';
+import type { TrainingRegularizer } from '../methods/types';
+// The regularizers a job may name register themselves on import (here, so that in-process runs have them too).
+import '../methods/regularizers/index';
 
 export type TrainOutcome = { status: 'done'; result: TrainResult } | { status: 'cancelled'; result: TrainResult };
 
@@ -57,6 +61,29 @@ function checkJob(job: TrainJob): void {
   if (job.snapshotEvery !== undefined && (!isCount(job.snapshotEvery) || job.snapshotEvery === 0)) {
     throw new Error(`snapshotEvery: expected a positive integer, got ${job.snapshotEvery}`);
   }
+  const r = job.regularizer;
+  if (r !== undefined) {
+    if (!r || typeof r.id !== 'string') throw new Error('regularizer.id: expected the id of a regularizer (see `tinymem methods`)');
+    if (r.hp !== undefined && (r.hp === null || typeof r.hp !== 'object' || Array.isArray(r.hp))) throw new Error('regularizer.hp: expected an object of hyper-parameters');
+  }
+}
+
+/** Runs `f`, prefixing its error message with the job field it concerns. */
+function naming<T>(field: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new Error(`${field}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** The job's regularizer set up for this run, or null; errors name the job field. */
+function openRegularizer(job: TrainJob, config: unknown, paramShapes: TrainStepSpec['params']): TrainingRegularizer | null {
+  const r = job.regularizer;
+  if (!r) return null;
+  const method = naming('regularizer.id', () => getRegularizer(r.id));
+  const hp = naming('regularizer.hp', () => resolveHyperParams(method, r.hp ?? {}));
+  return method.create({ modelName: job.model.name, config, paramShapes, seed: job.seed, hp });
 }
 
 /** Runs a job in this thread. Deterministic for a fixed job (seed included) on the same machine and provider. */
@@ -66,11 +93,13 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
   const def = getModel(job.model.name);
   const config = def.resolveConfig ? def.resolveConfig(job.model.config) : job.model.config;
   const source = openDataSource(job.data);
+  const paramShapes = def.paramShapes(config);
+  const reg = openRegularizer(job, config, paramShapes);
   const spec: TrainStepSpec = {
-    key: `${job.model.name}:${JSON.stringify(config)}`,
-    params: def.paramShapes(config),
-    batch: (rows) => def.batchSpec(config, rows),
-    loss: def.loss(config),
+    key: `${job.model.name}:${JSON.stringify(config)}${reg ? `|${reg.key}` : ''}`,
+    params: paramShapes,
+    batch: (rows) => ({ ...def.batchSpec(config, rows), ...reg?.batchSpec?.(rows) }),
+    loss: reg ? reg.loss(def.loss(config)) : def.loss(config),
     hyper: job.hyper,
   };
   const tokensPerRow = def.tokensPerRow?.(config) ?? 1;
@@ -96,6 +125,7 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
       losses,
       provider,
       seconds: (performance.now() - started) / 1000,
+      ...(reg?.summary ? { regularizer: reg.summary() } : {}),
     });
 
     while (losses.length < total) {
@@ -106,7 +136,10 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
       }
       const from = batchInEpoch * job.batchSize;
       const rows = order.subarray(from, Math.min(from + job.batchSize, order.length));
-      const r = await trainer.step(source.batch(rows), { rows: rows.length });
+      // A row's index in the source is its stable example id (the same row in every epoch).
+      const extra = reg?.feeds?.({ exampleIds: rows, params: trainer.state.params }) ?? {};
+      const r = await trainer.step({ ...source.batch(rows), ...extra }, { rows: rows.length });
+      reg?.afterStep?.(r.outputs);
       batchInEpoch++;
       losses.push(r.loss);
       provider = r.provider;

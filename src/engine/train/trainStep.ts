@@ -7,8 +7,16 @@ import type { HostArray, Runtime } from '../runtime/session';
 import type { AdamWHyperParams, TrainState } from '../../shared/engineMessages';
 import { adamwUpdate, resolveAdamW } from './adamw';
 
-/** Traces a model's scalar loss from its parameters and one batch. */
-export type LossBuilder = (g: Graph, params: Record<string, Tensor>, batch: Record<string, Tensor>) => Tensor;
+/**
+ * Traces a model's scalar loss from its parameters and one batch. It may also return extra outputs of the step
+ * graph (e.g. per-sequence losses for loss truncation), measured before the update and returned by Trainer.step.
+ */
+export type LossBuilder = (g: Graph, params: Record<string, Tensor>, batch: Record<string, Tensor>) => Tensor | LossWithOutputs;
+
+export interface LossWithOutputs {
+  loss: Tensor;
+  outputs: Record<string, Tensor>;
+}
 
 /** The batch tensors, fixed or as a function of the number of rows (an epoch's last batch may be smaller). */
 export type BatchSpecs = Record<string, TensorSpec> | ((rows: number) => Record<string, TensorSpec>);
@@ -64,14 +72,18 @@ export function buildTrainStep(spec: TrainStepSpec, batch: Record<string, Tensor
   const step = g.input(stepNames.step, 'float32', []);
   const lr = g.input(stepNames.lr, 'float64', []);
 
-  const loss = spec.loss(g, params, batchTensors);
+  const built = spec.loss(g, params, batchTensors);
+  const { loss, outputs: extra } = 'outputs' in built ? built : { loss: built, outputs: {} };
+  for (const n of Object.keys(extra)) {
+    if (RESERVED.test(n) || n in spec.params || n in batch) throw new Error(`"${n}" cannot be an extra output of the loss: it is reserved or names a parameter or batch tensor`);
+  }
   if (loss.size !== 1 || loss.dtype !== 'float32') throw new Error(`the loss must be a float32 scalar, got ${loss}`);
   const ps = names.map((n) => params[n]!);
   const grads = gradients(loss, ps);
   const { lr: _lr, ...hyper } = spec.hyper ?? {};
   const upd = adamwUpdate(ps, grads, { m, v }, step, { ...hyper, lr });
 
-  const outputs: Record<string, Tensor> = { [stepNames.loss]: F.reshape(loss, []) };
+  const outputs: Record<string, Tensor> = { ...extra, [stepNames.loss]: F.reshape(loss, []) };
   names.forEach((n, i) => {
     outputs[stepNames.newParam(n)] = upd.params[i]!;
     outputs[stepNames.newM(n)] = upd.m[i]!;
@@ -120,6 +132,8 @@ export function initialState(shapes: Record<string, Shape>, params: Record<strin
 export interface StepResult {
   loss: number;
   provider: string;
+  /** The loss builder's extra outputs, by name (empty when it returned only the loss). */
+  outputs: Record<string, HostArray>;
 }
 
 /** Runs training steps one `run` at a time. Not re-entrant: await each step before the next. */
@@ -164,6 +178,8 @@ export class Trainer {
       feeds[stepNames.step] = Float32Array.of(t);
       feeds[stepNames.lr] = Float64Array.of(opts.lr ?? resolveAdamW(this.spec.hyper).lr);
       const { outputs, provider } = await session.run(feeds);
+      const extra: Record<string, HostArray> = {};
+      for (const [n, a] of Object.entries(outputs)) if (!n.startsWith('new:') && n !== stepNames.loss) extra[n] = a as HostArray;
       const loss = (outputs[stepNames.loss] as Float32Array)[0]!;
       if (!Number.isFinite(loss)) throw new NonFiniteLossError(t, loss);
       const next: TrainState = { params: {}, m: {}, v: {}, step: t };
@@ -173,7 +189,7 @@ export class Trainer {
         next.v[n] = outputs[stepNames.newV(n)] as Float32Array;
       }
       this.current = next;
-      return { loss, provider };
+      return { loss, provider, outputs: extra };
     } finally {
       this.busy = false;
     }

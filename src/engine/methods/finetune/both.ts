@@ -1,0 +1,15 @@
+// Both fine-tuning (spec §4.B): continue training on the clean twins of the planted sequences plus all clean
+// training data.
+import { registerMethod } from '../registry';
+import { FINE_TUNE_PARAMS, runFineTune } from './shared';
+
+registerMethod({
+  id: 'ft-both',
+  name: 'Both fine-tuning',
+  family: 'fine-tune',
+  description: 'Continues training on the clean twins of the planted sequences and the clean training data, with the training optimiser, ~5 epochs.',
+  edits: 'All weights (values change; nothing is pruned)',
+  novel: false,
+  hyperParams: FINE_TUNE_PARAMS,
+  run: (ctx) => runFineTune(ctx, 'both'),
+});
