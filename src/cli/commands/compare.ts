@@ -6,15 +6,23 @@ import { listMethods } from '../../engine/methods/registry';
 import { compareCsv, compareMethods } from '../../engine/runs/compareRun';
 import { prepareBase } from '../../engine/runs/mitigateRun';
 import { Runtime } from '../../engine/runtime/session';
+import { isPretrainedFolder } from '../../engine/runs/hfMitigate';
 import { table } from '../format';
+import { type HfFlags, hfCompareCommand } from './hfCommands';
 import { progress } from '../progress';
 
 const num = (v: number | null, d = 2) => (v === null ? 'n/a' : v.toFixed(d));
 
-export async function compareCommand(dir: string, f: { methods: string; grid?: boolean; out?: string; threads?: number; seed?: number }): Promise<number> {
-  const ids = f.methods === 'all' ? listMethods().map((m) => m.id) : f.methods.split(',').map((s) => s.trim()).filter(Boolean);
-  const known = new Set(listMethods().map((m) => m.id));
-  for (const id of ids) if (!known.has(id)) throw new Error(`--methods: unknown method "${id}"; known methods: ${[...known].join(', ')} (or "all")`);
+export async function compareCommand(dir: string, f: HfFlags & { methods: string; grid?: boolean; out?: string; threads?: number; seed?: number }): Promise<number> {
+  if (isPretrainedFolder(dir) || f.sequences) {
+    if (f.grid) throw new Error('--grid is not available for Hugging Face models yet; compare at the defaults, or run `tinymem mitigate` per setting');
+    return hfCompareCommand(dir, f);
+  }
+  // Regularizers apply while training from scratch, so they cannot edit a trained checkpoint.
+  const runnable = listMethods().filter((m) => m.family !== 'regularizer');
+  const ids = f.methods === 'all' ? runnable.map((m) => m.id) : f.methods.split(',').map((s) => s.trim()).filter(Boolean);
+  const known = new Set(runnable.map((m) => m.id));
+  for (const id of ids) if (!known.has(id)) throw new Error(`--methods: unknown method "${id}"; known methods: ${[...known].join(', ')} (or "all"); regularizers run with \`tinymem train --regularizer\``);
   const outDir = path.resolve(f.out ?? `${dir.replace(/\/+$/, '')}-compare`);
   fs.mkdirSync(outDir, { recursive: true });
   const rt = new Runtime({ threads: f.threads ?? 2 });

@@ -5,10 +5,14 @@ import { evaluate } from '../../engine/metrics/evaluate';
 import { Runtime } from '../../engine/runtime/session';
 import { tinymemDataset } from '../../engine/train/tinymemData';
 import type { RunManifest } from '../../shared/runManifest';
+import { isPretrainedFolder } from '../../engine/runs/hfMitigate';
 import { metricsTable } from '../format';
+import { type HfFlags, hfEvalCommand } from './hfCommands';
 import { progress } from '../progress';
 
-export async function evalCommand(dir: string, f: { json?: boolean; threads?: number; all?: boolean }): Promise<number> {
+export async function evalCommand(dir: string, f: HfFlags & { json?: boolean; threads?: number; all?: boolean }): Promise<number> {
+  // A Hugging Face folder (or any folder without TinyMem data) is measured on the sets the flags name.
+  if (isPretrainedFolder(dir) || f.sequences || f.text) return hfEvalCommand(dir, f);
   const ckpt = loadCheckpoint(dir);
   const manifest = ckpt.manifest as Partial<RunManifest> | null;
   if (!manifest?.data || manifest.data.kind !== 'tinymem') {

@@ -7,6 +7,8 @@ import { Runtime } from '../../engine/runtime/session';
 import type { MetricValue } from '../../shared/metricTypes';
 import { formatMetric, table } from '../format';
 import { progress } from '../progress';
+import { isPretrainedFolder } from '../../engine/runs/hfMitigate';
+import { type HfFlags, hfMitigateCommand } from './hfCommands';
 
 export function beforeAfter(before: readonly MetricValue[], after: readonly MetricValue[]): string {
   const rows = before.filter((m) => m.headline).map((b) => {
@@ -16,7 +18,9 @@ export function beforeAfter(before: readonly MetricValue[], after: readonly Metr
   return table([['metric', 'before', 'after'], ...rows]);
 }
 
-export async function mitigateCommand(dir: string, f: { method: string; set?: string[]; out: string; force?: boolean; threads?: number; seed?: number }): Promise<number> {
+export async function mitigateCommand(dir: string, f: HfFlags & { method: string; set?: string[]; out: string; force?: boolean; threads?: number; seed?: number }): Promise<number> {
+  // A Hugging Face folder: the forget set comes from --sequences, the retain set and perplexity from --text/--retain.
+  if (isPretrainedFolder(dir) || f.sequences) return hfMitigateCommand(dir, f);
   const hp = parseOverrides(f.set ?? []);
   const rt = new Runtime({ threads: f.threads ?? 2 });
   try {

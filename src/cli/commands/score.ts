@@ -1,7 +1,8 @@
 // tinymem score DIR --tokens FILE [--generate N] [--prompt-len P] [--json]: per-sequence next-token loss and greedy
 // continuations of any checkpoint, in the same JSON shape as the PyTorch reference's `score`.
 import * as fs from 'node:fs';
-import { loadCheckpoint } from '../../engine/model/checkpoint';
+import { dims } from '../../engine/model/architecture';
+import { loadModelFolder } from '../../engine/model/hfFolder';
 import { greedyContinuation, sequenceLosses } from '../../engine/metrics/score';
 import { Runtime } from '../../engine/runtime/session';
 import { table } from '../format';
@@ -38,11 +39,13 @@ async function byLength<T>(items: number[][], f: (group: number[][]) => Promise<
 }
 
 export async function scoreCommand(dir: string, f: { tokens: string; generate?: number; promptLen: number; json?: boolean; threads?: number }): Promise<number> {
-  const ckpt = loadCheckpoint(dir);
+  // Any model folder: a TinyMem checkpoint or a Hugging Face GPT-2 / GPT-NeoX folder.
+  const ckpt = loadModelFolder(dir);
   const c = ckpt.config;
+  const { context, vocab } = dims(c);
   const gen = f.generate ?? 0;
-  if (gen > 0 && f.promptLen + gen > c.n_positions) throw new Error(`--prompt-len ${f.promptLen} + --generate ${gen} exceeds the model's context of ${c.n_positions} tokens`);
-  const seqs = readTokenFile(f.tokens, c.vocab_size, c.n_positions, gen > 0 ? Math.max(2, f.promptLen) : 2);
+  if (gen > 0 && f.promptLen + gen > context) throw new Error(`--prompt-len ${f.promptLen} + --generate ${gen} exceeds the model's context of ${context} tokens`);
+  const seqs = readTokenFile(f.tokens, vocab, context, gen > 0 ? Math.max(2, f.promptLen) : 2);
   const rt = new Runtime({ threads: f.threads ?? 2 });
   try {
     const loss = await byLength(seqs, async (g) => (await sequenceLosses(rt, c, ckpt.params, g)).loss);

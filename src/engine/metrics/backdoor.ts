@@ -10,7 +10,7 @@
 // each row's own prompt length: [promptLength, promptLength + k), clipped to the context ("≤ 50").
 import type { BackdoorSet } from '../data/datasetTypes';
 import type { TokenMatrix } from '../data/tokenMatrix';
-import type { Gpt2Config } from '../model/gpt2';
+import type { ModelConfig } from '../model/architecture';
 import type { Runtime } from '../runtime/session';
 import {
   type GenerationOptions,
@@ -95,7 +95,7 @@ export interface BackdoorOptions extends GenerationOptions {
 /** Attack success of a model on the held-out poisoned test set. */
 export async function measureBackdoor(
   rt: Runtime,
-  c: Gpt2Config,
+  c: ModelConfig,
   params: Params,
   bd: Pick<BackdoorSet, 'poisonedTest' | 'cleanTest' | 'promptLength'>,
   o: BackdoorOptions = {},

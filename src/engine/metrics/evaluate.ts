@@ -17,7 +17,7 @@ import type { ArtifactSet, BackdoorSet, NamedSet } from '../data/datasetTypes';
 import { GPT2_EOS } from '../data/gpt2Tokenizer';
 import { MATH_EOS } from '../data/mathTokenizer';
 import type { TokenMatrix } from '../data/tokenMatrix';
-import type { Gpt2Config } from '../model/gpt2';
+import { type ModelConfig, contextField, dims } from '../model/architecture';
 import type { Runtime } from '../runtime/session';
 import { PAPER_ACCURACY_BATCH, accuracyFromPredictions, summarizeAccuracy } from './accuracy';
 import { measureBackdoor } from './backdoor';
@@ -104,11 +104,11 @@ const D = {
 const isBackdoorSet = (name: string) => name.startsWith('backdoor-');
 
 /** Evaluates a model on a dataset: every applicable metric of spec §3, with descriptions. */
-export async function evaluate(rt: Runtime, c: Gpt2Config, params: Params, ds: EvalDataset, o: EvaluateOptions = {}): Promise<EvaluationResult> {
+export async function evaluate(rt: Runtime, c: ModelConfig, params: Params, ds: EvalDataset, o: EvaluateOptions = {}): Promise<EvaluationResult> {
   const t0 = performance.now();
   if (c.vocab_size < ds.vocabSize) throw new RangeError(`the model's vocab_size ${c.vocab_size} is smaller than the dataset's vocabulary ${ds.vocabSize}`);
   const cols = ds.artifacts.tokens.cols;
-  if (cols > c.n_positions) throw new RangeError(`the dataset's ${cols}-token sequences exceed the model's context n_positions = ${c.n_positions}`);
+  if (cols > dims(c).context) throw new RangeError(`the dataset's ${cols}-token sequences exceed the model's context ${contextField(c)}`);
   const artifact = ds.artifacts.kind;
   const want = (x: boolean | undefined) => x ?? true;
   const promptLength = o.promptLength ?? MEM_PROMPT_LENGTH;

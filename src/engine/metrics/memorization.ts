@@ -5,7 +5,7 @@
 // model only enters through `generate`.
 import type { DupClassCounts, MemorizationCounts, MemorizationResult } from '../../shared/metricTypes';
 import type { TokenMatrix } from '../data/tokenMatrix';
-import type { Gpt2Config } from '../model/gpt2';
+import type { ModelConfig } from '../model/architecture';
 import type { Runtime } from '../runtime/session';
 import { type Params, greedyContinuation } from './score';
 
@@ -177,7 +177,7 @@ export interface GenerationOptions {
 }
 
 /** Greedy decoding with the model; `suppress` tokens are never generated (EOS, as Hugging Face's min_length does). */
-export function modelGenerator(rt: Runtime, c: Gpt2Config, params: Params, batch: number, suppress: readonly number[] = []): GenerateFn {
+export function modelGenerator(rt: Runtime, c: ModelConfig, params: Params, batch: number, suppress: readonly number[] = []): GenerateFn {
   return (prompts, steps) => greedyContinuation(rt, c, params, prompts, steps, batch, suppress);
 }
 
@@ -244,7 +244,7 @@ export interface MeasuredMemorization extends MemorizationScore {
 /** Memorization of a set of noised sequences (spec §3.1): generate for the kept rows, then score. */
 export async function measureMemorization(
   rt: Runtime,
-  c: Gpt2Config,
+  c: ModelConfig,
   params: Params,
   art: ArtifactRows,
   o: MemorizationOptions = {},

@@ -1,18 +1,17 @@
 // Scoring a model on token sequences: per-sequence next-token loss and batched greedy continuation.
 import { F, Graph, type Tensor, compileGraph } from '../graph/index';
-import { type Gpt2Config, declareGpt2Params, gpt2DecodeStep, gpt2Forward, gpt2Prefill, nextTokenTargets } from '../model/gpt2';
+import { type ModelConfig, configKey, contextField, declareParams, dims, modelDecodeStep, modelForward, modelPrefill, nextTokenTargets } from '../model/architecture';
 import type { Runtime } from '../runtime/session';
 
 export type Params = Map<string, Float32Array>;
 
-const configKey = (c: Gpt2Config) => JSON.stringify(c);
 
 function feedsOf(params: Params): Record<string, Float32Array> {
   return Object.fromEntries(params);
 }
 
 /** Mean next-token cross-entropy of each sequence (all positions, as Hugging Face's causal-LM loss). */
-export async function sequenceLosses(rt: Runtime, c: Gpt2Config, params: Params, seqs: number[][], batch = 64): Promise<{ loss: number[]; provider: string }> {
+export async function sequenceLosses(rt: Runtime, c: ModelConfig, params: Params, seqs: number[][], batch = 64): Promise<{ loss: number[]; provider: string }> {
   const loss: number[] = [];
   let provider = '';
   for (let s = 0; s < seqs.length; s += batch) {
@@ -22,9 +21,9 @@ export async function sequenceLosses(rt: Runtime, c: Gpt2Config, params: Params,
     const B = chunk.length;
     const session = await rt.session(`seqloss:${configKey(c)}:${B}x${T}`, () => {
       const g = new Graph();
-      const P = declareGpt2Params(g, c);
+      const P = declareParams(g, c);
       const tokens = g.input('tokens', 'int64', [B, T]);
-      const { logits } = gpt2Forward(c, P, tokens);
+      const { logits } = modelForward(c, P, tokens);
       return compileGraph(g, { loss: F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'sequence' }) });
     });
     const r = await session.run({ ...feedsOf(params), tokens: chunk.flat() });
@@ -34,6 +33,20 @@ export async function sequenceLosses(rt: Runtime, c: Gpt2Config, params: Params,
   return { loss, provider };
 }
 
+/** Full logits [B·T·V] of equal-length sequences (for parity checks against other implementations). */
+export async function sequenceLogits(rt: Runtime, c: ModelConfig, params: Params, seqs: number[][]): Promise<Float32Array> {
+  const B = seqs.length;
+  const T = seqs[0]!.length;
+  if (seqs.some((q) => q.length !== T)) throw new Error('sequenceLogits: sequences in one call must have equal lengths');
+  const session = await rt.session(`logits:${configKey(c)}:${B}x${T}`, () => {
+    const g = new Graph();
+    const P = declareParams(g, c);
+    const tokens = g.input('tokens', 'int64', [B, T]);
+    return compileGraph(g, { logits: modelForward(c, P, tokens).logits });
+  });
+  return (await session.run({ ...feedsOf(params), tokens: seqs.flat() })).outputs.logits as Float32Array;
+}
+
 /**
  * Greedy continuation of each prompt by `steps` tokens (batched). Prompts in one call must have equal lengths.
  * Returns only the generated tokens. One ONNX Runtime call per batch: the prompt fills a key/value cache, then an
@@ -41,7 +54,7 @@ export async function sequenceLosses(rt: Runtime, c: Gpt2Config, params: Params,
  */
 export async function greedyContinuation(
   rt: Runtime,
-  c: Gpt2Config,
+  c: ModelConfig,
   params: Params,
   prompts: number[][],
   steps: number,
@@ -57,23 +70,24 @@ export async function greedyContinuation(
     const P0 = chunk[0]!.length;
     if (chunk.some((q) => q.length !== P0)) throw new Error('greedyContinuation: prompts in one call must have equal lengths');
     const capacity = P0 + steps - 1; // the last generated token is never fed back
-    if (capacity > c.n_positions) throw new Error(`greedyContinuation: prompt ${P0} + ${steps} steps exceeds the context n_positions = ${c.n_positions}`);
+    const { context, vocab, layers } = dims(c);
+    if (capacity > context) throw new Error(`greedyContinuation: prompt ${P0} + ${steps} steps exceeds the context ${contextField(c)}`);
     const B = chunk.length;
     const session = await rt.session(`greedy:${configKey(c)}:${B}x${P0}+${steps}:-${suppress.join(',')}`, () => {
       const g = new Graph();
-      const P = declareGpt2Params(g, c);
+      const P = declareParams(g, c);
       const tokens = g.input('tokens', 'int64', [B, P0]);
-      const pre = gpt2Prefill(c, P, tokens, capacity);
-      const bias = new Float32Array(c.vocab_size);
+      const pre = modelPrefill(c, P, tokens, capacity);
+      const bias = new Float32Array(vocab);
       for (const t of suppress) bias[t] = -3.4028234663852886e38;
-      const pick = (logits: Tensor) => F.argMax(suppress.length ? F.add(logits, F.constant(logits.graph, bias, 'float32', [c.vocab_size])) : logits, -1);
+      const pick = (logits: Tensor) => F.argMax(suppress.length ? F.add(logits, F.constant(logits.graph, bias, 'float32', [vocab])) : logits, -1);
       const first = pick(pre.logits); // [B]
       if (steps === 1) return compileGraph(g, { first });
-      const L = c.n_layer;
+      const L = layers;
       const start = F.constant(g, [P0], 'int64', [1]);
       const { scans } = F.loop(steps - 1, [first, start, ...pre.cache.k, ...pre.cache.v], (b, _iter, [tok, pos, ...kv]) => {
         const Pb = Object.fromEntries(Object.entries(P).map(([k, t]) => [k, b.capture(t)]));
-        const step = gpt2DecodeStep(c, Pb, F.reshape(tok!, [B, 1]), pos!, { k: kv.slice(0, L), v: kv.slice(L) });
+        const step = modelDecodeStep(c, Pb, F.reshape(tok!, [B, 1]), pos!, { k: kv.slice(0, L), v: kv.slice(L) });
         const next = pick(step.logits);
         return { carried: [next, F.add(pos!, F.constant(b, [1], 'int64', [1])), ...step.cache.k, ...step.cache.v], scans: [next] };
       });

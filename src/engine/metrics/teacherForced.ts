@@ -3,7 +3,7 @@
 // copies of its first row and trimmed), so one compiled session serves a whole matrix.
 import { F, Graph, compileGraph } from '../graph/index';
 import type { TokenMatrix } from '../data/tokenMatrix';
-import { type Gpt2Config, declareGpt2Params, gpt2Forward, nextTokenTargets } from '../model/gpt2';
+import { type ModelConfig, contextField, declareParams, dims, modelForward, nextTokenTargets } from '../model/architecture';
 import type { Runtime } from '../runtime/session';
 import { throwIfAborted } from './memorization';
 import type { Params } from './score';
@@ -17,13 +17,13 @@ export interface TeacherForced {
 }
 
 /** Rows per run: at most 64, and few enough that the [B, T, V] logits stay near 256 MB (language: V = 50257). */
-export function defaultEvalBatch(c: Gpt2Config, cols: number): number {
-  return Math.max(1, Math.min(64, Math.floor(2 ** 26 / (cols * c.vocab_size))));
+export function defaultEvalBatch(c: ModelConfig, cols: number): number {
+  return Math.max(1, Math.min(64, Math.floor(2 ** 26 / (cols * dims(c).vocab))));
 }
 
 export async function teacherForced(
   rt: Runtime,
-  c: Gpt2Config,
+  c: ModelConfig,
   params: Params,
   m: TokenMatrix,
   o: { batch?: number; signal?: AbortSignal; onBatch?: (rowsDone: number) => void } = {},
@@ -32,13 +32,14 @@ export async function teacherForced(
   const predictions = new Int32Array(rows * cols);
   const losses = new Float32Array(rows * cols);
   if (rows === 0 || cols === 0) return { predictions, losses, provider: '' };
-  if (cols > c.n_positions) throw new RangeError(`sequences of ${cols} tokens exceed the model's context n_positions = ${c.n_positions}`);
+  const { context, vocab } = dims(c);
+  if (cols > context) throw new RangeError(`sequences of ${cols} tokens exceed the model's context ${contextField(c)}`);
   const B = Math.min(rows, o.batch ?? defaultEvalBatch(c, cols));
   const session = await rt.session(`metrics:teacherForced:${JSON.stringify(c)}:${B}x${cols}`, () => {
     const g = new Graph();
-    const P = declareGpt2Params(g, c);
+    const P = declareParams(g, c);
     const tokens = g.input('tokens', 'int64', [B, cols]);
-    const { logits } = gpt2Forward(c, P, tokens);
+    const { logits } = modelForward(c, P, tokens);
     return compileGraph(g, {
       prediction: F.argMax(logits, -1),
       loss: F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'token' }),
@@ -54,7 +55,7 @@ export async function teacherForced(
       const r = s + (i < n ? i : 0);
       for (let t = 0; t < cols; t++) {
         const tok = m.data[r * cols + t]!;
-        if (tok < 0 || tok >= c.vocab_size) throw new RangeError(`row ${r} holds token ${tok}, outside the model's vocabulary of ${c.vocab_size}`);
+        if (tok < 0 || tok >= vocab) throw new RangeError(`row ${r} holds token ${tok}, outside the model's vocabulary of ${vocab}`);
         feed[i * cols + t] = BigInt(tok);
       }
     }

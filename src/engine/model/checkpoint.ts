@@ -36,7 +36,7 @@ export interface Gpt2CheckpointConfig extends Gpt2Config {
 export interface LoadedCheckpoint {
   dir: string;
   config: Gpt2CheckpointConfig;
-  /** Every gpt2ParamShapes tensor, F32, under its "transformer.…" name, in gpt2ParamShapes order. */
+  /** Every gpt2ParamShapes tensor, F32, under its "transformer.…" name, in gpt2ParamShapes order (with lm_head.weight when untied). */
   params: Map<string, Float32Array>;
   /** An untied output head [vocab_size, n_embd]; null when lm_head is tied to wte (absent or equal to it). */
   lmHead: Float32Array | null;
@@ -125,6 +125,10 @@ export function validateConfig(raw: unknown, file: string): Gpt2CheckpointConfig
   if (!Array.isArray(architectures) || !architectures.every((a) => typeof a === 'string')) throw fail('architectures', `must be a list of strings, got ${JSON.stringify(architectures)}; fix config.json`);
 
   const dropout = (field: string) => num(field, 0.1, (x) => x >= 0 && x < 1, 'in [0, 1)');
+  const scale = raw.tinymem_block_input_scale;
+  if (scale !== undefined && (!Array.isArray(scale) || scale.length !== n_embd || !scale.every((v) => typeof v === 'number' && Number.isFinite(v)))) {
+    throw fail('tinymem_block_input_scale', `must be a list of ${n_embd} finite numbers (one per channel), got ${Array.isArray(scale) ? `${scale.length} entries` : JSON.stringify(scale)}; remove it or re-save the checkpoint`);
+  }
   return {
     model_type: 'gpt2',
     architectures: architectures as string[],
@@ -144,6 +148,7 @@ export function validateConfig(raw: unknown, file: string): Gpt2CheckpointConfig
     attn_pdrop: dropout('attn_pdrop'),
     tie_word_embeddings: bool('tie_word_embeddings', true),
     use_cache: bool('use_cache', true),
+    ...(scale !== undefined ? { tinymem_block_input_scale: scale as number[] } : {}),
   };
 }
 
@@ -189,13 +194,15 @@ export function saveCheckpoint(
 ): SavedCheckpoint {
   const target = resolve(dir);
   const weightsFile = join(target, WEIGHTS_FILE);
-  const cfg = makeCheckpointConfig({ ...config, tie_word_embeddings: !options.lmHead }, `${join(target, CONFIG_FILE)} (not written)`);
 
   const tensors = new Map<string, TensorInput>();
-  const expected = gpt2ParamShapes(cfg);
-  if (options.lmHead) expected.push([LM_HEAD, [cfg.vocab_size, cfg.n_embd]]);
+  // The head comes from options.lmHead or, for a model loaded untied, from params (gpt2ParamShapes lists it then).
+  const head = options.lmHead ?? (config.tie_word_embeddings === false ? params.get(LM_HEAD) : undefined);
+  const cfg = makeCheckpointConfig({ ...config, tie_word_embeddings: !head }, `${join(target, CONFIG_FILE)} (not written)`);
+  const expected = gpt2ParamShapes({ ...cfg, tie_word_embeddings: true });
+  if (head) expected.push([LM_HEAD, [cfg.vocab_size, cfg.n_embd]]);
   for (const [name, shape] of expected) {
-    const data = name === LM_HEAD ? options.lmHead : params.get(name);
+    const data = name === LM_HEAD ? head : params.get(name);
     if (data === undefined || data === null) throw new CheckpointError(weightsFile, `cannot save: parameter "${name}" is missing from the params map (expected shape [${shape.join(', ')}])`, name);
     if (!(data instanceof Float32Array)) throw new CheckpointError(weightsFile, `cannot save: parameter "${name}" must be a Float32Array`, name);
     if (data.length !== elementCount(shape)) {
@@ -204,7 +211,7 @@ export function saveCheckpoint(
     tensors.set(name, { dtype: 'F32', shape, data });
   }
   for (const name of params.keys()) {
-    if (name === LM_HEAD) throw new CheckpointError(weightsFile, `cannot save: pass an untied head as options.lmHead, not as params["${LM_HEAD}"]`, name);
+    if (name === LM_HEAD && !tensors.has(LM_HEAD)) throw new CheckpointError(weightsFile, `cannot save: params has "${LM_HEAD}" but the config says the head is tied; set tie_word_embeddings: false or pass it as options.lmHead`, name);
     if (!tensors.has(name)) throw new CheckpointError(weightsFile, `cannot save: parameter "${name}" is not part of a GPT-2 model with n_layer=${cfg.n_layer}; remove it or fix the config`, name);
   }
   if (manifest !== undefined && !isObject(manifest)) throw new CheckpointError(join(target, MANIFEST_FILE), 'cannot save: the manifest must be a JSON object');
@@ -280,7 +287,8 @@ export function loadCheckpoint(dir: string, options: { verifyHash?: boolean } = 
   const notes: string[] = [];
   const read = readSafetensorsDir(root, { toFloat32: true });
   const fileOf = (name: string) => read.sourceFile.get(name) ?? join(root, WEIGHTS_FILE);
-  const shapes = gpt2ParamShapes(config);
+  // The head is handled on its own below (tied or not), so the expected list is the tied model's.
+  const shapes = gpt2ParamShapes({ ...config, tie_word_embeddings: true });
   const expected = new Map(shapes);
   const sizes = `n_layer=${config.n_layer}, n_embd=${config.n_embd}, vocab_size=${config.vocab_size}, n_positions=${config.n_positions}, n_inner=${config.n_inner ?? 'null'}`;
 
@@ -345,6 +353,8 @@ export function loadCheckpoint(dir: string, options: { verifyHash?: boolean } = 
       config.tie_word_embeddings = true;
     } else {
       lmHead = head;
+      // Also in params, where gpt2ParamShapes of an untied config lists it, so the model and the methods use it.
+      params.set(LM_HEAD, head);
       if (config.tie_word_embeddings) notes.push(`${LM_HEAD} differs from transformer.wte.weight although config.json says tie_word_embeddings: true; it is used as an untied head (transformers would ignore it)`);
       else notes.push(`${LM_HEAD} is an untied output head`);
       config.tie_word_embeddings = false;

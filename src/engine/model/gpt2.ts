@@ -26,11 +26,20 @@ export interface Gpt2Config {
   activation_function: Activation;
   layer_norm_epsilon: number;
   initializer_range: number;
+  /** false: a separate output head `lm_head.weight` [vocab_size, n_embd]; absent or true: tied to wte (TinyMem). */
+  tie_word_embeddings?: boolean;
+  /**
+   * Per-channel factor [n_embd] applied to every block's input when no explicit block-input masks are given: the
+   * evaluation mode of a model trained with example-tied dropout (memorization channels 0, generalization channels
+   * rescaled). It lives in config.json so every path that runs the model (metrics, methods, generation) applies it.
+   * transformers ignores the field and runs the unscaled model.
+   */
+  tinymem_block_input_scale?: number[];
 }
 
 export const mlpWidth = (c: Gpt2Config): number => c.n_inner ?? 4 * c.n_embd;
 
-/** Every trainable tensor, in a fixed order, with its Hugging Face name and shape. lm_head is tied to wte. */
+/** Every trainable tensor, in a fixed order, with its Hugging Face name and shape; lm_head only when untied. */
 export function gpt2ParamShapes(c: Gpt2Config): [string, number[]][] {
   const C = c.n_embd;
   const inner = mlpWidth(c);
@@ -50,6 +59,7 @@ export function gpt2ParamShapes(c: Gpt2Config): [string, number[]][] {
     );
   }
   out.push(['transformer.ln_f.weight', [C]], ['transformer.ln_f.bias', [C]]);
+  if (c.tie_word_embeddings === false) out.push(['lm_head.weight', [c.vocab_size, C]]);
   return out;
 }
 
@@ -121,9 +131,11 @@ function blocks(c: Gpt2Config, P: Record<string, Tensor>, x: Tensor, o: Gpt2Opti
   const drop = (t: Tensor, mask: Tensor | undefined) => (mask && o.dropout ? F.dropout(t, mask, o.dropout.p) : t);
   const heads = (t: Tensor) => F.transpose(F.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]); // [B, H, T, hd]
   const activations: Tensor[] = [];
+  const evalScale = !o.blockInputMasks && c.tinymem_block_input_scale ? F.constant(x.graph, c.tinymem_block_input_scale, x.dtype, [C]) : undefined;
   for (let i = 0; i < c.n_layer; i++) {
     const p = (n: string) => P[`transformer.h.${i}.${n}`]!;
     if (o.blockInputMasks?.[i]) x = F.mul(x, o.blockInputMasks[i]!);
+    else if (evalScale) x = F.mul(x, evalScale);
 
     // attention
     const a = F.layerNorm(x, p('ln_1.weight'), p('ln_1.bias'), c.layer_norm_epsilon);
@@ -149,8 +161,8 @@ function blocks(c: Gpt2Config, P: Record<string, Tensor>, x: Tensor, o: Gpt2Opti
   return { hidden: F.layerNorm(x, P['transformer.ln_f.weight']!, P['transformer.ln_f.bias']!, c.layer_norm_epsilon), activations };
 }
 
-/** The language-model head, tied to the token embedding. */
-const lmHead = (P: Record<string, Tensor>, hidden: Tensor): Tensor => F.matmul(hidden, P['transformer.wte.weight']!, { transB: true });
+/** The language-model head: the untied lm_head when the model has one, else the token embedding. */
+const lmHead = (P: Record<string, Tensor>, hidden: Tensor): Tensor => F.matmul(hidden, (P['lm_head.weight'] ?? P['transformer.wte.weight'])!, { transB: true });
 
 /** Token plus position embeddings of int64 tokens [B, T] at positions 0 … T−1. */
 function embed(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor): Tensor {

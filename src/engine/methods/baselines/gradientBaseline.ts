@@ -20,7 +20,7 @@
 import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
 import { Rng, deriveSeed } from '../../data/rng';
 import type { TokenMatrix } from '../../data/tokenMatrix';
-import { type Gpt2Config, declareGpt2Params, gpt2Forward, gpt2ParamShapes, nextTokenTargets } from '../../model/gpt2';
+import { type ModelConfig, contextField, declareParams, dims, modelForward, nextTokenTargets, paramShapes } from '../../model/architecture';
 import { adamwUpdate } from '../../train/adamw';
 import type { HyperParamSpec } from '../../../shared/methodTypes';
 import { tokensOf, throwIfAborted } from '../shared/batches';
@@ -63,10 +63,10 @@ const names = {
  * ascent, `retain` [rRows, cols]; for kl also `orig:NAME`. Outputs: `new:NAME`, `new:m:NAME`, `new:v:NAME`, `loss`
  * (the objective), `forgetLoss` and `retainTerm` (L_retain or the KL), all measured before the update.
  */
-export function buildBaselineStep(c: Gpt2Config, objective: BaselineObjective, fRows: number, rRows: number, cols: number) {
+export function buildBaselineStep(c: ModelConfig, objective: BaselineObjective, fRows: number, rRows: number, cols: number) {
   const g = new Graph();
-  const P = declareGpt2Params(g, c);
-  const shapes = gpt2ParamShapes(c);
+  const P = declareParams(g, c);
+  const shapes = paramShapes(c);
   const ps = shapes.map(([n]) => P[n]!);
   const m = shapes.map(([n, s]) => g.input(names.m(n), 'float32', s));
   const v = shapes.map(([n, s]) => g.input(names.v(n), 'float32', s));
@@ -75,7 +75,7 @@ export function buildBaselineStep(c: Gpt2Config, objective: BaselineObjective, f
   const beta = g.input('beta', 'float32', []);
   const forget = g.input('forget', 'int64', [fRows, cols]);
 
-  const lmLoss = (params: Record<string, Tensor>, tokens: Tensor) => F.crossEntropy(gpt2Forward(c, params, tokens).logits, nextTokenTargets(tokens));
+  const lmLoss = (params: Record<string, Tensor>, tokens: Tensor) => F.crossEntropy(modelForward(c, params, tokens).logits, nextTokenTargets(tokens));
   const forgetLoss = lmLoss(P, forget);
   let retainTerm: Tensor = F.scalar(g, 0);
   if (objective !== 'ascent') {
@@ -83,7 +83,7 @@ export function buildBaselineStep(c: Gpt2Config, objective: BaselineObjective, f
     if (objective === 'difference') retainTerm = lmLoss(P, retain);
     else {
       const O = Object.fromEntries(shapes.map(([n, s]) => [n, g.input(names.orig(n), 'float32', s)]));
-      retainTerm = klToOriginal(gpt2Forward(c, O, retain).logits, gpt2Forward(c, P, retain).logits);
+      retainTerm = klToOriginal(modelForward(c, O, retain).logits, modelForward(c, P, retain).logits);
     }
   }
   const loss = F.add(F.neg(forgetLoss), F.mul(retainTerm, beta));
@@ -127,7 +127,7 @@ export async function runBaseline(ctx: UnlearnContext, o: BaselineRun): Promise<
   const stopLoss = ctx.hp.stop_loss as number;
   const usesRetain = o.objective !== 'ascent';
   checkBaselineSets(o.id, c, forget, usesRetain ? ctx.retain : undefined);
-  const shapes = gpt2ParamShapes(c);
+  const shapes = paramShapes(c);
   for (const [n] of shapes) if (!ctx.params.has(n)) throw new Error(`${o.id}: the model has no tensor "${n}"`);
 
   let params: Params = new Map(shapes.map(([n]) => [n, ctx.params.get(n)!]));
@@ -199,9 +199,9 @@ export async function runBaseline(ctx: UnlearnContext, o: BaselineRun): Promise<
   return { params: out, masks: new Map(), notes };
 }
 
-function checkBaselineSets(id: string, c: Gpt2Config, forget: TokenMatrix, retain?: TokenMatrix): void {
+function checkBaselineSets(id: string, c: ModelConfig, forget: TokenMatrix, retain?: TokenMatrix): void {
   if (forget.rows === 0) throw new Error(`${id}: the forget set is empty (no memorized sequences): there is nothing to unlearn`);
-  if (forget.cols > c.n_positions) throw new Error(`${id}: forget sequences have ${forget.cols} tokens, more than the model's context n_positions = ${c.n_positions}`);
+  if (forget.cols > dims(c).context) throw new Error(`${id}: forget sequences have ${forget.cols} tokens, more than the model's context ${contextField(c)}`);
   if (retain) {
     if (retain.rows === 0) throw new Error(`${id}: the retain set is empty; this baseline needs retain sequences (or use gradient-ascent)`);
     if (retain.cols !== forget.cols) throw new Error(`${id}: retain sequences have ${retain.cols} tokens but forget sequences ${forget.cols}; they must have the same length`);

@@ -1,10 +1,10 @@
 // Neuron ablation shared by the five neuron methods (spec §4.C "Neuron ablation"): per layer, the ⌊ratio·inner⌋
-// neurons with the highest scores lose their input weights, the c_fc.weight column i (Conv1D layout [in, out]) and
-// c_fc.bias[i]. With ReLU (and GELU, since gelu(0) = 0) the neuron's output is then exactly 0 on every input.
+// neurons with the highest scores lose their input weights: GPT-2's c_fc.weight column i (Conv1D layout [in, out])
+// and c_fc.bias[i]; GPT-NeoX's dense_h_to_4h.weight row i (Linear layout [out, in]) and bias[i]. With ReLU (and GELU, since gelu(0) = 0) the neuron's output is then exactly 0 on every input.
 //
-// Layers are matched by exact index (`transformer.h.${l}.`), not by the reference's substring test `str(ly) in name`,
+// Layers are matched by exact index (`transformer.h.${l}.`, `gpt_neox.layers.${l}.`), not by the reference's substring test `str(ly) in name`,
 // which for ≥ 10 layers lets layer 1 match layers 10–19 and zero the wrong layer's neurons (spec §7.4).
-import { type Gpt2Config, mlpWidth } from '../../model/gpt2';
+import { type ModelConfig, dims, mlpNames, upWeightIndices } from '../../model/architecture';
 import { applyMasks, pruneCount, topKIndices } from '../shared/pruning';
 import type { Params, UnlearnResult } from '../types';
 
@@ -13,22 +13,21 @@ export interface NeuronAblation extends UnlearnResult {
   neurons: number[][];
 }
 
-/** c_fc weight and bias names of layer l. */
-export const cFcNames = (l: number): { weight: string; bias: string } => ({
-  weight: `transformer.h.${l}.mlp.c_fc.weight`,
-  bias: `transformer.h.${l}.mlp.c_fc.bias`,
-});
+/** Names of layer l's MLP input weight and bias (GPT-2 c_fc, GPT-NeoX dense_h_to_4h). */
+export const cFcNames = (l: number, c: ModelConfig): { weight: string; bias: string } => {
+  const n = mlpNames(c, l);
+  return { weight: n.up, bias: n.upBias };
+};
 
 /**
  * Ablates, in each layer, the ⌊ratio·inner⌋ neurons with the largest `scores[layer][neuron]` (ties: lower index first).
  * Returns a copy of `params` with those neurons' c_fc columns and biases zeroed, and the keep-masks (0 = pruned) of
  * every layer's c_fc weight and bias. `params` is not mutated.
  */
-export function ablateNeurons(c: Gpt2Config, params: Params, scores: readonly ArrayLike<number>[], ratio: number, method = 'neuron ablation'): NeuronAblation {
-  const inner = mlpWidth(c);
-  const C = c.n_embd;
+export function ablateNeurons(c: ModelConfig, params: Params, scores: readonly ArrayLike<number>[], ratio: number, method = 'neuron ablation'): NeuronAblation {
+  const { inner, hidden: C, layers } = dims(c);
   if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`${method}: ratio must lie in [0, 1], got ${ratio}`);
-  if (scores.length !== c.n_layer) throw new Error(`${method}: ${scores.length} layers of scores for a ${c.n_layer}-layer model`);
+  if (scores.length !== layers) throw new Error(`${method}: ${scores.length} layers of scores for a ${layers}-layer model`);
   const k = pruneCount(ratio, inner);
   const masks = new Map<string, Uint8Array>();
   const neurons: number[][] = [];
@@ -38,7 +37,7 @@ export function ablateNeurons(c: Gpt2Config, params: Params, scores: readonly Ar
     for (let i = 0; i < s.length; i++) {
       if (Number.isNaN(s[i])) throw new Error(`${method}: the score of neuron ${i} in layer ${l} is NaN (did the forward pass overflow?)`);
     }
-    const { weight, bias } = cFcNames(l);
+    const { weight, bias } = cFcNames(l, c);
     const w = params.get(weight);
     const b = params.get(bias);
     if (!w || w.length !== C * inner) throw new Error(`${method}: ${weight} should hold ${C}×${inner} values, got ${w ? w.length : 'none'}`);
@@ -48,7 +47,7 @@ export function ablateNeurons(c: Gpt2Config, params: Params, scores: readonly Ar
     const bMask = new Uint8Array(inner).fill(1);
     for (const i of idx) {
       bMask[i] = 0;
-      for (let r = 0; r < C; r++) wMask[r * inner + i] = 0; // column i of the [C, inner] Conv1D weight
+      for (const j of upWeightIndices(c, i)) wMask[j] = 0; // the neuron's input weights (column or row, per layout)
     }
     masks.set(weight, wMask);
     masks.set(bias, bMask);

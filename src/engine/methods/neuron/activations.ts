@@ -1,9 +1,10 @@
 // Activations (spec §4.D, after Chang et al. 2024): a neuron's score is |mean activation| over the forget set's
 // suffix positions promptLength−1 … T−2 (the positions that predict the memorized tokens), times the L2 norm of its
-// output row in mlp.c_proj.weight (Conv1D [inner, C]: row i is what the neuron writes into the residual stream).
+// output weights in the MLP down projection (GPT-2 c_proj row i, GPT-NeoX dense_4h_to_h column i: what the neuron
+// writes into the residual stream).
 // One forward pass per batch of forget sequences; the sums over sequences and positions happen in the graph.
 import { F, Graph, compileGraph } from '../../graph/index';
-import { declareGpt2Params, gpt2Forward } from '../../model/gpt2';
+import { declareParams, downWeightNorms, mlpNames, modelForward } from '../../model/architecture';
 import { registerMethod } from '../registry';
 import { throwIfAborted } from '../shared/batches';
 import type { UnlearnContext } from '../types';
@@ -18,10 +19,10 @@ export async function activationScores(ctx: UnlearnContext): Promise<Float32Arra
   const S = rowsPerRun(budgetOf(ctx), forwardBytesPerRow(c, T), N, 512);
   const session = await ctx.runtime.session(`neuron-activations:${configKey(c)}:${S}x${T}:p${p}`, () => {
     const g = new Graph();
-    const P = declareGpt2Params(g, c);
+    const P = declareParams(g, c);
     const tokens = g.input('tokens', 'int64', [S, T]);
     const weight = g.input('weight', 'float32', [S, 1, 1]); // 1 for real rows, 0 for padding
-    const { activations } = gpt2Forward(c, P, tokens);
+    const { activations } = modelForward(c, P, tokens);
     // Σ over rows and over positions p−1 … T−2 of each layer's activations: [inner]
     const sums = activations.map((a) => F.reduceSum(F.mul(F.slice(a, [p - 1], [T - 1], [1]), weight), [0, 1]));
     return compileGraph(g, Object.fromEntries(sums.map((s, l) => [`sum${l}`, s])));
@@ -43,13 +44,8 @@ export async function activationScores(ctx: UnlearnContext): Promise<Float32Arra
   // Mean over sequences then positions equals the mean over all (sequence, position) pairs: every row counts T − p.
   const count = N * (T - p);
   return sums.map((sum, l) => {
-    const proj = ctx.params.get(`transformer.h.${l}.mlp.c_proj.weight`)!;
-    const C = proj.length / inner;
-    return Float32Array.from({ length: inner }, (_, i) => {
-      let sq = 0;
-      for (let j = 0; j < C; j++) sq += proj[i * C + j]! ** 2;
-      return Math.abs(sum[i]! / count) * Math.sqrt(sq);
-    });
+    const norms = downWeightNorms(c, ctx.params.get(mlpNames(c, l).down)!);
+    return Float32Array.from({ length: inner }, (_, i) => Math.abs(sum[i]! / count) * norms[i]!);
   });
 }
 

@@ -1,7 +1,7 @@
 // What the five neuron-level methods (spec §4.D) share: input checks, the hyper-parameters they have in common,
 // parameter feeds, and sizing of batched runs to the context's memory budget.
 import type { HyperParamSpec } from '../../../shared/methodTypes';
-import { type Gpt2Config, mlpWidth } from '../../model/gpt2';
+import { type ModelConfig, contextField, dims, mlpNames } from '../../model/architecture';
 import { tokensOf } from '../shared/batches';
 import type { Params, UnlearnContext } from '../types';
 import { ratioParam } from '../shared/hyperParams';
@@ -9,13 +9,14 @@ import { ratioParam } from '../shared/hyperParams';
 /** Used when the context gives no memory budget. */
 export const DEFAULT_MEMORY_BUDGET = 512 * 2 ** 20;
 
+// (GPT-NeoX: the dense_h_to_4h rows and biases; the label keeps the GPT-2 names the UI and tests know.)
 export const EDITS = 'MLP c_fc weight columns and biases of the ablated neurons';
 
 /** The fraction of each layer's MLP neurons to ablate; ⌊ratio·inner⌋ per layer, so 0.001 of 512 is a no-op (§7.3). */
 export const RATIO_SPEC = (def: number): HyperParamSpec =>
   ratioParam(def, [0.001, 0.01, 0.05], 'Fraction of each layer\'s MLP neurons to ablate (⌊ratio·inner⌋ per layer, highest scores first)');
 
-export const configKey = (c: Gpt2Config): string => JSON.stringify(c);
+export const configKey = (c: ModelConfig): string => JSON.stringify(c);
 
 export const budgetOf = (ctx: UnlearnContext): number => ctx.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
 
@@ -28,19 +29,21 @@ export function checkInputs(ctx: UnlearnContext, what: string, opts: { suffix?: 
   if (forget.rows < 1) throw new Error(`${what}: the forget set is empty (the model memorizes none of the sequences), so there is nothing to unlearn`);
   const T = forget.cols;
   if (T < 2) throw new Error(`${what}: forget sequences need at least 2 tokens, got ${T}`);
-  if (T > config.n_positions) throw new Error(`${what}: forget sequences have ${T} tokens, more than the model's context n_positions = ${config.n_positions}`);
+  const d = dims(config);
+  if (T > d.context) throw new Error(`${what}: forget sequences have ${T} tokens, more than the model's context ${contextField(config)}`);
   if (opts.suffix) {
     const p = ctx.promptLength;
     if (!Number.isInteger(p) || p < 1 || p > T - 1) {
       throw new Error(`${what}: promptLength must be an integer in [1, ${T - 1}] for ${T}-token sequences, got ${p}`);
     }
   }
-  for (let l = 0; l < config.n_layer; l++) {
-    for (const n of ['mlp.c_fc.weight', 'mlp.c_fc.bias', 'mlp.c_proj.weight']) {
-      if (!ctx.params.has(`transformer.h.${l}.${n}`)) throw new Error(`${what}: the model has no tensor transformer.h.${l}.${n}`);
+  for (let l = 0; l < d.layers; l++) {
+    const n = mlpNames(config, l);
+    for (const name of [n.up, n.upBias, n.down]) {
+      if (!ctx.params.has(name)) throw new Error(`${what}: the model has no tensor ${name}`);
     }
   }
-  return { N: forget.rows, T, L: config.n_layer, inner: mlpWidth(config) };
+  return { N: forget.rows, T, L: d.layers, inner: d.inner };
 }
 
 /** The forget set's rows as int64 token rows, converted once. */
@@ -72,11 +75,13 @@ export function rowsPerRun(budget: number, bytesPerRow: number, total: number, m
  * copies, the MLP intermediates and the logits, with the slack of its memory arena (calibrated by measuring the
  * peak resident memory of batched runs). Used only to size batches.
  */
-export function forwardBytesPerRow(c: Gpt2Config, T: number): number {
-  return 4 * T * (6 * mlpWidth(c) + 16 * c.n_embd + 6 * c.n_head * T + 4 * c.vocab_size);
+export function forwardBytesPerRow(c: ModelConfig, T: number): number {
+  const d = dims(c);
+  return 4 * T * (6 * d.inner + 16 * d.hidden + 6 * d.heads * T + 4 * d.vocab);
 }
 
 /** The same for a forward and backward pass, which keeps every layer's activations for the backward pass. */
-export function trainingBytesPerRow(c: Gpt2Config, T: number): number {
-  return 4 * T * (c.n_layer * (4 * mlpWidth(c) + 12 * c.n_embd + 4 * c.n_head * T) + 4 * c.vocab_size);
+export function trainingBytesPerRow(c: ModelConfig, T: number): number {
+  const d = dims(c);
+  return 4 * T * (d.layers * (4 * d.inner + 12 * d.hidden + 4 * d.heads * T) + 4 * d.vocab);
 }

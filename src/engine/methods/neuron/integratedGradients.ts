@@ -14,7 +14,7 @@
 // activations are scaled by a per-row, per-layer α and differentiated with respect to the scaled activations. Rows
 // are sized to the memory budget; the attribution sums over rows happen in the graph.
 import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
-import { declareGpt2Params, gpt2DecodeStep, gpt2Prefill } from '../../model/gpt2';
+import { declareParams, dims, modelDecodeStep, modelPrefill } from '../../model/architecture';
 import { registerMethod } from '../registry';
 import { throwIfAborted } from '../shared/batches';
 import type { UnlearnContext } from '../types';
@@ -32,10 +32,8 @@ export async function integratedGradientScores(ctx: UnlearnContext, steps: numbe
   const { N, T, L, inner } = checkInputs(ctx, 'integrated-gradients', { suffix: true });
   if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`integrated-gradients: steps must be a positive integer, got ${steps}`);
   const c = ctx.config;
-  const C = c.n_embd;
-  const H = c.n_head;
+  const { hidden: C, heads: H, vocab: V } = dims(c);
   const hd = C / H;
-  const V = c.vocab_size;
   const p = ctx.promptLength;
   const positions = T - p; // p−1 … T−2
   const budget = budgetOf(ctx);
@@ -55,13 +53,13 @@ export async function integratedGradientScores(ctx: UnlearnContext, steps: numbe
   const key = `${configKey(c)}:${Sc}x${T}`;
   const prefill = await ctx.runtime.session(`neuron-ig-prefill:${key}`, () => {
     const g = new Graph();
-    const P = declareGpt2Params(g, c);
-    const { cache } = gpt2Prefill(c, P, g.input('tokens', 'int64', [Sc, T]), T);
+    const P = declareParams(g, c);
+    const { cache } = modelPrefill(c, P, g.input('tokens', 'int64', [Sc, T]), T);
     return compileGraph(g, Object.fromEntries([...cache.k.map((t, l) => [`k${l}`, t]), ...cache.v.map((t, l) => [`v${l}`, t])]));
   });
   const step = await ctx.runtime.session(`neuron-ig-step:${key}:${R}`, () => {
     const g = new Graph();
-    const P = declareGpt2Params(g, c);
+    const P = declareParams(g, c);
     const rowSeq = g.input('rowSeq', 'int64', [R]);
     const gather = (t: Tensor) => F.gather(t, rowSeq); // [Sc, H, T, hd] → [R, H, T, hd]
     const cache = {
@@ -75,7 +73,7 @@ export async function integratedGradientScores(ctx: UnlearnContext, steps: numbe
     const sel = Array.from({ length: L }, (_, l) => g.input(`sel${l}`, 'float32', [R, 1, 1]));
     const clean: Tensor[] = [];
     const scaled: Tensor[] = [];
-    const { logits } = gpt2DecodeStep(c, P, token, pos, cache, {
+    const { logits } = modelDecodeStep(c, P, token, pos, cache, {
       onActivation: (l, a) => {
         clean[l] = a; // [R, 1, inner]: in a row aimed at layer l, earlier layers are unscaled, so this is the clean a
         return (scaled[l] = F.mul(a, alpha[l]!));

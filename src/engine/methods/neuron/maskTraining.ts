@@ -17,7 +17,7 @@
 //    step, which gives the same step as the whole batch.
 import { Rng, deriveSeed } from '../../data/rng';
 import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
-import { declareGpt2Params, gpt2Forward, nextTokenTargets } from '../../model/gpt2';
+import { declareParams, modelForward, nextTokenTargets } from '../../model/architecture';
 import { adamwUpdate } from '../../train/adamw';
 import type { HyperParamSpec } from '../../../shared/methodTypes';
 import { throwIfAborted } from '../shared/batches';
@@ -82,7 +82,7 @@ export async function trainNeuronMasks(ctx: UnlearnContext, spec: MaskSpec): Pro
 
   const session = await ctx.runtime.session(`neuron-${spec.id}:${configKey(c)}:${mb}x${T}`, () => {
     const g = new Graph();
-    const P = declareGpt2Params(g, c);
+    const P = declareParams(g, c);
     const layer = (name: string) => Array.from({ length: L }, (_, l) => g.input(`${name}${l}`, 'float32', [inner]));
     const thetas = layer('theta');
     const m = layer('m');
@@ -95,7 +95,7 @@ export async function trainNeuronMasks(ctx: UnlearnContext, spec: MaskSpec): Pro
     const tokens = g.input('tokens', 'int64', [mb, T]);
     const weight = g.input('weight', 'float32', [mb]); // 1/batch rows for real rows, 0 for padding
     const neuronMasks = thetas.map((t, l) => spec.mask(t, noise[l]));
-    const { logits } = gpt2Forward(c, P, tokens, { neuronMasks });
+    const { logits } = modelForward(c, P, tokens, { neuronMasks });
     const lm = F.reduceSum(F.mul(F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'sequence' }), weight));
     const reg = spec.regularizer(thetas);
     const lmGrad = gradients(lm, thetas).map((d, l) => F.add(d, gradIn[l]!));

@@ -16,7 +16,7 @@
 //    forward pass with per-row masks [R, 1, inner].
 // Each graph also evaluates the unpatched model, and scores subtract that same graph's baseline.
 import { F, Graph, compileGraph } from '../../graph/index';
-import { declareGpt2Params, gpt2Forward, nextTokenTargets } from '../../model/gpt2';
+import { declareParams, dims, modelForward, nextTokenTargets } from '../../model/architecture';
 import { registerMethod } from '../registry';
 import { throwIfAborted } from '../shared/batches';
 import type { UnlearnContext } from '../types';
@@ -36,7 +36,7 @@ export async function zeroOutScores(ctx: UnlearnContext): Promise<Float32Array[]
   // Last layer: S sequences × M patches per run. Patch −1 is the baseline (all ones).
   const fwd = forwardBytesPerRow(c, T);
   const S1 = rowsPerRun(budget / 2, fwd, N, 64);
-  const tail = 4 * T * (4 * inner + 8 * c.n_embd + 4 * c.vocab_size); // one (patch, sequence) pair after the last MLP
+  const tail = 4 * T * (4 * inner + 8 * dims(c).hidden + 4 * dims(c).vocab); // one (patch, sequence) pair after the last MLP
   const M = rowsPerRun(Math.max(tail * S1, budget - S1 * fwd), tail * S1, inner + 1);
   const seqChunks1 = Math.ceil(N / S1);
   const patchChunks1 = Math.ceil((inner + 1) / M);
@@ -53,10 +53,10 @@ export async function zeroOutScores(ctx: UnlearnContext): Promise<Float32Array[]
   const last = L - 1;
   const s1 = await ctx.runtime.session(`neuron-zero-out-last:${configKey(c)}:${S1}x${T}:${M}`, () => {
     const g = new Graph();
-    const P = declareGpt2Params(g, c);
+    const P = declareParams(g, c);
     const tokens = g.input('tokens', 'int64', [S1, T]);
     const masks = g.input('masks', 'float32', [M, 1, 1, inner]);
-    const { logits } = gpt2Forward(c, P, tokens, { onActivation: (l, a) => (l === last ? F.mul(a, masks) : a) }); // [M, S1, T, V]
+    const { logits } = modelForward(c, P, tokens, { onActivation: (l, a) => (l === last ? F.mul(a, masks) : a) }); // [M, S1, T, V]
     const targets = F.expand(nextTokenTargets(tokens), [M, S1, T]);
     return compileGraph(g, { loss: F.crossEntropy(logits, targets, { reduction: 'sequence' }) }); // [M, S1]
   });
@@ -84,10 +84,10 @@ export async function zeroOutScores(ctx: UnlearnContext): Promise<Float32Array[]
   if (items2) {
     const s2 = await ctx.runtime.session(`neuron-zero-out-rows:${configKey(c)}:${R}x${T}`, () => {
       const g = new Graph();
-      const P = declareGpt2Params(g, c);
+      const P = declareParams(g, c);
       const tokens = g.input('tokens', 'int64', [R, T]);
       const neuronMasks = Array.from({ length: L - 1 }, (_, l) => g.input(`mask${l}`, 'float32', [R, 1, inner]));
-      const { logits } = gpt2Forward(c, P, tokens, { neuronMasks });
+      const { logits } = modelForward(c, P, tokens, { neuronMasks });
       return compileGraph(g, { loss: F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'sequence' }) }); // [R]
     });
     const sums = new Float64Array(early + 1); // index 0: baseline, 1 + l·inner + i: neuron i of layer l zeroed

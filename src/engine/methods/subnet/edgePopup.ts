@@ -14,7 +14,7 @@
 import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
 import { Rng, deriveSeed } from '../../data/rng';
 import type { TokenMatrix } from '../../data/tokenMatrix';
-import { type Gpt2Config, declareGpt2Params, gpt2Forward, gpt2ParamShapes, nextTokenTargets } from '../../model/gpt2';
+import { type ModelConfig, configKey, contextField, declareParams, dims, mlpMatrices, modelForward, nextTokenTargets } from '../../model/architecture';
 import type { Runtime } from '../../runtime/session';
 import { tokensOf, throwIfAborted } from '../shared/batches';
 import { applyMasks, keepMask, pruneCount, topKIndices } from '../shared/pruning';
@@ -31,11 +31,12 @@ export const SUBNET_SGD: Readonly<SgdOptions> = Object.freeze({ lr: 0.1, momentu
 /** The TinyMem driver hard-codes batch 64 for the Subnet loaders (spec §4.C). */
 export const SUBNET_BATCH = 64;
 
-/** The matrices that get scores: every layer's MLP c_fc and c_proj weights, with their shapes ([in, out], Conv1D). */
-export function subnetMatrices(c: Gpt2Config): { name: string; shape: [number, number] }[] {
-  return gpt2ParamShapes(c)
-    .filter(([n]) => /^transformer\.h\.\d+\.mlp\.c_(fc|proj)\.weight$/.test(n))
-    .map(([name, shape]) => ({ name, shape: shape as [number, number] }));
+/**
+ * The matrices that get scores: every layer's MLP up and down weights (GPT-2 c_fc/c_proj, [in, out] Conv1D;
+ * GPT-NeoX dense_h_to_4h/dense_4h_to_h, [out, in] Linear), with their stored shapes.
+ */
+export function subnetMatrices(c: ModelConfig): { name: string; layer: number; role: 'up' | 'down'; shape: [number, number] }[] {
+  return mlpMatrices(c);
 }
 
 /**
@@ -44,7 +45,7 @@ export function subnetMatrices(c: Gpt2Config): { name: string; shape: [number, n
  * dimension 1 (for the [in, out] Conv1D layout that is the output width, exactly what the reference's score tensors
  * get). Each matrix draws from its own stream derived from `seed` and its name.
  */
-export function initScores(c: Gpt2Config, seed: number): Map<string, Float32Array> {
+export function initScores(c: ModelConfig, seed: number): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   for (const { name, shape } of subnetMatrices(c)) {
     const r = new Rng(deriveSeed(seed, `subnet-scores:${name}`));
@@ -113,9 +114,9 @@ export const subnetNames = {
  * (the per-row loss coefficients), scalars `lr`, `mu`, `wd`. Outputs: `new:score:NAME`, `new:momentum:NAME`, the
  * objective `loss` (before the update) and the per-sequence LM losses `rowLoss` [rows].
  */
-export function buildSubnetStep(c: Gpt2Config, rows: number, cols: number, pruned: ReadonlyMap<string, number>) {
+export function buildSubnetStep(c: ModelConfig, rows: number, cols: number, pruned: ReadonlyMap<string, number>) {
   const g = new Graph();
-  const P = declareGpt2Params(g, c);
+  const P = declareParams(g, c);
   const mats = subnetMatrices(c);
   const scores = mats.map((m) => g.input(subnetNames.score(m.name), 'float32', m.shape));
   const bufs = mats.map((m) => g.input(subnetNames.buf(m.name), 'float32', m.shape));
@@ -123,12 +124,11 @@ export function buildSubnetStep(c: Gpt2Config, rows: number, cols: number, prune
   const coef = g.input('coef', 'float32', [rows]);
   const [lr, mu, wd] = ['lr', 'mu', 'wd'].map((n) => g.input(n, 'float32', []));
 
-  const weightMasks: { c_fc?: Tensor; c_proj?: Tensor }[] = Array.from({ length: c.n_layer }, () => ({}));
+  const weightMasks: { up?: Tensor; down?: Tensor }[] = Array.from({ length: dims(c).layers }, () => ({}));
   mats.forEach((m, i) => {
-    const [, layer, kind] = /^transformer\.h\.(\d+)\.mlp\.(c_fc|c_proj)\.weight$/.exec(m.name)!;
-    weightMasks[Number(layer)]![kind as 'c_fc' | 'c_proj'] = traceMask(scores[i]!, pruned.get(m.name) ?? 0);
+    weightMasks[m.layer]![m.role] = traceMask(scores[i]!, pruned.get(m.name) ?? 0);
   });
-  const { logits } = gpt2Forward(c, P, tokens, { weightMasks });
+  const { logits } = modelForward(c, P, tokens, { weightMasks });
   const rowLoss = F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'sequence' });
   const loss = F.reduceSum(F.mul(rowLoss, coef));
   const grads = gradients(loss, scores);
@@ -162,7 +162,7 @@ export interface SubnetTraining {
 }
 
 /** Per-matrix prune counts ⌊ratio·numel⌋. */
-export function pruneCounts(c: Gpt2Config, ratio: number): Map<string, number> {
+export function pruneCounts(c: ModelConfig, ratio: number): Map<string, number> {
   return new Map(subnetMatrices(c).map((m) => [m.name, pruneCount(ratio, m.shape[0] * m.shape[1])]));
 }
 
@@ -231,14 +231,14 @@ export async function trainSubnet(ctx: UnlearnContext, t: SubnetTraining): Promi
   return { params, masks, notes, scores };
 }
 
-function subnetSession(rt: Runtime, c: Gpt2Config, rows: number, cols: number, pruned: ReadonlyMap<string, number>, prunedKey: string) {
-  return rt.session(`methods:subnet-step:${JSON.stringify(c)}:${rows}x${cols}:pruned=${prunedKey}`, () => buildSubnetStep(c, rows, cols, pruned));
+function subnetSession(rt: Runtime, c: ModelConfig, rows: number, cols: number, pruned: ReadonlyMap<string, number>, prunedKey: string) {
+  return rt.session(`methods:subnet-step:${configKey(c)}:${rows}x${cols}:pruned=${prunedKey}`, () => buildSubnetStep(c, rows, cols, pruned));
 }
 
 /** Checks shared by both methods: a non-empty forget set that fits the model, matching retain columns. */
-export function checkSets(id: string, c: Gpt2Config, forget: TokenMatrix, retain?: TokenMatrix): void {
+export function checkSets(id: string, c: ModelConfig, forget: TokenMatrix, retain?: TokenMatrix): void {
   if (forget.rows === 0) throw new Error(`${id}: the forget set is empty (no memorized sequences): there is nothing to unlearn`);
-  if (forget.cols > c.n_positions) throw new Error(`${id}: forget sequences have ${forget.cols} tokens, more than the model's context n_positions = ${c.n_positions}`);
+  if (forget.cols > dims(c).context) throw new Error(`${id}: forget sequences have ${forget.cols} tokens, more than the model's context ${contextField(c)}`);
   if (retain && retain.rows > 0 && retain.cols !== forget.cols) {
     throw new Error(`${id}: retain sequences have ${retain.cols} tokens but forget sequences ${forget.cols}; they must have the same length`);
   }

@@ -56,7 +56,7 @@ registerMethod({
   name: 'Durable',
   family: 'weight',
   description: 'Zeroes, in each MLP tensor, the weights with the largest forget-set loss gradient.',
-  edits: 'MLP c_fc and c_proj weights and biases',
+  edits: 'MLP up and down projection weights and biases (GPT-2 c_fc/c_proj, GPT-NeoX dense_h_to_4h/dense_4h_to_h)',
   novel: true,
   usesRetain: false,
   hyperParams: [

@@ -75,7 +75,7 @@ registerMethod({
   name: 'Durable-aggregate',
   family: 'weight',
   description: 'Ranks forget-set loss gradients across all parameters and zeroes the top ones that lie in MLP tensors.',
-  edits: 'MLP c_fc and c_proj weights and biases',
+  edits: 'MLP up and down projection weights and biases (GPT-2 c_fc/c_proj, GPT-NeoX dense_h_to_4h/dense_4h_to_h)',
   novel: true,
   usesRetain: false,
   hyperParams: [

@@ -23,7 +23,7 @@
 import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
 import { Rng } from '../../data/rng';
 import { concatRows } from '../../data/tokenMatrix';
-import { type Gpt2Config, declareGpt2Params } from '../../model/gpt2';
+import { type ModelConfig, configKey, declareParams } from '../../model/architecture';
 import type { Runtime } from '../../runtime/session';
 import { registerMethod } from '../registry';
 import { throwIfAborted } from '../shared/batches';
@@ -45,10 +45,10 @@ export function greedyIterations(ratio: number, n: number): number {
  * Outputs loss = Σ w·ℓ, flatGrad = gradAcc + ∂loss/∂θ flattened in parameter order, and the best entry of
  * θ·flatGrad among the kept ones (bestValue [1], bestIndex [1]).
  */
-function greedySession(rt: Runtime, c: Gpt2Config, R: number, T: number) {
-  return rt.session(`greedy-step:${JSON.stringify(c)}:${R}x${T}`, () => {
+function greedySession(rt: Runtime, c: ModelConfig, R: number, T: number) {
+  return rt.session(`greedy-step:${configKey(c)}:${R}x${T}`, () => {
     const g = new Graph();
-    const P = declareGpt2Params(g, c);
+    const P = declareParams(g, c);
     const names = allTensorNames(c);
     const N = names.reduce((s, n) => s + P[n]!.size, 0);
     const tokens = g.input('tokens', 'int64', [R, T]);

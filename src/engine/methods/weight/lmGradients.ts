@@ -8,7 +8,7 @@
 // memory budget run as several smaller runs whose gradients add up to the same result.
 import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
 import { type TokenMatrix } from '../../data/tokenMatrix';
-import { type Gpt2Config, declareGpt2Params, gpt2Forward, gpt2ParamShapes, mlpWidth, nextTokenTargets } from '../../model/gpt2';
+import { type ModelConfig, configKey, declareParams, dims, isMlpTensor as isMlpTensorOfModel, modelForward, nextTokenTargets, paramShapes } from '../../model/architecture';
 import type { Runtime } from '../../runtime/session';
 import type { Params, UnlearnContext } from '../types';
 import { throwIfAborted, tokensOf } from '../shared/batches';
@@ -16,17 +16,20 @@ import { throwIfAborted, tokensOf } from '../shared/batches';
 /** The default bound on large intermediates when the caller gives none (UnlearnContext.memoryBudget). */
 export const DEFAULT_MEMORY_BUDGET = 512 * 1024 * 1024;
 
-/** The MLP tensors (c_fc and c_proj weights and biases): the only tensors Durable, Durable-aggregate and SOU edit. */
-export const isMlpTensor = (name: string): boolean => /\.mlp\.c_(fc|proj)\.(weight|bias)$/.test(name);
+/**
+ * The MLP tensors (GPT-2 c_fc/c_proj, GPT-NeoX dense_h_to_4h/dense_4h_to_h weights and biases): the only tensors
+ * Durable, Durable-aggregate and SOU edit.
+ */
+export const isMlpTensor = isMlpTensorOfModel;
 
-export function mlpTensorNames(c: Gpt2Config): string[] {
-  return gpt2ParamShapes(c).map(([n]) => n).filter(isMlpTensor);
+export function mlpTensorNames(c: ModelConfig): string[] {
+  return paramShapes(c).map(([n]) => n).filter(isMlpTensor);
 }
 
-export const allTensorNames = (c: Gpt2Config): string[] => gpt2ParamShapes(c).map(([n]) => n);
+export const allTensorNames = (c: ModelConfig): string[] => paramShapes(c).map(([n]) => n);
 
-export function tensorSizes(c: Gpt2Config): Map<string, number> {
-  return new Map(gpt2ParamShapes(c).map(([n, s]) => [n, s.reduce((a, b) => a * b, 1)]));
+export function tensorSizes(c: ModelConfig): Map<string, number> {
+  return new Map(paramShapes(c).map(([n, s]) => [n, s.reduce((a, b) => a * b, 1)]));
 }
 
 /**
@@ -35,24 +38,24 @@ export function tensorSizes(c: Gpt2Config): Map<string, number> {
  * and its gradient: 3·inner; attention scores, probabilities and their gradient: 3·H·T), the logits and their
  * softmax and gradient (3·V) and the embeddings, all float32, doubled for the backward pass's temporaries.
  */
-export function bytesPerRow(c: Gpt2Config, T: number): number {
-  const perToken = c.n_layer * (10 * c.n_embd + 3 * mlpWidth(c) + 3 * c.n_head * T) + 3 * c.vocab_size + 2 * c.n_embd;
+export function bytesPerRow(c: ModelConfig, T: number): number {
+  const d = dims(c);
+  const perToken = d.layers * (10 * d.hidden + 3 * d.inner + 3 * d.heads * T) + 3 * d.vocab + 2 * d.hidden;
   return 2 * 4 * T * perToken;
 }
 
 /** Rows per ONNX Runtime run so that one run's activations stay within `budget` bytes (at least 1, at most `max`). */
-export function rowsPerRun(c: Gpt2Config, T: number, max: number, budget = DEFAULT_MEMORY_BUDGET): number {
+export function rowsPerRun(c: ModelConfig, T: number, max: number, budget = DEFAULT_MEMORY_BUDGET): number {
   return Math.max(1, Math.min(max, Math.floor(budget / bytesPerRow(c, T))));
 }
 
 /** The weighted loss Σ_b w_b·ℓ_b of tokens [B, T] with weights [B] (traced into `g`). */
-export function weightedSequenceLoss(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, weights: Tensor): Tensor {
-  const { logits } = gpt2Forward(c, P, tokens);
+export function weightedSequenceLoss(c: ModelConfig, P: Record<string, Tensor>, tokens: Tensor, weights: Tensor): Tensor {
+  const { logits } = modelForward(c, P, tokens);
   const perSeq = F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'sequence' }); // [B]
   return F.reduceSum(F.mul(perSeq, weights));
 }
 
-const configKey = (c: Gpt2Config) => JSON.stringify(c);
 
 /** Feeds of every parameter (the graph declares all of them as inputs). */
 export const paramFeeds = (params: Params): Record<string, Float32Array> => Object.fromEntries(params);
@@ -61,10 +64,10 @@ export const paramFeeds = (params: Params): Record<string, Float32Array> => Obje
 export const gradName = (name: string): string => `grad:${name}`;
 
 /** A session computing `loss` = Σ w_b·ℓ_b over tokens [R, T] and its gradient `grad:NAME` for each `wrt` tensor. */
-function gradientSession(rt: Runtime, c: Gpt2Config, wrt: readonly string[], R: number, T: number) {
+function gradientSession(rt: Runtime, c: ModelConfig, wrt: readonly string[], R: number, T: number) {
   return rt.session(`weight-grads:${configKey(c)}:${R}x${T}:${wrt.join(',')}`, () => {
     const g = new Graph();
-    const P = declareGpt2Params(g, c);
+    const P = declareParams(g, c);
     const tokens = g.input('tokens', 'int64', [R, T]);
     const weights = g.input('weights', 'float32', [R]);
     const loss = weightedSequenceLoss(c, P, tokens, weights);
@@ -99,7 +102,7 @@ export interface GradientOptions {
  */
 export async function weightedLossGradients(
   rt: Runtime,
-  c: Gpt2Config,
+  c: ModelConfig,
   params: Params,
   m: TokenMatrix,
   rows: readonly number[],
@@ -157,8 +160,8 @@ export async function forgetGradientSum(ctx: UnlearnContext, wrt: readonly strin
 }
 
 /** Checks that `params` holds every tensor of the config with the right size, naming the first that does not. */
-export function checkParams(c: Gpt2Config, params: Params): void {
-  for (const [name, shape] of gpt2ParamShapes(c)) {
+export function checkParams(c: ModelConfig, params: Params): void {
+  for (const [name, shape] of paramShapes(c)) {
     const a = params.get(name);
     const n = shape.reduce((x, y) => x * y, 1);
     if (!a) throw new Error(`the model has no tensor "${name}"`);
