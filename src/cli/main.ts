@@ -6,6 +6,7 @@ import { listMethods } from '../engine/methods/index';
 import { compareCommand } from './commands/compare';
 import { evalCommand } from './commands/evalCmd';
 import { mitigateCommand } from './commands/mitigate';
+import { runCommand } from './commands/run';
 import { scoreCommand } from './commands/score';
 import { trainCommand } from './commands/train';
 import { table } from './format';
@@ -15,6 +16,16 @@ const positiveInt = (what: string) => (v: string): number => {
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive integer, got "${v}"`);
   return n;
 };
+
+/** The options naming a Hugging Face model's data sets (eval, mitigate, compare on a folder without TinyMem data). */
+function hfDataOptions(c: Command, prompt = true): Command {
+  c.option('--sequences <file>', 'Hugging Face models: memorized-sequence set, JSON or JSONL of token-id lists (MemPi: 80 tokens)')
+    .option('--text <file>', 'Hugging Face models: text (tokenized with the folder\'s tokenizer.json) or a .json token file, for perplexity and the retain set')
+    .option('--retain <file>', 'Hugging Face models: text or .json tokens for the retain set (default: --text)')
+    .option('--continuation-len <n>', 'Hugging Face models: tokens that must match after the prompt (default 40)', positiveInt('--continuation-len'));
+  if (prompt) c.option('--prompt-len <n>', 'Hugging Face models: prompt length of the memorization check (default 32)', positiveInt('--prompt-len'));
+  return c;
+}
 
 export function program(): Command {
   const p = new Command('tinymem')
@@ -28,6 +39,8 @@ export function program(): Command {
     .description('train a preset; writes a Hugging Face checkpoint folder with a tinymem.json manifest')
     .requiredOption('--preset <name>', 'a preset from `tinymem presets`')
     .option('--set <key=value...>', 'override preset values, e.g. model.n_layer=2 train.epochs=10 data.numNoise=200')
+    .option('--regularizer <id>', 'train with a regularizer from `tinymem methods` (spectral-norm, loss-truncation, example-tied-dropout)')
+    .option('--reg-set <hp=value...>', 'the regularizer\'s hyper-parameters, e.g. lam=0.1 (defaults: the paper\'s)')
     .requiredOption('--out <dir>', 'checkpoint folder to create')
     .option('--force', 'replace an earlier TinyMem checkpoint in --out')
     .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt('--threads'))
@@ -36,8 +49,8 @@ export function program(): Command {
     .action(async (f) => {
       process.exitCode = await trainCommand(f);
     });
-  p.command('eval <dir>')
-    .description('measure memorization, accuracy or perplexity of a TinyMem checkpoint on its own data')
+  hfDataOptions(p.command('eval <dir>'))
+    .description('measure memorization, accuracy or perplexity of a TinyMem checkpoint on its own data, or of a Hugging Face folder on --sequences/--text')
     .option('--json', 'print the full result as JSON')
     .option('--all', 'print every metric, not only the headline ones')
     .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt('--threads'))
@@ -45,7 +58,7 @@ export function program(): Command {
       process.exitCode = await evalCommand(dir, f);
     });
   p.command('score <dir>')
-    .description('per-sequence loss and greedy continuation of token sequences (a JSON list of token-id lists)')
+    .description('per-sequence loss and greedy continuation of token sequences (a JSON list of token-id lists); any TinyMem or Hugging Face GPT-2/GPT-NeoX folder')
     .requiredOption('--tokens <file>', 'JSON file: [[id, id, ...], ...]')
     .option('--generate <n>', 'greedy tokens to generate after each prompt', positiveInt('--generate'))
     .option('--prompt-len <n>', 'prompt length for --generate', positiveInt('--prompt-len'), 50)
@@ -62,8 +75,8 @@ export function program(): Command {
         for (const h of m.hyperParams) console.log(`    ${h.name} = ${h.default}  ${h.description}${h.grid ? ` (paper's sweep: ${h.grid.join(', ')})` : ''}`);
       }
     });
-  p.command('mitigate <dir>')
-    .description('unlearn the memorized sequences of a TinyMem checkpoint with one method; writes the edited checkpoint')
+  hfDataOptions(p.command('mitigate <dir>'))
+    .description('unlearn the memorized sequences of a TinyMem checkpoint (or a Hugging Face folder with --sequences) with one method; writes the edited checkpoint')
     .requiredOption('--method <name>', 'a method from `tinymem methods`')
     .option('--set <hp=value...>', 'hyper-parameters, e.g. ratio=0.05 epochs=10 (defaults: the paper\'s)')
     .requiredOption('--out <dir>', 'folder for the edited checkpoint')
@@ -73,8 +86,8 @@ export function program(): Command {
     .action(async (dir, f) => {
       process.exitCode = await mitigateCommand(dir, f);
     });
-  p.command('compare <dir>')
-    .description('run several methods on the same checkpoint and write a comparison table, CSV and JSON')
+  hfDataOptions(p.command('compare <dir>'))
+    .description('run several methods on the same checkpoint (or Hugging Face folder with --sequences) and write a comparison table, CSV and JSON')
     .requiredOption('--methods <list>', 'comma-separated method ids, or "all"')
     .option('--grid', 'sweep a small grid of the paper\'s values and select with the paper\'s rule')
     .option('--out <dir>', 'folder for compare.csv and compare.json (default: DIR-compare)')
@@ -82,6 +95,17 @@ export function program(): Command {
     .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt('--threads'))
     .action(async (dir, f) => {
       process.exitCode = await compareCommand(dir, f);
+    });
+  p.command('run <notebook>')
+    .description('run every step cell of a .tinymem notebook (as VS Code would) and write the outputs and an HTML report')
+    .option('--out <file>', 'write the executed notebook (with outputs) here')
+    .option('--html <file>', 'write a self-contained HTML report here')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt('--threads'))
+    .option('--providers <list>', 'execution providers in order of preference, e.g. cuda,cpu')
+    .option('--seed <n>', 'default seed of the methods\' randomness', (v) => Number(v), 0)
+    .option('--output-cap <kb>', 'drop a chart whose data is over this many KB (its text stays)', positiveInt('--output-cap'))
+    .action(async (nb, f) => {
+      process.exitCode = await runCommand(nb, f);
     });
   return p;
 }

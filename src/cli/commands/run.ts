@@ -1,0 +1,80 @@
+// tinymem run NOTEBOOK.tinymem [--out executed.tinymem] [--html report.html]: runs every step cell of a notebook with
+// the same executors as the VS Code extension, shows progress per cell, writes the executed notebook and an HTML
+// report atomically, and exits non-zero naming the cell and field of a failing cell.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runNotebook } from '../../engine/notebook/runNotebook';
+import { writeFileAtomicSync } from '../../engine/model/safetensors';
+import { renderHtmlReport } from '../../engine/report/index';
+import { DEFAULT_OUTPUT_CAP_KB } from '../../shared/cellOutputs';
+import { parseNotebook, serializeNotebook } from '../../shared/notebookFormat';
+import { progress } from '../progress';
+
+export interface RunFlags {
+  out?: string;
+  html?: string;
+  threads?: number;
+  providers?: string;
+  seed?: number;
+  outputCap?: number;
+}
+
+const firstLine = (s: string) => s.split('\n').find((l) => l.trim() && !l.trim().startsWith('#'))?.trim() ?? '';
+
+export async function runCommand(file: string, f: RunFlags): Promise<number> {
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such notebook file`);
+  const nb = parseNotebook(fs.readFileSync(file), file);
+  if (!nb.cells.some((c) => c.kind === 'step')) throw new Error(`${file}: has no step cells to run`);
+  const ac = new AbortController();
+  const onSigint = () => {
+    if (ac.signal.aborted) process.exit(130);
+    process.stderr.write('\nstopping the running cell (Ctrl-C again to quit at once; written checkpoints stay valid)\n');
+    ac.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const started = Date.now();
+  let bar = progress('cell');
+  try {
+    const r = await runNotebook(nb, {
+      baseDir: path.dirname(path.resolve(file)),
+      runtime: { threads: f.threads ?? 2, providers: f.providers ? f.providers.split(',').map((s) => s.trim()).filter(Boolean) : undefined },
+      seed: f.seed,
+      outputCapKB: f.outputCap ?? DEFAULT_OUTPUT_CAP_KB,
+      signal: ac.signal,
+      onCell: (i, n, total, source) => {
+        bar.stop();
+        process.stderr.write(`[${n}/${total}] cell ${i + 1}: ${firstLine(source)}\n`);
+        bar = progress(`  cell ${i + 1}`);
+      },
+      onProgress: (_i, p) => bar.update(Math.round((p.fraction ?? 0) * 1000), p.fraction === undefined ? null : 1000, p.message),
+      onCellDone: (i, secs, provider) => {
+        bar.stop();
+        process.stderr.write(`  cell ${i + 1} done in ${secs.toFixed(1)} s${provider ? ` on ${provider}` : ''}\n`);
+      },
+    });
+    bar.stop();
+    if (f.out) {
+      writeFileAtomicSync(path.resolve(f.out), [new TextEncoder().encode(serializeNotebook(r.notebook))]);
+      console.log(`executed notebook: ${path.resolve(f.out)}`);
+    }
+    if (f.html) {
+      const cells = r.notebook.cells.map((c, i) => ({ kind: c.kind, source: c.source, outputs: r.views.get(i) ?? [], error: r.errors.get(i) }));
+      const html = await renderHtmlReport({ title: path.basename(file, path.extname(file)), cells });
+      writeFileAtomicSync(path.resolve(f.html), [new TextEncoder().encode(html)]);
+      console.log(`HTML report: ${path.resolve(f.html)}`);
+    }
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    if (r.failure) {
+      const where = [`cell ${r.failure.index + 1}`, r.failure.line !== undefined ? `line ${r.failure.line}` : '', r.failure.field ? `field ${r.failure.field}` : ''].filter(Boolean).join(', ');
+      const msg = r.failure.field && r.failure.message.startsWith(`${r.failure.field}: `) ? r.failure.message.slice(r.failure.field.length + 2) : r.failure.message;
+      process.stderr.write(`tinymem: ${file}: ${where}: ${msg.split('\n').join(' ')}\n`);
+      process.stderr.write('later cells were not run; fix the cell and run the notebook again\n');
+      return r.stopped ? 130 : 1;
+    }
+    console.log(`${r.stopped ? 'stopped' : 'ran'} ${nb.cells.filter((c) => c.kind === 'step').length} step cells of ${file} in ${secs} s`);
+    return r.stopped ? 130 : 0;
+  } finally {
+    bar.stop();
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,112 @@
+// What a step executor gets from its caller (the extension's engine process or the headless `tinymem run`): where the
+// notebook lives, the notebook's state (the checkpoints earlier cells produced), runtime settings, cancellation and a
+// progress callback. Executors return the cell's outputs as ViewOutputs (rich item + markdown fallback).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ViewOutput } from '../../shared/viewPayloads';
+
+/** Per-notebook state kept across cells (in the engine process, one per open notebook; in the CLI, one per run). */
+export interface NotebookState {
+  /** The checkpoint of the latest train step (the default `checkpoint` of memorization, mitigate and compare). */
+  lastCheckpoint?: string;
+  /** The edited checkpoint of the latest mitigate step (the default `checkpoint` of inspect). */
+  lastEdited?: string;
+}
+
+export interface CellProgress {
+  /** One line, e.g. "epoch 3.2/20 loss 0.512 (cpu)". */
+  message: string;
+  /** 0…1 when known. */
+  fraction?: number;
+  /** Partial outputs to show while the cell runs (e.g. the live training curve); replaces earlier partial outputs. */
+  outputs?: ViewOutput[];
+}
+
+export interface RuntimeSettings {
+  /** Execution providers in preference order; the engine falls back along the list and reports the one that ran. */
+  providers?: string[];
+  /** ONNX Runtime intra-op threads; 0 = let ONNX Runtime choose. */
+  threads?: number;
+}
+
+export interface CellContext {
+  /** Folder that relative paths in cells resolve against: the notebook's folder. */
+  baseDir: string;
+  state: NotebookState;
+  runtime: RuntimeSettings;
+  /** Default seed of methods' randomness (tinymem.defaultSeed). */
+  seed: number;
+  signal: AbortSignal;
+  onProgress(p: CellProgress): void;
+}
+
+export interface CellResult {
+  outputs: ViewOutput[];
+  /** The execution provider that ran the work ('' when nothing ran on ONNX Runtime). */
+  provider: string;
+  /** Stopped by the user; outputs hold the partial result. */
+  stopped: boolean;
+}
+
+/** A step that could not run for a reason the user can fix; `field` names the cell key to change. */
+export class StepError extends Error {
+  override readonly name = 'StepError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+export function resolvePath(ctx: CellContext, p: string): string {
+  return path.resolve(ctx.baseDir, p);
+}
+
+/** The checkpoint a step works on: its own `checkpoint` key, or the notebook's latest one of the wanted kind. */
+export function checkpointFor(ctx: CellContext, given: string | undefined, kind: 'trained' | 'edited'): string {
+  const dir = given !== undefined ? resolvePath(ctx, given) : kind === 'trained' ? ctx.state.lastCheckpoint : ctx.state.lastEdited;
+  if (!dir) {
+    throw new StepError('checkpoint', kind === 'trained'
+      ? 'no checkpoint given and no train step has run in this notebook yet; run a train cell first or add `checkpoint: path/to/folder`'
+      : 'no checkpoint given and no mitigate step has run in this notebook yet; run a mitigate cell first or add `checkpoint: path/to/edited-folder`');
+  }
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new StepError('checkpoint', `${dir} is not a folder; give a checkpoint folder written by a train or mitigate step (relative paths start at the notebook's folder)`);
+  }
+  return dir;
+}
+
+/** Calls `fn` at most every `ms` milliseconds; `flush` sends the last held value. Keeps notebook updates cheap. */
+export function throttle<T>(ms: number, fn: (v: T) => void): { push(v: T): void; flush(): void } {
+  let last = 0;
+  let pending: { v: T } | null = null;
+  return {
+    push(v) {
+      const now = Date.now();
+      if (now - last >= ms) {
+        last = now;
+        pending = null;
+        fn(v);
+      } else pending = { v };
+    },
+    flush() {
+      if (pending) fn(pending.v);
+      pending = null;
+    },
+  };
+}
+
+export function throwIfStopped(ctx: CellContext): void {
+  if (ctx.signal.aborted) throw new StepStopped();
+}
+
+/** Thrown when the user stops a step that has no partial result worth keeping. */
+export class StepStopped extends Error {
+  override readonly name = 'StepStopped';
+  constructor() {
+    super('stopped by the user');
+  }
+}
+
+export const fmtPct = (v: number | null | undefined): string => (v === null || v === undefined ? 'n/a' : `${v.toFixed(2)} %`);

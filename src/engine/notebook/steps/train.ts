@@ -1,0 +1,80 @@
+// `step: train`: trains a preset into a checkpoint folder with a live loss curve (throttled), then the curve and the
+// metrics. Stop ends after the current step and keeps the partial checkpoint and curve.
+import * as path from 'node:path';
+import { resolvePreset } from '../../presets';
+import { trainRun } from '../../runs/trainRun';
+import type { ViewOutput } from '../../../shared/viewPayloads';
+import { type CellContext, type CellResult, fmtPct, resolvePath, throttle } from '../context';
+import type { TrainStep } from '../parseStep';
+import { curvesView, metricsView } from '../views';
+
+/** Points drawn in the live curve at most: older steps are thinned, so updates stay small. */
+const MAX_CURVE_POINTS = 300;
+/** Live output updates at most this often. */
+export const LIVE_UPDATE_MS = 500;
+
+type Point = { epoch: number; loss: number };
+
+export function thinPoints(points: readonly Point[], max = MAX_CURVE_POINTS): Point[] {
+  if (points.length <= max) return [...points];
+  const out: Point[] = [];
+  const per = points.length / max;
+  for (let i = 0; i < max; i++) {
+    const chunk = points.slice(Math.floor(i * per), Math.floor((i + 1) * per));
+    out.push({ epoch: chunk[chunk.length - 1]!.epoch, loss: chunk.reduce((s, p) => s + p.loss, 0) / chunk.length });
+  }
+  return out;
+}
+
+export async function runTrainStep(s: TrainStep, ctx: CellContext): Promise<CellResult> {
+  const preset = resolvePreset(s.preset, s.set);
+  const out = resolvePath(ctx, s.out ?? path.join('runs', s.preset));
+  const title = s.title ?? `Training ${preset.name}`;
+  const points: Point[] = [];
+  let provider = '';
+  let total: number | null = null;
+  const live = throttle<void>(LIVE_UPDATE_MS, () => {
+    const last = points[points.length - 1];
+    ctx.onProgress({
+      message: `epoch ${last?.epoch.toFixed(2) ?? 0}/${preset.train.epochs} loss ${last?.loss.toFixed(4) ?? '?'} on ${provider}`,
+      fraction: total ? points.length / total : undefined,
+      outputs: [curvesView(thinPoints(points), `${title} (running on ${provider})`)],
+    });
+  });
+  const run = trainRun({
+    preset,
+    out,
+    force: s.force,
+    runtime: ctx.runtime,
+    evaluate: s.evaluate,
+    ...(s.regularizer ? { regularizer: { id: s.regularizer, hyperParams: s.hp ?? {} } } : {}),
+    onProgress: (p) => {
+      provider = p.provider;
+      total = p.totalSteps;
+      points.push({ epoch: p.epoch, loss: p.loss });
+      live.push();
+    },
+    onEvalProgress: (e) => ctx.onProgress({ message: `evaluating: ${e.stage} ${e.done}/${e.total}` }),
+  });
+  const onAbort = () => run.stop();
+  if (ctx.signal.aborted) run.stop();
+  ctx.signal.addEventListener('abort', onAbort);
+  try {
+    const r = await run.result;
+    live.flush();
+    ctx.state.lastCheckpoint = r.dir;
+    provider = r.manifest.executionProvider || provider;
+    const pg = r.manifest.progress;
+    const curve = thinPoints(points);
+    const outputs: ViewOutput[] = [curvesView(curve, r.stopped ? `${title} (stopped at epoch ${pg.epochs.toFixed(2)})` : title)];
+    if (r.evaluation) outputs.push(metricsView(r.evaluation, `Metrics of ${path.basename(r.dir)}`));
+    const mem = r.evaluation?.memorization?.percentMemorized;
+    const status = r.stopped
+      ? `Stopped after ${pg.steps} steps (${pg.epochs.toFixed(2)} epochs); the partial checkpoint in \`${r.dir}\` is valid (marked incomplete). Ran on **${provider || 'no provider'}**.`
+      : `Trained ${pg.epochs} epochs (${pg.steps} steps) in ${pg.seconds.toFixed(1)} s on **${provider}**; checkpoint \`${r.dir}\`${mem !== undefined ? `; memorization ${fmtPct(mem)}` : ''}.`;
+    outputs.push({ mime: 'text/markdown', payload: status, markdown: status });
+    return { outputs, provider, stopped: r.stopped };
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,129 @@
+// Runs step cells: each cell goes to the engine process (never computed on the extension host), its progress and
+// partial outputs (the live training curve) replace the cell's output at most every 500 ms, Stop is forwarded as a
+// cancel message, and failures become a markdown error output that says what to do next. Each notebook keeps the
+// checkpoints its cells produced, so later cells default to them.
+import * as vscode from 'vscode';
+import { errorMarkdown, viewToOutput } from '../shared/cellOutputs';
+import type { NotebookStateData } from '../shared/engineProtocol';
+import type { ViewOutput } from '../shared/viewPayloads';
+import type { EngineClient, RunOutcome } from './engineClient';
+import { NOTEBOOK_TYPE, STEP_LANGUAGE, itemToVscode } from './serializer';
+import { baseDirOf, engineSettings, outputCapKB } from './settings';
+
+export const CONTROLLER_ID = 'tinymem-controller';
+const LIVE_UPDATE_MS = 500;
+
+export function toCellOutputs(views: readonly ViewOutput[], capKB: number): vscode.NotebookCellOutput[] {
+  return views.map((v) => {
+    const o = viewToOutput(v, capKB);
+    return new vscode.NotebookCellOutput(o.items.map(itemToVscode), o.metadata);
+  });
+}
+
+export function errorCellOutput(label: string, message: string): vscode.NotebookCellOutput {
+  return new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text(errorMarkdown(label, message), 'text/markdown')], { error: true });
+}
+
+function progressOutput(message: string, fraction?: number): vscode.NotebookCellOutput {
+  const pct = fraction !== undefined ? ` (${Math.round(fraction * 100)} %)` : '';
+  return new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text(`⏳ ${message}${pct}`, 'text/markdown')], { progress: true });
+}
+
+/** Runs one cell source in the engine with live updates; shared by the controller and the commands. */
+export async function runInEngine(
+  engine: EngineClient,
+  req: { source: string; baseDir: string; state: NotebookStateData },
+  o: { token?: vscode.CancellationToken; onLive?(views: ViewOutput[], message: string, fraction?: number): void },
+): Promise<RunOutcome> {
+  const handle = engine.run({ ...req, settings: engineSettings() }, (p) => o.onLive?.(p.outputs ?? [], p.message, p.fraction));
+  const sub = o.token?.onCancellationRequested(() => handle.cancel());
+  if (o.token?.isCancellationRequested) handle.cancel();
+  try {
+    return await handle.outcome;
+  } finally {
+    sub?.dispose();
+  }
+}
+
+export class TinyMemController implements vscode.Disposable {
+  private readonly controller: vscode.NotebookController;
+  private order = 0;
+  /** Per notebook (by URI): the checkpoints its cells produced. */
+  readonly states = new Map<string, NotebookStateData>();
+
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly log: vscode.OutputChannel,
+  ) {
+    this.controller = vscode.notebooks.createNotebookController(CONTROLLER_ID, NOTEBOOK_TYPE, 'TinyMem');
+    this.controller.supportedLanguages = [STEP_LANGUAGE];
+    this.controller.supportsExecutionOrder = true;
+    this.controller.description = 'Runs step cells in the TinyMem engine process';
+    this.controller.executeHandler = (cells, notebook) => this.execute(cells, notebook);
+    this.closeSub = vscode.workspace.onDidCloseNotebookDocument((nb) => this.states.delete(nb.uri.toString()));
+  }
+
+  private readonly closeSub: vscode.Disposable;
+
+  private async execute(cells: vscode.NotebookCell[], notebook: vscode.NotebookDocument): Promise<void> {
+    // One at a time and in order: later cells use the checkpoints of earlier ones.
+    for (const cell of cells) {
+      const ok = await this.runCell(cell, notebook);
+      if (!ok) break;
+    }
+  }
+
+  private async runCell(cell: vscode.NotebookCell, notebook: vscode.NotebookDocument): Promise<boolean> {
+    const exec = this.controller.createNotebookCellExecution(cell);
+    exec.executionOrder = ++this.order;
+    exec.start(Date.now());
+    const label = `Cell ${cell.index + 1}`;
+    if (exec.token.isCancellationRequested) {
+      exec.end(false, Date.now());
+      return false;
+    }
+    await exec.clearOutput();
+    const key = notebook.uri.toString();
+    let last = 0;
+    let timer: NodeJS.Timeout | undefined;
+    let pending: vscode.NotebookCellOutput[] | undefined;
+    let latestViews: ViewOutput[] = [];
+    const flush = () => {
+      timer = undefined;
+      if (pending) void exec.replaceOutput(pending);
+      pending = undefined;
+      last = Date.now();
+    };
+    const live = (views: ViewOutput[], message: string, fraction?: number) => {
+      if (views.length) latestViews = views;
+      pending = [progressOutput(message, fraction), ...toCellOutputs(latestViews, outputCapKB())];
+      const wait = LIVE_UPDATE_MS - (Date.now() - last);
+      if (wait <= 0) flush();
+      else timer ??= setTimeout(flush, wait);
+    };
+    let outcome: RunOutcome;
+    try {
+      outcome = await runInEngine(this.engine, { source: cell.document.getText(), baseDir: baseDirOf(notebook.uri), state: this.states.get(key) ?? {} }, { token: exec.token, onLive: live });
+    } catch (e) {
+      outcome = { kind: 'crashed', message: `Could not start the TinyMem engine process: ${e instanceof Error ? e.message : String(e)}` };
+    }
+    clearTimeout(timer);
+    pending = undefined;
+    if (outcome.kind === 'done') {
+      this.states.set(key, outcome.state);
+      await exec.replaceOutput(toCellOutputs(outcome.outputs, outputCapKB()));
+      exec.end(true, Date.now());
+      return !outcome.stopped;
+    }
+    if (outcome.kind === 'error') this.states.set(key, outcome.state);
+    if (outcome.kind === 'crashed') this.log.appendLine(`${label}: ${outcome.message}`);
+    await exec.replaceOutput([...toCellOutputs(latestViews, outputCapKB()), errorCellOutput(label, outcome.message)]);
+    exec.end(false, Date.now());
+    return false;
+  }
+
+  dispose(): void {
+    this.closeSub.dispose();
+    this.controller.dispose();
+  }
+}

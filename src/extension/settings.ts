@@ -1,0 +1,32 @@
+// The tinymem.* settings, read fresh for every run so changes apply without a reload.
+import * as os from 'node:os';
+import * as vscode from 'vscode';
+import { DEFAULT_OUTPUT_CAP_KB } from '../shared/cellOutputs';
+import type { EngineSettings } from '../shared/engineProtocol';
+
+export function engineSettings(): EngineSettings {
+  const c = vscode.workspace.getConfiguration('tinymem');
+  const providers = c.get<string[]>('executionProviders', ['cpu']).filter((p) => typeof p === 'string' && p.trim() !== '');
+  const threads = c.get<number>('threads', 0);
+  const seed = c.get<number>('defaultSeed', 0);
+  return {
+    providers: providers.length ? providers : ['cpu'],
+    threads: Number.isInteger(threads) && threads >= 0 ? threads : 0,
+    seed: Number.isSafeInteger(seed) && seed >= 0 ? seed : 0,
+  };
+}
+
+export function outputCapKB(): number {
+  const v = vscode.workspace.getConfiguration('tinymem').get<number>('outputSizeCapKB', DEFAULT_OUTPUT_CAP_KB);
+  return Number.isFinite(v) && v >= 0 ? v : DEFAULT_OUTPUT_CAP_KB;
+}
+
+/** Where relative paths in a notebook's cells start: its folder; for an untitled notebook the first workspace folder. */
+export function baseDirOf(uri: vscode.Uri): string {
+  if (uri.scheme === 'file') return vscode.Uri.joinPath(uri, '..').fsPath;
+  return workspaceDir();
+}
+
+export function workspaceDir(): string {
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir();
+}

@@ -1,0 +1,39 @@
+// Messages between the extension and its engine process (src/worker/engineProcess.ts, started with
+// child_process.fork so a crash in native code cannot take the extension host down). Plain JSON only.
+import type { ViewOutput } from './viewPayloads';
+
+/** The checkpoints earlier cells of a notebook produced (the defaults of later cells). Kept by the extension, so an
+ *  engine process crash loses nothing but the running cell. */
+export interface NotebookStateData {
+  lastCheckpoint?: string;
+  lastEdited?: string;
+}
+
+export interface EngineSettings {
+  /** Execution providers in preference order (tinymem.executionProviders). */
+  providers: string[];
+  /** ONNX Runtime intra-op threads, 0 = auto (tinymem.threads). */
+  threads: number;
+  /** Default seed of methods' randomness (tinymem.defaultSeed). */
+  seed: number;
+}
+
+/** A problem in a cell's YAML, 1-based positions (mirrors CellIssue in src/engine/notebook/parseStep.ts). */
+export interface CellIssueData {
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+  field: string;
+  message: string;
+}
+
+export type ToEngine =
+  | { type: 'run'; id: string; source: string; baseDir: string; state: NotebookStateData; settings: EngineSettings }
+  | { type: 'cancel'; id: string };
+
+export type FromEngine =
+  | { type: 'ready'; pid: number }
+  | { type: 'progress'; id: string; message: string; fraction?: number; outputs?: ViewOutput[] }
+  | { type: 'done'; id: string; outputs: ViewOutput[]; provider: string; stopped: boolean; state: NotebookStateData; seconds: number }
+  | { type: 'error'; id: string; message: string; issues?: CellIssueData[]; stopped: boolean; state: NotebookStateData };
