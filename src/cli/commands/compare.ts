@@ -14,10 +14,7 @@ import { progress } from '../progress';
 const num = (v: number | null, d = 2) => (v === null ? 'n/a' : v.toFixed(d));
 
 export async function compareCommand(dir: string, f: HfFlags & { methods: string; grid?: boolean; out?: string; threads?: number; seed?: number }): Promise<number> {
-  if (isPretrainedFolder(dir) || f.sequences) {
-    if (f.grid) throw new Error('--grid is not available for Hugging Face models yet; compare at the defaults, or run `tinymem mitigate` per setting');
-    return hfCompareCommand(dir, f);
-  }
+  if (isPretrainedFolder(dir) || f.sequences) return hfCompareCommand(dir, f);
   // Regularizers apply while training from scratch, so they cannot edit a trained checkpoint.
   const runnable = listMethods().filter((m) => m.family !== 'regularizer');
   const ids = f.methods === 'all' ? runnable.map((m) => m.id) : f.methods.split(',').map((s) => s.trim()).filter(Boolean);

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { listMethods } from '../../engine/methods/registry';
 import { loadModelFolder } from '../../engine/model/hfFolder';
 import { evaluateSequenceSets } from '../../engine/metrics/sequenceSetEval';
+import { compareCsv, compareOn, hfCompareTarget } from '../../engine/runs/compareRun';
 import { type HfDataOptions, mitigateHf, prepareHfBase, readHfSets, saveHfMitigation, suppressTokenOf } from '../../engine/runs/hfMitigate';
 import { parseOverrides } from '../../engine/presets';
 import { Runtime } from '../../engine/runtime/session';
@@ -78,33 +79,38 @@ export async function hfMitigateCommand(dir: string, f: HfFlags & { method: stri
   }
 }
 
-export async function hfCompareCommand(dir: string, f: HfFlags & { methods: string; out?: string; seed?: number }): Promise<number> {
+export async function hfCompareCommand(dir: string, f: HfFlags & { methods: string; grid?: boolean; out?: string; seed?: number }): Promise<number> {
+  // Fine-tuning methods continue TinyMem training on its own data, which a pretrained folder does not carry.
   const known = listMethods().filter((m) => m.family !== 'regularizer' && m.family !== 'fine-tune').map((m) => m.id);
   const ids = f.methods === 'all' ? known : f.methods.split(',').map((s) => s.trim()).filter(Boolean);
   for (const id of ids) if (!known.includes(id)) throw new Error(`--methods: "${id}" is not an unlearning method; known: ${known.join(', ')} (or "all")`);
+  // The selection rule weighs the memorization drop against the perplexity rise; without text there is no score.
+  if (f.grid && !f.text) throw new Error(`--grid picks each method's best point by memorization and perplexity change: pass --text FILE (text or a .json token file) for perplexity`);
   const outDir = path.resolve(f.out ?? `${dir.replace(/\/+$/, '')}-compare`);
   const rt = new Runtime({ threads: f.threads ?? 2 });
+  const started = Date.now();
   try {
-    const base = await prepareHfBase(rt, dir, dataOptions(f));
-    const value = (ms: readonly MetricValue[], id: string) => ms.find((x) => x.id === id)?.value ?? null;
-    const rows: Record<string, unknown>[] = [];
-    for (const [i, id] of ids.entries()) {
-      process.stderr.write(`[${i + 1}/${ids.length}] ${id}\n`);
-      try {
-        const m = await mitigateHf(rt, base, { method: id, seed: f.seed });
-        rows.push({ method: id, hyperParams: m.record.hyperParams, seconds: m.record.seconds, memBefore: value(base.before.metrics, 'memorization'), memAfter: value(m.after.metrics, 'memorization'), pplBefore: value(base.before.metrics, 'perplexity.paper'), pplAfter: value(m.after.metrics, 'perplexity.paper') });
-      } catch (e) {
-        rows.push({ method: id, error: (e as Error).message });
-      }
-    }
-    const n = (v: unknown, d = 2) => (typeof v === 'number' ? v.toFixed(d) : 'n/a');
-    console.log(table([['method', 'time s', 'mem % before', 'mem % after', 'ppl before', 'ppl after', ''], ...rows.map((r) => [String(r.method), n(r.seconds), n(r.memBefore), n(r.memAfter), n(r.pplBefore, 3), n(r.pplAfter, 3), r.error ? `failed: ${r.error}` : ''])]));
+    const evalBar = progress('measure');
+    const base = await prepareHfBase(rt, dir, { ...dataOptions(f), onEvalProgress: (e) => evalBar.update(e.done, e.total, `base model: ${e.stage}`) });
+    evalBar.stop();
+    const res = await compareOn(hfCompareTarget(rt, base), {
+      methods: ids, grid: f.grid, seed: f.seed,
+      onRun: (m, hp, i, n) => process.stderr.write(`[${i + 1}/${n}] ${m}${Object.keys(hp).length ? ` ${JSON.stringify(hp)}` : ''}\n`),
+    });
+    const n = (v: number | null, d = 2) => (v === null ? 'n/a' : v.toFixed(d));
+    console.log(`base: memorization ${n(res.rows[0]?.memBefore ?? null)} %, perplexity ${n(res.rows[0]?.utilityBefore ?? null, 3)}; forget ${base.forget.rows} sequences, retain ${base.retain.rows} chunks`);
+    console.log(table([
+      ['method', 'hyper-parameters', 'time s', 'mem %', 'Δmem %', 'perplexity', 'Δperplexity %', 'score', ''],
+      ...res.rows.map((r) => [
+        r.method, Object.entries(r.hyperParams).map(([k, v]) => `${k}=${v}`).join(' '), n(r.seconds), n(r.memAfter), n(r.memChangePct, 1), n(r.utilityAfter, 3), n(r.utilityChangePct, 2), n(r.score, 3),
+        r.error ? `failed: ${r.error}` : r.selected && f.grid ? 'selected' : '',
+      ]),
+    ]));
     fs.mkdirSync(outDir, { recursive: true });
-    const cols = ['method', 'seconds', 'memBefore', 'memAfter', 'pplBefore', 'pplAfter', 'error'];
-    fs.writeFileSync(path.join(outDir, 'compare.csv'), [cols.join(','), ...rows.map((r) => cols.map((c) => JSON.stringify(r[c] ?? '')).join(','))].join('\n') + '\n');
-    fs.writeFileSync(path.join(outDir, 'compare.json'), JSON.stringify({ base: dir, forget: base.forget.rows, retain: base.retain.rows, rows }, null, 2) + '\n');
-    console.log(`wrote ${path.join(outDir, 'compare.csv')} and compare.json`);
-    return rows.some((r) => r.error) ? 1 : 0;
+    fs.writeFileSync(path.join(outDir, 'compare.csv'), compareCsv(res));
+    fs.writeFileSync(path.join(outDir, 'compare.json'), JSON.stringify({ base: dir, modelType: base.model.modelType, forget: base.forget.rows, retain: base.retain.rows, ...res }, null, 2) + '\n');
+    console.log(`wrote ${path.join(outDir, 'compare.csv')} and compare.json; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
+    return res.rows.some((r) => r.error) ? 1 : 0;
   } finally {
     await rt.dispose();
   }

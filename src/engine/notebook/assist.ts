@@ -6,6 +6,9 @@ import { PRESETS, resolvePreset } from '../presets';
 import type { HyperParamSpec, MethodInfo } from '../../shared/methodTypes';
 import { findMethod, findRegularizer, regularizers, runnableMethods } from './parseStep';
 import { STEP_KEY, STEP_KINDS, STEPS, stepSpec } from './stepSchema';
+import { MEMPI_CONTINUATION_LENGTH, MEMPI_PROMPT_LENGTH } from '../data/memorizedSequences';
+
+const HF_LENGTH_DEFAULTS: Record<string, number> = { promptLength: MEMPI_PROMPT_LENGTH, continuationLength: MEMPI_CONTINUATION_LENGTH };
 
 export type CompletionKind = 'step' | 'key' | 'preset' | 'method' | 'hyperParam' | 'override' | 'value';
 
@@ -127,6 +130,9 @@ export function completionsAt(source: string, line: number, character: number): 
   }
   const key = spec?.keys.find((k) => k.name === owner);
   if (key?.type === 'boolean' && !indented) return ['true', 'false'].map((v) => ({ label: v, kind: 'value' }));
+  // Hugging Face sequence lengths: offer the paper's Pythia setting (spec §6).
+  const hfDefault = HF_LENGTH_DEFAULTS[owner ?? ''];
+  if (hfDefault !== undefined && !indented) return [{ label: String(hfDefault), kind: 'value', detail: 'paper default (Pythia)', documentation: key?.description }];
   return [];
 }
 

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ViewOutput } from '../../shared/viewPayloads';
+import type { CellIssue } from './parseStep';
 
 /** Per-notebook state kept across cells (in the engine process, one per open notebook; in the CLI, one per run). */
 export interface NotebookState {
@@ -48,12 +49,18 @@ export interface CellResult {
   stopped: boolean;
 }
 
-/** A step that could not run for a reason the user can fix; `field` names the cell key to change. */
+/**
+ * A step that could not run for a reason the user can fix; `field` names the cell key to change. `near` names the
+ * key whose line to point at when `field` itself is absent from the cell (e.g. a missing `sequences:` is reported
+ * on the `checkpoint:` line); runCellSource fills in `issue` with that line.
+ */
 export class StepError extends Error {
   override readonly name = 'StepError';
+  issue?: CellIssue;
   constructor(
     readonly field: string,
     message: string,
+    readonly near?: string,
   ) {
     super(`${field}: ${message}`);
   }
@@ -72,7 +79,7 @@ export function checkpointFor(ctx: CellContext, given: string | undefined, kind:
       : 'no checkpoint given and no mitigate step has run in this notebook yet; run a mitigate cell first or add `checkpoint: path/to/edited-folder`');
   }
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new StepError('checkpoint', `${dir} is not a folder; give a checkpoint folder written by a train or mitigate step (relative paths start at the notebook's folder)`);
+    throw new StepError('checkpoint', `${dir} is not a folder; give a checkpoint folder written by a train or mitigate step, or a Hugging Face model folder (relative paths start at the notebook's folder)`);
   }
   return dir;
 }

@@ -1,5 +1,6 @@
 // One place that turns whatever a step threw into the message a user reads: where (line, field) and what to do next.
 // Stack traces are for bugs; the engine's own errors already name the file or field, so only their message is shown.
+import { StepError } from './context';
 import { CellError, type CellIssue } from './parseStep';
 
 export interface DescribedError {
@@ -9,6 +10,8 @@ export interface DescribedError {
 
 export function describeError(e: unknown): DescribedError {
   if (e instanceof CellError) return { message: `The cell is not a valid step:\n${e.message}\nFix the cell and run it again.`, issues: e.issues };
+  // A run-time problem with one key: its message as is, and its line so the editor can underline it.
+  if (e instanceof StepError) return { message: e.message, ...(e.issue ? { issues: [e.issue] } : {}) };
   if (e instanceof Error) {
     const known = ['StepError', 'PresetError', 'CheckpointError', 'SafetensorsError', 'DataError', 'NotebookFormatError'];
     if (known.includes(e.name) || !e.stack) return { message: e.message };

@@ -9,9 +9,11 @@ import { type KeySpec, STEP_KEY, STEP_KINDS, type StepKind, stepSpec } from './s
 
 export interface DataStep { step: 'data'; preset: string; set: Record<string, string>; title?: string }
 export interface TrainStep { step: 'train'; preset: string; set: Record<string, string>; out?: string; force: boolean; evaluate: boolean; regularizer?: string; hp?: Record<string, HyperValue>; title?: string }
-export interface MemorizationStep { step: 'memorization'; checkpoint?: string; title?: string }
-export interface MitigateStep { step: 'mitigate'; checkpoint?: string; method: string; hp: Record<string, HyperValue>; out?: string; force: boolean; seed?: number; title?: string }
-export interface CompareStep { step: 'compare'; checkpoint?: string; methods: string[]; grid: boolean; maxPoints?: number; seed?: number; title?: string }
+/** The sets a Hugging Face folder is measured on (paths as written in the cell; they resolve at run time). */
+export interface HfStepData { sequences?: string; text?: string; retain?: string; promptLength?: number; continuationLength?: number }
+export interface MemorizationStep extends HfStepData { step: 'memorization'; checkpoint?: string; title?: string }
+export interface MitigateStep extends HfStepData { step: 'mitigate'; checkpoint?: string; method: string; hp: Record<string, HyperValue>; out?: string; force: boolean; seed?: number; title?: string }
+export interface CompareStep extends HfStepData { step: 'compare'; checkpoint?: string; methods: string[]; grid: boolean; maxPoints?: number; seed?: number; title?: string }
 export interface InspectStep { step: 'inspect'; checkpoint?: string; title?: string }
 export type Step = DataStep | TrainStep | MemorizationStep | MitigateStep | CompareStep | InspectStep;
 
@@ -270,6 +272,16 @@ export function parseStep(source: string): ParsedStep {
         const known = m.hyperParams.some((h) => h.name === name);
         c.at(known ? nodes.get(name) : keyNodes.get(name), `hp.${name}`, msg);
       }
+    }
+  }
+  // Hugging Face keys: lengths of at least one token; the lengths and the retain set only mean something next to a
+  // sequence set (a text alone is a valid memorization step: perplexity only).
+  for (const k of ['promptLength', 'continuationLength'] as const) {
+    if (out[k] === 0) c.at(entries.get(k)!.value, k, 'must be at least 1 token');
+  }
+  if (!entries.has('sequences')) {
+    for (const k of ['promptLength', 'continuationLength', 'retain'] as const) {
+      if (entries.has(k)) c.at(entries.get(k)!.key, k, `applies to the memorized-sequence set of a Hugging Face folder: add \`sequences: path/to/sequences.jsonl\` or remove \`${k}:\``);
     }
   }
   if (c.issues.length) return { step: null, issues: c.issues };

@@ -1,7 +1,7 @@
 // Runs one step cell: parse and validate, then dispatch to the step's executor. Shared by the extension's engine
 // process and the headless `tinymem run`.
-import type { CellContext, CellResult } from './context';
-import { type Step, stepOrThrow } from './parseStep';
+import { type CellContext, type CellResult, StepError } from './context';
+import { type CellIssue, type Step, stepOrThrow } from './parseStep';
 import { runCompareStep } from './steps/compare';
 import { runDataStep } from './steps/data';
 import { runInspectStep } from './steps/inspect';
@@ -26,7 +26,30 @@ export function runStep(step: Step, ctx: CellContext): Promise<CellResult> {
   }
 }
 
+/**
+ * Where a run-time problem with `field` shows in the cell: the line of that top-level key, else of `near`, else of
+ * `step:` (the cell's first line). Run-time checks (a path that is not a folder, a key a Hugging Face folder needs)
+ * then underline a line like the parser's own issues do.
+ */
+export function locateField(source: string, field: string, near?: string): CellIssue {
+  const ls = source.split(/\r?\n/);
+  const lineOf = (key: string) => ls.findIndex((l) => new RegExp(`^${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*:`).test(l));
+  let i = lineOf(field.split(/[.[]/)[0]!);
+  if (i < 0 && near) i = lineOf(near);
+  if (i < 0) i = Math.max(0, lineOf('step'));
+  const text = ls[i] ?? '';
+  return { line: i + 1, column: 1, endLine: i + 1, endColumn: Math.max(1, text.length + 1), field, message: '' };
+}
+
 /** Parses a cell's YAML (throwing a CellError with line and field) and runs it. */
-export function runCellSource(source: string, ctx: CellContext): Promise<CellResult> {
-  return runStep(stepOrThrow(source), ctx);
+export async function runCellSource(source: string, ctx: CellContext): Promise<CellResult> {
+  const step = stepOrThrow(source);
+  try {
+    return await runStep(step, ctx);
+  } catch (e) {
+    if (e instanceof StepError && !e.issue) {
+      e.issue = { ...locateField(source, e.field, e.near), message: e.message.slice(e.field.length + 2) };
+    }
+    throw e;
+  }
 }

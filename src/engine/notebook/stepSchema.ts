@@ -24,13 +24,38 @@ const title: KeySpec = { name: 'title', type: 'string', description: 'Heading of
 const checkpointOfPrevious: KeySpec = {
   name: 'checkpoint',
   type: 'path',
-  description: 'Checkpoint folder, relative to the notebook\u2019s folder. Default: the checkpoint of the latest train step run in this notebook.',
+  description: 'Checkpoint folder, relative to the notebook\u2019s folder: a TinyMem checkpoint, or a Hugging Face model folder (GPT-2, GPT-NeoX/Pythia) with `sequences:`. Default: the checkpoint of the latest train or measure step run in this notebook.',
 };
 const set: KeySpec = {
   name: 'set',
   type: 'overrides',
   description: 'Preset overrides, e.g. { train.epochs: 20, data.numNoise: 50, model.n_layer: 1 } (keys: seed, model.*, data.*, train.*).',
 };
+// Keys for Hugging Face model folders (GPT-2, GPT-NeoX/Pythia) as `checkpoint`: such a folder carries no TinyMem
+// training data, so the sets to measure on come from files (the paper's Pythia setting, spec §6).
+const HF = 'Hugging Face model folders only';
+const sequences: KeySpec = {
+  name: 'sequences',
+  type: 'path',
+  description: `${HF}: the memorized-sequence set (MemPi JSON list of token-id lists, or JSONL, one list per line), relative to the notebook\u2019s folder; the sequences the model reproduces become the forget set. Required for mitigate and compare on such a folder.`,
+};
+const text: KeySpec = {
+  name: 'text',
+  type: 'path',
+  description: `${HF}: text for perplexity (.txt, tokenized with the folder\u2019s tokenizer.json) or a .json token-id file, cut into chunks as long as the sequences; also the retain set unless \`retain:\` is given.`,
+};
+const retain: KeySpec = {
+  name: 'retain',
+  type: 'path',
+  description: `${HF}: clean text (or .json token ids) for the retain set of methods that use one (e.g. balanced-subnet). Default: \`text\`.`,
+};
+const promptLength: KeySpec = { name: 'promptLength', type: 'integer', description: `${HF}: prompt tokens of each sequence (default 32, the paper\u2019s Pythia setting).` };
+const continuationLength: KeySpec = { name: 'continuationLength', type: 'integer', description: `${HF}: tokens compared after the prompt; a sequence counts as memorized when all match (default 40).` };
+/** The keys above, in the order completion offers them. */
+export const HF_KEYS = ['sequences', 'text', 'retain', 'promptLength', 'continuationLength'] as const;
+const hfMeasure = [sequences, text, promptLength, continuationLength];
+const hfEdit = [sequences, text, retain, promptLength, continuationLength];
+
 const seed: KeySpec = { name: 'seed', type: 'integer', description: 'Seed of the method\u2019s randomness. Default: the tinymem.defaultSeed setting (0).' };
 
 export const STEPS: readonly StepSpec[] = [
@@ -55,8 +80,8 @@ export const STEPS: readonly StepSpec[] = [
   },
   {
     kind: 'memorization',
-    description: 'Measures a checkpoint on its own data: memorization %, accuracy or perplexity, and the memorization heatmap.',
-    keys: [checkpointOfPrevious, title],
+    description: 'Measures a checkpoint on its own data (a Hugging Face folder: on `sequences:` and `text:`): memorization %, accuracy or perplexity, and the memorization heatmap.',
+    keys: [checkpointOfPrevious, ...hfMeasure, title],
   },
   {
     kind: 'mitigate',
@@ -68,6 +93,7 @@ export const STEPS: readonly StepSpec[] = [
       { name: 'out', type: 'path', description: 'Folder for the edited checkpoint. Default: <checkpoint>-<method>.' },
       { name: 'force', type: 'boolean', description: 'Replace an earlier TinyMem checkpoint in `out` (default true).' },
       seed,
+      ...hfEdit,
       title,
     ],
   },
@@ -80,6 +106,7 @@ export const STEPS: readonly StepSpec[] = [
       { name: 'grid', type: 'boolean', description: 'Sweep a small grid of the paper\u2019s values per method (default false: the defaults only).' },
       { name: 'maxPoints', type: 'integer', description: 'Grid points per method at most (default 6).' },
       seed,
+      ...hfEdit,
       title,
     ],
   },

@@ -1,11 +1,14 @@
 // Comparing mitigation methods on one checkpoint: each method (at its defaults, or over a small grid of the paper's
 // sweep values) is run on the same base model and forget/retain sets, measured, and scored with the paper's
 // selection rule (spec §4.F): the lowest relative memorization change penalised by the relative loss of accuracy
-// (math) or rise of perplexity (language).
+// (math) or rise of perplexity (language). Hugging Face folders are compared the same way on their sequence set and
+// perplexity text.
 import type { HyperValue } from '../../shared/methodTypes';
 import type { EvaluationResult } from '../../shared/metricTypes';
 import { getAnyMethod } from '../methods/registry';
 import type { Runtime } from '../runtime/session';
+import type { SequenceSetEvaluation } from '../metrics/sequenceSetEval';
+import { type HfBase, mitigateHf } from './hfMitigate';
 import { type BaseModel, type MitigateOptions, mitigate } from './mitigateRun';
 
 export interface CompareRow {
@@ -55,14 +58,71 @@ export function gridPoints(methodId: string, grid: boolean, maxPoints = 6): Reco
   return Array.from({ length: maxPoints }, (_, i) => points[Math.round((i * (points.length - 1)) / (maxPoints - 1))]!);
 }
 
-export async function compareMethods(
-  rt: Runtime,
-  base: BaseModel,
-  o: { methods: string[]; grid?: boolean; maxPoints?: number; seed?: number; signal?: AbortSignal; onRun?(method: string, hp: Record<string, HyperValue>, i: number, n: number): void; progress?: MitigateOptions['onProgress'] },
-): Promise<CompareResult> {
-  const math = base.before.dataset === 'math';
-  const memBefore = base.before.memorization?.percentMemorized ?? 0;
-  const utilityBefore = utilityOf(base.before);
+/** One method at one grid point, measured: what a compare row needs from a run. */
+export interface ComparePointResult {
+  hyperParams: Record<string, HyperValue>;
+  seconds: number;
+  memAfter: number | null;
+  utilityAfter: number | null;
+}
+
+/**
+ * A base model to compare methods on, whatever its kind (a TinyMem checkpoint, a Hugging Face folder with
+ * user-supplied sets): its numbers before any edit and how to run one method point on it. The grid and the
+ * selection rule below then stay one piece of code for both.
+ */
+export interface CompareTarget {
+  utility: 'accuracy' | 'perplexity';
+  memBefore: number;
+  utilityBefore: number | null;
+  run(method: string, hyperParams: Record<string, HyperValue>, o: { seed?: number; signal?: AbortSignal; onProgress?: MitigateOptions['onProgress'] }): Promise<ComparePointResult>;
+}
+
+export interface CompareOptions {
+  methods: string[];
+  grid?: boolean;
+  maxPoints?: number;
+  seed?: number;
+  signal?: AbortSignal;
+  onRun?(method: string, hp: Record<string, HyperValue>, i: number, n: number): void;
+  progress?: MitigateOptions['onProgress'];
+}
+
+/** A TinyMem checkpoint as a compare target: memorization of its artifacts, accuracy (math) or perplexity. */
+export function tinymemCompareTarget(rt: Runtime, base: BaseModel): CompareTarget {
+  return {
+    utility: base.before.dataset === 'math' ? 'accuracy' : 'perplexity',
+    memBefore: base.before.memorization?.percentMemorized ?? 0,
+    utilityBefore: utilityOf(base.before),
+    run: async (method, hp, o) => {
+      const r = await mitigate(rt, base, { method, hyperParams: hp, seed: o.seed, signal: o.signal, onProgress: o.onProgress });
+      return { hyperParams: r.record.hyperParams, seconds: r.record.seconds, memAfter: r.after.memorization?.percentMemorized ?? null, utilityAfter: utilityOf(r.after) };
+    },
+  };
+}
+
+/** A Hugging Face folder as a compare target: memorization of the sequence set, perplexity on the text (if given). */
+export function hfCompareTarget(rt: Runtime, base: HfBase): CompareTarget {
+  const ppl = (e: SequenceSetEvaluation) => e.perplexity?.paper ?? null;
+  return {
+    utility: 'perplexity',
+    memBefore: base.before.memorization?.percentMemorized ?? 0,
+    utilityBefore: ppl(base.before),
+    run: async (method, hp, o) => {
+      const r = await mitigateHf(rt, base, { method, hyperParams: hp, seed: o.seed, signal: o.signal, onProgress: o.onProgress });
+      return { hyperParams: r.record.hyperParams, seconds: r.record.seconds, memAfter: r.after.memorization?.percentMemorized ?? null, utilityAfter: ppl(r.after) };
+    },
+  };
+}
+
+export function compareMethods(rt: Runtime, base: BaseModel, o: CompareOptions): Promise<CompareResult> {
+  return compareOn(tinymemCompareTarget(rt, base), o);
+}
+
+/** Runs every (method, grid point) on the target, then marks each method's best run by the selection score. */
+export async function compareOn(t: CompareTarget, o: CompareOptions): Promise<CompareResult> {
+  const math = t.utility === 'accuracy';
+  const { memBefore, utilityBefore } = t;
   const plan = o.methods.flatMap((m) => gridPoints(m, !!o.grid, o.maxPoints).map((hp) => ({ m, hp })));
   const rows: CompareRow[] = [];
   for (const [i, { m, hp }] of plan.entries()) {
@@ -70,11 +130,11 @@ export async function compareMethods(
     o.onRun?.(m, hp, i, plan.length);
     const row: CompareRow = { method: m, name: method.name, family: method.family, hyperParams: hp, seconds: 0, memBefore, memAfter: null, utilityBefore, utilityAfter: null, memChangePct: null, utilityChangePct: null, score: null, selected: false };
     try {
-      const r = await mitigate(rt, base, { method: m, hyperParams: hp, seed: o.seed, signal: o.signal, onProgress: o.progress });
-      row.hyperParams = r.record.hyperParams;
-      row.seconds = r.record.seconds;
-      row.memAfter = r.after.memorization?.percentMemorized ?? null;
-      row.utilityAfter = utilityOf(r.after);
+      const r = await t.run(m, hp, { seed: o.seed, signal: o.signal, onProgress: o.progress });
+      row.hyperParams = r.hyperParams;
+      row.seconds = r.seconds;
+      row.memAfter = r.memAfter;
+      row.utilityAfter = r.utilityAfter;
       row.memChangePct = rel(row.memAfter, memBefore);
       row.utilityChangePct = rel(row.utilityAfter, utilityBefore);
       if (row.memChangePct !== null && row.utilityChangePct !== null) {
@@ -91,7 +151,7 @@ export async function compareMethods(
     const best = rows.filter((r) => r.method === m && r.score !== null).sort((a, b) => a.score! - b.score!)[0];
     if (best) best.selected = true;
   }
-  return { utility: math ? 'accuracy' : 'perplexity', rows };
+  return { utility: t.utility, rows };
 }
 
 export function compareCsv(r: CompareResult): string {

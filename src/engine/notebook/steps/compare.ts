@@ -1,5 +1,5 @@
 // `step: compare`: runs several methods (at the paper's defaults or over a small grid) on the same checkpoint and
-// ranks them with the paper's selection rule.
+// ranks them with the paper's selection rule (on a Hugging Face folder: steps/hf.ts, perplexity as the utility).
 import * as path from 'node:path';
 import { compareMethods } from '../../runs/compareRun';
 import { prepareBase } from '../../runs/mitigateRun';
@@ -8,9 +8,11 @@ import type { ViewOutput } from '../../../shared/viewPayloads';
 import { type CellContext, type CellResult, checkpointFor, throttle, throwIfStopped } from '../context';
 import type { CompareStep } from '../parseStep';
 import { comparisonView } from '../views';
+import { runHfCompare, usesHfFolder } from './hf';
 
 export async function runCompareStep(s: CompareStep, ctx: CellContext): Promise<CellResult> {
   const dir = checkpointFor(ctx, s.checkpoint, 'trained');
+  if (usesHfFolder(s, dir)) return runHfCompare(s, dir, ctx);
   ctx.state.lastCheckpoint = dir;
   const rt = new Runtime(ctx.runtime);
   const progress = throttle<{ message: string; fraction?: number }>(250, (p) => ctx.onProgress(p));

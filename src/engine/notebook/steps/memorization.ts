@@ -1,5 +1,5 @@
 // `step: memorization`: measures a checkpoint on its own data (rebuilt from its manifest): the metrics and the
-// memorization heatmap.
+// memorization heatmap. A Hugging Face folder is measured on the cell's `sequences:` / `text:` instead (steps/hf.ts).
 import * as path from 'node:path';
 import { CheckpointError, loadCheckpoint, MANIFEST_FILE } from '../../model/checkpoint';
 import { evaluate } from '../../metrics/evaluate';
@@ -10,9 +10,15 @@ import type { ViewOutput } from '../../../shared/viewPayloads';
 import { type CellContext, type CellResult, checkpointFor } from '../context';
 import type { MemorizationStep } from '../parseStep';
 import { heatmapView, metricsView } from '../views';
+import { runHfMemorization, usesHfFolder } from './hf';
 
 export async function runMemorizationStep(s: MemorizationStep, ctx: CellContext): Promise<CellResult> {
   const dir = checkpointFor(ctx, s.checkpoint, 'trained');
+  if (usesHfFolder(s, dir)) {
+    const r = await runHfMemorization(s, dir, ctx);
+    ctx.state.lastCheckpoint = dir;
+    return r;
+  }
   const ckpt = loadCheckpoint(dir);
   ctx.state.lastCheckpoint = dir;
   const manifest = ckpt.manifest as Partial<RunManifest> | null;

@@ -1,8 +1,9 @@
 // `step: mitigate`: unlearns the memorized sequences of a checkpoint with one method and writes the edited
 // checkpoint (weights, masks.safetensors, the edit in tinymem.json); shows the heatmap before and after, what was
-// pruned, and the edited model's metrics. Stop aborts the method between its steps; nothing is written then.
+// pruned, and the edited model's metrics. Stop aborts the method between its steps; nothing is written then. A
+// Hugging Face folder is unlearned on the cell's `sequences:` and written back as a Hugging Face folder (steps/hf.ts).
 import * as path from 'node:path';
-import { gpt2ParamShapes } from '../../model/gpt2';
+import { paramShapes } from '../../model/architecture';
 import { mitigate, prepareBase, saveMitigation } from '../../runs/mitigateRun';
 import { utilityOf } from '../../runs/compareRun';
 import { Runtime } from '../../runtime/session';
@@ -10,9 +11,11 @@ import type { ViewOutput } from '../../../shared/viewPayloads';
 import { type CellContext, type CellResult, checkpointFor, fmtPct, resolvePath, throttle, throwIfStopped } from '../context';
 import { findMethod, type MitigateStep } from '../parseStep';
 import { heatmapPairView, masksView, metricsView } from '../views';
+import { runHfMitigate, usesHfFolder } from './hf';
 
 export async function runMitigateStep(s: MitigateStep, ctx: CellContext): Promise<CellResult> {
   const dir = checkpointFor(ctx, s.checkpoint, 'trained');
+  if (usesHfFolder(s, dir)) return runHfMitigate(s, dir, ctx);
   ctx.state.lastCheckpoint = dir;
   const out = s.out !== undefined ? resolvePath(ctx, s.out) : `${dir.replace(/[\\/]+$/, '')}-${s.method}`;
   const info = findMethod(s.method)!;
@@ -43,7 +46,7 @@ export async function runMitigateStep(s: MitigateStep, ctx: CellContext): Promis
     if (base.before.heatmap && m.after.heatmap) outputs.push(heatmapPairView(base.before.heatmap, m.after.heatmap, `${title}: memorization before and after`));
     outputs.push(masksView({
       masks: m.masks,
-      shapes: new Map(gpt2ParamShapes(base.ckpt.config)),
+      shapes: new Map(paramShapes(base.ckpt.config)),
       method: info.name,
       family: info.family,
       utility: base.before.dataset === 'math' ? 'accuracy' : 'perplexity',
