@@ -4,7 +4,7 @@
 //
 // Payload strings only ever become data values or titles, never field names, sort arrays or expressions: vega-lite
 // compiles explicit sorts and label expressions into vega expressions, and payload text must not reach those.
-import { HEATMAP_CATEGORIES, type HeatmapData, type HeatmapPairViewPayload, type HeatmapViewPayload, heatmapCategory, heatmapCategoryLabels } from '../../src/shared/viewPayloads';
+import { HEATMAP_CATEGORIES, type HeatmapData, type HeatmapPairViewPayload, type HeatmapViewPayload, heatmapCategory, heatmapCategoryLabels, heatmapRowNoun } from '../../src/shared/viewPayloads';
 import { type ChartTheme, themeConfig } from './theme';
 import type { VlSpec } from './types';
 
@@ -90,7 +90,7 @@ function heatmapBody(d: HeatmapData, t: ChartTheme, title: string | null, name =
       { field: 'pos', type: 'quantitative', title: 'position' },
       { field: 'catLabel', title: 'cell' },
       { field: 'prompt', title: 'prompt (end)' },
-      { field: 'target', title: d.mode === 'noise' ? 'noised token' : 'backdoor token' },
+      { field: 'target', title: d.mode === 'noise' ? 'noised token' : d.mode === 'backdoor' ? 'backdoor token' : 'sequence token' },
       { field: 'clean', title: 'clean token' },
       { field: 'generated', title: 'generated' },
     ],
@@ -112,8 +112,7 @@ function heatmapBody(d: HeatmapData, t: ChartTheme, title: string | null, name =
 
 function subtitle(d: HeatmapData): string {
   const mem = d.rows.filter((r) => r.memorized).length;
-  const what = d.mode === 'noise' ? 'noised' : 'poisoned';
-  return `${d.rows.length} of ${d.evaluatedRows} ${what} sequences${d.truncated ? ' (spread evenly)' : ''} · ${mem} memorized · k = ${d.k}`;
+  return `${d.rows.length} of ${d.evaluatedRows} ${heatmapRowNoun(d.mode)}${d.truncated ? ' (spread evenly)' : ''} · ${mem} memorized · k = ${d.k}`;
 }
 
 export function heatmapSpec(p: HeatmapViewPayload, t: ChartTheme): VlSpec {

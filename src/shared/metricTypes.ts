@@ -149,8 +149,11 @@ export interface HeatmapRow {
   readonly flags: readonly number[];
 }
 
+export type HeatmapMode = 'noise' | 'backdoor' | 'sequences';
+
 export interface HeatmapPayload {
-  readonly mode: 'noise' | 'backdoor';
+  /** noise / backdoor: TinyMem artifacts; sequences: a user's memorized-sequence set (every position is checked). */
+  readonly mode: HeatmapMode;
   /** How to show token ids: math digits/symbols or GPT-2 BPE. */
   readonly tokenizer: 'math' | 'gpt2';
   /** Tokens compared per row (columns of the heatmap); rows whose prompt ends near the context end compare fewer. */

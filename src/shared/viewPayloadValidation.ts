@@ -85,7 +85,7 @@ class Check {
 function heatmapData(c: Check, v: unknown, at: string): HeatmapData {
   const o = c.obj(v, at || 'the payload');
   const p = at ? `${at}.` : '';
-  c.oneOf(o.mode, `${p}mode`, ['noise', 'backdoor'] as const);
+  c.oneOf(o.mode, `${p}mode`, ['noise', 'backdoor', 'sequences'] as const);
   c.oneOf(o.tokenizer, `${p}tokenizer`, ['math', 'gpt2'] as const);
   const k = c.int(o.k, `${p}k`, 0, L.heatmapK);
   c.int(o.evaluatedRows, `${p}evaluatedRows`);

@@ -2,7 +2,7 @@
 // null; never NaN). The engine's builders (src/engine/report/) write them, the webview renderer (renderers/) and the
 // HTML report draw them. A notebook file can be edited by hand, so the renderer treats every payload as untrusted and
 // runs `validateViewPayload` before drawing: wrong version, wrong types or oversized arrays fail with a clear message.
-import { HEATMAP_CLEAN, HEATMAP_MATCH, HEATMAP_NOISED, type MetricUnit } from './metricTypes';
+import { HEATMAP_CLEAN, HEATMAP_MATCH, HEATMAP_NOISED, type HeatmapMode, type MetricUnit } from './metricTypes';
 
 export const VIEW_PAYLOAD_VERSION = 1;
 
@@ -44,7 +44,7 @@ export interface HeatmapViewRow {
 }
 
 export interface HeatmapData {
-  mode: 'noise' | 'backdoor';
+  mode: HeatmapMode;
   tokenizer: 'math' | 'gpt2';
   /** Compared positions per row (columns). */
   k: number;
@@ -77,8 +77,21 @@ const BACKDOOR_CATEGORY_LABEL: Readonly<Record<HeatmapCategory, string>> = {
   memorized: 'backdoor reproduced',
   'not-reproduced': 'backdoor not reproduced',
 };
-/** Legend labels: in backdoor mode the "noised" positions are the backdoor's continuation. */
-export const heatmapCategoryLabels = (mode: 'noise' | 'backdoor'): Readonly<Record<HeatmapCategory, string>> => (mode === 'backdoor' ? BACKDOOR_CATEGORY_LABEL : HEATMAP_CATEGORY_LABEL);
+const SEQUENCES_CATEGORY_LABEL: Readonly<Record<HeatmapCategory, string>> = {
+  ...HEATMAP_CATEGORY_LABEL,
+  memorized: 'memorized token',
+  'not-reproduced': 'token not reproduced',
+};
+/**
+ * Legend labels: in backdoor mode the "noised" positions are the backdoor's continuation; for a memorized-sequence
+ * set every checked position is the sequence's own continuation.
+ */
+export const heatmapCategoryLabels = (mode: HeatmapMode): Readonly<Record<HeatmapCategory, string>> =>
+  mode === 'backdoor' ? BACKDOOR_CATEGORY_LABEL : mode === 'sequences' ? SEQUENCES_CATEGORY_LABEL : HEATMAP_CATEGORY_LABEL;
+
+/** What the rows of a heatmap are, in words. */
+export const heatmapRowNoun = (mode: HeatmapMode): string =>
+  mode === 'noise' ? 'noised sequences' : mode === 'backdoor' ? 'poisoned test sequences' : 'sequences of the memorized-sequence set';
 
 /**
  * At a noised position (artifact ≠ clean) the model either reproduced the artifact token (memorized) or not; at a

@@ -2,7 +2,7 @@
 // grouped by duplication class, the prompt's tail only) plus the display text of every token id it uses, so the
 // renderer needs no tokenizer.
 import type { HeatmapPayload, HeatmapRow } from '../../shared/metricTypes';
-import { HEATMAP_CATEGORIES, type HeatmapCategory, type HeatmapData, type HeatmapViewRow, VIEW_MIME, type ViewOutput, heatmapCategory, heatmapCategoryLabels } from '../../shared/viewPayloads';
+import { HEATMAP_CATEGORIES, type HeatmapCategory, type HeatmapData, type HeatmapViewRow, VIEW_MIME, type ViewOutput, heatmapCategory, heatmapCategoryLabels, heatmapRowNoun } from '../../shared/viewPayloads';
 import { decodeGpt2 } from '../data/gpt2Tokenizer';
 import { fmt, mdTable, mdText } from './format';
 
@@ -62,9 +62,8 @@ export function heatmapCellCounts(rows: readonly { flags: readonly number[] }[])
 function summary(d: HeatmapData): string {
   const mem = d.rows.filter((r) => r.memorized).length;
   const c = heatmapCellCounts(d.rows);
-  const what = d.mode === 'noise' ? 'noised sequences' : 'poisoned test sequences';
   return (
-    `${d.rows.length} of ${d.evaluatedRows} evaluated ${what} shown (k = ${d.k}); ${mem} of them memorized exactly.\n\n` +
+    `${d.rows.length} of ${d.evaluatedRows} evaluated ${heatmapRowNoun(d.mode)} shown (k = ${d.k}); ${mem} of them memorized exactly.\n\n` +
     mdTable(HEATMAP_CATEGORIES.map((k) => heatmapCategoryLabels(d.mode)[k]), [HEATMAP_CATEGORIES.map((k) => String(c[k]))])
   );
 }

@@ -101,6 +101,7 @@ async function sampleHeatmap(rt: Runtime, c: ModelConfig, params: Params, seqs: 
   const h = buildHeatmap(m.input, m, { tokenizer: 'gpt2' });
   return {
     ...h,
+    mode: 'sequences',
     evaluatedRows: seqs.rows,
     truncated: rows.length < seqs.rows,
     rows: h.rows.map((r) => ({ ...r, row: rows[r.row]!, flags: r.flags.map((f) => (f & HEATMAP_MATCH) | HEATMAP_NOISED) })),
