@@ -9,6 +9,7 @@ import { type CellContext, type CellResult, checkpointFor, throttle, throwIfStop
 import type { CompareStep } from '../parseStep';
 import { comparisonView } from '../views';
 import { runHfCompare, usesHfFolder } from './hf';
+import { compareOptions } from './progressOptions';
 
 export async function runCompareStep(s: CompareStep, ctx: CellContext): Promise<CellResult> {
   const dir = checkpointFor(ctx, s.checkpoint, 'trained');
@@ -16,22 +17,10 @@ export async function runCompareStep(s: CompareStep, ctx: CellContext): Promise<
   ctx.state.lastCheckpoint = dir;
   const rt = new Runtime(ctx.runtime);
   const progress = throttle<{ message: string; fraction?: number }>(250, (p) => ctx.onProgress(p));
-  let current = '';
   try {
     const base = await prepareBase(rt, dir, { seed: s.seed ?? ctx.seed, onEvalProgress: (e) => progress.push({ message: `measuring the base model: ${e.stage} ${e.done}/${e.total}` }) });
     throwIfStopped(ctx);
-    const r = await compareMethods(rt, base, {
-      methods: s.methods,
-      grid: s.grid,
-      maxPoints: s.maxPoints,
-      seed: s.seed ?? ctx.seed,
-      signal: ctx.signal,
-      onRun: (m, hp, i, n) => {
-        current = `[${i + 1}/${n}] ${m}${Object.keys(hp).length ? ` ${JSON.stringify(hp)}` : ''}`;
-        ctx.onProgress({ message: current, fraction: i / n });
-      },
-      progress: (p) => progress.push({ message: `${current}: ${p.stage} ${p.done}/${p.total}` }),
-    });
+    const r = await compareMethods(rt, base, compareOptions(s, ctx, s.methods, progress));
     const provider = rt.providers.find((p) => !rt.skipped.some((x) => x.provider === p)) ?? '';
     const outputs: ViewOutput[] = [comparisonView(r, s.title ?? `Methods on ${path.basename(dir)}`)];
     const failed = r.rows.filter((x) => x.error);

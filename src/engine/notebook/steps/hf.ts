@@ -23,6 +23,7 @@ import { type CellContext, type CellResult, StepError, fmtPct, resolvePath, thro
 import { type CompareStep, type HfStepData, type MemorizationStep, type MitigateStep, findMethod, runnableMethodIds } from '../parseStep';
 import { HF_KEYS } from '../stepSchema';
 import { comparisonView, heatmapPairView, heatmapView, masksView, metricsView } from '../views';
+import { compareOptions, mitigateOptions } from './progressOptions';
 
 /** Rows of the sampled heatmap: memorized ones first (what an edit should change), then others for contrast. */
 export const HF_HEATMAP_MEMORIZED_ROWS = 32;
@@ -176,14 +177,7 @@ export async function runHfMitigate(s: MitigateStep, dir: string, ctx: CellConte
     const base = await prepareHfBase(rt, dir, { ...data, onEvalProgress: (e) => progress.push({ message: `measuring the base model: ${e.stage} ${e.done}/${e.total}` }) });
     throwIfStopped(ctx);
     ctx.onProgress({ message: `${info.name}: forget set ${base.forget.rows} memorized sequences, retain set ${base.retain.rows} chunks` });
-    const m = await mitigateHf(rt, base, {
-      method: s.method,
-      hyperParams: s.hp,
-      seed: s.seed ?? ctx.seed,
-      signal: ctx.signal,
-      onProgress: (p) => progress.push({ message: `${info.name}: ${p.stage} ${p.done}/${p.total}${p.loss !== undefined ? ` loss ${p.loss.toFixed(4)}` : ''}`, fraction: p.total ? p.done / p.total : undefined }),
-      onEvalProgress: (e) => progress.push({ message: `measuring the edited model: ${e.stage} ${e.done}/${e.total}` }),
-    });
+    const m = await mitigateHf(rt, base, mitigateOptions(s, ctx, info.name, progress));
     throwIfStopped(ctx);
     // The heatmap rows are generated before saving, so Stop during them leaves no half-written folder.
     const seqs = base.sets.sequences!;
@@ -237,23 +231,11 @@ export async function runHfCompare(s: CompareStep, dir: string, ctx: CellContext
   const data = dataOf(s, ctx);
   const rt = new Runtime(ctx.runtime);
   const progress = throttle<{ message: string; fraction?: number }>(250, (p) => ctx.onProgress(p));
-  let current = '';
   try {
     const base = await prepareHfBase(rt, dir, { ...data, onEvalProgress: (e) => progress.push({ message: `measuring the base model: ${e.stage} ${e.done}/${e.total}` }) });
     ctx.state.lastCheckpoint = dir;
     throwIfStopped(ctx);
-    const r = await compareOn(hfCompareTarget(rt, base), {
-      methods,
-      grid: s.grid,
-      maxPoints: s.maxPoints,
-      seed: s.seed ?? ctx.seed,
-      signal: ctx.signal,
-      onRun: (m, hp, i, n) => {
-        current = `[${i + 1}/${n}] ${m}${Object.keys(hp).length ? ` ${JSON.stringify(hp)}` : ''}`;
-        ctx.onProgress({ message: current, fraction: i / n });
-      },
-      progress: (p) => progress.push({ message: `${current}: ${p.stage} ${p.done}/${p.total}` }),
-    });
+    const r = await compareOn(hfCompareTarget(rt, base), compareOptions(s, ctx, methods, progress));
     const provider = runtimeProvider(rt);
     const outputs: ViewOutput[] = [comparisonView(r, s.title ?? `Methods on ${path.basename(dir)}`)];
     const failed = r.rows.filter((x) => x.error);

@@ -12,6 +12,7 @@ import { type CellContext, type CellResult, checkpointFor, fmtPct, resolvePath, 
 import { findMethod, type MitigateStep } from '../parseStep';
 import { heatmapPairView, masksView, metricsView } from '../views';
 import { runHfMitigate, usesHfFolder } from './hf';
+import { mitigateOptions } from './progressOptions';
 
 export async function runMitigateStep(s: MitigateStep, ctx: CellContext): Promise<CellResult> {
   const dir = checkpointFor(ctx, s.checkpoint, 'trained');
@@ -28,14 +29,7 @@ export async function runMitigateStep(s: MitigateStep, ctx: CellContext): Promis
     });
     throwIfStopped(ctx);
     ctx.onProgress({ message: `${info.name}: forget set ${base.forget.rows} memorized sequences, retain set ${base.retain.rows}` });
-    const m = await mitigate(rt, base, {
-      method: s.method,
-      hyperParams: s.hp,
-      seed: s.seed ?? ctx.seed,
-      signal: ctx.signal,
-      onProgress: (p) => progress.push({ message: `${info.name}: ${p.stage} ${p.done}/${p.total}${p.loss !== undefined ? ` loss ${p.loss.toFixed(4)}` : ''}`, fraction: p.total ? p.done / p.total : undefined }),
-      onEvalProgress: (e) => progress.push({ message: `measuring the edited model: ${e.stage} ${e.done}/${e.total}` }),
-    });
+    const m = await mitigate(rt, base, mitigateOptions(s, ctx, info.name, progress));
     throwIfStopped(ctx);
     const saved = saveMitigation(out, s.force, base, m);
     ctx.state.lastEdited = saved;
