@@ -10,7 +10,8 @@ import { evaluate, measureMemorization } from '../src/engine/metrics/index';
 import { getMethod, resolveHyperParams } from '../src/engine/methods/registry';
 import '../src/engine/methods/subnet/index';
 import { balancedCoefficients } from '../src/engine/methods/subnet/balancedSubnet';
-import { initScores, sgdMomentumUpdate, subnetMatrices, traceMask } from '../src/engine/methods/subnet/edgePopup';
+import { createSubnetState, fillKeepMask, initScores, sgdMomentumStepInPlace, sgdMomentumUpdate, subnetMatrices, subnetStep, traceMask } from '../src/engine/methods/subnet/edgePopup';
+import { tokensOf } from '../src/engine/methods/shared/batches';
 import { pruneCount } from '../src/engine/methods/shared/pruning';
 import type { UnlearnContext, UnlearnResult } from '../src/engine/methods/types';
 import type { HyperValue, MethodProgress } from '../src/shared/methodTypes';
@@ -101,6 +102,76 @@ test('the SGD update (momentum 0.9, weight decay 5e-4, lr 0.1) matches a hand-co
   const p1 = [1 - 0.1 * b1[0]!, -2 - 0.1 * b1[1]!, 0.5 - 0.1 * b1[2]!];
   out('b1').forEach((v, i) => assert.ok(Math.abs(v - b1[i]!) < 1e-6, `buf[${i}] = ${v}, expected ${b1[i]}`));
   out('p1').forEach((v, i) => assert.ok(Math.abs(v - p1[i]!) < 1e-6, `p[${i}] = ${v}, expected ${p1[i]}`));
+});
+
+test('the in-place host SGD step (what training runs) equals the traced update bit for bit, over several steps', async () => {
+  // Training applies the score gradients on the host so that no new score/momentum arrays come out of the graph
+  // (edgePopup.ts); this pins it to the traced torch.optim.SGD semantics above.
+  const n = 4096;
+  const g = new Graph();
+  const p = g.input('p', 'float32', [n]);
+  const grad = g.input('grad', 'float32', [n]);
+  const buf = g.input('buf', 'float32', [n]);
+  const [lr, mu, wd] = ['lr', 'mu', 'wd'].map((k) => g.input(k, 'float32', []));
+  const upd = sgdMomentumUpdate([p], [grad], [buf], { lr: lr!, momentum: mu!, weightDecay: wd! });
+  const sess = await rt.create(compileGraph(g, { p1: upd.params[0]!, b1: upd.bufs[0]! }));
+  let seed = 12345;
+  const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+  const hp = { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+  let P: Float32Array = Float32Array.from({ length: n }, () => rand() * 0.05);
+  let B: Float32Array = new Float32Array(n);
+  const hostP = P.slice();
+  const hostB = B.slice();
+  for (let step = 0; step < 3; step++) {
+    const G = Float32Array.from({ length: n }, () => rand() * 1e-3);
+    const r = await sess.run({ p: P, grad: G, buf: B, lr: [hp.lr], mu: [hp.momentum], wd: [hp.weightDecay] });
+    P = r.outputs.p1 as Float32Array;
+    B = r.outputs.b1 as Float32Array;
+    sgdMomentumStepInPlace(hostP, G, hostB, hp);
+    assert.deepEqual(hostB, B, `momentum after step ${step}`);
+    assert.deepEqual(hostP, P, `scores after step ${step}`);
+  }
+});
+
+test('the host mask fed to the step (fillKeepMask) equals the traced TopK mask, ties included', async () => {
+  // Training feeds masks computed on the host (edgePopup.ts says why); they must be the masks traceMask defines.
+  const n = 3000;
+  const g = new Graph();
+  const s = g.input('s', 'float32', [n]);
+  const counts = [0, 1, 7, 150, 1500, 2999, 3000];
+  const sess = await rt.create(compileGraph(g, Object.fromEntries(counts.map((k) => [`m${k}`, traceMask(s, k)]))));
+  let seed = 99;
+  const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+  // Random scores, then a block of exact ties (equal magnitudes of both signs) and zeros across the thresholds.
+  const S = Float32Array.from({ length: n }, () => rand());
+  for (let i = 0; i < n; i += 3) S[i] = i % 2 ? 0.25 : -0.25;
+  for (let i = 1; i < n; i += 11) S[i] = 0;
+  const r = await sess.run({ s: S });
+  const keep = new Uint8Array(n);
+  const scratch = new Float32Array(n);
+  for (const k of counts) {
+    fillKeepMask(S, k, keep, scratch);
+    assert.deepEqual([...keep], [...(r.outputs[`m${k}`] as Float32Array)], `prune ${k}`);
+  }
+});
+
+test('a batch run as several graph runs (what large models do) gives the whole batch’s step up to float rounding', async () => {
+  const rows = Array.from({ length: Math.min(8, fx.forget.rows) }, (_, i) => i);
+  const coef = balancedCoefficients(rows.map((r) => r % 2 === 0), 0.75);
+  const tokens = tokensOf(fx.forget, rows);
+  const whole = createSubnetState(fx.config, fx.params, 3, 0.05);
+  const split = createSubnetState(fx.config, fx.params, 3, 0.05);
+  for (let step = 0; step < 2; step++) {
+    const a = await subnetStep(rt, fx.config, whole, tokens, coef, fx.forget.cols);
+    const b = await subnetStep(rt, fx.config, split, tokens, coef, fx.forget.cols, 3); // runs of 3, 3 and 2 rows
+    assert.ok(Math.abs(a - b) < 1e-5 * Math.max(1, Math.abs(a)), `objective ${a} vs ${b}`);
+  }
+  for (const [name, s] of whole.scores) {
+    const t = split.scores.get(name)!;
+    let worst = 0;
+    for (let i = 0; i < s.length; i++) worst = Math.max(worst, Math.abs(s[i]! - t[i]!));
+    assert.ok(worst < 1e-6, `${name}: scores differ by ${worst}`);
+  }
 });
 
 test('scores start as kaiming_uniform(a=√5): U(−1/√fan_in, 1/√fan_in), reproducible from the seed', () => {

@@ -127,7 +127,12 @@ function loadNeox(root: string, raw: Record<string, unknown>): HfModel {
     const from = t.convertedFrom ?? t.dtype;
     if (from !== 'F32') converted.set(from, (converted.get(from) ?? 0) + 1);
     if (t.data instanceof Float32Array) params.set(name, t.data);
-    else if (t.data instanceof Float64Array) params.set(name, Float32Array.from(t.data));
+    else if (t.data instanceof Float64Array) {
+      params.set(name, Float32Array.from(t.data));
+      // Drop the F64 source as soon as it is converted, so a 1B F64 checkpoint does not end the load with both
+      // precisions resident (deleting the current entry while iterating a Map is well defined).
+      read.tensors.delete(name);
+    }
     else throw new CheckpointError(fileOf(name), `tensor "${name}" has dtype ${t.dtype}; weights must be F32, F16, BF16 or F64`, name);
   }
   // A tied NeoX head (tie_word_embeddings true, not Pythia's case) may be stored only once.

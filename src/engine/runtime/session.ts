@@ -12,7 +12,57 @@ export interface RuntimeOptions {
   providers?: string[];
   /** Intra-op threads (0: ONNX Runtime's default). */
   threads?: number;
+  /**
+   * ONNX Runtime's CPU memory arena and memory-pattern planning: 'on', 'off', or 'auto' (the default): off for
+   * models whose inputs (weights included) exceed LARGE_MODEL_INPUT_BYTES, on below.
+   */
+  arena?: 'auto' | 'on' | 'off';
 }
+
+/**
+ * Above this many bytes of graph inputs a session runs without the CPU arena and memory patterns. Measured on a
+ * Pythia-410M-shaped model (bench/prod.bench.ts): the arena keeps every block it ever handed out (outputs included,
+ * which onnxruntime-node then copies into JS), so a run's peak stays resident and grows with each new pattern;
+ * without it, freed tensors go back to malloc. Small models keep the arena: there it saves allocation time and
+ * costs little memory.
+ */
+export const LARGE_MODEL_INPUT_BYTES = 256 * 2 ** 20;
+
+let gcFn: (() => void) | null | undefined;
+
+/**
+ * Runs a full V8 garbage collection, so that ArrayBuffers ONNX Runtime outputs were copied into (external memory,
+ * invisible to V8's heap heuristics) are freed now rather than at some later GC. Uses global.gc when the process has
+ * it (--expose-gc), else enables it once through the V8 flag and a fresh context; a no-op where neither works.
+ */
+export function forceGc(): void {
+  if (gcFn === undefined) {
+    gcFn = null;
+    try {
+      const g = (globalThis as { gc?: () => void }).gc;
+      if (typeof g === 'function') gcFn = g;
+      else {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require('node:v8').setFlagsFromString('--expose-gc');
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const fn = require('node:vm').runInNewContext('gc') as unknown;
+        if (typeof fn === 'function') gcFn = fn as () => void;
+      }
+    } catch {
+      gcFn = null;
+    }
+  }
+  // Twice: V8 frees dead ArrayBuffers' memory in a background sweep after a GC, and the next GC first finishes that
+  // sweep. With ONNX Runtime's threads on every core the background sweep lagged a whole step (measured: 2 GiB of
+  // dead gradients still counted in arrayBuffers after one gc() on a 1B model).
+  gcFn?.();
+  gcFn?.();
+}
+
+const DTYPE_BYTES: Record<DType, number> = { float32: 4, float64: 8, int64: 8, bool: 1 };
+
+/** Bytes of a compiled model's graph inputs (weights, scores, tokens). */
+export const inputBytes = (m: CompiledModel): number => m.inputs.reduce((s, i) => s + DTYPE_BYTES[i.dtype] * i.shape.reduce((a, b) => a * b, 1), 0);
 
 export interface RunResult {
   outputs: Record<string, Float32Array | Float64Array | BigInt64Array | Uint8Array>;
@@ -71,12 +121,19 @@ export class Runtime {
   private readonly cache = new Map<string, Promise<CompiledSession>>();
   readonly providers: string[];
   readonly threads: number;
+  readonly arena: 'auto' | 'on' | 'off';
   /** Why each provider that failed to load was skipped. */
   readonly skipped: { provider: string; error: string }[] = [];
 
   constructor(opts: RuntimeOptions = {}) {
     this.providers = opts.providers?.length ? opts.providers : ['cpu'];
     this.threads = opts.threads ?? 0;
+    this.arena = opts.arena ?? 'auto';
+  }
+
+  /** Whether a session for `model` uses the CPU arena and memory patterns (see RuntimeOptions.arena). */
+  usesArena(model: CompiledModel): boolean {
+    return this.arena === 'auto' ? inputBytes(model) <= LARGE_MODEL_INPUT_BYTES : this.arena === 'on';
   }
 
   /** A session for `key`, compiling the graph with `build` only the first time the key is seen. */
@@ -93,6 +150,7 @@ export class Runtime {
   async create(model: CompiledModel): Promise<CompiledSession> {
     const ort = loadOrt();
     const errors: string[] = [];
+    const arena = this.usesArena(model);
     for (const provider of this.providers) {
       try {
         const session = await ort.InferenceSession.create(model.bytes, {
@@ -100,6 +158,8 @@ export class Runtime {
           intraOpNumThreads: this.threads,
           interOpNumThreads: 1,
           graphOptimizationLevel: 'all',
+          enableCpuMemArena: arena,
+          enableMemPattern: arena,
           logSeverityLevel: 3,
         });
         return new CompiledSession(session, model, provider);

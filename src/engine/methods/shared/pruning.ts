@@ -2,11 +2,13 @@
 import type { Params } from '../types';
 
 /**
- * Indices of the k largest scores (ties broken by lower index, so the result is deterministic), largest first.
- * k = 0 gives none. The k-th largest value comes from a native numeric sort of a copy; only the k chosen indices are
- * then ordered with a comparator, so a 16M-entry MLP matrix of a 1B model takes seconds, not minutes.
+ * Indices of the k largest scores (ties broken by lower index, so the result is deterministic), largest first, or
+ * in ascending index order when `ordered` is false (enough for a mask, and it skips the comparator sort of k
+ * entries). k = 0 gives none. The k-th largest value comes from a native numeric sort of a copy, so a 16M-entry MLP
+ * matrix of a 1B model takes seconds, not minutes; the copy is the one large temporary (4 bytes per entry for
+ * Float32Array scores, 8 otherwise).
  */
-export function topKIndices(scores: ArrayLike<number>, k: number): Uint32Array {
+export function topKIndices(scores: ArrayLike<number>, k: number, ordered = true): Uint32Array {
   const n = scores.length;
   if (!Number.isInteger(k) || k < 0 || k > n) throw new RangeError(`k = ${k} is out of range for ${n} scores`);
   if (k === 0) return new Uint32Array(0);
@@ -26,7 +28,7 @@ export function topKIndices(scores: ArrayLike<number>, k: number): Uint32Array {
       ties--;
     }
   }
-  return idx.sort((a, b) => scores[b]! - scores[a]! || a - b);
+  return ordered ? idx.sort((a, b) => scores[b]! - scores[a]! || a - b) : idx;
 }
 
 /** ⌊ratio·n⌋ entries, the count the paper prunes per tensor (spec §7.3). */
