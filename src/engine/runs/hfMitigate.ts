@@ -15,8 +15,7 @@ import { getMethod, resolveHyperParams } from '../methods/registry';
 import '../methods/index';
 import type { Params } from '../methods/types';
 import type { Runtime } from '../runtime/session';
-import type { PrunedTensor } from '../../shared/methodTypes';
-import { MASKS_FILE, type MitigateOptions, type MitigationRecord } from './mitigateRun';
+import { MASKS_FILE, type MitigateOptions, type MitigationRecord, prunedTensors } from './mitigateRun';
 import { checkOutDir } from './trainRun';
 
 /** The paper's Pythia sets hold 1632 chunks each (spec §6); larger files are cut there by default. */
@@ -107,8 +106,7 @@ export async function mitigateHf(rt: Runtime, base: HfBase, o: MitigateOptions):
     hp, seed: o.seed ?? 0, onProgress: o.onProgress, signal: o.signal,
   });
   const seconds = (performance.now() - t0) / 1000;
-  const shapes = new Map(paramShapes(c));
-  const pruned: PrunedTensor[] = [...res.masks].map(([tensor, m]) => ({ tensor, shape: shapes.get(tensor) ?? [m.length], pruned: m.reduce((s, v) => s + (v ? 0 : 1), 0), total: m.length }));
+  const pruned = prunedTensors(res.masks, paramShapes(c));
   const after = await evaluateSequenceSets(rt, c, res.params, base.sets.text ? { sequences: base.sets.sequences!, text: base.sets.text } : { sequences: base.sets.sequences! }, {
     promptLength: base.sets.promptLength, continuationLength: base.sets.continuationLength, suppressToken: suppressTokenOf(base.model), onProgress: o.onEvalProgress,
   });

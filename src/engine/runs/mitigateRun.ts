@@ -84,6 +84,12 @@ export interface Mitigation {
   after: EvaluationResult;
 }
 
+/** What each mask pruned (0 = pruned), with the tensor's shape: the manifest's record of an edit. */
+export function prunedTensors(masks: ReadonlyMap<string, Uint8Array>, shapes: Iterable<readonly [string, number[]]>): PrunedTensor[] {
+  const shapeOf = new Map(shapes);
+  return [...masks].map(([tensor, m]) => ({ tensor, shape: shapeOf.get(tensor) ?? [m.length], pruned: m.reduce((s, v) => s + (v ? 0 : 1), 0), total: m.length }));
+}
+
 /** Runs one method on a prepared base model and measures the result. */
 export async function mitigate(rt: Runtime, base: BaseModel, o: MitigateOptions): Promise<Mitigation> {
   const method = getAnyMethod(o.method);
@@ -100,13 +106,7 @@ export async function mitigate(rt: Runtime, base: BaseModel, o: MitigateOptions)
       ? await method.run({ ...common, data: base.data })
       : await method.run({ ...common, forget: base.forget, retain: base.retain, promptLength: 50 });
   const seconds = (performance.now() - t0) / 1000;
-  const shapes = new Map(gpt2ParamShapes(c));
-  const pruned: PrunedTensor[] = [...res.masks].map(([tensor, m]) => ({
-    tensor,
-    shape: shapes.get(tensor) ?? [m.length],
-    pruned: m.reduce((s, v) => s + (v ? 0 : 1), 0),
-    total: m.length,
-  }));
+  const pruned = prunedTensors(res.masks, gpt2ParamShapes(c));
   const after = await evaluate(rt, c, res.params, base.data, { onProgress: o.onEvalProgress });
   const hash = (base.manifest.contentHashes ?? {})['model.safetensors'] ?? null;
   return {
