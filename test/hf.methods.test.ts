@@ -15,6 +15,7 @@ import { type HfBase, mitigateHf, prepareHfBase, saveHfMitigation } from '../src
 import { Runtime } from '../src/engine/runtime/session';
 import { TOKENIZER_VOCAB, freshDir, neoxRawConfig, randomNeoxParams, tokenizerJson } from './helpers/hfCheckpoints';
 import { markovText, plantByFinetuning, randomSequence } from './helpers/neoxFinetune';
+import { claimOutputDir } from '../src/engine/io/outputDir';
 
 const PROMPT = 16;
 const CONT = 24;
@@ -70,7 +71,9 @@ test('BalancedSubnet removes the planted sequences with a bounded perplexity cha
   const names = mlpNames(base.model.config, 0);
   assert.deepEqual([...m.masks.keys()].filter((k) => k.startsWith('gpt_neox.layers.0.')).sort(), [names.down, names.up].sort());
 
-  const out = saveHfMitigation(join(dir, '..', 'edited'), false, base, m);
+  const claim = claimOutputDir(join(dir, '..', 'edited'));
+  const out = saveHfMitigation(claim, base, m);
+  claim.release();
   const back = loadModelFolder(out);
   assert.equal(back.modelType, 'gpt_neox');
   for (const [n, a] of m.params) assert.deepEqual(back.params.get(n), a, n);

@@ -20,6 +20,7 @@ import type { RunManifest } from '../src/shared/runManifest';
 import { Runtime } from '../src/engine/runtime/session';
 import type { HyperValue, MethodProgress } from '../src/shared/methodTypes';
 import { FIXTURE_OVERRIDES, type MemorizingModel, memorizingModel } from './helpers/memorizingModel';
+import { claimOutputDir } from '../src/engine/io/outputDir';
 
 const rt = new Runtime({ threads: 2 });
 after(() => rt.dispose());
@@ -166,7 +167,9 @@ test('mitigate runs a fine-tuning method on a checkpoint like an unlearning meth
     assert.deepEqual(m.record.pruned, []);
     assert.ok(m.record.seconds > 0);
     assert.ok(m.after.accuracy!.paper! > 50, 'the fine-tuned model is evaluated');
-    const out = saveMitigation(path.join(dir, 'edited'), false, base, m);
+    const claim = claimOutputDir(path.join(dir, 'edited'));
+    const out = saveMitigation(claim, base, m);
+    claim.release();
     assert.ok(!fs.existsSync(path.join(out, MASKS_FILE)), 'no masks file for a method that prunes nothing');
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'tinymem.json'), 'utf8'));
     assert.equal(manifest.mitigation.method, 'ft-clean');

@@ -91,6 +91,7 @@ export function program(): Command {
     .requiredOption('--methods <list>', 'comma-separated method ids, or "all"')
     .option('--grid', 'sweep a small grid of the paper\'s values and select with the paper\'s rule')
     .option('--out <dir>', 'folder for compare.csv and compare.json (default: DIR-compare)')
+    .option('--force', 'replace compare.csv and compare.json of an earlier comparison in --out')
     .option('--seed <n>', 'seed of the methods\' randomness', (v) => Number(v), 0)
     .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt('--threads'))
     .action(async (dir, f) => {
@@ -104,6 +105,7 @@ export function program(): Command {
     .option('--providers <list>', 'execution providers in order of preference, e.g. cuda,cpu')
     .option('--seed <n>', 'default seed of the methods\' randomness', (v) => Number(v), 0)
     .option('--output-cap <kb>', 'drop a chart whose data is over this many KB (its text stays)', positiveInt('--output-cap'))
+    .option('--allow-outside', 'let cells read and write paths outside the notebook\'s folder (as the setting tinymem.allowPathsOutsideWorkspace)')
     .action(async (nb, f) => {
       process.exitCode = await runCommand(nb, f);
     });

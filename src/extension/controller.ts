@@ -8,7 +8,7 @@ import type { NotebookStateData } from '../shared/engineProtocol';
 import type { ViewOutput } from '../shared/viewPayloads';
 import type { EngineClient, RunOutcome } from './engineClient';
 import { NOTEBOOK_TYPE, STEP_LANGUAGE, itemToVscode } from './serializer';
-import { baseDirOf, engineSettings, outputCapKB } from './settings';
+import { baseDirOf, engineSettings, outputCapKB, workspaceDirOf } from './settings';
 
 export const CONTROLLER_ID = 'tinymem-controller';
 const LIVE_UPDATE_MS = 500;
@@ -32,7 +32,7 @@ function progressOutput(message: string, fraction?: number): vscode.NotebookCell
 /** Runs one cell source in the engine with live updates; shared by the controller and the commands. */
 export async function runInEngine(
   engine: EngineClient,
-  req: { source: string; baseDir: string; state: NotebookStateData },
+  req: { source: string; baseDir: string; workspaceDir?: string; state: NotebookStateData },
   o: { token?: vscode.CancellationToken; onLive?(views: ViewOutput[], message: string, fraction?: number): void },
 ): Promise<RunOutcome> {
   const handle = engine.run({ ...req, settings: engineSettings() }, (p) => o.onLive?.(p.outputs ?? [], p.message, p.fraction));
@@ -103,7 +103,7 @@ export class TinyMemController implements vscode.Disposable {
     };
     let outcome: RunOutcome;
     try {
-      outcome = await runInEngine(this.engine, { source: cell.document.getText(), baseDir: baseDirOf(notebook.uri), state: this.states.get(key) ?? {} }, { token: exec.token, onLive: live });
+      outcome = await runInEngine(this.engine, { source: cell.document.getText(), baseDir: baseDirOf(notebook.uri), workspaceDir: workspaceDirOf(notebook.uri), state: this.states.get(key) ?? {} }, { token: exec.token, onLive: live });
     } catch (e) {
       outcome = { kind: 'crashed', message: `Could not start the TinyMem engine process: ${e instanceof Error ? e.message : String(e)}` };
     }

@@ -17,6 +17,8 @@ export interface EngineClientOptions {
 export interface RunRequest {
   source: string;
   baseDir: string;
+  /** The folder the cell's paths must stay in (default: baseDir). */
+  workspaceDir?: string;
   state: NotebookStateData;
   settings: EngineSettings;
 }

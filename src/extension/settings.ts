@@ -13,6 +13,7 @@ export function engineSettings(): EngineSettings {
     providers: providers.length ? providers : ['cpu'],
     threads: Number.isInteger(threads) && threads >= 0 ? threads : 0,
     seed: Number.isSafeInteger(seed) && seed >= 0 ? seed : 0,
+    allowOutsideWorkspace: c.get<boolean>('allowPathsOutsideWorkspace', false) === true,
   };
 }
 
@@ -25,6 +26,11 @@ export function outputCapKB(): number {
 export function baseDirOf(uri: vscode.Uri): string {
   if (uri.scheme === 'file') return vscode.Uri.joinPath(uri, '..').fsPath;
   return workspaceDir();
+}
+
+/** The folder a notebook's cells may read and write in: its workspace folder, else its own folder. */
+export function workspaceDirOf(uri: vscode.Uri): string {
+  return vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? baseDirOf(uri);
 }
 
 export function workspaceDir(): string {

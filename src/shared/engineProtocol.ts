@@ -16,6 +16,8 @@ export interface EngineSettings {
   threads: number;
   /** Default seed of methods' randomness (tinymem.defaultSeed). */
   seed: number;
+  /** Cells may read and write paths outside the notebook's workspace folder (tinymem.allowPathsOutsideWorkspace). */
+  allowOutsideWorkspace?: boolean;
 }
 
 /** A problem in a cell's YAML, 1-based positions (mirrors CellIssue in src/engine/notebook/parseStep.ts). */
@@ -29,7 +31,7 @@ export interface CellIssueData {
 }
 
 export type ToEngine =
-  | { type: 'run'; id: string; source: string; baseDir: string; state: NotebookStateData; settings: EngineSettings }
+  | { type: 'run'; id: string; source: string; baseDir: string; workspaceDir?: string; state: NotebookStateData; settings: EngineSettings }
   | { type: 'cancel'; id: string };
 
 export type FromEngine =

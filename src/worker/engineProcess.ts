@@ -24,6 +24,8 @@ async function run(m: Extract<ToEngine, { type: 'run' }>): Promise<void> {
   try {
     const r = await runCellSource(m.source, {
       baseDir: m.baseDir,
+      workspaceDir: m.workspaceDir,
+      allowOutsideWorkspace: m.settings.allowOutsideWorkspace === true,
       state,
       runtime: { providers: m.settings.providers, threads: m.settings.threads },
       seed: m.settings.seed,

@@ -1,9 +1,7 @@
 // tinymem compare DIR --methods a,b,... [--grid] [--out DIR2]: runs several methods on the same base model and
 // writes the comparison as a table (stdout), compare.csv and compare.json.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { listMethods } from '../../engine/methods/registry';
-import { compareCsv, compareMethods } from '../../engine/runs/compareRun';
+import { claimCompareOut, compareCsv, compareMethods, writeCompareFiles } from '../../engine/runs/compareRun';
 import { prepareBase } from '../../engine/runs/mitigateRun';
 import { Runtime } from '../../engine/runtime/session';
 import { isPretrainedFolder } from '../../engine/runs/hfMitigate';
@@ -13,15 +11,14 @@ import { progress } from '../progress';
 
 const num = (v: number | null, d = 2) => (v === null ? 'n/a' : v.toFixed(d));
 
-export async function compareCommand(dir: string, f: HfFlags & { methods: string; grid?: boolean; out?: string; threads?: number; seed?: number }): Promise<number> {
+export async function compareCommand(dir: string, f: HfFlags & { methods: string; grid?: boolean; out?: string; force?: boolean; threads?: number; seed?: number }): Promise<number> {
   if (isPretrainedFolder(dir) || f.sequences) return hfCompareCommand(dir, f);
   // Regularizers apply while training from scratch, so they cannot edit a trained checkpoint.
   const runnable = listMethods().filter((m) => m.family !== 'regularizer');
   const ids = f.methods === 'all' ? runnable.map((m) => m.id) : f.methods.split(',').map((s) => s.trim()).filter(Boolean);
   const known = new Set(runnable.map((m) => m.id));
   for (const id of ids) if (!known.has(id)) throw new Error(`--methods: unknown method "${id}"; known methods: ${[...known].join(', ')} (or "all"); regularizers run with \`tinymem train --regularizer\``);
-  const outDir = path.resolve(f.out ?? `${dir.replace(/\/+$/, '')}-compare`);
-  fs.mkdirSync(outDir, { recursive: true });
+  const out = claimCompareOut(f.out ?? `${dir.replace(/\/+$/, '')}-compare`, { force: f.force, inputs: [dir], onNote: (n) => process.stderr.write(`tinymem: note: ${n}\n`) });
   const rt = new Runtime({ threads: f.threads ?? 2 });
   const started = Date.now();
   try {
@@ -53,11 +50,11 @@ export async function compareCommand(dir: string, f: HfFlags & { methods: string
         ]),
       ]),
     );
-    fs.writeFileSync(path.join(outDir, 'compare.csv'), compareCsv(res));
-    fs.writeFileSync(path.join(outDir, 'compare.json'), JSON.stringify({ base: dir, forget: base.forget.rows, retain: base.retain.rows, ...res }, null, 2) + '\n');
-    console.log(`wrote ${path.join(outDir, 'compare.csv')} and compare.json; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
+    const csv = writeCompareFiles(out, compareCsv(res), { base: dir, forget: base.forget.rows, retain: base.retain.rows, ...res });
+    console.log(`wrote ${csv} and compare.json; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
     return res.rows.some((r) => r.error) ? 1 : 0;
   } finally {
+    out.release();
     await rt.dispose();
   }
 }

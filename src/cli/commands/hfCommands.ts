@@ -1,13 +1,12 @@
 // eval / mitigate / compare on a Hugging Face model folder (GPT-2 or GPT-NeoX, e.g. Pythia) that carries no
 // TinyMem training data: the sequences to check come from --sequences (MemPi JSON/JSONL), perplexity and the retain
 // set from --text / --retain (text through the folder's tokenizer.json, or a .json token file).
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { listMethods } from '../../engine/methods/registry';
 import { loadModelFolder } from '../../engine/model/hfFolder';
 import { evaluateSequenceSets } from '../../engine/metrics/sequenceSetEval';
-import { compareCsv, compareOn, hfCompareTarget } from '../../engine/runs/compareRun';
-import { type HfDataOptions, mitigateHf, prepareHfBase, readHfSets, saveHfMitigation, suppressTokenOf } from '../../engine/runs/hfMitigate';
+import { claimCompareOut, compareCsv, compareOn, hfCompareTarget, writeCompareFiles } from '../../engine/runs/compareRun';
+import { type HfDataOptions, checkHfMitigation, mitigateHf, prepareHfBase, readHfSets, saveHfMitigation, suppressTokenOf } from '../../engine/runs/hfMitigate';
+import { claimOutputDir } from '../../engine/io/outputDir';
 import { parseOverrides } from '../../engine/presets';
 import { Runtime } from '../../engine/runtime/session';
 import type { MetricValue } from '../../shared/metricTypes';
@@ -57,6 +56,10 @@ function beforeAfter(before: readonly MetricValue[], after: readonly MetricValue
 }
 
 export async function hfMitigateCommand(dir: string, f: HfFlags & { method: string; set?: string[]; out: string; force?: boolean; seed?: number }): Promise<number> {
+  // The method and --out are checked (and --out locked) before the model is loaded or measured.
+  const hp = parseOverrides(f.set ?? []);
+  checkHfMitigation(f.method, hp, !!(f.text || f.retain));
+  const out = claimOutputDir(f.out, { force: f.force, inputs: [dir, f.sequences, f.text, f.retain], onNote: (n) => process.stderr.write(`tinymem: note: ${n}\n`) });
   const rt = new Runtime({ threads: f.threads ?? 2 });
   try {
     const evalBar = progress('measure');
@@ -65,28 +68,29 @@ export async function hfMitigateCommand(dir: string, f: HfFlags & { method: stri
     console.error(`forget set: ${base.forget.rows} memorized sequences; retain set: ${base.retain.rows} text chunks`);
     const bar = progress(f.method);
     const m = await mitigateHf(rt, base, {
-      method: f.method, hyperParams: parseOverrides(f.set ?? []), seed: f.seed,
+      method: f.method, hyperParams: hp, seed: f.seed,
       onProgress: (p) => bar.update(p.done, p.total, `${p.stage}${p.loss !== undefined ? ` loss ${p.loss.toFixed(4)}` : ''}`),
     });
     bar.stop();
-    const out = saveHfMitigation(f.out, !!f.force, base, m);
+    const saved = saveHfMitigation(out, base, m);
     const r = m.record;
-    console.log(`${r.method} (${Object.entries(r.hyperParams).map(([k, v]) => `${k}=${v}`).join(', ')}) took ${r.seconds.toFixed(2)} s; edited model ${out} (Hugging Face ${base.model.modelType} layout)`);
+    console.log(`${r.method} (${Object.entries(r.hyperParams).map(([k, v]) => `${k}=${v}`).join(', ')}) took ${r.seconds.toFixed(2)} s; edited model ${saved} (Hugging Face ${base.model.modelType} layout)`);
     console.log(beforeAfter(base.before.metrics, m.after.metrics));
     return 0;
   } finally {
+    out.release();
     await rt.dispose();
   }
 }
 
-export async function hfCompareCommand(dir: string, f: HfFlags & { methods: string; grid?: boolean; out?: string; seed?: number }): Promise<number> {
+export async function hfCompareCommand(dir: string, f: HfFlags & { methods: string; grid?: boolean; out?: string; force?: boolean; seed?: number }): Promise<number> {
   // Fine-tuning methods continue TinyMem training on its own data, which a pretrained folder does not carry.
   const known = listMethods().filter((m) => m.family !== 'regularizer' && m.family !== 'fine-tune').map((m) => m.id);
   const ids = f.methods === 'all' ? known : f.methods.split(',').map((s) => s.trim()).filter(Boolean);
   for (const id of ids) if (!known.includes(id)) throw new Error(`--methods: "${id}" is not an unlearning method; known: ${known.join(', ')} (or "all")`);
   // The selection rule weighs the memorization drop against the perplexity rise; without text there is no score.
   if (f.grid && !f.text) throw new Error(`--grid picks each method's best point by memorization and perplexity change: pass --text FILE (text or a .json token file) for perplexity`);
-  const outDir = path.resolve(f.out ?? `${dir.replace(/\/+$/, '')}-compare`);
+  const out = claimCompareOut(f.out ?? `${dir.replace(/\/+$/, '')}-compare`, { force: f.force, inputs: [dir, f.sequences, f.text, f.retain], onNote: (n) => process.stderr.write(`tinymem: note: ${n}\n`) });
   const rt = new Runtime({ threads: f.threads ?? 2 });
   const started = Date.now();
   try {
@@ -106,12 +110,11 @@ export async function hfCompareCommand(dir: string, f: HfFlags & { methods: stri
         r.error ? `failed: ${r.error}` : r.selected && f.grid ? 'selected' : '',
       ]),
     ]));
-    fs.mkdirSync(outDir, { recursive: true });
-    fs.writeFileSync(path.join(outDir, 'compare.csv'), compareCsv(res));
-    fs.writeFileSync(path.join(outDir, 'compare.json'), JSON.stringify({ base: dir, modelType: base.model.modelType, forget: base.forget.rows, retain: base.retain.rows, ...res }, null, 2) + '\n');
-    console.log(`wrote ${path.join(outDir, 'compare.csv')} and compare.json; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
+    const csv = writeCompareFiles(out, compareCsv(res), { base: dir, modelType: base.model.modelType, forget: base.forget.rows, retain: base.retain.rows, ...res });
+    console.log(`wrote ${csv} and compare.json; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
     return res.rows.some((r) => r.error) ? 1 : 0;
   } finally {
+    out.release();
     await rt.dispose();
   }
 }

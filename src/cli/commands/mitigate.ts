@@ -2,7 +2,8 @@
 // and writes the edited checkpoint (with masks.safetensors); prints a before/after table.
 // Ctrl-C ends the process: nothing is written until the edit is complete, and the write is atomic.
 import { parseOverrides } from '../../engine/presets';
-import { mitigate, prepareBase, saveMitigation } from '../../engine/runs/mitigateRun';
+import { checkMitigation, mitigate, prepareBase, saveMitigation } from '../../engine/runs/mitigateRun';
+import { claimOutputDir } from '../../engine/io/outputDir';
 import { Runtime } from '../../engine/runtime/session';
 import type { MetricValue } from '../../shared/metricTypes';
 import { formatMetric, table } from '../format';
@@ -22,6 +23,9 @@ export async function mitigateCommand(dir: string, f: HfFlags & { method: string
   // A Hugging Face folder: the forget set comes from --sequences, the retain set and perplexity from --text/--retain.
   if (isPretrainedFolder(dir) || f.sequences) return hfMitigateCommand(dir, f);
   const hp = parseOverrides(f.set ?? []);
+  // The method and --out are checked (and --out locked) before the base model is loaded or measured.
+  checkMitigation(f.method, hp);
+  const out = claimOutputDir(f.out, { force: f.force, inputs: [dir], onNote: (n) => process.stderr.write(`tinymem: note: ${n}\n`) });
   const rt = new Runtime({ threads: f.threads ?? 2 });
   try {
     const evalBar = progress('measure');
@@ -39,14 +43,15 @@ export async function mitigateCommand(dir: string, f: HfFlags & { method: string
     });
     bar.stop();
     afterBar.stop();
-    const out = saveMitigation(f.out, !!f.force, base, m);
+    const saved = saveMitigation(out, base, m);
     const r = m.record;
-    console.log(`${r.method} (${Object.entries(r.hyperParams).map(([k, v]) => `${k}=${v}`).join(', ')}) took ${r.seconds.toFixed(2)} s; edited checkpoint ${out}`);
+    console.log(`${r.method} (${Object.entries(r.hyperParams).map(([k, v]) => `${k}=${v}`).join(', ')}) took ${r.seconds.toFixed(2)} s; edited checkpoint ${saved}`);
     const pruned = r.pruned.reduce((s, p) => s + p.pruned, 0);
     if (r.pruned.length) console.log(`pruned ${pruned} entries in ${r.pruned.filter((p) => p.pruned > 0).length} tensors (masks.safetensors)`);
     console.log(beforeAfter(base.before.metrics, m.after.metrics));
     return 0;
   } finally {
+    out.release();
     await rt.dispose();
   }
 }

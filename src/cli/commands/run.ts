@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runNotebook } from '../../engine/notebook/runNotebook';
 import { writeFileAtomicSync } from '../../engine/model/safetensors';
+import { checkOutFile } from '../../engine/io/outputDir';
 import { renderHtmlReport } from '../../engine/report/index';
 import { DEFAULT_OUTPUT_CAP_KB } from '../../shared/cellOutputs';
 import { parseNotebook, serializeNotebook } from '../../shared/notebookFormat';
@@ -17,14 +18,32 @@ export interface RunFlags {
   providers?: string;
   seed?: number;
   outputCap?: number;
+  /** Let cells use paths outside the notebook's folder (the CLI's tinymem.allowPathsOutsideWorkspace). */
+  allowOutside?: boolean;
+}
+
+/** Writes one result file at the end; a failure names the user's path, not the temporary file beside it. */
+function writeResult(target: string, shown: string, flag: string, text: string): void {
+  try {
+    writeFileAtomicSync(target, [new TextEncoder().encode(text)]);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`${shown}: ${flag} could not be written${code ? ` (${code})` : ''}; choose another ${flag} and run again`);
+  }
 }
 
 const firstLine = (s: string) => s.split('\n').find((l) => l.trim() && !l.trim().startsWith('#'))?.trim() ?? '';
 
 export async function runCommand(file: string, f: RunFlags): Promise<number> {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such notebook file`);
+  if (fs.statSync(file).isDirectory()) throw new Error(`${file}: is a folder, not a notebook; give the path of a .tinymem file`);
   const nb = parseNotebook(fs.readFileSync(file), file);
   if (!nb.cells.some((c) => c.kind === 'step')) throw new Error(`${file}: has no step cells to run`);
+  // Where the results go is checked before any cell runs, so a bad --out or --html throws no work away.
+  const outFile = f.out !== undefined ? checkOutFile(f.out, '--out') : undefined;
+  const htmlFile = f.html !== undefined ? checkOutFile(f.html, '--html') : undefined;
+  if (outFile && htmlFile && outFile === htmlFile) throw new Error(`${f.html}: --html and --out name the same file; give them different paths`);
+  const baseDir = path.dirname(path.resolve(file));
   const ac = new AbortController();
   const onSigint = () => {
     if (ac.signal.aborted) process.exit(130);
@@ -36,7 +55,10 @@ export async function runCommand(file: string, f: RunFlags): Promise<number> {
   let bar = progress('cell');
   try {
     const r = await runNotebook(nb, {
-      baseDir: path.dirname(path.resolve(file)),
+      baseDir,
+      // The notebook's folder is the workspace of `tinymem run`: cells stay inside it unless --allow-outside.
+      workspaceDir: baseDir,
+      allowOutsideWorkspace: f.allowOutside === true,
       runtime: { threads: f.threads ?? 2, providers: f.providers ? f.providers.split(',').map((s) => s.trim()).filter(Boolean) : undefined },
       seed: f.seed,
       outputCapKB: f.outputCap ?? DEFAULT_OUTPUT_CAP_KB,
@@ -53,15 +75,15 @@ export async function runCommand(file: string, f: RunFlags): Promise<number> {
       },
     });
     bar.stop();
-    if (f.out) {
-      writeFileAtomicSync(path.resolve(f.out), [new TextEncoder().encode(serializeNotebook(r.notebook))]);
-      console.log(`executed notebook: ${path.resolve(f.out)}`);
+    if (outFile) {
+      writeResult(outFile, f.out!, '--out', serializeNotebook(r.notebook));
+      console.log(`executed notebook: ${outFile}`);
     }
-    if (f.html) {
+    if (htmlFile) {
       const cells = r.notebook.cells.map((c, i) => ({ kind: c.kind, source: c.source, outputs: r.views.get(i) ?? [], error: r.errors.get(i) }));
       const html = await renderHtmlReport({ title: path.basename(file, path.extname(file)), cells });
-      writeFileAtomicSync(path.resolve(f.html), [new TextEncoder().encode(html)]);
-      console.log(`HTML report: ${path.resolve(f.html)}`);
+      writeResult(htmlFile, f.html!, '--html', html);
+      console.log(`HTML report: ${htmlFile}`);
     }
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     if (r.failure) {

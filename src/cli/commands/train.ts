@@ -32,6 +32,7 @@ export async function trainCommand(f: TrainFlags): Promise<number> {
     regularizer,
     out: f.out,
     force: f.force,
+    onNote: (n) => process.stderr.write(`tinymem: note: ${n}\n`),
     runtime,
     evaluate: f.eval,
     onProgress: (p) => bar.update(p.step, p.totalSteps, `epoch ${p.epoch.toFixed(1)} loss ${p.loss.toFixed(4)} ${Math.round(p.tokensPerSec)} tok/s ${p.provider}`),

@@ -4,6 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ViewOutput } from '../../shared/viewPayloads';
+import { type ClaimOptions, type ClaimedOutput, CELL_WORDING, OutputError, claimOutputDir, isWithin, realPath } from '../io/outputDir';
+import { OutputLockedError } from '../io/outputLock';
 import type { CellIssue } from './parseStep';
 
 /** Per-notebook state kept across cells (in the engine process, one per open notebook; in the CLI, one per run). */
@@ -33,6 +35,13 @@ export interface RuntimeSettings {
 export interface CellContext {
   /** Folder that relative paths in cells resolve against: the notebook's folder. */
   baseDir: string;
+  /**
+   * The folder every path a cell reads or writes must stay in (VS Code: the notebook's workspace folder; `tinymem
+   * run`: the notebook's folder). Default: `baseDir`.
+   */
+  workspaceDir?: string;
+  /** The user's opt-out (setting tinymem.allowPathsOutsideWorkspace, `tinymem run --allow-outside`). */
+  allowOutsideWorkspace?: boolean;
   state: NotebookState;
   runtime: RuntimeSettings;
   /** Default seed of methods' randomness (tinymem.defaultSeed). */
@@ -66,13 +75,43 @@ export class StepError extends Error {
   }
 }
 
-export function resolvePath(ctx: CellContext, p: string): string {
-  return path.resolve(ctx.baseDir, p);
+/** Refuses a path outside the notebook's workspace folder (after resolving symlinks) unless the user opted out. */
+export function checkInWorkspace(ctx: CellContext, abs: string, field: string): string {
+  if (ctx.allowOutsideWorkspace) return abs;
+  const ws = path.resolve(ctx.workspaceDir ?? ctx.baseDir);
+  const real = realPath(abs);
+  if (!isWithin(real, realPath(ws))) {
+    throw new StepError(field, `${abs}${real !== abs ? ` (which resolves to ${real})` : ''} is outside the notebook's workspace folder ${ws}; use a path inside it, or allow paths outside with the setting tinymem.allowPathsOutsideWorkspace (tinymem run: --allow-outside)`);
+  }
+  return abs;
+}
+
+/** A path of cell key `field`, resolved against the notebook's folder and kept inside its workspace. */
+export function resolvePath(ctx: CellContext, p: string, field: string): string {
+  return checkInWorkspace(ctx, path.resolve(ctx.baseDir, p), field);
+}
+
+/**
+ * Checks and locks a step's output folder before the step does any work (CLI and notebooks share the rule: an
+ * existing output is replaced only with `force: true`, an output is never its own input); the error names `out`.
+ */
+export function claimStepOut(ctx: CellContext, out: string, o: Omit<ClaimOptions, 'wording' | 'onNote'>): ClaimedOutput {
+  checkInWorkspace(ctx, out, 'out');
+  try {
+    return claimOutputDir(out, { ...o, wording: CELL_WORDING, onNote: (message) => ctx.onProgress({ message }) });
+  } catch (e) {
+    throw asOutError(e);
+  }
+}
+
+/** An output folder's refusal as a StepError on the cell's `out` key (other errors pass through). */
+export function asOutError(e: unknown): unknown {
+  return e instanceof OutputError || e instanceof OutputLockedError ? new StepError('out', e.message, 'step') : e;
 }
 
 /** The checkpoint a step works on: its own `checkpoint` key, or the notebook's latest one of the wanted kind. */
 export function checkpointFor(ctx: CellContext, given: string | undefined, kind: 'trained' | 'edited'): string {
-  const dir = given !== undefined ? resolvePath(ctx, given) : kind === 'trained' ? ctx.state.lastCheckpoint : ctx.state.lastEdited;
+  const dir = given !== undefined ? resolvePath(ctx, given, 'checkpoint') : kind === 'trained' ? ctx.state.lastCheckpoint : ctx.state.lastEdited;
   if (!dir) {
     throw new StepError('checkpoint', kind === 'trained'
       ? 'no checkpoint given and no train step has run in this notebook yet; run a train cell first or add `checkpoint: path/to/folder`'

@@ -290,13 +290,14 @@ export function parseStep(source: string): ParsedStep {
   delete out.__hpKeyNodes;
   const kindName = spec.kind as StepKind;
   if (kindName === 'data' || kindName === 'train') out.set ??= {};
+  // An existing output is replaced only when the cell says `force: true`.
   if (kindName === 'train') {
-    out.force ??= true;
+    out.force ??= false;
     out.evaluate ??= true;
   }
   if (kindName === 'mitigate') {
     out.hp ??= {};
-    out.force ??= true;
+    out.force ??= false;
   }
   if (kindName === 'compare') out.grid ??= false;
   return { step: out as unknown as Step, issues: [] };

@@ -1,6 +1,6 @@
 // Runs every step cell of a parsed notebook in order, with one notebook state, and returns the notebook with the new
 // outputs. Used by the headless `tinymem run`; stops at the first failing cell (its error becomes that cell's
-// output) because later cells usually depend on it.
+// output) because later cells usually depend on it; the cells not run keep their earlier outputs.
 import { errorOutput, viewToOutput } from '../../shared/cellOutputs';
 import type { NotebookFile } from '../../shared/notebookFormat';
 import type { ViewOutput } from '../../shared/viewPayloads';
@@ -10,6 +10,9 @@ import { runCellSource } from './runCell';
 
 export interface RunNotebookOptions {
   baseDir: string;
+  /** The folder cells' paths must stay in (default: baseDir) unless `allowOutsideWorkspace`. */
+  workspaceDir?: string;
+  allowOutsideWorkspace?: boolean;
   runtime: RuntimeSettings;
   seed?: number;
   outputCapKB?: number;
@@ -49,14 +52,13 @@ export async function runNotebook(nb: NotebookFile, o: RunNotebookOptions): Prom
   let stopped = false;
   for (const [i, cell] of cells.entries()) {
     if (cell.kind !== 'step') continue;
-    if (failure || stopped) {
-      delete cell.outputs;
-      continue;
-    }
+    // Cells after a failure or a stop are not run and keep the outputs they had (the file may be written back over
+    // the notebook itself).
+    if (failure || stopped) continue;
     ordinal++;
     o.onCell?.(i, ordinal, steps, cell.source);
     const started = Date.now();
-    const ctx: CellContext = { baseDir: o.baseDir, state, runtime: o.runtime, seed: o.seed ?? 0, signal, onProgress: (p) => o.onProgress?.(i, p) };
+    const ctx: CellContext = { baseDir: o.baseDir, workspaceDir: o.workspaceDir, allowOutsideWorkspace: o.allowOutsideWorkspace, state, runtime: o.runtime, seed: o.seed ?? 0, signal, onProgress: (p) => o.onProgress?.(i, p) };
     try {
       const r = await runCellSource(cell.source, ctx);
       views.set(i, r.outputs);

@@ -3,7 +3,10 @@
 // selection rule (spec §4.F): the lowest relative memorization change penalised by the relative loss of accuracy
 // (math) or rise of perplexity (language). Hugging Face folders are compared the same way on their sequence set and
 // perplexity text.
+import * as path from 'node:path';
 import type { HyperValue } from '../../shared/methodTypes';
+import { type ClaimedOutput, type ClaimOptions, claimOutputDir } from '../io/outputDir';
+import { writeFileAtomicSync } from '../model/safetensors';
 import type { EvaluationResult } from '../../shared/metricTypes';
 import { getAnyMethod } from '../methods/registry';
 import type { Runtime } from '../runtime/session';
@@ -162,4 +165,20 @@ export function compareCsv(r: CompareResult): string {
   };
   const lines = r.rows.map((x) => [x.method, x.name, x.family, x.hyperParams, x.seconds, x.memBefore, x.memAfter, x.memChangePct, x.utilityBefore, x.utilityAfter, x.utilityChangePct, x.score, x.selected, x.error].map(q).join(','));
   return [head.join(','), ...lines].join('\n') + '\n';
+}
+
+/** The files a comparison writes into its output folder. */
+export const COMPARE_FILES = ['compare.csv', 'compare.json'] as const;
+
+/** Checks and locks a comparison's output folder before any method runs: earlier compare files are kept unless `force`. */
+export function claimCompareOut(out: string, o: Omit<ClaimOptions, 'files'>): ClaimedOutput {
+  return claimOutputDir(out, { ...o, files: COMPARE_FILES });
+}
+
+/** Writes compare.csv and compare.json atomically into the claimed folder; returns the CSV's path. */
+export function writeCompareFiles(out: ClaimedOutput, csv: string, json: unknown): string {
+  const enc = new TextEncoder();
+  writeFileAtomicSync(path.join(out.dir, COMPARE_FILES[0]), [enc.encode(csv)]);
+  writeFileAtomicSync(path.join(out.dir, COMPARE_FILES[1]), [enc.encode(JSON.stringify(json, null, 2) + '\n')]);
+  return path.join(out.dir, COMPARE_FILES[0]);
 }

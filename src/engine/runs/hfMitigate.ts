@@ -16,7 +16,8 @@ import '../methods/index';
 import type { Params } from '../methods/types';
 import type { Runtime } from '../runtime/session';
 import { MASKS_FILE, type MitigateOptions, type MitigationRecord, prunedTensors } from './mitigateRun';
-import { checkOutDir } from './trainRun';
+import type { ClaimedOutput } from '../io/outputDir';
+import type { HyperValue } from '../../shared/methodTypes';
 
 /** The paper's Pythia sets hold 1632 chunks each (spec §6); larger files are cut there by default. */
 export const DEFAULT_CHUNK_LIMIT = 1632;
@@ -94,12 +95,22 @@ export interface HfMitigation {
   after: SequenceSetEvaluation;
 }
 
+/**
+ * The unlearning method a run on a Hugging Face folder names, checked before the model is loaded: known, not a
+ * regularizer or fine-tuning method (those need TinyMem training data), valid hyper-parameters, and a retain set
+ * when the method uses one.
+ */
+export function checkHfMitigation(methodId: string, hyperParams: Record<string, HyperValue | string> | undefined, hasRetain: boolean): { method: ReturnType<typeof getMethod>; hp: Record<string, HyperValue> } {
+  const method = getMethod(methodId);
+  const hp = resolveHyperParams(method, hyperParams);
+  if (method.usesRetain && !hasRetain) throw new Error(`${method.id} needs a retain set: pass --text FILE (or --retain FILE) with clean text`);
+  return { method, hp };
+}
+
 /** Runs one method on the prepared model and measures the result on the same sets. */
 export async function mitigateHf(rt: Runtime, base: HfBase, o: MitigateOptions): Promise<HfMitigation> {
-  const method = getMethod(o.method);
-  const hp = resolveHyperParams(method, o.hyperParams);
+  const { method, hp } = checkHfMitigation(o.method, o.hyperParams, base.retain.rows > 0);
   const c = base.model.config;
-  if (method.usesRetain && base.retain.rows === 0) throw new Error(`${method.id} needs a retain set: pass --text FILE (or --retain FILE) with clean text`);
   const t0 = performance.now();
   const res = await method.run({
     runtime: rt, config: c, params: base.model.params, forget: base.forget, retain: base.retain, promptLength: base.sets.promptLength,
@@ -119,9 +130,8 @@ export async function mitigateHf(rt: Runtime, base: HfBase, o: MitigateOptions):
 }
 
 /** Writes the edited model as a Hugging Face folder (tokenizer files copied) with masks.safetensors and tinymem.json. */
-export function saveHfMitigation(out: string, force: boolean, base: HfBase, m: HfMitigation): string {
-  checkOutDir(out, force);
-  const dir = path.resolve(out);
+export function saveHfMitigation(out: ClaimedOutput, base: HfBase, m: HfMitigation): string {
+  const dir = out.dir;
   const manifest = {
     kind: 'hf-mitigation',
     modelType: base.model.modelType,

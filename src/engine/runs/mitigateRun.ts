@@ -11,13 +11,13 @@ import { writeSafetensors } from '../model/safetensors';
 import { type EvalProgress, evaluate } from '../metrics/evaluate';
 import { getAnyMethod, resolveHyperParams } from '../methods/registry';
 import '../methods/index';
-import type { Params } from '../methods/types';
+import type { MitigationMethod, Params, RegularizerMethod } from '../methods/types';
 import type { Runtime } from '../runtime/session';
 import { type TinyMemDataset, tinymemDataset } from '../train/tinymemData';
 import type { HyperValue, MethodProgress, PrunedTensor } from '../../shared/methodTypes';
 import type { EvaluationResult } from '../../shared/metricTypes';
 import type { RunManifest } from '../../shared/runManifest';
-import { checkOutDir } from './trainRun';
+import type { ClaimedOutput } from '../io/outputDir';
 
 export const MASKS_FILE = 'masks.safetensors';
 
@@ -90,13 +90,21 @@ export function prunedTensors(masks: ReadonlyMap<string, Uint8Array>, shapes: It
   return [...masks].map(([tensor, m]) => ({ tensor, shape: shapeOf.get(tensor) ?? [m.length], pruned: m.reduce((s, v) => s + (v ? 0 : 1), 0), total: m.length }));
 }
 
-/** Runs one method on a prepared base model and measures the result. */
-export async function mitigate(rt: Runtime, base: BaseModel, o: MitigateOptions): Promise<Mitigation> {
-  const method = getAnyMethod(o.method);
+/**
+ * The method a run names and its hyper-parameters, checked: an unknown method, a regularizer or a bad value is
+ * refused here, before the base model is loaded or measured.
+ */
+export function checkMitigation(methodId: string, hyperParams?: Record<string, HyperValue | string>): { method: Exclude<MitigationMethod, RegularizerMethod>; hp: Record<string, HyperValue> } {
+  const method = getAnyMethod(methodId);
   if (method.family === 'regularizer') {
     throw new Error(`"${method.id}" is a regularizer: it applies while training from scratch; use \`tinymem train --preset NAME --regularizer ${method.id}\``);
   }
-  const hp = resolveHyperParams(method, o.hyperParams);
+  return { method, hp: resolveHyperParams(method, hyperParams) };
+}
+
+/** Runs one method on a prepared base model and measures the result. */
+export async function mitigate(rt: Runtime, base: BaseModel, o: MitigateOptions): Promise<Mitigation> {
+  const { method, hp } = checkMitigation(o.method, o.hyperParams);
   const c = base.ckpt.config;
   const common = { runtime: rt, config: c, params: base.ckpt.params, hp, seed: o.seed ?? 0, onProgress: o.onProgress, signal: o.signal };
   const t0 = performance.now();
@@ -117,10 +125,9 @@ export async function mitigate(rt: Runtime, base: BaseModel, o: MitigateOptions)
   };
 }
 
-/** Writes the edited checkpoint: weights, masks.safetensors and a manifest with the base run and the edit. */
-export function saveMitigation(out: string, force: boolean, base: BaseModel, m: Mitigation): string {
-  checkOutDir(out, force);
-  const dir = path.resolve(out);
+/** Writes the edited checkpoint into a claimed output folder: weights, masks.safetensors and a manifest with the base run and the edit. */
+export function saveMitigation(out: ClaimedOutput, base: BaseModel, m: Mitigation): string {
+  const dir = out.dir;
   const shapes = new Map(gpt2ParamShapes(base.ckpt.config));
   const manifest = {
     ...base.manifest,

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ResolvedPreset } from '../presets';
 import { presetModelConfig, presetToJob } from '../presets';
-import { CheckpointError, MANIFEST_FILE, makeCheckpointConfig, saveCheckpoint } from '../model/checkpoint';
+import { MANIFEST_FILE, makeCheckpointConfig, saveCheckpoint } from '../model/checkpoint';
+import { type OutputWording, claimOutputDir } from '../io/outputDir';
 import { writeFileAtomicSync } from '../model/safetensors';
 import { type EvalProgress, evaluate } from '../metrics/evaluate';
 import { Runtime } from '../runtime/session';
@@ -24,6 +25,10 @@ export interface TrainRunOptions {
   /** The checkpoint folder. It must not exist, be empty, or (with `force`) hold an earlier TinyMem checkpoint. */
   out: string;
   force?: boolean;
+  /** How errors about `out` name the flag (CLI) or cell key (notebooks). */
+  wording?: OutputWording;
+  /** A remark for the user that is not an error (e.g. a stale lock of a killed run was taken over). */
+  onNote?(message: string): void;
   runtime?: { providers?: string[]; threads?: number };
   /** Train with a regularizer (spec §4.A): its id and hyper-parameters (missing ones take the paper's defaults). */
   regularizer?: { id: string; hyperParams?: Record<string, HyperValue | string> };
@@ -47,26 +52,6 @@ export interface TrainRun {
   stop(): void;
 }
 
-/** Refuses folders whose contents a run could damage; names the folder and what to do. */
-export function checkOutDir(out: string, force = false): void {
-  const dir = path.resolve(out);
-  if (fs.existsSync(dir)) {
-    if (!fs.statSync(dir).isDirectory()) throw new CheckpointError(dir, 'exists and is not a folder; choose another --out');
-    const entries = fs.readdirSync(dir);
-    if (entries.length > 0) {
-      if (!entries.includes(MANIFEST_FILE)) throw new CheckpointError(dir, 'exists, is not empty and holds no TinyMem checkpoint; choose another --out');
-      if (!force) throw new CheckpointError(dir, 'already holds a checkpoint; choose another --out or pass --force to replace it');
-    }
-  }
-  const parent = fs.existsSync(dir) ? dir : path.dirname(dir);
-  fs.mkdirSync(parent, { recursive: true });
-  try {
-    fs.accessSync(parent, fs.constants.W_OK);
-  } catch {
-    throw new CheckpointError(parent, 'is not writable; choose another --out');
-  }
-}
-
 /** The manifest's regularizer record, validated (unknown ids and bad values fail before anything is written). */
 function regularizerRecord(r: TrainRunOptions['regularizer']): RunManifest['regularizer'] {
   if (!r) return undefined;
@@ -77,8 +62,17 @@ function regularizerRecord(r: TrainRunOptions['regularizer']): RunManifest['regu
 
 export function trainRun(o: TrainRunOptions): TrainRun {
   const regularizer = regularizerRecord(o.regularizer);
-  checkOutDir(o.out, o.force);
-  const dir = path.resolve(o.out);
+  // The folder is checked and locked before anything starts; the lock is held until the run's result settles.
+  const claim = claimOutputDir(o.out, { force: o.force, wording: o.wording, onNote: o.onNote });
+  try {
+    return startTrainRun(o, regularizer, claim.dir, claim.release);
+  } catch (e) {
+    claim.release();
+    throw e;
+  }
+}
+
+function startTrainRun(o: TrainRunOptions, regularizer: RunManifest['regularizer'], dir: string, release: () => void): TrainRun {
   const p = o.preset;
   // A regularizer with an evaluation mode (example-tied dropout) stores it in config.json, so that this run's
   // evaluation and every later one run the model in that mode.
@@ -160,6 +154,6 @@ export function trainRun(o: TrainRunOptions): TrainRun {
       writeFileAtomicSync(path.join(dir, MANIFEST_FILE), [new TextEncoder().encode(JSON.stringify(m, null, 2) + '\n')]);
     }
     return { dir, manifest: m, evaluation, stopped };
-  })();
+  })().finally(release);
   return { result, stop: () => void handle.cancel() };
 }

@@ -19,7 +19,7 @@ import { type HfDataOptions, isPretrainedFolder, mitigateHf, prepareHfBase, read
 import { Runtime } from '../../runtime/session';
 import { HEATMAP_MATCH, HEATMAP_NOISED, type EvaluationResult, type HeatmapPayload } from '../../../shared/metricTypes';
 import type { ViewOutput } from '../../../shared/viewPayloads';
-import { type CellContext, type CellResult, StepError, fmtPct, resolvePath, throttle, throwIfStopped } from '../context';
+import { type CellContext, type CellResult, StepError, claimStepOut, fmtPct, resolvePath, throttle, throwIfStopped } from '../context';
 import { type CompareStep, type HfStepData, type MemorizationStep, type MitigateStep, findMethod, runnableMethodIds } from '../parseStep';
 import { HF_KEYS } from '../stepSchema';
 import { comparisonView, heatmapPairView, heatmapView, masksView, metricsView } from '../views';
@@ -56,7 +56,7 @@ function dataOf(s: HfStepData, ctx: CellContext): HfDataOptions {
   const file = (key: 'sequences' | 'text' | 'retain'): string | undefined => {
     const v = s[key];
     if (v === undefined) return undefined;
-    const f = resolvePath(ctx, v);
+    const f = resolvePath(ctx, v, key);
     if (!fs.existsSync(f) || !fs.statSync(f).isFile()) throw new StepError(key, `${f}: no such file (relative paths start at the notebook's folder)`);
     return f;
   };
@@ -170,7 +170,8 @@ export async function runHfMitigate(s: MitigateStep, dir: string, ctx: CellConte
   if (info.family === 'fine-tune') throw new StepError('method', `"${s.method}" continues TinyMem training on the checkpoint's own data, which a Hugging Face folder does not carry; pick an unlearning method such as balanced-subnet`);
   if (getMethod(s.method).usesRetain && !s.text && !s.retain) throw new StepError('text', `${info.name} keeps a retain set's loss low while unlearning: add \`text: path/to/text.txt\` (or \`retain:\`) with clean text, or a .json token file`, 'sequences');
   const data = dataOf(s, ctx);
-  const out = s.out !== undefined ? resolvePath(ctx, s.out) : `${dir.replace(/[\\/]+$/, '')}-${s.method}`;
+  // The output is checked and locked before the model is measured; it may never be the model or a data file.
+  const out = claimStepOut(ctx, s.out !== undefined ? resolvePath(ctx, s.out, 'out') : `${dir.replace(/[\\/]+$/, '')}-${s.method}`, { force: s.force, inputs: [dir, data.sequences, data.text, data.retain] });
   const rt = new Runtime(ctx.runtime);
   const progress = throttle<{ message: string; fraction?: number }>(250, (p) => ctx.onProgress(p));
   try {
@@ -187,7 +188,7 @@ export async function runHfMitigate(s: MitigateStep, dir: string, ctx: CellConte
     const hBefore = await sampleHeatmap(rt, base.model.config, base.model.params, seqs, rows, ho);
     const hAfter = await sampleHeatmap(rt, base.model.config, m.params, seqs, rows, ho);
     throwIfStopped(ctx);
-    const saved = saveHfMitigation(out, s.force, base, m);
+    const saved = saveHfMitigation(out, base, m);
     ctx.state.lastCheckpoint = dir;
     ctx.state.lastEdited = saved;
     const memBefore = base.before.memorization?.percentMemorized ?? null;
@@ -216,6 +217,7 @@ export async function runHfMitigate(s: MitigateStep, dir: string, ctx: CellConte
     outputs.push({ mime: 'text/markdown', payload: status, markdown: status });
     return { outputs, provider: m.after.provider, stopped: false };
   } finally {
+    out.release();
     progress.flush();
     await rt.dispose();
   }

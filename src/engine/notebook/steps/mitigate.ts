@@ -4,11 +4,11 @@
 // Hugging Face folder is unlearned on the cell's `sequences:` and written back as a Hugging Face folder (steps/hf.ts).
 import * as path from 'node:path';
 import { paramShapes } from '../../model/architecture';
-import { mitigate, prepareBase, saveMitigation } from '../../runs/mitigateRun';
+import { checkMitigation, mitigate, prepareBase, saveMitigation } from '../../runs/mitigateRun';
 import { utilityOf } from '../../runs/compareRun';
 import { Runtime } from '../../runtime/session';
 import type { ViewOutput } from '../../../shared/viewPayloads';
-import { type CellContext, type CellResult, checkpointFor, fmtPct, resolvePath, throttle, throwIfStopped } from '../context';
+import { type CellContext, type CellResult, checkpointFor, claimStepOut, fmtPct, resolvePath, throttle, throwIfStopped } from '../context';
 import { findMethod, type MitigateStep } from '../parseStep';
 import { heatmapPairView, masksView, metricsView } from '../views';
 import { runHfMitigate, usesHfFolder } from './hf';
@@ -18,8 +18,10 @@ export async function runMitigateStep(s: MitigateStep, ctx: CellContext): Promis
   const dir = checkpointFor(ctx, s.checkpoint, 'trained');
   if (usesHfFolder(s, dir)) return runHfMitigate(s, dir, ctx);
   ctx.state.lastCheckpoint = dir;
-  const out = s.out !== undefined ? resolvePath(ctx, s.out) : `${dir.replace(/[\\/]+$/, '')}-${s.method}`;
   const info = findMethod(s.method)!;
+  checkMitigation(s.method, s.hp);
+  // The output is checked and locked before the base model is measured; it may never be the checkpoint itself.
+  const out = claimStepOut(ctx, s.out !== undefined ? resolvePath(ctx, s.out, 'out') : `${dir.replace(/[\\/]+$/, '')}-${s.method}`, { force: s.force, inputs: [dir] });
   const rt = new Runtime(ctx.runtime);
   const progress = throttle<{ message: string; fraction?: number }>(250, (p) => ctx.onProgress(p));
   try {
@@ -31,7 +33,7 @@ export async function runMitigateStep(s: MitigateStep, ctx: CellContext): Promis
     ctx.onProgress({ message: `${info.name}: forget set ${base.forget.rows} memorized sequences, retain set ${base.retain.rows}` });
     const m = await mitigate(rt, base, mitigateOptions(s, ctx, info.name, progress));
     throwIfStopped(ctx);
-    const saved = saveMitigation(out, s.force, base, m);
+    const saved = saveMitigation(out, base, m);
     ctx.state.lastEdited = saved;
     const memBefore = base.before.memorization?.percentMemorized ?? null;
     const memAfter = m.after.memorization?.percentMemorized ?? null;
@@ -55,6 +57,7 @@ export async function runMitigateStep(s: MitigateStep, ctx: CellContext): Promis
     outputs.push({ mime: 'text/markdown', payload: status, markdown: status });
     return { outputs, provider: m.after.provider, stopped: false };
   } finally {
+    out.release();
     progress.flush();
     await rt.dispose();
   }

@@ -2,9 +2,10 @@
 // metrics. Stop ends after the current step and keeps the partial checkpoint and curve.
 import * as path from 'node:path';
 import { resolvePreset } from '../../presets';
-import { trainRun } from '../../runs/trainRun';
+import { type TrainRun, trainRun } from '../../runs/trainRun';
+import { CELL_WORDING } from '../../io/outputDir';
 import type { ViewOutput } from '../../../shared/viewPayloads';
-import { type CellContext, type CellResult, fmtPct, resolvePath, throttle } from '../context';
+import { type CellContext, type CellResult, asOutError, fmtPct, resolvePath, throttle } from '../context';
 import type { TrainStep } from '../parseStep';
 import { curvesView, metricsView } from '../views';
 
@@ -28,7 +29,7 @@ export function thinPoints(points: readonly Point[], max = MAX_CURVE_POINTS): Po
 
 export async function runTrainStep(s: TrainStep, ctx: CellContext): Promise<CellResult> {
   const preset = resolvePreset(s.preset, s.set);
-  const out = resolvePath(ctx, s.out ?? path.join('runs', s.preset));
+  const out = resolvePath(ctx, s.out ?? path.join('runs', s.preset), 'out');
   const title = s.title ?? `Training ${preset.name}`;
   const points: Point[] = [];
   let provider = '';
@@ -41,10 +42,14 @@ export async function runTrainStep(s: TrainStep, ctx: CellContext): Promise<Cell
       outputs: [curvesView(thinPoints(points), `${title} (running on ${provider})`)],
     });
   });
-  const run = trainRun({
+  let run: TrainRun;
+  try {
+    run = trainRun({
     preset,
     out,
     force: s.force,
+    wording: CELL_WORDING,
+    onNote: (message) => ctx.onProgress({ message }),
     runtime: ctx.runtime,
     evaluate: s.evaluate,
     ...(s.regularizer ? { regularizer: { id: s.regularizer, hyperParams: s.hp ?? {} } } : {}),
@@ -55,7 +60,10 @@ export async function runTrainStep(s: TrainStep, ctx: CellContext): Promise<Cell
       live.push();
     },
     onEvalProgress: (e) => ctx.onProgress({ message: `evaluating: ${e.stage} ${e.done}/${e.total}` }),
-  });
+    });
+  } catch (e) {
+    throw asOutError(e);
+  }
   const onAbort = () => run.stop();
   if (ctx.signal.aborted) run.stop();
   ctx.signal.addEventListener('abort', onAbort);
