@@ -26,12 +26,12 @@ const balanced = runnableMethods().find((m) => m.id === 'balanced-subnet')!;
 
 test('valid cells of every step kind parse, with defaults filled in', () => {
   const t = stepOrThrow('step: train\npreset: cpu-math-noise\nout: runs/demo\nset: { train.epochs: 20, model.n_layer: 1 }\n');
-  assert.deepEqual(t, { step: 'train', preset: 'cpu-math-noise', out: 'runs/demo', set: { 'train.epochs': '20', 'model.n_layer': '1' }, force: true, evaluate: true });
+  assert.deepEqual(t, { step: 'train', preset: 'cpu-math-noise', out: 'runs/demo', set: { 'train.epochs': '20', 'model.n_layer': '1' }, force: false, evaluate: true });
   // Nested override maps flatten to the same keys; lists become JSON.
   const d = stepOrThrow('step: data\npreset: cpu-math-noise\nset:\n  train:\n    betas: [0.9, 0.95]\n  seed: 3\n');
   assert.deepEqual(d, { step: 'data', preset: 'cpu-math-noise', set: { 'train.betas': '[0.9,0.95]', seed: '3' } });
   assert.deepEqual(stepOrThrow('step: memorization\ncheckpoint: runs/x\n'), { step: 'memorization', checkpoint: 'runs/x' });
-  assert.deepEqual(stepOrThrow('step: mitigate\nmethod: balanced-subnet\nhp: { ratio: 0.1 }\nseed: 2\n'), { step: 'mitigate', method: 'balanced-subnet', hp: { ratio: 0.1 }, force: true, seed: 2 });
+  assert.deepEqual(stepOrThrow('step: mitigate\nmethod: balanced-subnet\nhp: { ratio: 0.1 }\nseed: 2\n'), { step: 'mitigate', method: 'balanced-subnet', hp: { ratio: 0.1 }, force: false, seed: 2 });
   assert.deepEqual(stepOrThrow('step: compare\nmethods: [greedy, balanced-subnet]\ngrid: true\n'), { step: 'compare', methods: ['greedy', 'balanced-subnet'], grid: true });
   const all = stepOrThrow('step: compare\nmethods: all\n');
   assert.deepEqual(all.step === 'compare' && all.methods, runnableMethods().map((m) => m.id));

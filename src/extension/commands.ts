@@ -100,6 +100,16 @@ async function newNotebook(): Promise<void> {
   await vscode.window.showNotebookDocument(doc);
 }
 
+/**
+ * A command's output folder that already holds something: the user says whether to replace it (the step then gets
+ * `force: true`; the engine still refuses anything that is not an earlier TinyMem checkpoint). Undefined: cancelled.
+ */
+async function confirmReplace(abs: string, shown: string): Promise<boolean | undefined> {
+  if (!fs.existsSync(abs) || (fs.statSync(abs).isDirectory() && fs.readdirSync(abs).length === 0)) return false;
+  const choice = await vscode.window.showWarningMessage(`${shown} already exists. Replace the checkpoint in it?`, { modal: true }, 'Replace');
+  return choice === 'Replace' ? true : undefined;
+}
+
 async function train(): Promise<void> {
   const preset = await vscode.window.showQuickPick(
     PRESETS.map((p) => ({ label: p.name, detail: p.description })),
@@ -114,7 +124,9 @@ async function train(): Promise<void> {
     validateInput: (v) => (v.trim() ? undefined : 'Enter a folder name, e.g. runs/demo'),
   });
   if (!out) return;
-  const source = stringify({ step: 'train', preset: preset.label, out: out.trim() });
+  const force = await confirmReplace(path.resolve(workspaceDir(), out.trim()), out.trim());
+  if (force === undefined) return;
+  const source = stringify({ step: 'train', preset: preset.label, out: out.trim(), ...(force ? { force } : {}) });
   const r = await runSteps(`Training ${preset.label}`, [source]);
   if (r.ok) void vscode.window.showInformationMessage(`Trained ${preset.label} into ${out.trim()}.`);
   await openReport(`Training ${preset.label}`, r.cells, reportFile(out.trim(), 'train'));
@@ -182,6 +194,9 @@ async function unlearn(): Promise<void> {
   const step: Record<string, unknown> = { step: 'mitigate', checkpoint: dir, method: method.label };
   if (Object.keys(hp).length) step.hp = hp;
   step.out = path.resolve(workspaceDir(), out.trim());
+  const force = await confirmReplace(String(step.out), out.trim());
+  if (force === undefined) return;
+  if (force) step.force = true;
   const r = await runSteps(`Unlearning with ${findMethod(method.label)!.name}`, [stringify(step), stringify({ step: 'inspect', checkpoint: step.out })]);
   if (r.ok) void vscode.window.showInformationMessage(`Edited checkpoint written to ${out.trim()}.`);
   await openReport(`${findMethod(method.label)!.name} on ${rel(dir)}`, r.cells, reportFile(String(step.out), 'report'));
