@@ -3,6 +3,7 @@
 // selection rule (spec §4.F): the lowest relative memorization change penalised by the relative loss of accuracy
 // (math) or rise of perplexity (language). Hugging Face folders are compared the same way on their sequence set and
 // perplexity text.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HyperValue } from '../../shared/methodTypes';
 import { type ClaimedOutput, type ClaimOptions, claimOutputDir } from '../io/outputDir';
@@ -178,6 +179,7 @@ export function claimCompareOut(out: string, o: Omit<ClaimOptions, 'files'>): Cl
 /** Writes compare.csv and compare.json atomically into the claimed folder; returns the CSV's path. */
 export function writeCompareFiles(out: ClaimedOutput, csv: string, json: unknown): string {
   const enc = new TextEncoder();
+  fs.mkdirSync(out.dir, { recursive: true });
   writeFileAtomicSync(path.join(out.dir, COMPARE_FILES[0]), [enc.encode(csv)]);
   writeFileAtomicSync(path.join(out.dir, COMPARE_FILES[1]), [enc.encode(JSON.stringify(json, null, 2) + '\n')]);
   return path.join(out.dir, COMPARE_FILES[0]);
