@@ -235,6 +235,25 @@ test('case 4: a lock held by a live process refuses a writer; a stale lock (its 
   assert.ok(!fs.existsSync(lockOf(out)), 'released after the run');
 });
 
+test('case 4: a training ended by SIGTERM or Ctrl-C gives its lock back', { timeout: 120_000 }, async () => {
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    const out = path.join(root, `signal-${sig}`);
+    const c = spawn(process.execPath, [BIN, 'train', ...SHORT(5000), '--out', out, '--no-eval'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const ended = new Promise<void>((resolve) => c.on('close', () => resolve()));
+    const t0 = Date.now();
+    while (!fs.existsSync(lockOf(out)) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(fs.existsSync(lockOf(out)), `the running training holds the lock of ${out}:\n${stderr}`);
+    assert.equal(JSON.parse(fs.readFileSync(lockOf(out), 'utf8')).pid, c.pid, 'the lock names the holder\u2019s pid');
+    // Ctrl-C twice: the first asks the run to stop after its step, the second quits at once.
+    c.kill(sig);
+    if (sig === 'SIGINT') setTimeout(() => c.kill('SIGINT'), 200);
+    await ended;
+    assert.ok(!fs.existsSync(lockOf(out)), `the lock was released after ${sig}:\n${stderr}`);
+  }
+});
+
 test('case 11: mitigate with an unknown method or a bad --out is refused before the base model is measured', () => {
   const before = fingerprint(root);
   const fresh = path.join(root, 'edited');

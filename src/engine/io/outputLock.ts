@@ -68,12 +68,27 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Releases held locks at process exit, and on SIGINT/SIGTERM/SIGHUP when nothing else handles the signal (the
+ * signal is then raised again, so the process still ends as it would have). A command with its own handler (train's
+ * graceful Ctrl-C) keeps its behaviour; it ends through exit, which releases too.
+ */
 function releaseAtExit(): void {
   if (exitHook) return;
   exitHook = true;
-  process.on('exit', () => {
-    for (const f of held) removeIfOurs(f);
-  });
+  const releaseAll = () => {
+    for (const f of [...held]) removeIfOurs(f);
+  };
+  process.on('exit', releaseAll);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = () => {
+      if (process.listenerCount(sig) > 1) return;
+      releaseAll();
+      process.off(sig, onSignal);
+      process.kill(process.pid, sig);
+    };
+    process.on(sig, onSignal);
+  }
 }
 
 function removeIfOurs(file: string): void {
