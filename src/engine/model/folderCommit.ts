@@ -72,7 +72,8 @@ export function commitFolder(dir: string, files: readonly FolderFile[], manifest
     target = realpathSync(target);
     if (!statSync(target).isDirectory()) throw new WriteError(target, 'exists and is not a folder; pick a folder path for the checkpoint');
   }
-  cleanStaleLeftovers(dirname(target), basename(target), existsSync(target));
+  // Leftovers of killed saves next to the folder (of this folder or its siblings) go first.
+  cleanStaleLeftovers(dirname(target));
 
   const tmp = tempSibling(target, 'tmp');
   const records = new Map<string, FileRecord>();

@@ -561,7 +561,7 @@ export interface StagedFile {
 }
 
 export function stageFileSync(target: string, chunks: readonly Uint8Array[]): StagedFile {
-  cleanStaleLeftovers(dirname(target), basename(target), true);
+  cleanStaleLeftovers(dirname(target), basename(target));
   const tmp = tempSibling(target, 'tmp');
   try {
     return { tmp, target, ...writeChunksSync(tmp, chunks) };

@@ -2,7 +2,7 @@
 // `.NAME.old-PID-HEX` (the previous folder, moved aside while the new one is renamed in). A killed save leaves them
 // behind; they are never checkpoints, and the next save next to them removes those whose process is gone.
 import { randomBytes } from 'node:crypto';
-import { type Dirent, readdirSync, rmSync } from 'node:fs';
+import { type Dirent, existsSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 const LEFTOVER = /^\.(.+)\.(tmp|old)-(\d+)-[0-9a-f]{8}$/;
@@ -54,12 +54,13 @@ export function staleLeftovers(dir: string, of?: string): { path: string; target
 }
 
 /**
- * Removes the stale leftovers of saves to `dir/of`. A moved-aside previous folder (`old`) is kept while its target is
- * missing: a save killed between its two renames left the previous checkpoint only there.
+ * Removes the stale leftovers in `dir` (of saves to `dir/of` only, when `of` is given). A moved-aside previous folder
+ * (`old`) is kept while its target is missing: a save killed between its two renames left the previous checkpoint
+ * only there.
  */
-export function cleanStaleLeftovers(dir: string, of: string, targetExists: boolean): void {
+export function cleanStaleLeftovers(dir: string, of?: string): void {
   for (const l of staleLeftovers(dir, of)) {
-    if (l.kind === 'old' && !targetExists) continue;
+    if (l.kind === 'old' && !existsSync(join(dir, l.target))) continue;
     try {
       rmSync(l.path, { recursive: true, force: true });
     } catch {

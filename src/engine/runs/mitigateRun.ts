@@ -13,7 +13,7 @@ import { getAnyMethod, resolveHyperParams } from '../methods/registry';
 import '../methods/index';
 import type { Params } from '../methods/types';
 import type { Runtime } from '../runtime/session';
-import { type TinyMemDataset, tinymemDataset } from '../train/tinymemData';
+import { type TinyMemDataset, manifestDataset } from '../train/tinymemData';
 import type { HyperValue, MethodProgress, PrunedTensor } from '../../shared/methodTypes';
 import type { EvaluationResult } from '../../shared/metricTypes';
 import type { RunManifest } from '../../shared/runManifest';
@@ -50,7 +50,7 @@ export async function prepareBase(rt: Runtime, dir: string, o: { retainLimit?: n
   if (!manifest?.data || manifest.data.kind !== 'tinymem') {
     throw new CheckpointError(path.join(dir, MANIFEST_FILE), 'has no TinyMem data spec, so the memorized sequences cannot be found; mitigate a checkpoint written by `tinymem train`');
   }
-  const data = tinymemDataset(manifest.data);
+  const data = manifestDataset(path.join(dir, MANIFEST_FILE), manifest.data);
   const before = await evaluate(rt, ckpt.config, ckpt.params, data, { onProgress: o.onEvalProgress });
   const mem = before.memorization!;
   const source = mem.source === 'artifacts' ? data.artifacts.tokens : data.backdoor!.poisonedTest;
