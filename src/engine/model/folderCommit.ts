@@ -7,7 +7,7 @@
 //
 // On load, verifyFolder checks the manifest's version and the recorded files: a missing file (an incomplete folder),
 // a different size or content (changed after the save) or a newer manifest version is refused, naming the file.
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { contentHash, fsyncDir, writeChunksSync, writeFileAtomicSync } from './safetensors';
 import { cleanStaleLeftovers, staleLeftovers, tempSibling } from './saveLeftovers';
@@ -95,6 +95,8 @@ export function commitFolder(dir: string, files: readonly FolderFile[], manifest
         throw asWriteError(join(target, MANIFEST_NAME), e, intact);
       }
     }
+    // The new folder keeps the permissions of the one it replaces.
+    if (existsSync(target)) chmodSync(tmp, statSync(target).mode & 0o7777);
     fsyncDir(tmp);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
@@ -104,19 +106,36 @@ export function commitFolder(dir: string, files: readonly FolderFile[], manifest
   return records;
 }
 
+/**
+ * rename(2), retried briefly on Windows, where a folder that another program (a file watcher, an indexer) has open
+ * cannot be renamed for a moment (EPERM, EACCES, EBUSY).
+ */
+function rename(from: string, to: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      renameSync(from, to);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (process.platform !== 'win32' || attempt >= 20 || !['EPERM', 'EACCES', 'EBUSY'].includes(code ?? '')) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
+}
+
 /** Renames the complete folder `tmp` to `target`, moving a previous folder aside first and removing it after. */
 function swapIn(tmp: string, target: string): void {
   const previous = existsSync(target) ? tempSibling(target, 'old') : null;
   try {
-    if (previous) renameSync(target, previous);
+    if (previous) rename(target, previous);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw asWriteError(target, e, 'the folder\'s previous contents are unchanged');
   }
   try {
-    renameSync(tmp, target);
+    rename(tmp, target);
   } catch (e) {
-    if (previous) renameSync(previous, target);
+    if (previous) rename(previous, target);
     rmSync(tmp, { recursive: true, force: true });
     const code = (e as NodeJS.ErrnoException).code;
     if (!previous && (code === 'ENOTEMPTY' || code === 'EEXIST')) {

@@ -180,7 +180,8 @@ export function saveModelFolder(
 ): { dir: string; weightsHash: string } {
   const target = resolve(dir);
   const carried: FolderFile[] = [];
-  if (copyFrom && resolve(copyFrom) !== target) {
+  // Read before the commit, so that saving over the source folder itself keeps them.
+  if (copyFrom) {
     for (const f of CARRIED_FILES) if (existsSync(join(copyFrom, f))) carried.push({ name: f, chunks: [readFileSync(join(copyFrom, f))] });
   }
   const extraFiles = [...carried, ...extra];
