@@ -4,6 +4,7 @@
 // files that were there byte for byte unchanged.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
@@ -165,6 +166,27 @@ test('case 6: a folder killed between its swap renames is reported with where th
   loadCheckpoint(target, { verifyHash: true });
 });
 
+test('case 6: a file over 64 MiB recorded in the manifest loads; changed in place (a new mtime, the same size), it is re-hashed and refused', () => {
+  const dir = copyOf(A, 'large');
+  const big = path.join(dir, 'big.bin');
+  const bytes = Buffer.alloc(65 * 1024 * 1024, 1);
+  fs.writeFileSync(big, bytes);
+  const m = manifestOf(dir);
+  m.contentHashes['big.bin'] = `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
+  m.fileStats['big.bin'] = { bytes: bytes.length, mtimeMs: fs.statSync(big).mtimeMs };
+  writeManifest(dir, m);
+  const ok = tinymem(['eval', dir, '--threads', '1']);
+  assert.equal(ok.code, 0, ok.stderr);
+  // One byte changed in place: same size, a new mtime, so the file is hashed and the change found.
+  const fd = fs.openSync(big, 'r+');
+  fs.writeSync(fd, Buffer.from([2]), 0, 1, 12345);
+  fs.closeSync(fd);
+  fs.utimesSync(big, new Date(), new Date(Date.now() + 5000));
+  const before = fingerprint(dir);
+  assertRefused(tinymem(['eval', dir]), /big\.bin: content hash sha256:\w+ differs from sha256:\w+ recorded in tinymem\.json/);
+  assertUnchanged(dir, before, true);
+});
+
 test('case 6: a manifest of a future version (99) is refused naming the file, the version and what to do', () => {
   const dir = copyOf(A, 'future');
   writeManifest(dir, { ...manifestOf(dir), version: 99 });
@@ -283,7 +305,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-test('case 7: leftovers of killed saves are removed by the next save next to them, live ones are kept, and none is taken for a checkpoint', () => {
+test('case 7: leftovers of killed saves are removed by the next save next to them, live ones and user files are kept, and their names are recognised (the workspace checkpoint list skips them)', () => {
   const out = copyOf(A, 'model');
   const parent = path.dirname(out);
   const dead = deadPid();
@@ -296,12 +318,22 @@ test('case 7: leftovers of killed saves are removed by the next save next to the
   fs.writeFileSync(innerTmp, '{"half": ');
   const user = path.join(parent, '.model.tmp-notes');
   fs.writeFileSync(user, 'a file of the user with a similar name');
+  // An earlier version's staging folder (mkdtemp, no process id), from before this run: removed. One that holds a
+  // file that is not a checkpoint's is kept.
+  const legacy = path.join(parent, '.model.tmp-AbC123');
+  fs.cpSync(A, legacy, { recursive: true });
+  const legacyUser = path.join(parent, '.model.tmp-XyZ789');
+  fs.mkdirSync(legacyUser);
+  fs.writeFileSync(path.join(legacyUser, 'notes.txt'), 'mine');
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  for (const d of [legacy, legacyUser]) fs.utimesSync(d, hourAgo, hourAgo);
   for (const d of [deadTmp, deadOld, siblingTmp, liveTmp, innerTmp]) assert.ok(isSaveLeftover(path.basename(d)), d);
   assert.equal(isSaveLeftover(path.basename(user)), false);
 
   const r = tinymem(['train', ...QUICK, '--no-eval', '--force', '--out', out]);
   assert.equal(r.code, 0, r.stderr);
-  for (const d of [deadTmp, deadOld, siblingTmp, innerTmp]) assert.equal(fs.existsSync(d), false, `${d} was removed`);
+  for (const d of [deadTmp, deadOld, siblingTmp, innerTmp, legacy]) assert.equal(fs.existsSync(d), false, `${d} was removed`);
+  assert.equal(fs.readFileSync(path.join(legacyUser, 'notes.txt'), 'utf8'), 'mine');
   assert.ok(fs.existsSync(liveTmp), 'the leftover of a live process is kept');
   assert.equal(fs.readFileSync(user, 'utf8'), 'a file of the user with a similar name');
   assert.deepEqual(fs.readdirSync(out).sort(), ['config.json', 'model.safetensors', 'tinymem.json']);

@@ -126,7 +126,7 @@ export function saveMitigation(out: string, force: boolean, base: BaseModel, m: 
     ...base.manifest,
     updatedAt: new Date().toISOString(),
     contentHashes: undefined,
-    metricHistory: [...base.manifest.metricHistory],
+    metricHistory: Array.isArray(base.manifest.metricHistory) ? [...base.manifest.metricHistory] : [],
     mitigation: { ...m.record, before: base.before.metrics, after: m.after.metrics },
   };
   saveCheckpoint(dir, base.ckpt.config, m.params, manifest as unknown as Record<string, unknown>, { extraFiles: masksFile(m.masks, shapes) });
