@@ -144,7 +144,12 @@ function swapIn(tmp: string, target: string): void {
     throw asWriteError(target, e, previous ? 'the folder\'s previous contents are unchanged' : 'nothing was written');
   }
   fsyncDir(dirname(target));
-  if (previous) rmSync(previous, { recursive: true, force: true });
+  try {
+    if (previous) rmSync(previous, { recursive: true, force: true });
+  } catch {
+    // The new folder is in place; a previous one that cannot be removed now (a file held open on Windows) is a
+    // leftover the next save next to it removes.
+  }
 }
 
 /**
