@@ -2,7 +2,7 @@
 // shards), precise errors, atomic saves, and loading by the independent PyTorch reference when it is installed.
 import { torchScore, torchUnavailable } from './helpers/torchReference';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -105,23 +105,27 @@ test('save → load round trip: config, bit-exact weights, manifest with content
   assert.equal(loaded.lmHead, null);
   assert.deepEqual(loaded.notes, []);
   assert.equal(saved.weightsHash, contentHash(join(dir, 'model.safetensors')));
-  assert.deepEqual(loaded.manifest, { ...manifest, contentHashes: { 'model.safetensors': saved.weightsHash } });
+  // The manifest records every file of the folder: content hash, size and mtime.
+  const { contentHashes, fileStats, ...rest } = loaded.manifest as { contentHashes: Record<string, string>; fileStats: Record<string, { bytes: number }> };
+  assert.deepEqual(rest, manifest);
+  assert.deepEqual(contentHashes, { 'config.json': contentHash(join(dir, 'config.json')), 'model.safetensors': saved.weightsHash });
+  assert.equal(fileStats['model.safetensors']!.bytes, statSync(join(dir, 'model.safetensors')).size);
 
-  // Tampering with the weights is caught by verifyHash.
+  // Tampering with the weights is caught on every load (small files are always re-hashed), with or without verifyHash.
   params.get('transformer.ln_f.bias')![0] = 42;
   writeSafetensors(join(dir, 'model.safetensors'), f32(params), { format: 'pt' });
-  throwsNaming(() => loadCheckpoint(dir, { verifyHash: true }), join(dir, 'model.safetensors'), /content hash sha256:\w+ differs from .* recorded in tinymem\.json/);
-  assert.equal(loadCheckpoint(dir).params.get('transformer.ln_f.bias')![0], 42);
+  throwsNaming(() => loadCheckpoint(dir, { verifyHash: true }), join(dir, 'model.safetensors'), /content hash sha256:\w+ differs from .* recorded in tinymem\.json: it was changed after the checkpoint was saved/);
+  throwsNaming(() => loadCheckpoint(dir), join(dir, 'model.safetensors'), /differs from .* recorded in tinymem\.json/);
 });
 
-test('saving over an existing checkpoint replaces its files atomically and keeps other files', () => {
+test('saving over an existing checkpoint replaces the whole folder atomically: no file of the old content stays', () => {
   const dir = freshDir();
   saveCheckpoint(dir, config, randomParams(config, 1), { run: 1 });
-  writeFileSync(join(dir, 'masks.safetensors'), 'keep me');
+  writeFileSync(join(dir, 'masks.safetensors'), 'from the earlier save');
   const second = randomParams(config, 2);
   saveCheckpoint(dir, config, second, { run: 2 });
-  assert.deepEqual(readdirSync(dir).sort(), ['config.json', 'masks.safetensors', 'model.safetensors', 'tinymem.json']);
-  assert.equal(readFileSync(join(dir, 'masks.safetensors'), 'utf8'), 'keep me');
+  assert.deepEqual(readdirSync(dir).sort(), ['config.json', 'model.safetensors', 'tinymem.json']);
+  assert.deepEqual(readdirSync(root).filter((f) => f.includes('.tmp-') || f.includes('.old-')), []);
   const loaded = loadCheckpoint(dir, { verifyHash: true });
   assert.deepEqual(loaded.params.get('transformer.wte.weight'), second.get('transformer.wte.weight'));
   assert.equal(loaded.manifest!.run, 2);

@@ -3,6 +3,7 @@
 // an automated test) without a file dialog.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isSaveLeftover } from '../engine/model/saveLeftovers';
 import * as vscode from 'vscode';
 
 export const BROWSE_LABEL = 'Browse…';
@@ -30,7 +31,11 @@ export function describeCheckpoint(dir: string): FoundCheckpoint | null {
 
 export async function findCheckpoints(): Promise<FoundCheckpoint[]> {
   const files = await vscode.workspace.findFiles('**/tinymem.json', '**/node_modules/**', 500);
-  const found = files.map((f) => describeCheckpoint(path.dirname(f.fsPath))).filter((c): c is FoundCheckpoint => c !== null);
+  // The temporary folders of a save in progress or killed (.NAME.tmp-…, .NAME.old-…) are never checkpoints.
+  const found = files
+    .filter((f) => !f.fsPath.split(/[\\/]/).some(isSaveLeftover))
+    .map((f) => describeCheckpoint(path.dirname(f.fsPath)))
+    .filter((c): c is FoundCheckpoint => c !== null);
   return found.sort((a, b) => vscode.workspace.asRelativePath(a.dir).localeCompare(vscode.workspace.asRelativePath(b.dir)));
 }
 

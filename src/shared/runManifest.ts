@@ -29,6 +29,8 @@ export interface RunManifest {
   lossHistory: { epoch: number; loss: number }[];
   /** Evaluations, oldest first. */
   metricHistory: { epoch: number; metrics: MetricValue[] }[];
-  /** sha256 of the weights, written by saveCheckpoint. */
+  /** `sha256:<hex>` of every file of the checkpoint folder (but this one), written by its save (folderCommit). */
   contentHashes?: Record<string, string>;
+  /** Size and mtime of those files at the save: a large file that still matches is not re-hashed on load. */
+  fileStats?: Record<string, { bytes: number; mtimeMs: number }>;
 }

@@ -11,8 +11,8 @@ import type { FromEngine, ToEngine } from '../shared/engineProtocol';
 const running = new Map<string, AbortController>();
 
 function send(m: FromEngine): void {
-  // After the parent has gone there is nobody to tell; exit quietly.
-  if (!process.connected) process.exit(0);
+  // After the parent has gone there is nobody to tell (shutDown exits once the running cells have finished).
+  if (!process.connected) return;
   process.send!(m);
 }
 
@@ -42,10 +42,32 @@ async function run(m: Extract<ToEngine, { type: 'run' }>): Promise<void> {
   }
 }
 
+/** Longest wait for running cells to stop (training stops within one step and saves) before exiting anyway. */
+const SHUTDOWN_GRACE_MS = 60_000;
+let shuttingDown = false;
+
+/**
+ * SIGTERM, or the extension going away, stops like Stop: every running cell is aborted (training ends after its
+ * current step and writes a valid checkpoint marked incomplete), and the process exits once they have finished.
+ */
+function shutDown(): void {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  for (const ac of running.values()) ac.abort();
+  const started = Date.now();
+  const poll = setInterval(() => {
+    if (running.size === 0 || Date.now() - started > SHUTDOWN_GRACE_MS) {
+      clearInterval(poll);
+      process.exit(0);
+    }
+  }, 50);
+}
+
 process.on('message', (raw: unknown) => {
   const m = raw as ToEngine;
-  if (m?.type === 'run') void run(m);
+  if (m?.type === 'run' && !shuttingDown) void run(m);
   else if (m?.type === 'cancel') running.get(m.id)?.abort();
 });
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', shutDown);
+process.on('SIGTERM', shutDown);
 send({ type: 'ready', pid: process.pid });

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { loadCheckpoint, CheckpointError, MANIFEST_FILE } from '../../engine/model/checkpoint';
 import { evaluate } from '../../engine/metrics/evaluate';
 import { Runtime } from '../../engine/runtime/session';
-import { tinymemDataset } from '../../engine/train/tinymemData';
+import { manifestDataset } from '../../engine/train/tinymemData';
 import type { RunManifest } from '../../shared/runManifest';
 import { isPretrainedFolder } from '../../engine/runs/hfMitigate';
 import { metricsTable } from '../format';
@@ -22,7 +22,7 @@ export async function evalCommand(dir: string, f: HfFlags & { json?: boolean; th
   try {
     const bar = progress('evaluate');
     const onProgress = f.json ? undefined : (e: { stage: string; done: number; total: number }) => bar.update(e.done, e.total, e.stage);
-    const result = await evaluate(rt, ckpt.config, ckpt.params, tinymemDataset(manifest.data), { onProgress });
+    const result = await evaluate(rt, ckpt.config, ckpt.params, manifestDataset(path.join(dir, MANIFEST_FILE), manifest.data), { onProgress });
     bar.stop();
     if (f.json) console.log(JSON.stringify(result));
     else {

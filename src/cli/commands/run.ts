@@ -10,6 +10,7 @@ import { renderHtmlReport } from '../../engine/report/index';
 import { DEFAULT_OUTPUT_CAP_KB } from '../../shared/cellOutputs';
 import { parseNotebook, serializeNotebook } from '../../shared/notebookFormat';
 import { progress } from '../progress';
+import { signalExitCode } from './train';
 
 export interface RunFlags {
   out?: string;
@@ -45,12 +46,17 @@ export async function runCommand(file: string, f: RunFlags): Promise<number> {
   if (outFile && htmlFile && outFile === htmlFile) throw new Error(`${f.html}: --html and --out name the same file; give them different paths`);
   const baseDir = path.dirname(path.resolve(file));
   const ac = new AbortController();
-  const onSigint = () => {
-    if (ac.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping the running cell (Ctrl-C again to quit at once; written checkpoints stay valid)\n');
+  // SIGTERM stops like Ctrl-C: the running cell stops (training after its current step, with a checkpoint), the
+  // executed notebook and the report are still written.
+  let stoppedBy: NodeJS.Signals = 'SIGINT';
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (ac.signal.aborted) process.exit(signalExitCode(signal));
+    stoppedBy = signal;
+    process.stderr.write(`\n${signal === 'SIGINT' ? '' : `${signal}: `}stopping the running cell (${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit at once; written checkpoints stay valid)\n`);
     ac.abort();
   };
-  process.on('SIGINT', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const started = Date.now();
   let bar = progress('cell');
   try {
@@ -91,12 +97,13 @@ export async function runCommand(file: string, f: RunFlags): Promise<number> {
       const msg = r.failure.field && r.failure.message.startsWith(`${r.failure.field}: `) ? r.failure.message.slice(r.failure.field.length + 2) : r.failure.message;
       process.stderr.write(`tinymem: ${file}: ${where}: ${msg.split('\n').join(' ')}\n`);
       process.stderr.write('later cells were not run; fix the cell and run the notebook again\n');
-      return r.stopped ? 130 : 1;
+      return r.stopped ? signalExitCode(stoppedBy) : 1;
     }
     console.log(`${r.stopped ? 'stopped' : 'ran'} ${nb.cells.filter((c) => c.kind === 'step').length} step cells of ${file} in ${secs} s`);
-    return r.stopped ? 130 : 0;
+    return r.stopped ? signalExitCode(stoppedBy) : 0;
   } finally {
     bar.stop();
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }

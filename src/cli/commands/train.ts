@@ -41,15 +41,17 @@ export async function trainCommand(f: TrainFlags): Promise<number> {
     },
     onEvalProgress: (e) => evalBar.update(e.done, e.total, e.stage),
   });
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts === 1) {
-      process.stderr.write('\nstopping after the current step (Ctrl-C again to quit at once; the last checkpoint stays valid)\n');
+  // SIGTERM (a service manager, `kill`, a job scheduler) stops like Ctrl-C: after the current step, with a checkpoint.
+  let stoppedBy: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stoppedBy === null) {
+      stoppedBy = signal;
+      process.stderr.write(`\n${signal === 'SIGINT' ? 'stopping' : `${signal}: stopping`} after the current step (${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit at once; the last checkpoint stays valid)\n`);
       run.stop();
-    } else process.exit(130);
+    } else process.exit(signalExitCode(signal));
   };
-  process.on('SIGINT', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const r = await run.result;
     bar.stop();
@@ -61,10 +63,14 @@ export async function trainCommand(f: TrainFlags): Promise<number> {
       console.log(`evaluated in ${r.evaluation.seconds.toFixed(1)} s:`);
       console.log(metricsTable(r.evaluation.metrics));
     }
-    return r.stopped ? 130 : 0;
+    return r.stopped ? signalExitCode(stoppedBy ?? 'SIGINT') : 0;
   } finally {
     bar.stop();
     evalBar.stop();
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
+
+/** The shell's exit code for a run ended by `signal`: 128 + its number (130 for SIGINT, 143 for SIGTERM). */
+export const signalExitCode = (signal: NodeJS.Signals): number => 128 + (signal === 'SIGTERM' ? 15 : 2);

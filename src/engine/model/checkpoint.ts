@@ -2,14 +2,15 @@
 //   config.json        GPT2Config fields (model_type "gpt2")
 //   model.safetensors  Hugging Face tensor names, F32, Conv1D layout [in, out], lm_head tied to wte (not stored)
 //                      (or model.safetensors.index.json + shards when reading exports of big models)
-//   tinymem.json       optional run manifest: any JSON object; we add the weights' content hash to it
+//   tinymem.json       optional run manifest: any JSON object; we add every file's content hash, size and mtime
 // Names and shapes come from gpt2ParamShapes (model/gpt2.ts), the single source of truth.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { type Activation, type Gpt2Config, gpt2ParamShapes } from './gpt2';
+import { type FolderFile, checkManifestVersion, commitFolder, missingFolderHint, verifyFolder } from './folderCommit';
+import { warnNonFinite } from './loadWarnings';
 import {
-  SAFETENSORS_FILE, type StagedFile, type Tensor, type TensorInput, commitStaged, contentHash, elementCount, fsyncDir,
-  readSafetensorsDir, safetensorsChunks, stageFileSync, writeChunksSync,
+  SAFETENSORS_FILE, type Tensor, type TensorInput, contentHash, elementCount, readSafetensorsDir, safetensorsChunks,
 } from './safetensors';
 
 export { gpt2ParamShapes };
@@ -170,6 +171,8 @@ function readJson(file: string, what: string): unknown {
 export interface SaveOptions {
   /** An untied output head [vocab_size, n_embd]: stored as lm_head.weight, config gets tie_word_embeddings false. */
   lmHead?: Float32Array | null;
+  /** More files of the folder (masks.safetensors, tokenizer files), committed with the rest. */
+  extraFiles?: FolderFile[];
 }
 
 export interface SavedCheckpoint {
@@ -180,10 +183,9 @@ export interface SavedCheckpoint {
 }
 
 /**
- * Writes a checkpoint folder atomically. A new folder is assembled under a temporary name and renamed into place,
- * so it appears complete or not at all. Into an existing folder (other files there, e.g. masks.safetensors, are
- * kept) every file is first written in full under a temporary name, then the three are renamed over the old ones,
- * config.json last. A crash never leaves a truncated file.
+ * Writes a checkpoint folder as one atomic commit (folderCommit.ts): config.json, model.safetensors, the extra files
+ * and tinymem.json (with every file's content hash) appear together, replacing a previous folder as a whole, or not
+ * at all. A crash never leaves a truncated file or a mix of two saves.
  */
 export function saveCheckpoint(
   dir: string,
@@ -219,42 +221,10 @@ export function saveCheckpoint(
   // {"format": "pt"} is required by transformers' safetensors loader.
   const weights = safetensorsChunks(tensors, { format: 'pt' }, weightsFile);
   const text = (v: unknown) => [Buffer.from(`${JSON.stringify(v, null, 2)}\n`, 'utf8')];
-  const withHash = (hash: string): Record<string, unknown> => {
-    const prev = isObject(manifest?.contentHashes) ? manifest.contentHashes : {};
-    return { ...manifest, contentHashes: { ...prev, [WEIGHTS_FILE]: hash } };
-  };
-
-  mkdirSync(dirname(target), { recursive: true });
-  if (!existsSync(target)) {
-    const tmp = mkdtempSync(join(dirname(target), `.${basename(target)}.tmp-`));
-    try {
-      const w = writeChunksSync(join(tmp, WEIGHTS_FILE), weights);
-      if (manifest) writeChunksSync(join(tmp, MANIFEST_FILE), text(withHash(w.contentHash)));
-      writeChunksSync(join(tmp, CONFIG_FILE), text(cfg));
-      fsyncDir(tmp);
-      renameSync(tmp, target);
-      fsyncDir(dirname(target));
-      return { dir: target, weightsHash: w.contentHash, weightsBytes: w.bytes };
-    } catch (e) {
-      rmSync(tmp, { recursive: true, force: true });
-      if ((e as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (e as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new CheckpointError(target, 'another process created this folder while the checkpoint was being saved; save again or pick another folder');
-      }
-      throw e;
-    }
-  }
-  if (!statSync(target).isDirectory()) throw new CheckpointError(target, 'exists and is not a folder; pick a folder path for the checkpoint');
-  const staged: StagedFile[] = [];
-  try {
-    staged.push(stageFileSync(weightsFile, weights));
-    if (manifest) staged.push(stageFileSync(join(target, MANIFEST_FILE), text(withHash(staged[0]!.contentHash))));
-    staged.push(stageFileSync(join(target, CONFIG_FILE), text(cfg)));
-  } catch (e) {
-    for (const s of staged) rmSync(s.tmp, { force: true });
-    throw e;
-  }
-  commitStaged(staged);
-  return { dir: target, weightsHash: staged[0]!.contentHash, weightsBytes: staged[0]!.bytes };
+  const files = [{ name: WEIGHTS_FILE, chunks: weights }, { name: CONFIG_FILE, chunks: text(cfg) }, ...(options.extraFiles ?? [])];
+  const records = commitFolder(target, files, manifest);
+  const w = records.get(WEIGHTS_FILE)!;
+  return { dir: target, weightsHash: w.hash, weightsBytes: w.bytes };
 }
 
 /** Buffers from old GPT-2 exports (the causal mask), which transformers also ignores: not parameters. */
@@ -275,12 +245,19 @@ function sameValues(a: Float32Array, b: Float32Array): boolean {
 /**
  * Loads and validates a checkpoint folder: config.json, the weights (model.safetensors or a sharded index), and
  * tinymem.json if present. F16/BF16/F64 weights become F32; names without the "transformer." prefix are accepted.
- * `verifyHash` re-hashes model.safetensors and compares it with the manifest's contentHashes entry.
+ * The files tinymem.json records are checked first (readManifest); `verifyHash` re-hashes every one of them, even
+ * large weights whose size and mtime match the record, and requires a recorded hash of model.safetensors.
  */
 export function loadCheckpoint(dir: string, options: { verifyHash?: boolean } = {}): LoadedCheckpoint {
   const root = resolve(dir);
-  if (!existsSync(root)) throw new CheckpointError(root, 'checkpoint folder not found; check the path');
+  if (!existsSync(root)) throw new CheckpointError(root, `checkpoint folder not found${missingFolderHint(root) || '; check the path'}`);
   if (!statSync(root).isDirectory()) throw new CheckpointError(root, 'is a file; a checkpoint is a folder holding config.json and model.safetensors, pick that folder');
+  // The manifest first: a newer version, a missing or changed file is refused before the weights are read.
+  const manifestFile = join(root, MANIFEST_FILE);
+  const manifest = readManifest(root, options.verifyHash);
+  if (options.verifyHash && !(isObject(manifest?.contentHashes) && typeof manifest.contentHashes[WEIGHTS_FILE] === 'string')) {
+    throw new CheckpointError(manifestFile, `has no contentHashes["${WEIGHTS_FILE}"] to verify the weights against; load without verifyHash or re-save the checkpoint`);
+  }
   const configFile = join(root, CONFIG_FILE);
   const config = validateConfig(readJson(configFile, 'a checkpoint folder needs config.json (GPT2Config) next to model.safetensors; pick the folder that has it or re-save the checkpoint'), configFile);
 
@@ -364,20 +341,21 @@ export function loadCheckpoint(dir: string, options: { verifyHash?: boolean } = 
   }
   for (const [dtype, n] of converted) notes.push(`${n} tensor(s) stored as ${dtype} were converted to F32`);
 
-  const manifestFile = join(root, MANIFEST_FILE);
-  let manifest: Record<string, unknown> | null = null;
-  if (existsSync(manifestFile)) {
-    const m = readJson(manifestFile, '');
-    if (!isObject(m)) throw new CheckpointError(manifestFile, 'must be a JSON object (the run manifest); fix or delete it');
-    manifest = m;
-  }
-  if (options.verifyHash) {
-    const recorded = isObject(manifest?.contentHashes) ? manifest.contentHashes[WEIGHTS_FILE] : undefined;
-    if (typeof recorded !== 'string') throw new CheckpointError(manifestFile, `has no contentHashes["${WEIGHTS_FILE}"] to verify the weights against; load without verifyHash or re-save the checkpoint`);
-    const actual = contentHash(join(root, WEIGHTS_FILE));
-    if (actual !== recorded) {
-      throw new CheckpointError(join(root, WEIGHTS_FILE), `content hash ${actual} differs from ${recorded} recorded in ${MANIFEST_FILE}: the weights changed after the run was saved; re-run the step that produced them or re-save the checkpoint`);
-    }
-  }
+  warnNonFinite(join(root, WEIGHTS_FILE), params);
   return { dir: root, config, params, lmHead, manifest, notes };
+}
+
+/**
+ * A folder's tinymem.json (null when there is none), checked: a JSON object, a manifest version this tinymem reads,
+ * and every file it records present and unchanged (verifyFolder; `full` re-hashes large files too).
+ */
+export function readManifest(dir: string, full = false): Record<string, unknown> | null {
+  const root = resolve(dir);
+  const file = join(root, MANIFEST_FILE);
+  if (!existsSync(file)) return null;
+  const m = readJson(file, '');
+  if (!isObject(m)) throw new CheckpointError(file, `must be a JSON object (the run manifest), got ${Array.isArray(m) ? 'an array' : JSON.stringify(m)}; fix it, or delete it to use the folder as a plain Hugging Face model`);
+  checkManifestVersion(m, file, (message) => new CheckpointError(file, message));
+  verifyFolder(root, m, (f, message) => new CheckpointError(f, message), full);
+  return m;
 }

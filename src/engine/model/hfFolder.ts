@@ -3,14 +3,14 @@
 // read by checkpoint.ts, which TinyMem's own checkpoints also use) and GPT-NeoX (model_type "gpt_neox", Pythia).
 // F16/BF16/F64 weights become F32 on load. Edited models are written back in the same layout (F32) with the
 // tokenizer files copied along, so `transformers` loads them unchanged.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type ModelConfig, type ModelType, SUPPORTED_MODEL_TYPES, isNeox, paramShapes } from './architecture';
-import { CONFIG_FILE, CheckpointError, MANIFEST_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { CONFIG_FILE, CheckpointError, loadCheckpoint, readManifest, saveCheckpoint } from './checkpoint';
+import { type FolderFile, commitFolder, missingFolderHint } from './folderCommit';
+import { warnNonFinite } from './loadWarnings';
 import { type NeoxActivation, type NeoxConfig, rotaryDims } from './gptNeox';
-import {
-  SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, type TensorInput, commitStaged, elementCount, readSafetensorsDir, safetensorsChunks, stageFileSync,
-} from './safetensors';
+import { SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, type TensorInput, elementCount, readSafetensorsDir, safetensorsChunks } from './safetensors';
 
 export const TOKENIZER_FILE = 'tokenizer.json';
 /** Files copied unchanged from the source folder when an edited model is saved. */
@@ -103,6 +103,7 @@ const NEOX_BUFFER = /^gpt_neox\.layers\.\d+\.attention\.(bias|masked_bias|rotary
 function loadNeox(root: string, raw: Record<string, unknown>): HfModel {
   const configFile = join(root, CONFIG_FILE);
   const { config, notes } = validateNeoxConfig(raw, configFile);
+  const manifest = readManifest(root);
   const read = readSafetensorsDir(root, { toFloat32: true });
   const weightsFile = existsSync(join(root, SAFETENSORS_FILE)) ? join(root, SAFETENSORS_FILE) : join(root, SAFETENSORS_INDEX_FILE);
   const fileOf = (name: string) => read.sourceFile.get(name) ?? weightsFile;
@@ -148,21 +149,14 @@ function loadNeox(root: string, raw: Record<string, unknown>): HfModel {
   for (const [dtype, n] of converted) notes.push(`${n} tensor(s) stored as ${dtype} were converted to F32`);
   // Parameters in paramShapes order, so feeds and saves are deterministic.
   const ordered = new Map(shapes.map(([n]) => [n, params.get(n)!]));
-  return { dir: root, modelType: 'gpt_neox', config, rawConfig: raw, params: ordered, manifest: readManifest(root), notes };
-}
-
-function readManifest(root: string): Record<string, unknown> | null {
-  const file = join(root, MANIFEST_FILE);
-  if (!existsSync(file)) return null;
-  const m = readJson(file, '');
-  if (!isObject(m)) throw new CheckpointError(file, 'must be a JSON object (the run manifest); fix or delete it');
-  return m;
+  warnNonFinite(weightsFile, ordered);
+  return { dir: root, modelType: 'gpt_neox', config, rawConfig: raw, params: ordered, manifest, notes };
 }
 
 /** Loads a GPT-2 or GPT-NeoX folder (TinyMem checkpoints included). */
 export function loadModelFolder(dir: string): HfModel {
   const root = resolve(dir);
-  if (!existsSync(root)) throw new CheckpointError(root, 'model folder not found; check the path');
+  if (!existsSync(root)) throw new CheckpointError(root, `model folder not found${missingFolderHint(root) || '; check the path'}`);
   if (!statSync(root).isDirectory()) throw new CheckpointError(root, 'is a file; a model is a folder holding config.json and model.safetensors, pick that folder');
   const type = folderModelType(root);
   const raw = readJson(join(root, CONFIG_FILE), '') as Record<string, unknown>;
@@ -172,8 +166,9 @@ export function loadModelFolder(dir: string): HfModel {
 }
 
 /**
- * Writes a model folder in its family's Hugging Face layout (F32 weights), with `manifest` as tinymem.json (its
- * contentHashes gets the weights' hash) and the tokenizer files of `copyFrom`. Returns the folder and weights hash.
+ * Writes a model folder in its family's Hugging Face layout (F32 weights) as one atomic commit (folderCommit.ts), with
+ * `manifest` as tinymem.json (recording every file's hash), the tokenizer files of `copyFrom` and `extra` files
+ * (masks.safetensors). Returns the folder and the weights' hash.
  */
 export function saveModelFolder(
   dir: string,
@@ -181,21 +176,22 @@ export function saveModelFolder(
   params: Map<string, Float32Array>,
   manifest?: Record<string, unknown>,
   copyFrom?: string,
+  extra: readonly FolderFile[] = [],
 ): { dir: string; weightsHash: string } {
   const target = resolve(dir);
-  let weightsHash: string;
-  if (!isNeox(model.config)) {
-    weightsHash = saveCheckpoint(target, model.config, params, manifest).weightsHash;
-  } else {
-    weightsHash = saveNeox(target, model.config, model.rawConfig ?? {}, params, manifest);
+  const carried: FolderFile[] = [];
+  // Read before the commit, so that saving over the source folder itself keeps them.
+  if (copyFrom) {
+    for (const f of CARRIED_FILES) if (existsSync(join(copyFrom, f))) carried.push({ name: f, chunks: [readFileSync(join(copyFrom, f))] });
   }
-  if (copyFrom && resolve(copyFrom) !== target) {
-    for (const f of CARRIED_FILES) if (existsSync(join(copyFrom, f))) copyFileSync(join(copyFrom, f), join(target, f));
-  }
+  const extraFiles = [...carried, ...extra];
+  const weightsHash = !isNeox(model.config)
+    ? saveCheckpoint(target, model.config, params, manifest, { extraFiles }).weightsHash
+    : saveNeox(target, model.config, model.rawConfig ?? {}, params, manifest, extraFiles);
   return { dir: target, weightsHash };
 }
 
-function saveNeox(target: string, c: NeoxConfig, raw: Record<string, unknown>, params: Map<string, Float32Array>, manifest?: Record<string, unknown>): string {
+function saveNeox(target: string, c: NeoxConfig, raw: Record<string, unknown>, params: Map<string, Float32Array>, manifest: Record<string, unknown> | undefined, extra: readonly FolderFile[]): string {
   const weightsFile = join(target, SAFETENSORS_FILE);
   const tensors = new Map<string, TensorInput>();
   for (const [name, shape] of paramShapes(c)) {
@@ -207,17 +203,11 @@ function saveNeox(target: string, c: NeoxConfig, raw: Record<string, unknown>, p
   // The stored config keeps every original field, with the values this engine ran and F32 weights.
   const { model_type: _t, ...fields } = c;
   const config = { ...raw, ...fields, model_type: 'gpt_neox', architectures: raw.architectures ?? ['GPTNeoXForCausalLM'], tie_word_embeddings: false, torch_dtype: 'float32' };
-  mkdirSync(target, { recursive: true });
-  if (existsSync(join(target, SAFETENSORS_INDEX_FILE))) rmSync(join(target, SAFETENSORS_INDEX_FILE));
   const text = (v: unknown) => [Buffer.from(`${JSON.stringify(v, null, 2)}\n`, 'utf8')];
-  const w = stageFileSync(weightsFile, safetensorsChunks(tensors, { format: 'pt' }, weightsFile));
-  const staged = [w];
-  if (manifest) {
-    const prev = isObject(manifest.contentHashes) ? manifest.contentHashes : {};
-    staged.push(stageFileSync(join(target, MANIFEST_FILE), text({ ...manifest, contentHashes: { ...prev, [SAFETENSORS_FILE]: w.contentHash } })));
-  }
-  staged.push(stageFileSync(join(target, CONFIG_FILE), text(config)));
-  commitStaged(staged);
-  return w.contentHash;
+  const records = commitFolder(target, [
+    { name: SAFETENSORS_FILE, chunks: safetensorsChunks(tensors, { format: 'pt' }, weightsFile) },
+    { name: CONFIG_FILE, chunks: text(config) },
+    ...extra,
+  ], manifest);
+  return records.get(SAFETENSORS_FILE)!.hash;
 }
-

@@ -6,12 +6,14 @@
 // Offsets are relative to the start of the data bytes; tensor data is row-major and little-endian.
 // Files are read tensor by tensor straight into fresh (hence aligned) typed arrays, so a multi-GB checkpoint is never
 // held twice in memory and never needs one Buffer larger than Node allows. Writes are atomic (temp file + rename).
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { cleanStaleLeftovers, tempSibling } from './saveLeftovers';
+import { asWriteError } from './writeError';
 
 export type Dtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U8' | 'BOOL';
 
@@ -559,12 +561,13 @@ export interface StagedFile {
 }
 
 export function stageFileSync(target: string, chunks: readonly Uint8Array[]): StagedFile {
-  const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  cleanStaleLeftovers(dirname(target), basename(target));
+  const tmp = tempSibling(target, 'tmp');
   try {
     return { tmp, target, ...writeChunksSync(tmp, chunks) };
   } catch (e) {
     try { unlinkSync(tmp); } catch { /* never created */ }
-    throw e;
+    throw asWriteError(target, e, `${basename(target)} is unchanged`);
   }
 }
 
@@ -573,6 +576,8 @@ export function commitStaged(files: readonly StagedFile[]): void {
   let i = 0;
   try {
     for (; i < files.length; i++) renameSync(files[i]!.tmp, files[i]!.target);
+  } catch (e) {
+    throw asWriteError(files[i]!.target, e);
   } finally {
     for (const f of files.slice(i)) try { unlinkSync(f.tmp); } catch { /* already gone */ }
   }

@@ -1,5 +1,6 @@
 // Runs one step cell: parse and validate, then dispatch to the step's executor. Shared by the extension's engine
 // process and the headless `tinymem run`.
+import { collectWarnings } from '../model/loadWarnings';
 import { type CellContext, type CellResult, StepError } from './context';
 import { type CellIssue, type Step, stepOrThrow } from './parseStep';
 import { runCompareStep } from './steps/compare';
@@ -45,7 +46,12 @@ export function locateField(source: string, field: string, near?: string): CellI
 export async function runCellSource(source: string, ctx: CellContext): Promise<CellResult> {
   const step = stepOrThrow(source);
   try {
-    return await runStep(step, ctx);
+    // Warnings about the models the step loads (NaN or Inf weights) come first in its outputs.
+    const warnings: string[] = [];
+    const r = await collectWarnings(warnings, () => runStep(step, ctx));
+    if (warnings.length === 0) return r;
+    const text = warnings.map((w) => `**Warning:** ${w}`).join('\n\n');
+    return { ...r, outputs: [{ mime: 'text/markdown', payload: text, markdown: text }, ...r.outputs] };
   } catch (e) {
     if (e instanceof StepError && !e.issue) {
       e.issue = { ...locateField(source, e.field, e.near), message: e.message.slice(e.field.length + 2) };

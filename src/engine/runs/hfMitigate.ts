@@ -8,14 +8,14 @@ import { MEMPI_CONTINUATION_LENGTH, MEMPI_PROMPT_LENGTH, readSequenceFile, readT
 import { type TokenMatrix, gatherRows } from '../data/tokenMatrix';
 import { dims, paramShapes } from '../model/architecture';
 import { type HfModel, loadModelFolder, saveModelFolder } from '../model/hfFolder';
+import { MANIFEST_VERSION } from '../model/folderCommit';
 import { loadTokenizer } from '../model/hfTokenizer';
-import { writeSafetensors } from '../model/safetensors';
 import { type SequenceSetEvaluation, evaluateSequenceSets } from '../metrics/sequenceSetEval';
 import { getMethod, resolveHyperParams } from '../methods/registry';
 import '../methods/index';
 import type { Params } from '../methods/types';
 import type { Runtime } from '../runtime/session';
-import { MASKS_FILE, type MitigateOptions, type MitigationRecord, prunedTensors } from './mitigateRun';
+import { type MitigateOptions, masksFile, type MitigationRecord, prunedTensors } from './mitigateRun';
 import type { ClaimedOutput } from '../io/outputDir';
 import type { HyperValue } from '../../shared/methodTypes';
 
@@ -134,17 +134,13 @@ export function saveHfMitigation(out: ClaimedOutput, base: HfBase, m: HfMitigati
   const dir = out.dir;
   const manifest = {
     kind: 'hf-mitigation',
+    version: MANIFEST_VERSION,
     modelType: base.model.modelType,
     createdAt: new Date().toISOString(),
     data: { sequences: base.files.sequences ?? null, text: base.files.text ?? null, retain: base.files.retain ?? base.files.text ?? null, promptLength: base.sets.promptLength, continuationLength: base.sets.continuationLength },
     mitigation: { ...m.record, before: base.before.metrics, after: m.after.metrics },
   };
-  saveModelFolder(dir, base.model, m.params, manifest, base.model.dir);
-  const shapes = new Map(paramShapes(base.model.config));
-  if (m.masks.size > 0) {
-    const tensors = Object.fromEntries([...m.masks].map(([name, mask]) => [name, { dtype: 'U8' as const, shape: shapes.get(name) ?? [mask.length], data: mask }]));
-    writeSafetensors(path.join(dir, MASKS_FILE), tensors, { format: 'tinymem-masks', meaning: '1 = kept, 0 = pruned' });
-  } else if (fs.existsSync(path.join(dir, MASKS_FILE))) fs.rmSync(path.join(dir, MASKS_FILE));
+  saveModelFolder(dir, base.model, m.params, manifest, base.model.dir, masksFile(m.masks, new Map(paramShapes(base.model.config))));
   return dir;
 }
 
@@ -154,7 +150,9 @@ export function isPretrainedFolder(dir: string): boolean {
   if (!fs.existsSync(path.join(dir, 'config.json'))) return false;
   if (!fs.existsSync(manifest)) return true;
   try {
-    const m = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { data?: { kind?: string } };
+    const m = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { data?: { kind?: string } } | null;
+    // Not an object: loading it as a TinyMem checkpoint reports what is wrong with tinymem.json.
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) return false;
     return m.data?.kind !== 'tinymem';
   } catch {
     return false;

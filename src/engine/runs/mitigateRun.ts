@@ -1,19 +1,19 @@
 // Mitigating a trained TinyMem checkpoint with one unlearning method: measure the base model (the memorized
 // sequences become the forget set), run the method (timed alone, as the paper times it), measure the edited model,
 // and write the edited checkpoint with masks.safetensors (what was pruned) and the method's record in tinymem.json.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type TokenMatrix, gatherRows } from '../data/tokenMatrix';
 import { Rng } from '../data/rng';
 import { type LoadedCheckpoint, CheckpointError, MANIFEST_FILE, loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
 import { gpt2ParamShapes } from '../model/gpt2';
-import { writeSafetensors } from '../model/safetensors';
+import { safetensorsChunks } from '../model/safetensors';
+import type { FolderFile } from '../model/folderCommit';
 import { type EvalProgress, evaluate } from '../metrics/evaluate';
 import { getAnyMethod, resolveHyperParams } from '../methods/registry';
 import '../methods/index';
 import type { MitigationMethod, Params, RegularizerMethod } from '../methods/types';
 import type { Runtime } from '../runtime/session';
-import { type TinyMemDataset, tinymemDataset } from '../train/tinymemData';
+import { type TinyMemDataset, manifestDataset } from '../train/tinymemData';
 import type { HyperValue, MethodProgress, PrunedTensor } from '../../shared/methodTypes';
 import type { EvaluationResult } from '../../shared/metricTypes';
 import type { RunManifest } from '../../shared/runManifest';
@@ -50,7 +50,7 @@ export async function prepareBase(rt: Runtime, dir: string, o: { retainLimit?: n
   if (!manifest?.data || manifest.data.kind !== 'tinymem') {
     throw new CheckpointError(path.join(dir, MANIFEST_FILE), 'has no TinyMem data spec, so the memorized sequences cannot be found; mitigate a checkpoint written by `tinymem train`');
   }
-  const data = tinymemDataset(manifest.data);
+  const data = manifestDataset(path.join(dir, MANIFEST_FILE), manifest.data);
   const before = await evaluate(rt, ckpt.config, ckpt.params, data, { onProgress: o.onEvalProgress });
   const mem = before.memorization!;
   const source = mem.source === 'artifacts' ? data.artifacts.tokens : data.backdoor!.poisonedTest;
@@ -133,13 +133,16 @@ export function saveMitigation(out: ClaimedOutput, base: BaseModel, m: Mitigatio
     ...base.manifest,
     updatedAt: new Date().toISOString(),
     contentHashes: undefined,
-    metricHistory: [...base.manifest.metricHistory],
+    metricHistory: Array.isArray(base.manifest.metricHistory) ? [...base.manifest.metricHistory] : [],
     mitigation: { ...m.record, before: base.before.metrics, after: m.after.metrics },
   };
-  saveCheckpoint(dir, base.ckpt.config, m.params, manifest as unknown as Record<string, unknown>);
-  if (m.masks.size > 0) {
-    const tensors = Object.fromEntries([...m.masks].map(([name, mask]) => [name, { dtype: 'U8' as const, shape: shapes.get(name) ?? [mask.length], data: mask }]));
-    writeSafetensors(path.join(dir, MASKS_FILE), tensors, { format: 'tinymem-masks', meaning: '1 = kept, 0 = pruned' });
-  } else if (fs.existsSync(path.join(dir, MASKS_FILE))) fs.rmSync(path.join(dir, MASKS_FILE));
+  saveCheckpoint(dir, base.ckpt.config, m.params, manifest as unknown as Record<string, unknown>, { extraFiles: masksFile(m.masks, shapes) });
   return dir;
+}
+
+/** masks.safetensors (1 = kept, 0 = pruned) as a file of the edited folder's commit; none when nothing was masked. */
+export function masksFile(masks: ReadonlyMap<string, Uint8Array>, shapes: ReadonlyMap<string, number[]>): FolderFile[] {
+  if (masks.size === 0) return [];
+  const tensors = Object.fromEntries([...masks].map(([name, mask]) => [name, { dtype: 'U8' as const, shape: shapes.get(name) ?? [mask.length], data: mask }]));
+  return [{ name: MASKS_FILE, chunks: safetensorsChunks(tensors, { format: 'tinymem-masks', meaning: '1 = kept, 0 = pruned' }, MASKS_FILE) }];
 }

@@ -2,13 +2,11 @@
 // snapshots; stop() ends after the current step and still leaves a valid checkpoint (marked incomplete); at the end
 // the model is evaluated and the metrics go into the manifest. Every write is atomic, so an interrupted run leaves
 // the previous checkpoint intact. Used by the CLI and by the extension's engine process.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { ResolvedPreset } from '../presets';
 import { presetModelConfig, presetToJob } from '../presets';
-import { MANIFEST_FILE, makeCheckpointConfig, saveCheckpoint } from '../model/checkpoint';
+import { makeCheckpointConfig, saveCheckpoint } from '../model/checkpoint';
 import { type OutputWording, claimOutputDir } from '../io/outputDir';
-import { writeFileAtomicSync } from '../model/safetensors';
+import { rewriteManifest } from '../model/folderCommit';
 import { type EvalProgress, evaluate } from '../metrics/evaluate';
 import { Runtime } from '../runtime/session';
 import { startTraining } from '../train/trainLoop';
@@ -149,9 +147,7 @@ function startTrainRun(o: TrainRunOptions, regularizer: RunManifest['regularizer
         await rt.dispose();
       }
       m = { ...m, updatedAt: new Date().toISOString(), metricHistory: [{ epoch: r.epochs, metrics: [...evaluation.metrics] }] };
-      const onDisk = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as RunManifest;
-      m.contentHashes = onDisk.contentHashes;
-      writeFileAtomicSync(path.join(dir, MANIFEST_FILE), [new TextEncoder().encode(JSON.stringify(m, null, 2) + '\n')]);
+      m = rewriteManifest(dir, m as unknown as Record<string, unknown>) as unknown as RunManifest;
     }
     return { dir, manifest: m, evaluation, stopped };
   })().finally(release);

@@ -80,3 +80,16 @@ export function tinymemSource(ds: TinyMemDataset): BatchSource {
 }
 
 registerDataSource('tinymem', (spec) => tinymemSource(tinymemDataset(spec)));
+
+/**
+ * The dataset a checkpoint's manifest names (its `data` field), with a problem in that spec reported against the
+ * manifest file, so that a hand-edited tinymem.json is named along with the field.
+ */
+export function manifestDataset(manifestFile: string, spec: DataSourceSpec): TinyMemDataset {
+  try {
+    return tinymemDataset(spec);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    throw new Error(`${manifestFile}: ${message}; fix the "data" field of tinymem.json or train the checkpoint again`);
+  }
+}

@@ -208,18 +208,32 @@ export function startTraining(job: TrainJob, opts: StartOptions = {}): TrainingH
   const entry = opts.worker ?? workerEntry();
   const worker = new Worker(entry.file, { execArgv: entry.execArgv });
   let settled = false;
+  // An error thrown by a callback (a periodic checkpoint that cannot be written) must not escape the message handler:
+  // it would end the process while the worker is inside ONNX Runtime (a native abort). The worker is asked to stop
+  // after its current step instead, and the run rejects with that error once it has.
+  let callbackError: unknown;
+  const guarded = (f: () => void) => {
+    if (callbackError !== undefined) return;
+    try {
+      f();
+    } catch (e) {
+      callbackError = e ?? new Error('a training callback failed');
+      Atomics.store(flags, CONTROL_CANCEL, 1);
+    }
+  };
   const result = new Promise<TrainOutcome>((resolve, reject) => {
     const finish = (f: () => void) => {
       if (settled) return;
       settled = true;
-      f();
+      if (callbackError !== undefined) reject(callbackError);
+      else f();
       void worker.terminate();
     };
     worker.on('message', (ev: WorkerEvent) => {
       if (ev.type === 'progress') {
-        if (!settled) opts.onProgress?.(ev);
+        if (!settled) guarded(() => opts.onProgress?.(ev));
       } else if (ev.type === 'snapshot') {
-        if (!settled) opts.onSnapshot?.(ev);
+        if (!settled) guarded(() => opts.onSnapshot?.(ev));
       } else if (ev.type === 'done') finish(() => resolve({ status: 'done', result: ev.result }));
       else if (ev.type === 'cancelled') finish(() => resolve({ status: 'cancelled', result: ev.partial }));
       else finish(() => reject(new Error(ev.message)));

@@ -2,7 +2,7 @@
 // neurons were pruned per layer and matrix next to the memorization and utility change.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CheckpointError, MANIFEST_FILE } from '../../model/checkpoint';
+import { CheckpointError, MANIFEST_FILE, readManifest } from '../../model/checkpoint';
 import { readSafetensors } from '../../model/safetensors';
 import { MASKS_FILE } from '../../runs/mitigateRun';
 import type { MetricValue } from '../../../shared/metricTypes';
@@ -28,13 +28,9 @@ const metric = (ms: MetricValue[] | undefined, prefixes: string[]): number | nul
 
 export function readEdit(dir: string): { masks: Map<string, Uint8Array>; shapes: Map<string, number[]>; record: EditRecord } {
   const mf = path.join(dir, MANIFEST_FILE);
-  if (!fs.existsSync(mf)) throw new CheckpointError(dir, `has no ${MANIFEST_FILE}; inspect an edited checkpoint written by a mitigate step`);
-  let manifest: { mitigation?: EditRecord };
-  try {
-    manifest = JSON.parse(fs.readFileSync(mf, 'utf8')) as { mitigation?: EditRecord };
-  } catch (e) {
-    throw new CheckpointError(mf, `is not valid JSON (${e instanceof Error ? e.message : String(e)}); the checkpoint is damaged: re-run the mitigate step`);
-  }
+  // Checked as every load is: the manifest's version, and masks.safetensors and the weights as it recorded them.
+  const manifest = readManifest(dir) as { mitigation?: EditRecord } | null;
+  if (!manifest) throw new CheckpointError(dir, `has no ${MANIFEST_FILE}; inspect an edited checkpoint written by a mitigate step`);
   if (!manifest.mitigation) throw new CheckpointError(mf, 'records no mitigation: this checkpoint was trained, not edited; inspect the folder a mitigate step wrote');
   const masks = new Map<string, Uint8Array>();
   const shapes = new Map<string, number[]>();

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { CheckpointError, loadCheckpoint, MANIFEST_FILE } from '../../model/checkpoint';
 import { evaluate } from '../../metrics/evaluate';
 import { Runtime } from '../../runtime/session';
-import { tinymemDataset } from '../../train/tinymemData';
+import { manifestDataset } from '../../train/tinymemData';
 import type { RunManifest } from '../../../shared/runManifest';
 import type { ViewOutput } from '../../../shared/viewPayloads';
 import { type CellContext, type CellResult, checkpointFor } from '../context';
@@ -27,7 +27,7 @@ export async function runMemorizationStep(s: MemorizationStep, ctx: CellContext)
   }
   const rt = new Runtime(ctx.runtime);
   try {
-    const r = await evaluate(rt, ckpt.config, ckpt.params, tinymemDataset(manifest.data), {
+    const r = await evaluate(rt, ckpt.config, ckpt.params, manifestDataset(path.join(dir, MANIFEST_FILE), manifest.data), {
       signal: ctx.signal,
       onProgress: (e) => ctx.onProgress({ message: `${e.stage} ${e.done}/${e.total}`, fraction: e.total ? e.done / e.total : undefined }),
     });
