@@ -3,6 +3,7 @@
 // report atomically, and exits non-zero naming the cell and field of a failing cell.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readLimited } from '../../engine/io/readLimited';
 import { runNotebook } from '../../engine/notebook/runNotebook';
 import { writeFileAtomicSync } from '../../engine/model/safetensors';
 import { renderHtmlReport } from '../../engine/report/index';
@@ -23,7 +24,7 @@ const firstLine = (s: string) => s.split('\n').find((l) => l.trim() && !l.trim()
 
 export async function runCommand(file: string, f: RunFlags): Promise<number> {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such notebook file`);
-  const nb = parseNotebook(fs.readFileSync(file), file);
+  const nb = parseNotebook(readLimited(file, 'notebook'), file);
   if (!nb.cells.some((c) => c.kind === 'step')) throw new Error(`${file}: has no step cells to run`);
   const ac = new AbortController();
   const onSigint = () => {

@@ -2,8 +2,8 @@
 // sequences, 80 tokens each, checked by prompting with the first 32 and comparing the next 40 greedy tokens. Read
 // from JSON (a list of token-id lists, or {"sequences": [...]}) or JSONL (one list, or one object with "tokens" /
 // "input_ids", per line). Also: fixed-length chunks of a text or token file, for perplexity and the retain set.
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import { type FileKind, FileLimitError, readTextLimited } from '../io/readLimited';
 import { type TokenMatrix, matrixFromRows } from './tokenMatrix';
 
 /** The paper's Pythia setting (spec §6): 80-token sequences, prompt 32, exact match on the next 40. */
@@ -21,10 +21,11 @@ export interface SequenceFileOptions {
   continuationLength?: number;
 }
 
-function readText(file: string): string {
+function readText(file: string, kind: FileKind): string {
   try {
-    return readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+    return readTextLimited(file, kind);
   } catch (e) {
+    if (e instanceof FileLimitError) throw e;
     throw new Error(`${file}: cannot be read (${(e as Error).message}); check the path`);
   }
 }
@@ -49,7 +50,7 @@ function idsOf(v: unknown, where: string): unknown[] {
 export function readSequenceFile(file: string, o: SequenceFileOptions): TokenMatrix {
   const p = o.promptLength ?? MEMPI_PROMPT_LENGTH;
   const k = o.continuationLength ?? MEMPI_CONTINUATION_LENGTH;
-  const text = readText(file);
+  const text = readText(file, 'tokens');
   const items: { where: string; value: unknown }[] = [];
   const jsonl = extname(file).toLowerCase() === '.jsonl' || (!text.trimStart().startsWith('[') && !text.trimStart().startsWith('{"sequences"'));
   if (!jsonl) {
@@ -102,7 +103,7 @@ export function chunkTokens(ids: readonly number[], length: number, maxRows = In
  * flat list), concatenated; anything else is text, tokenized with `encode` (the model folder's tokenizer.json).
  */
 export function readTextOrTokens(file: string, o: { length: number; vocab: number; encode?: (text: string) => number[]; maxRows?: number }): TokenMatrix {
-  const text = readText(file);
+  const text = readText(file, extname(file).toLowerCase() === '.json' ? 'tokens' : 'text');
   let ids: number[];
   if (extname(file).toLowerCase() === '.json') {
     let raw: unknown;

@@ -4,13 +4,15 @@
 //                      (or model.safetensors.index.json + shards when reading exports of big models)
 //   tinymem.json       optional run manifest: any JSON object; we add the weights' content hash to it
 // Names and shapes come from gpt2ParamShapes (model/gpt2.ts), the single source of truth.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { FileLimitError, readTextLimited } from '../io/readLimited';
 import { type Activation, type Gpt2Config, gpt2ParamShapes } from './gpt2';
 import {
   SAFETENSORS_FILE, type StagedFile, type Tensor, type TensorInput, commitStaged, contentHash, elementCount, fsyncDir,
-  readSafetensorsDir, safetensorsChunks, stageFileSync, writeChunksSync,
+  readSafetensorsDir, readSafetensorsDirHeaders, safetensorsChunks, stageFileSync, writeChunksSync,
 } from './safetensors';
+import { assertModelFits, assertWeightsFit } from './sizeCheck';
 
 export { gpt2ParamShapes };
 export { contentHash };
@@ -155,8 +157,9 @@ export function validateConfig(raw: unknown, file: string): Gpt2CheckpointConfig
 function readJson(file: string, what: string): unknown {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextLimited(file, file.endsWith(MANIFEST_FILE) ? 'manifest' : 'config');
   } catch (e) {
+    if (e instanceof FileLimitError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CheckpointError(file, `not found; ${what}`);
     throw new CheckpointError(file, `cannot be read (${(e as Error).message}); check its permissions`);
   }
@@ -285,8 +288,12 @@ export function loadCheckpoint(dir: string, options: { verifyHash?: boolean } = 
   const config = validateConfig(readJson(configFile, 'a checkpoint folder needs config.json (GPT2Config) next to model.safetensors; pick the folder that has it or re-save the checkpoint'), configFile);
 
   const notes: string[] = [];
-  const read = readSafetensorsDir(root, { toFloat32: true });
-  const fileOf = (name: string) => read.sourceFile.get(name) ?? join(root, WEIGHTS_FILE);
+  // Sizes before data: config.json against the machine's memory, then the weights' headers (names, shapes) against
+  // config.json; tensor data is read only once both hold.
+  assertModelFits(configFile, config);
+  const headers = readSafetensorsDirHeaders(root);
+  assertWeightsFit(headers, join(root, WEIGHTS_FILE));
+  const fileOf = (name: string) => headers.get(name)?.file ?? join(root, WEIGHTS_FILE);
   // The head is handled on its own below (tied or not), so the expected list is the tied model's.
   const shapes = gpt2ParamShapes({ ...config, tie_word_embeddings: true });
   const expected = new Map(shapes);
@@ -297,7 +304,8 @@ export function loadCheckpoint(dir: string, options: { verifyHash?: boolean } = 
   const unexpected: string[] = [];
   let headTensor: [string, Tensor] | undefined;
   let prefixless = 0;
-  for (const [stored, t] of read.tensors) {
+  for (const [stored, h] of headers) {
+    const t = h as unknown as Tensor; // shape and dtype only, until the data is read below
     if (stored === LM_HEAD) {
       headTensor = [stored, t];
       continue;
@@ -332,10 +340,17 @@ export function loadCheckpoint(dir: string, options: { verifyHash?: boolean } = 
 
   const converted = new Map<string, number>();
   const params = new Map<string, Float32Array>();
-  const checked = (stored: string, t: Tensor, shape: number[]): Float32Array => {
+  const checkShape = (stored: string, t: { shape: number[] }, shape: number[]): void => {
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new CheckpointError(fileOf(stored), `tensor "${stored}" has shape [${t.shape.join(', ')}] but config.json (${sizes}) needs [${shape.join(', ')}]; fix config.json or re-export the checkpoint`, stored);
     }
+  };
+  for (const [name, shape] of shapes) checkShape(...found.get(name)!, shape);
+  if (headTensor) checkShape(...headTensor, [config.vocab_size, config.n_embd]);
+  const read = readSafetensorsDir(root, { toFloat32: true });
+  const checked = (stored: string, _header: Tensor, shape: number[]): Float32Array => {
+    const t = read.tensors.get(stored)!;
+    checkShape(stored, t, shape);
     const from = t.convertedFrom ?? t.dtype;
     if (from !== 'F32') converted.set(from, (converted.get(from) ?? 0) + 1);
     return toFloat32(t, stored, fileOf(stored));

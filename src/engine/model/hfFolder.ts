@@ -3,14 +3,17 @@
 // read by checkpoint.ts, which TinyMem's own checkpoints also use) and GPT-NeoX (model_type "gpt_neox", Pythia).
 // F16/BF16/F64 weights become F32 on load. Edited models are written back in the same layout (F32) with the
 // tokenizer files copied along, so `transformers` loads them unchanged.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { type FileKind, readTextLimited } from '../io/readLimited';
 import { type ModelConfig, type ModelType, SUPPORTED_MODEL_TYPES, isNeox, paramShapes } from './architecture';
 import { CONFIG_FILE, CheckpointError, MANIFEST_FILE, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { type NeoxActivation, type NeoxConfig, rotaryDims } from './gptNeox';
 import {
-  SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, type TensorInput, commitStaged, elementCount, readSafetensorsDir, safetensorsChunks, stageFileSync,
+  SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, type TensorInput, commitStaged, elementCount, readSafetensorsDir, readSafetensorsDirHeaders, safetensorsChunks,
+  stageFileSync,
 } from './safetensors';
+import { assertModelFits, assertWeightsFit } from './sizeCheck';
 
 export const TOKENIZER_FILE = 'tokenizer.json';
 /** Files copied unchanged from the source folder when an edited model is saved. */
@@ -32,10 +35,11 @@ export interface HfModel {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function readJson(file: string, what: string): unknown {
+function readJson(file: string, what: string, kind: FileKind = 'config'): unknown {
   if (!existsSync(file)) throw new CheckpointError(file, `not found; ${what}`);
+  const text = readTextLimited(file, kind);
   try {
-    return JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+    return JSON.parse(text);
   } catch (e) {
     throw new CheckpointError(file, `is not valid JSON (${(e as Error).message}); fix it or re-download it`);
   }
@@ -103,12 +107,27 @@ const NEOX_BUFFER = /^gpt_neox\.layers\.\d+\.attention\.(bias|masked_bias|rotary
 function loadNeox(root: string, raw: Record<string, unknown>): HfModel {
   const configFile = join(root, CONFIG_FILE);
   const { config, notes } = validateNeoxConfig(raw, configFile);
-  const read = readSafetensorsDir(root, { toFloat32: true });
+  // Sizes first: the config against the machine's memory, then the weights' headers against the config, all before
+  // any tensor data is read.
+  assertModelFits(configFile, config);
   const weightsFile = existsSync(join(root, SAFETENSORS_FILE)) ? join(root, SAFETENSORS_FILE) : join(root, SAFETENSORS_INDEX_FILE);
-  const fileOf = (name: string) => read.sourceFile.get(name) ?? weightsFile;
+  const headers = readSafetensorsDirHeaders(root);
+  assertWeightsFit(headers, weightsFile);
+  const fileOf = (name: string) => headers.get(name)?.file ?? weightsFile;
   const shapes = paramShapes(config);
   const expected = new Map(shapes);
   const sizes = `num_hidden_layers=${config.num_hidden_layers}, hidden_size=${config.hidden_size}, intermediate_size=${config.intermediate_size}, vocab_size=${config.vocab_size}`;
+  for (const [name, t] of headers) {
+    if (NEOX_BUFFER.test(name)) continue;
+    const shape = expected.get(name);
+    if (!shape) {
+      throw new CheckpointError(fileOf(name), `unexpected tensor "${name}": not a parameter of GPTNeoXForCausalLM with ${sizes}; check that config.json belongs to these weights`, name);
+    }
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new CheckpointError(fileOf(name), `tensor "${name}" has shape [${t.shape.join(', ')}] but config.json (${sizes}) needs [${shape.join(', ')}]; fix config.json or re-export the weights`, name);
+    }
+  }
+  const read = readSafetensorsDir(root, { toFloat32: true });
   const params = new Map<string, Float32Array>();
   const converted = new Map<string, number>();
   let ignored = 0;
@@ -116,13 +135,6 @@ function loadNeox(root: string, raw: Record<string, unknown>): HfModel {
     if (NEOX_BUFFER.test(name)) {
       ignored++;
       continue;
-    }
-    const shape = expected.get(name);
-    if (!shape) {
-      throw new CheckpointError(fileOf(name), `unexpected tensor "${name}": not a parameter of GPTNeoXForCausalLM with ${sizes}; check that config.json belongs to these weights`, name);
-    }
-    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw new CheckpointError(fileOf(name), `tensor "${name}" has shape [${t.shape.join(', ')}] but config.json (${sizes}) needs [${shape.join(', ')}]; fix config.json or re-export the weights`, name);
     }
     const from = t.convertedFrom ?? t.dtype;
     if (from !== 'F32') converted.set(from, (converted.get(from) ?? 0) + 1);
@@ -154,7 +166,7 @@ function loadNeox(root: string, raw: Record<string, unknown>): HfModel {
 function readManifest(root: string): Record<string, unknown> | null {
   const file = join(root, MANIFEST_FILE);
   if (!existsSync(file)) return null;
-  const m = readJson(file, '');
+  const m = readJson(file, '', 'manifest');
   if (!isObject(m)) throw new CheckpointError(file, 'must be a JSON object (the run manifest); fix or delete it');
   return m;
 }

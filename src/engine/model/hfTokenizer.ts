@@ -1,8 +1,9 @@
 // A Hugging Face folder's tokenizer.json, read with @huggingface/tokenizers (a pure-JS implementation of the
 // `tokenizers` library's formats: BPE, WordPiece, Unigram with their normalizers and pre-tokenizers). No network.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { readTextLimited } from '../io/readLimited';
 import { TOKENIZER_FILE } from './hfFolder';
 
 export interface TextTokenizer {
@@ -12,9 +13,10 @@ export interface TextTokenizer {
 }
 
 function readJsonObject(file: string): Record<string, unknown> {
+  const text = readTextLimited(file, 'tokenizer');
   let v: unknown;
   try {
-    v = JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+    v = JSON.parse(text);
   } catch (e) {
     throw new Error(`${file}: is not valid JSON (${(e as Error).message}); re-download it`);
   }

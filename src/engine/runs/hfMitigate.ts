@@ -10,6 +10,7 @@ import { dims, paramShapes } from '../model/architecture';
 import { type HfModel, loadModelFolder, saveModelFolder } from '../model/hfFolder';
 import { loadTokenizer } from '../model/hfTokenizer';
 import { writeSafetensors } from '../model/safetensors';
+import { readTextLimited } from '../io/readLimited';
 import { type SequenceSetEvaluation, evaluateSequenceSets } from '../metrics/sequenceSetEval';
 import { getMethod, resolveHyperParams } from '../methods/registry';
 import '../methods/index';
@@ -144,7 +145,7 @@ export function isPretrainedFolder(dir: string): boolean {
   if (!fs.existsSync(path.join(dir, 'config.json'))) return false;
   if (!fs.existsSync(manifest)) return true;
   try {
-    const m = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { data?: { kind?: string } };
+    const m = JSON.parse(readTextLimited(manifest, 'manifest')) as { data?: { kind?: string } };
     return m.data?.kind !== 'tinymem';
   } catch {
     return false;

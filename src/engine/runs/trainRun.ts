@@ -8,6 +8,7 @@ import type { ResolvedPreset } from '../presets';
 import { presetModelConfig, presetToJob } from '../presets';
 import { CheckpointError, MANIFEST_FILE, makeCheckpointConfig, saveCheckpoint } from '../model/checkpoint';
 import { writeFileAtomicSync } from '../model/safetensors';
+import { readTextLimited } from '../io/readLimited';
 import { type EvalProgress, evaluate } from '../metrics/evaluate';
 import { Runtime } from '../runtime/session';
 import { startTraining } from '../train/trainLoop';
@@ -155,7 +156,7 @@ export function trainRun(o: TrainRunOptions): TrainRun {
         await rt.dispose();
       }
       m = { ...m, updatedAt: new Date().toISOString(), metricHistory: [{ epoch: r.epochs, metrics: [...evaluation.metrics] }] };
-      const onDisk = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as RunManifest;
+      const onDisk = JSON.parse(readTextLimited(path.join(dir, MANIFEST_FILE), 'manifest')) as RunManifest;
       m.contentHashes = onDisk.contentHashes;
       writeFileAtomicSync(path.join(dir, MANIFEST_FILE), [new TextEncoder().encode(JSON.stringify(m, null, 2) + '\n')]);
     }

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CheckpointError, MANIFEST_FILE } from '../../model/checkpoint';
 import { readSafetensors } from '../../model/safetensors';
+import { readTextLimited } from '../../io/readLimited';
 import { MASKS_FILE } from '../../runs/mitigateRun';
 import type { MetricValue } from '../../../shared/metricTypes';
 import { type CellContext, type CellResult, checkpointFor } from '../context';
@@ -29,9 +30,10 @@ const metric = (ms: MetricValue[] | undefined, prefixes: string[]): number | nul
 export function readEdit(dir: string): { masks: Map<string, Uint8Array>; shapes: Map<string, number[]>; record: EditRecord } {
   const mf = path.join(dir, MANIFEST_FILE);
   if (!fs.existsSync(mf)) throw new CheckpointError(dir, `has no ${MANIFEST_FILE}; inspect an edited checkpoint written by a mitigate step`);
+  const text = readTextLimited(mf, 'manifest');
   let manifest: { mitigation?: EditRecord };
   try {
-    manifest = JSON.parse(fs.readFileSync(mf, 'utf8')) as { mitigation?: EditRecord };
+    manifest = JSON.parse(text) as { mitigation?: EditRecord };
   } catch (e) {
     throw new CheckpointError(mf, `is not valid JSON (${e instanceof Error ? e.message : String(e)}); the checkpoint is damaged: re-run the mitigate step`);
   }
