@@ -6,6 +6,7 @@ import { loadModelFolder } from '../../engine/model/hfFolder';
 import { greedyContinuation, sequenceLosses } from '../../engine/metrics/score';
 import { Runtime } from '../../engine/runtime/session';
 import { table } from '../format';
+import { showValue } from '../../shared/showValue';
 
 /** Reads a JSON list of token-id lists and checks every id and length against the model. */
 export function readTokenFile(file: string, vocab: number, maxLen: number, minLen: number): number[][] {
@@ -21,7 +22,7 @@ export function readTokenFile(file: string, vocab: number, maxLen: number, minLe
     if (!Array.isArray(s)) throw new Error(`${file}: sequence ${i} is not a list of token ids`);
     if (s.length < minLen || s.length > maxLen) throw new Error(`${file}: sequence ${i} has ${s.length} tokens; this needs ${minLen} to ${maxLen} (the model's context)`);
     s.forEach((t, j) => {
-      if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new Error(`${file}: sequence ${i}, position ${j}: ${JSON.stringify(t)} is not a token id of this model (0 … ${vocab - 1})`);
+      if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new Error(`${file}: sequence ${i}, position ${j}: ${showValue(t)} is not a token id of this model (0 … ${vocab - 1})`);
     });
     return s as number[];
   });

@@ -14,6 +14,7 @@ import {
   stageFileSync,
 } from './safetensors';
 import { assertModelFits, assertWeightsFit } from './sizeCheck';
+import { showValue } from '../../shared/showValue';
 
 export const TOKENIZER_FILE = 'tokenizer.json';
 /** Files copied unchanged from the source folder when an edited model is saved. */
@@ -62,12 +63,12 @@ export function validateNeoxConfig(raw: Record<string, unknown>, file: string): 
   const int = (field: string, fallback?: number): number => {
     const v = raw[field] ?? fallback;
     if (v === undefined) throw fail(field, 'is missing; add it (a positive integer) to config.json');
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw fail(field, `must be a positive integer, got ${JSON.stringify(v)}; fix config.json`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw fail(field, `must be a positive integer, got ${showValue(v)}; fix config.json`);
     return v;
   };
   const num = (field: string, fallback: number, ok: (x: number) => boolean, range: string): number => {
     const v = raw[field] ?? fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw fail(field, `must be a number ${range}, got ${JSON.stringify(v)}; fix config.json`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw fail(field, `must be a number ${range}, got ${showValue(v)}; fix config.json`);
     return v;
   };
   const hidden = int('hidden_size');
@@ -81,7 +82,7 @@ export function validateNeoxConfig(raw: Record<string, unknown>, file: string): 
   const pct = num('rotary_pct', typeof raw.partial_rotary_factor === 'number' ? raw.partial_rotary_factor : 0.25, (x) => x >= 0 && x <= 1, 'in [0, 1]');
   const base = num('rotary_emb_base', typeof raw.rope_theta === 'number' ? raw.rope_theta : 10000, (x) => x > 0, '> 0');
   const parallel = raw.use_parallel_residual ?? true;
-  if (typeof parallel !== 'boolean') throw fail('use_parallel_residual', `must be true or false, got ${JSON.stringify(parallel)}`);
+  if (typeof parallel !== 'boolean') throw fail('use_parallel_residual', `must be true or false, got ${showValue(parallel)}`);
   const config: NeoxConfig = {
     model_type: 'gpt_neox',
     vocab_size: int('vocab_size'),
