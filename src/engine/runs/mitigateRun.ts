@@ -96,7 +96,11 @@ export async function mitigate(rt: Runtime, base: BaseModel, o: MitigateOptions)
   if (method.family === 'regularizer') {
     throw new Error(`"${method.id}" is a regularizer: it applies while training from scratch; use \`tinymem train --preset NAME --regularizer ${method.id}\``);
   }
-  const hp = resolveHyperParams(method, o.hyperParams);
+  // Fine-tuning continues with the batch size the checkpoint was trained with unless one is given: training showed it
+  // fits this kind of machine, where the paper's 128 on a 50,257-token vocabulary needs tens of GB.
+  const trainBatch = base.manifest.train?.batchSize;
+  const given = method.family === 'fine-tune' && o.hyperParams?.batchSize === undefined && typeof trainBatch === 'number' ? { ...o.hyperParams, batchSize: trainBatch } : o.hyperParams;
+  const hp = resolveHyperParams(method, given);
   const c = base.ckpt.config;
   const common = { runtime: rt, config: c, params: base.ckpt.params, hp, seed: o.seed ?? 0, onProgress: o.onProgress, signal: o.signal };
   const t0 = performance.now();

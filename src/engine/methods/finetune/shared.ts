@@ -8,7 +8,9 @@
 // Training goes through the same training loop as `tinymem train` (runTraining, in this thread). The optimizer
 // moments start from zero: checkpoints store weights, not AdamW state (the reference resumes its saved optimizer).
 import { type TokenMatrix, concatRows } from '../../data/tokenMatrix';
-import { gpt2ParamShapes } from '../../model/gpt2';
+import { type Gpt2Config, gpt2ParamShapes } from '../../model/gpt2';
+import { assertFitsMemory, machineMemory } from '../../io/machine';
+import { trainingBytesPerRow } from '../neuron/common';
 import '../../model/gpt2Training';
 import type { HyperParamSpec } from '../../../shared/methodTypes';
 import { runTraining } from '../../train/trainLoop';
@@ -20,7 +22,7 @@ export type FineTuneSet = 'clean' | 'extra' | 'both';
 export const FINE_TUNE_PARAMS: HyperParamSpec[] = [
   { name: 'epochs', type: 'integer', default: 5, min: 1, max: 100000, grid: [5], description: 'Passes over the fine-tuning data (the paper fine-tunes ~5 epochs past the final checkpoint).' },
   { name: 'lr', type: 'number', default: 1e-3, min: 0, max: 1, grid: [1e-3], description: 'AdamW learning rate (the training lr).' },
-  { name: 'batchSize', type: 'integer', default: 128, min: 1, max: 65536, grid: [128], description: 'Sequences per batch (the training batch size).' },
+  { name: 'batchSize', type: 'integer', default: 128, min: 1, max: 65536, description: 'Sequences per batch; left out: the checkpoint\u2019s own training batch size (the paper\u2019s 128 for its presets), which its training showed fits in memory.' },
   { name: 'weightDecay', type: 'number', default: 0.1, min: 0, max: 1, grid: [0.1], description: 'AdamW decoupled weight decay (the reference\u2019s --l2-reg).' },
 ];
 
@@ -48,6 +50,27 @@ export function fineTuneRows(data: FineTuneData, which: FineTuneSet): TokenMatri
   return out;
 }
 
+/**
+ * Bytes one fine-tuning step holds per row: the training graph's activations and the cross-entropy's [tokens, vocab]
+ * temporaries. Calibrated on the cpu-language-noise model (vocabulary 50,257, 100 tokens): batch 16 peaked at 5.4 GB
+ * resident (measured with /usr/bin/time), about 2.6 × trainingBytesPerRow per row over the model's own memory; the
+ * paper's batch of 128 on that model needed over 24 GB and was killed by the kernel before this check existed.
+ */
+export const fineTuneBytesPerRow = (c: Gpt2Config, cols: number): number => 2.6 * trainingBytesPerRow(c, cols);
+
+/** Refuses a fine-tuning batch whose training step would not fit in this machine's memory, naming a batch that fits. */
+export function checkFineTuneMemory(c: Gpt2Config, params: Params, batchRows: number, cols: number): void {
+  let weights = 0;
+  for (const a of params.values()) weights += a.length;
+  // Weights, gradients, two AdamW moments and the updated copies: six F32 copies of the parameters.
+  const fixed = 6 * 4 * weights;
+  const perRow = fineTuneBytesPerRow(c, cols);
+  const fits = Math.floor((machineMemory() * 0.8 - fixed) / perRow);
+  assertFitsMemory('batchSize', fixed + batchRows * perRow,
+    `fine-tuning with batches of ${batchRows} rows of ${cols} tokens (vocabulary ${c.vocab_size})`,
+    fits >= 1 ? `set batchSize=${fits} or lower (e.g. --set batchSize=${Math.max(1, Math.min(fits, 16))})` : 'this model is too large to fine-tune on this machine');
+}
+
 const DESCRIBE: Record<FineTuneSet, string> = {
   clean: 'the clean twins of the planted sequences',
   extra: 'the clean training data',
@@ -71,6 +94,7 @@ export async function runFineTune(ctx: FineTuneContext, which: FineTuneSet): Pro
     v[n] = new Float32Array(a.length);
   }
   const batchSize = hp.batchSize as number;
+  checkFineTuneMemory(c, ctx.params, Math.min(batchSize, rows.rows), rows.cols);
   const epochs = hp.epochs as number;
   const total = epochs * Math.ceil(rows.rows / batchSize);
   const stage = `fine-tuning on ${DESCRIBE[which]}`;
