@@ -1,7 +1,6 @@
 // Checks a model's size before anything is allocated: the parameter count a config.json describes (computed, never
 // by listing a billion layers) against the machine's memory, and the weights' headers (names, shapes, dtypes) against
 // the config, so a typo such as n_layer: 1000000000 or a mismatched weights file is refused at once.
-import { formatBytes } from '../io/readLimited';
 import { assertFitsMemory } from '../io/machine';
 import { type ModelConfig, countParams, dims, isNeox } from './architecture';
 import { elementCount, type TensorHeader } from './safetensors';
@@ -44,8 +43,6 @@ export function assertModelFits(configFile: string, c: ModelConfig, factor = 1, 
 export function assertWeightsFit(headers: ReadonlyMap<string, TensorHeader>, weightsFile: string): void {
   let elements = 0;
   for (const h of headers.values()) elements += elementCount(h.shape);
-  assertFitsMemory(weightsFile, elements * F32, `the weights (${headers.size} tensors, ${elements.toExponential(2)} values, ${formatBytes(elements * F32)} as F32)`, 'these weights are too large for this machine; use a machine with more memory');
+  assertFitsMemory(weightsFile, elements * F32, `holding the weights' ${headers.size} tensors (${elements.toExponential(2)} values) in F32`, 'these weights are too large for this machine; use a machine with more memory');
 }
 
-/** "[2, 3]" for messages. */
-export const showShape = (s: readonly number[]): string => `[${s.join(', ')}]`;

@@ -90,17 +90,25 @@ export function prunedTensors(masks: ReadonlyMap<string, Uint8Array>, shapes: It
   return [...masks].map(([tensor, m]) => ({ tensor, shape: shapeOf.get(tensor) ?? [m.length], pruned: m.reduce((s, v) => s + (v ? 0 : 1), 0), total: m.length }));
 }
 
+/**
+ * A method's hyper-parameters on a checkpoint: the given ones, the paper's defaults for the rest, except that
+ * fine-tuning continues with the batch size the checkpoint was trained with unless one is given: its training showed
+ * that batch fits the machine, where the paper's 128 on the language models' 50,257-token vocabulary needs over 24 GB.
+ */
+export function methodHyperParams(methodId: string, given: Record<string, HyperValue | string> | undefined, manifest: Partial<RunManifest>): Record<string, HyperValue> {
+  const method = getAnyMethod(methodId);
+  const trainBatch = manifest.train?.batchSize;
+  const withBatch = method.family === 'fine-tune' && given?.batchSize === undefined && typeof trainBatch === 'number' ? { ...given, batchSize: trainBatch } : given;
+  return resolveHyperParams(method, withBatch);
+}
+
 /** Runs one method on a prepared base model and measures the result. */
 export async function mitigate(rt: Runtime, base: BaseModel, o: MitigateOptions): Promise<Mitigation> {
   const method = getAnyMethod(o.method);
   if (method.family === 'regularizer') {
     throw new Error(`"${method.id}" is a regularizer: it applies while training from scratch; use \`tinymem train --preset NAME --regularizer ${method.id}\``);
   }
-  // Fine-tuning continues with the batch size the checkpoint was trained with unless one is given: training showed it
-  // fits this kind of machine, where the paper's 128 on a 50,257-token vocabulary needs tens of GB.
-  const trainBatch = base.manifest.train?.batchSize;
-  const given = method.family === 'fine-tune' && o.hyperParams?.batchSize === undefined && typeof trainBatch === 'number' ? { ...o.hyperParams, batchSize: trainBatch } : o.hyperParams;
-  const hp = resolveHyperParams(method, given);
+  const hp = methodHyperParams(o.method, o.hyperParams, base.manifest);
   const c = base.ckpt.config;
   const common = { runtime: rt, config: c, params: base.ckpt.params, hp, seed: o.seed ?? 0, onProgress: o.onProgress, signal: o.signal };
   const t0 = performance.now();

@@ -52,9 +52,10 @@ export function fineTuneRows(data: FineTuneData, which: FineTuneSet): TokenMatri
 
 /**
  * Bytes one fine-tuning step holds per row: the training graph's activations and the cross-entropy's [tokens, vocab]
- * temporaries. Calibrated on the cpu-language-noise model (vocabulary 50,257, 100 tokens): batch 16 peaked at 5.4 GB
- * resident (measured with /usr/bin/time), about 2.6 × trainingBytesPerRow per row over the model's own memory; the
- * paper's batch of 128 on that model needed over 24 GB and was killed by the kernel before this check existed.
+ * temporaries. Measured on the cpu-language-noise model (vocabulary 50,257, 100 tokens; peak resident memory with
+ * /usr/bin/time, evaluation sessions still cached): batch 16 peaked at 5.4 GB, batch 32 at 8.3 GB, i.e. ~180 MB per
+ * row (2.1 × trainingBytesPerRow); 2.6× keeps a margin. The paper's batch of 128 on that model needed over 24 GB and
+ * was killed by the kernel before this check existed.
  */
 export const fineTuneBytesPerRow = (c: Gpt2Config, cols: number): number => 2.6 * trainingBytesPerRow(c, cols);
 
@@ -98,6 +99,9 @@ export async function runFineTune(ctx: FineTuneContext, which: FineTuneSet): Pro
   const epochs = hp.epochs as number;
   const total = epochs * Math.ceil(rows.rows / batchSize);
   const stage = `fine-tuning on ${DESCRIBE[which]}`;
+  // The evaluation sessions cached in the runtime keep their memory arenas (about 2.5 GB on a 50,257-token
+  // vocabulary); release them before the training step's sessions are made, and those after training.
+  await ctx.runtime.dispose();
   const out = await runTraining(
     {
       model: { name: 'gpt2', config: c },
@@ -115,6 +119,7 @@ export async function runFineTune(ctx: FineTuneContext, which: FineTuneSet): Pro
       onProgress: (p) => ctx.onProgress?.({ stage, done: p.step, total, loss: p.loss }),
     },
   );
+  await ctx.runtime.dispose();
   throwIfAborted(ctx.signal);
   const r = out.result;
   const edited: Params = new Map(ctx.params);
