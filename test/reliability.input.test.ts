@@ -48,6 +48,14 @@ function copyOf(src: string, name: string): string {
   return dst;
 }
 
+/** A folder holding one file of the user's, where a refused training must write nothing. */
+function probeDir(name: string): string {
+  const dir = path.join(root, name);
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'notes.txt'), 'the user\'s file\n');
+  return dir;
+}
+
 function editJson(file: string, edit: (v: Record<string, unknown>) => void): void {
   const v = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   edit(v);
@@ -82,6 +90,16 @@ test('case 8: a GPT-NeoX folder with num_hidden_layers 1000000000 is refused at 
   const dir = copyOf(neoxDir, 'neox-huge');
   editJson(path.join(dir, 'config.json'), (c) => (c.num_hidden_layers = 1_000_000_000));
   refusedUnchanged(dir, ['score', dir, '--tokens', tokens], /neox-huge\/config\.json: .*num_hidden_layers=1000000000/, /of memory, but this machine has/);
+});
+
+test('case 8: training a preset overridden to n_embd 1000000 is refused at once with the memory it would need', () => {
+  const dir = probeDir('wide');
+  const out = path.join(dir, 'out');
+  const before = fingerprint(dir);
+  const r = tinymem(['train', ...TINY_TRAIN, 'model.n_embd=1000000', 'model.n_head=1', '--out', out], QUICK);
+  assertRefused(r, /model: training this model \(n_layer=1, n_embd=1000000, .*\) needs about .* TB of memory, but this machine has/, /make it smaller/);
+  assert.ok(!fs.existsSync(out), 'nothing was written');
+  assertUnchanged(dir, before, true);
 });
 
 test('case 8: weights whose header does not match config.json are refused before any tensor is read', () => {
@@ -142,12 +160,13 @@ test('case 8: a weights file that is a FIFO is refused instead of blocking', () 
 });
 
 test('case 8: --threads 100000 is refused before any work, naming the machine\'s cores', () => {
-  const out = path.join(root, 'threads-out');
-  const before = fingerprint(root);
+  const dir = probeDir('threads');
+  const out = path.join(dir, 'out');
+  const before = fingerprint(dir);
   const r = tinymem(['train', ...TINY_TRAIN, '--out', out].map((a, i, all) => (all[i - 1] === '--threads' ? '100000' : a)), QUICK);
   assertRefused(r, new RegExp(`--threads: 100000 threads is more than this machine's ${machineCores()} CPU cores; use at most ${machineCores()}`));
   assert.ok(!fs.existsSync(out), 'nothing was written');
-  assertUnchanged(root, before, true);
+  assertUnchanged(dir, before, true);
   const s = tinymem(['score', gpt2Dir, '--tokens', tokens, '--threads', '100000'], QUICK);
   assertRefused(s, /--threads: 100000 threads is more than/);
 });
@@ -276,6 +295,6 @@ test('OOM: fine-tuning a language checkpoint uses its clean rows once per visit 
   assert.equal(methodHyperParams('ft-clean', {}, {}).batchSize, 128, 'no training record: the paper\'s default');
   // A batch whose step cannot fit any machine is refused with the batch size to use, before training starts.
   const config = presetModelConfig(preset);
-  const params = new Map([['w', new Float32Array(10)]]);
-  assert.throws(() => checkFineTuneMemory(config, params, 65_536, 100), /batchSize: fine-tuning with batches of 65536 rows of 100 tokens \(vocabulary 50257\) needs about .* of memory, but this machine has .*; set batchSize=\d+ or lower/);
+  assert.throws(() => checkFineTuneMemory(config, 65_536, 100), /batchSize: fine-tuning this model \(n_layer=2, .*vocab_size=50257.*; batches of 65536 rows of 100 tokens\) needs about .* of memory, but this machine has .*; use batches of at most \d+ rows \(--set batchSize=\d+\)/);
+  assert.doesNotThrow(() => checkFineTuneMemory(config, 1, 100), 'one row fits');
 });

@@ -9,6 +9,7 @@ import { presetModelConfig, presetToJob } from '../presets';
 import { CheckpointError, MANIFEST_FILE, makeCheckpointConfig, saveCheckpoint } from '../model/checkpoint';
 import { writeFileAtomicSync } from '../model/safetensors';
 import { readTextLimited } from '../io/readLimited';
+import { assertTrainStepFits } from '../train/stepMemory';
 import { type EvalProgress, evaluate } from '../metrics/evaluate';
 import { Runtime } from '../runtime/session';
 import { startTraining } from '../train/trainLoop';
@@ -78,6 +79,8 @@ function regularizerRecord(r: TrainRunOptions['regularizer']): RunManifest['regu
 
 export function trainRun(o: TrainRunOptions): TrainRun {
   const regularizer = regularizerRecord(o.regularizer);
+  const sizes = presetModelConfig(o.preset);
+  assertTrainStepFits('model', sizes, o.preset.train.batchSize, sizes.n_positions, 'training this model', (n) => `--set train.batchSize=${n}, or lower model.n_embd / model.n_layer`);
   checkOutDir(o.out, o.force);
   const dir = path.resolve(o.out);
   const p = o.preset;

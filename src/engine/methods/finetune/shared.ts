@@ -9,8 +9,7 @@
 // moments start from zero: checkpoints store weights, not AdamW state (the reference resumes its saved optimizer).
 import { type TokenMatrix, concatRows } from '../../data/tokenMatrix';
 import { type Gpt2Config, gpt2ParamShapes } from '../../model/gpt2';
-import { assertFitsMemory, machineMemory } from '../../io/machine';
-import { trainingBytesPerRow } from '../neuron/common';
+import { assertTrainStepFits } from '../../train/stepMemory';
 import '../../model/gpt2Training';
 import type { HyperParamSpec } from '../../../shared/methodTypes';
 import { runTraining } from '../../train/trainLoop';
@@ -50,26 +49,9 @@ export function fineTuneRows(data: FineTuneData, which: FineTuneSet): TokenMatri
   return out;
 }
 
-/**
- * Bytes one fine-tuning step holds per row: the training graph's activations and the cross-entropy's [tokens, vocab]
- * temporaries. Measured on the cpu-language-noise model (vocabulary 50,257, 100 tokens; peak resident memory with
- * /usr/bin/time, evaluation sessions still cached): batch 16 peaked at 5.4 GB, batch 32 at 8.3 GB, i.e. ~180 MB per
- * row (2.1 × trainingBytesPerRow); 2.6× keeps a margin. The paper's batch of 128 on that model needed over 24 GB and
- * was killed by the kernel before this check existed.
- */
-export const fineTuneBytesPerRow = (c: Gpt2Config, cols: number): number => 2.6 * trainingBytesPerRow(c, cols);
-
 /** Refuses a fine-tuning batch whose training step would not fit in this machine's memory, naming a batch that fits. */
-export function checkFineTuneMemory(c: Gpt2Config, params: Params, batchRows: number, cols: number): void {
-  let weights = 0;
-  for (const a of params.values()) weights += a.length;
-  // Weights, gradients, two AdamW moments and the updated copies: six F32 copies of the parameters.
-  const fixed = 6 * 4 * weights;
-  const perRow = fineTuneBytesPerRow(c, cols);
-  const fits = Math.floor((machineMemory() * 0.8 - fixed) / perRow);
-  assertFitsMemory('batchSize', fixed + batchRows * perRow,
-    `fine-tuning with batches of ${batchRows} rows of ${cols} tokens (vocabulary ${c.vocab_size})`,
-    fits >= 1 ? `set batchSize=${fits} or lower (e.g. --set batchSize=${Math.max(1, Math.min(fits, 16))})` : 'this model is too large to fine-tune on this machine');
+export function checkFineTuneMemory(c: Gpt2Config, batchRows: number, cols: number): void {
+  assertTrainStepFits('batchSize', c, batchRows, cols, 'fine-tuning this model', (n) => `--set batchSize=${n}`);
 }
 
 const DESCRIBE: Record<FineTuneSet, string> = {
@@ -95,7 +77,7 @@ export async function runFineTune(ctx: FineTuneContext, which: FineTuneSet): Pro
     v[n] = new Float32Array(a.length);
   }
   const batchSize = hp.batchSize as number;
-  checkFineTuneMemory(c, ctx.params, Math.min(batchSize, rows.rows), rows.cols);
+  checkFineTuneMemory(c, Math.min(batchSize, rows.rows), rows.cols);
   const epochs = hp.epochs as number;
   const total = epochs * Math.ceil(rows.rows / batchSize);
   const stage = `fine-tuning on ${DESCRIBE[which]}`;
