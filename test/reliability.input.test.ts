@@ -214,6 +214,13 @@ test('case 9: a 1 GB notebook is refused by size before reading', () => {
   refusedUnchanged(dir, ['run', f, '--out', path.join(dir, 'out.tinymem')], /big-nb\/big\.tinymem: is 1\.0 GB, over the 256\.0 MB limit for a notebook; clear large outputs/);
 });
 
+test('a notebook path that is a folder is refused naming the path, not with a raw EISDIR', () => {
+  const dir = probeDir('nb-folder');
+  fs.mkdirSync(path.join(dir, 'story.tinymem'));
+  refusedUnchanged(dir, ['run', path.join(dir, 'story.tinymem')], /nb-folder\/story\.tinymem: is a folder, not a regular file; .*give the path of the file itself/);
+  assert.doesNotMatch(tinymem(['run', path.join(dir, 'story.tinymem')], QUICK).stderr, /EISDIR/);
+});
+
 // ---- case 10: a catastrophic tokenizer pattern --------------------------------------------------------------------
 
 test('case 10: a tokenizer.json whose pre-tokenizer backtracks catastrophically is stopped with the pattern named', () => {

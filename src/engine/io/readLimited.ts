@@ -53,7 +53,10 @@ function kindOf(st: Stats): string {
  */
 export function assertRegularFile(file: string, what: string): Stats {
   const st = statSync(file);
-  if (!st.isFile()) throw new FileLimitError(file, `is ${kindOf(st)}, not a regular file; tinymem reads ${what} only from a regular file: replace it with the real file`);
+  if (!st.isFile()) {
+    const fix = st.isDirectory() ? 'give the path of the file itself' : 'replace it with the real file';
+    throw new FileLimitError(file, `is ${kindOf(st)}, not a regular file; tinymem reads ${what} only from a regular file: ${fix}`);
+  }
   return st;
 }
 
