@@ -9,7 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { FileLimitError, readTextLimited } from '../io/readLimited';
 import { type Activation, type Gpt2Config, gpt2ParamShapes } from './gpt2';
 import {
-  SAFETENSORS_FILE, type StagedFile, type Tensor, type TensorInput, commitStaged, contentHash, elementCount, fsyncDir,
+  SAFETENSORS_FILE, type StagedFile, type Tensor, type TensorHeader, type TensorInput, commitStaged, contentHash, elementCount, fsyncDir,
   readSafetensorsDir, readSafetensorsDirHeaders, safetensorsChunks, stageFileSync, writeChunksSync,
 } from './safetensors';
 import { assertModelFits, assertWeightsFit } from './sizeCheck';
@@ -300,12 +300,11 @@ export function loadCheckpoint(dir: string, options: { verifyHash?: boolean } = 
   const sizes = `n_layer=${config.n_layer}, n_embd=${config.n_embd}, vocab_size=${config.vocab_size}, n_positions=${config.n_positions}, n_inner=${config.n_inner ?? 'null'}`;
 
   // Canonical name → (stored name, tensor)
-  const found = new Map<string, [string, Tensor]>();
+  const found = new Map<string, [string, TensorHeader]>();
   const unexpected: string[] = [];
-  let headTensor: [string, Tensor] | undefined;
+  let headTensor: [string, TensorHeader] | undefined;
   let prefixless = 0;
-  for (const [stored, h] of headers) {
-    const t = h as unknown as Tensor; // shape and dtype only, until the data is read below
+  for (const [stored, t] of headers) {
     if (stored === LM_HEAD) {
       headTensor = [stored, t];
       continue;
@@ -348,7 +347,7 @@ export function loadCheckpoint(dir: string, options: { verifyHash?: boolean } = 
   for (const [name, shape] of shapes) checkShape(...found.get(name)!, shape);
   if (headTensor) checkShape(...headTensor, [config.vocab_size, config.n_embd]);
   const read = readSafetensorsDir(root, { toFloat32: true });
-  const checked = (stored: string, _header: Tensor, shape: number[]): Float32Array => {
+  const checked = (stored: string, shape: number[]): Float32Array => {
     const t = read.tensors.get(stored)!;
     checkShape(stored, t, shape);
     const from = t.convertedFrom ?? t.dtype;
@@ -356,13 +355,12 @@ export function loadCheckpoint(dir: string, options: { verifyHash?: boolean } = 
     return toFloat32(t, stored, fileOf(stored));
   };
   for (const [name, shape] of shapes) {
-    const [stored, t] = found.get(name)!;
-    params.set(name, checked(stored, t, shape));
+    params.set(name, checked(found.get(name)![0], shape));
   }
 
   let lmHead: Float32Array | null = null;
   if (headTensor) {
-    const head = checked(headTensor[0], headTensor[1], [config.vocab_size, config.n_embd]);
+    const head = checked(headTensor[0], [config.vocab_size, config.n_embd]);
     if (sameValues(head, params.get('transformer.wte.weight')!)) {
       notes.push(`${LM_HEAD} is stored but equals transformer.wte.weight: treated as tied`);
       config.tie_word_embeddings = true;
