@@ -1,5 +1,6 @@
 // The `tinymem` command line: presets, train, eval, score. Errors are one line on stderr and a non-zero exit.
 import { Command, InvalidArgumentError } from 'commander';
+import { checkThreads } from '../engine/io/machine';
 import { presetList } from '../engine/presets';
 import { versions } from '../engine/runs/versions';
 import { listMethods } from '../engine/methods/index';
@@ -15,6 +16,16 @@ const positiveInt = (what: string) => (v: string): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive integer, got "${v}"`);
   return n;
+};
+
+/** --threads: a positive integer, at most the machine's cores (checked before any work starts). */
+const threadsOption = (v: string): number => {
+  const n = positiveInt('--threads')(v);
+  try {
+    return checkThreads(n)!;
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 };
 
 /** The options naming a Hugging Face model's data sets (eval, mitigate, compare on a folder without TinyMem data). */
@@ -43,7 +54,7 @@ export function program(): Command {
     .option('--reg-set <hp=value...>', 'the regularizer\'s hyper-parameters, e.g. lam=0.1 (defaults: the paper\'s)')
     .requiredOption('--out <dir>', 'checkpoint folder to create')
     .option('--force', 'replace an earlier TinyMem checkpoint in --out')
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt('--threads'))
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
     .option('--providers <list>', 'execution providers in order of preference, e.g. cuda,cpu')
     .option('--no-eval', 'skip the evaluation after training')
     .action(async (f) => {
@@ -53,7 +64,7 @@ export function program(): Command {
     .description('measure memorization, accuracy or perplexity of a TinyMem checkpoint on its own data, or of a Hugging Face folder on --sequences/--text')
     .option('--json', 'print the full result as JSON')
     .option('--all', 'print every metric, not only the headline ones')
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt('--threads'))
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
     .action(async (dir, f) => {
       process.exitCode = await evalCommand(dir, f);
     });
@@ -63,7 +74,7 @@ export function program(): Command {
     .option('--generate <n>', 'greedy tokens to generate after each prompt', positiveInt('--generate'))
     .option('--prompt-len <n>', 'prompt length for --generate', positiveInt('--prompt-len'), 50)
     .option('--json', 'print JSON ({"loss": [...], "greedy": [...]})')
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt('--threads'))
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
     .action(async (dir, f) => {
       process.exitCode = await scoreCommand(dir, f);
     });
@@ -82,7 +93,7 @@ export function program(): Command {
     .requiredOption('--out <dir>', 'folder for the edited checkpoint')
     .option('--force', 'replace an earlier TinyMem checkpoint in --out')
     .option('--seed <n>', 'seed of the method\'s randomness', (v) => Number(v), 0)
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt('--threads'))
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
     .action(async (dir, f) => {
       process.exitCode = await mitigateCommand(dir, f);
     });
@@ -93,7 +104,7 @@ export function program(): Command {
     .option('--out <dir>', 'folder for compare.csv and compare.json (default: DIR-compare)')
     .option('--force', 'replace compare.csv and compare.json of an earlier comparison in --out')
     .option('--seed <n>', 'seed of the methods\' randomness', (v) => Number(v), 0)
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt('--threads'))
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
     .action(async (dir, f) => {
       process.exitCode = await compareCommand(dir, f);
     });
@@ -101,7 +112,7 @@ export function program(): Command {
     .description('run every step cell of a .tinymem notebook (as VS Code would) and write the outputs and an HTML report')
     .option('--out <file>', 'write the executed notebook (with outputs) here')
     .option('--html <file>', 'write a self-contained HTML report here')
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt('--threads'))
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
     .option('--providers <list>', 'execution providers in order of preference, e.g. cuda,cpu')
     .option('--seed <n>', 'default seed of the methods\' randomness', (v) => Number(v), 0)
     .option('--output-cap <kb>', 'drop a chart whose data is over this many KB (its text stays)', positiveInt('--output-cap'))

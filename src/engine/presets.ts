@@ -10,6 +10,7 @@ import type { Activation, Gpt2Config } from './model/gpt2';
 import { resolveGpt2Config } from './model/gpt2Training';
 import { type TinyMemDataSpec, type TinyMemDataset, tinymemDataset } from './train/tinymemData';
 import type { TrainJob } from '../shared/engineMessages';
+import { hasNonFinite, showValue } from '../shared/showValue';
 
 /** The GPT-2 fields a preset sets; `n_positions` and `vocab_size` follow the data (maxCtx, tokenizer). */
 export interface ModelSettings {
@@ -194,7 +195,7 @@ export function parseOverrideValue(raw: string): unknown {
   }
 }
 
-const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
+const show = showValue;
 
 /** Checks a value against the type of the setting's default (number, boolean, string, list); null defaults accept any. */
 function sameKind(key: string, value: unknown, def: unknown): void {
@@ -276,6 +277,7 @@ export function resolvePreset(name: string, overrides: Readonly<Record<string, s
   for (const [key, raw] of Object.entries(overrides)) {
     if (typeof raw !== 'string') throw new PresetError(key, `expected a string value, got ${show(raw)}`);
     const value = parseOverrideValue(raw);
+    if (hasNonFinite(value)) throw new PresetError(key, `${raw.trim()} is out of range: numbers must be finite (at most about 1.8e308); give a smaller value`);
     const dot = key.indexOf('.');
     const section = dot < 0 ? key : key.slice(0, dot);
     const field = dot < 0 ? '' : key.slice(dot + 1);

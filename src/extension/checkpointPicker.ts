@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isSaveLeftover } from '../engine/model/saveLeftovers';
 import * as vscode from 'vscode';
+import { readTextLimited } from '../engine/io/readLimited';
 
 export const BROWSE_LABEL = 'Browse…';
 
@@ -16,7 +17,7 @@ export interface FoundCheckpoint {
 
 export function describeCheckpoint(dir: string): FoundCheckpoint | null {
   try {
-    const m = JSON.parse(fs.readFileSync(path.join(dir, 'tinymem.json'), 'utf8')) as {
+    const m = JSON.parse(readTextLimited(path.join(dir, 'tinymem.json'), 'manifest')) as {
       preset?: { name?: string };
       progress?: { epochs?: number; complete?: boolean };
       mitigation?: { method?: string };

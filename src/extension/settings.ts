@@ -3,15 +3,18 @@ import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { DEFAULT_OUTPUT_CAP_KB } from '../shared/cellOutputs';
 import type { EngineSettings } from '../shared/engineProtocol';
+import { clampThreads } from '../engine/io/machine';
 
 export function engineSettings(): EngineSettings {
   const c = vscode.workspace.getConfiguration('tinymem');
   const providers = c.get<string[]>('executionProviders', ['cpu']).filter((p) => typeof p === 'string' && p.trim() !== '');
-  const threads = c.get<number>('threads', 0);
+  const asked = c.get<number>('threads', 0);
+  const { threads, note } = clampThreads(Number.isInteger(asked) && asked >= 0 ? asked : 0);
+  if (note) void vscode.window.showWarningMessage(`TinyMem: ${note}`);
   const seed = c.get<number>('defaultSeed', 0);
   return {
     providers: providers.length ? providers : ['cpu'],
-    threads: Number.isInteger(threads) && threads >= 0 ? threads : 0,
+    threads,
     seed: Number.isSafeInteger(seed) && seed >= 0 ? seed : 0,
     allowOutsideWorkspace: c.get<boolean>('allowPathsOutsideWorkspace', false) === true,
   };

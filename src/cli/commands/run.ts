@@ -3,6 +3,7 @@
 // report atomically, and exits non-zero naming the cell and field of a failing cell.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readLimited } from '../../engine/io/readLimited';
 import { runNotebook } from '../../engine/notebook/runNotebook';
 import { writeFileAtomicSync } from '../../engine/model/safetensors';
 import { checkOutFile } from '../../engine/io/outputDir';
@@ -38,7 +39,7 @@ const firstLine = (s: string) => s.split('\n').find((l) => l.trim() && !l.trim()
 export async function runCommand(file: string, f: RunFlags): Promise<number> {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such notebook file`);
   if (fs.statSync(file).isDirectory()) throw new Error(`${file}: is a folder, not a notebook; give the path of a .tinymem file`);
-  const nb = parseNotebook(fs.readFileSync(file), file);
+  const nb = parseNotebook(readLimited(file, 'notebook'), file);
   if (!nb.cells.some((c) => c.kind === 'step')) throw new Error(`${file}: has no step cells to run`);
   // Where the results go is checked before any cell runs, so a bad --out or --html throws no work away.
   const outFile = f.out !== undefined ? checkOutFile(f.out, '--out') : undefined;

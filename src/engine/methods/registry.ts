@@ -2,6 +2,7 @@
 // twice. Method files register themselves on import (methods/index.ts imports them all).
 import type { HyperParamSpec, HyperValue, MethodInfo } from '../../shared/methodTypes';
 import type { FineTuneMethod, MitigationMethod, RegularizerMethod, UnlearningMethod } from './types';
+import { showValue } from '../../shared/showValue';
 
 const methods = new Map<string, MitigationMethod>();
 
@@ -60,14 +61,14 @@ function checkValue(method: string, spec: HyperParamSpec, v: HyperValue): HyperV
   const where = `${method}: ${spec.name}`;
   switch (spec.type) {
     case 'boolean':
-      if (typeof v !== 'boolean') throw new Error(`${where}: expected true or false, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'boolean') throw new Error(`${where}: expected true or false, got ${showValue(v)}`);
       return v;
     case 'choice':
-      if (typeof v !== 'string' || !spec.choices!.includes(v)) throw new Error(`${where}: expected one of ${spec.choices!.join(', ')}, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'string' || !spec.choices!.includes(v)) throw new Error(`${where}: expected one of ${spec.choices!.join(', ')}, got ${showValue(v)}`);
       return v;
     default: {
       if (typeof v !== 'number' || !Number.isFinite(v) || (spec.type === 'integer' && !Number.isInteger(v))) {
-        throw new Error(`${where}: expected ${spec.type === 'integer' ? 'an integer' : 'a number'}, got ${JSON.stringify(v)}`);
+        throw new Error(`${where}: expected ${spec.type === 'integer' ? 'an integer' : 'a number'}, got ${showValue(v)}`);
       }
       if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)) {
         throw new Error(`${where}: ${v} is out of range [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}] (paper default ${spec.default})`);

@@ -4,14 +4,16 @@
 //                      (or model.safetensors.index.json + shards when reading exports of big models)
 //   tinymem.json       optional run manifest: any JSON object; we add every file's content hash, size and mtime
 // Names and shapes come from gpt2ParamShapes (model/gpt2.ts), the single source of truth.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { FileLimitError, readTextLimited } from '../io/readLimited';
 import { type Activation, type Gpt2Config, gpt2ParamShapes } from './gpt2';
 import { type FolderFile, checkManifestVersion, commitFolder, missingFolderHint, verifyFolder } from './folderCommit';
 import { warnNonFinite } from './loadWarnings';
 import {
-  SAFETENSORS_FILE, type Tensor, type TensorInput, contentHash, elementCount, readSafetensorsDir, safetensorsChunks,
+  SAFETENSORS_FILE, type Tensor, type TensorHeader, type TensorInput, contentHash, elementCount, readSafetensorsDir, readSafetensorsDirHeaders, safetensorsChunks,
 } from './safetensors';
+import { assertModelFits, assertWeightsFit } from './sizeCheck';
 
 export { gpt2ParamShapes };
 export { contentHash };
@@ -156,8 +158,9 @@ export function validateConfig(raw: unknown, file: string): Gpt2CheckpointConfig
 function readJson(file: string, what: string): unknown {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextLimited(file, file.endsWith(MANIFEST_FILE) ? 'manifest' : 'config');
   } catch (e) {
+    if (e instanceof FileLimitError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CheckpointError(file, `not found; ${what}`);
     throw new CheckpointError(file, `cannot be read (${(e as Error).message}); check its permissions`);
   }
@@ -262,19 +265,23 @@ export function loadCheckpoint(dir: string, options: { verifyHash?: boolean } = 
   const config = validateConfig(readJson(configFile, 'a checkpoint folder needs config.json (GPT2Config) next to model.safetensors; pick the folder that has it or re-save the checkpoint'), configFile);
 
   const notes: string[] = [];
-  const read = readSafetensorsDir(root, { toFloat32: true });
-  const fileOf = (name: string) => read.sourceFile.get(name) ?? join(root, WEIGHTS_FILE);
+  // Sizes before data: config.json against the machine's memory, then the weights' headers (names, shapes) against
+  // config.json; tensor data is read only once both hold.
+  assertModelFits(configFile, config);
+  const headers = readSafetensorsDirHeaders(root);
+  assertWeightsFit(headers, join(root, WEIGHTS_FILE));
+  const fileOf = (name: string) => headers.get(name)?.file ?? join(root, WEIGHTS_FILE);
   // The head is handled on its own below (tied or not), so the expected list is the tied model's.
   const shapes = gpt2ParamShapes({ ...config, tie_word_embeddings: true });
   const expected = new Map(shapes);
   const sizes = `n_layer=${config.n_layer}, n_embd=${config.n_embd}, vocab_size=${config.vocab_size}, n_positions=${config.n_positions}, n_inner=${config.n_inner ?? 'null'}`;
 
   // Canonical name → (stored name, tensor)
-  const found = new Map<string, [string, Tensor]>();
+  const found = new Map<string, [string, TensorHeader]>();
   const unexpected: string[] = [];
-  let headTensor: [string, Tensor] | undefined;
+  let headTensor: [string, TensorHeader] | undefined;
   let prefixless = 0;
-  for (const [stored, t] of read.tensors) {
+  for (const [stored, t] of headers) {
     if (stored === LM_HEAD) {
       headTensor = [stored, t];
       continue;
@@ -309,22 +316,28 @@ export function loadCheckpoint(dir: string, options: { verifyHash?: boolean } = 
 
   const converted = new Map<string, number>();
   const params = new Map<string, Float32Array>();
-  const checked = (stored: string, t: Tensor, shape: number[]): Float32Array => {
+  const checkShape = (stored: string, t: { shape: number[] }, shape: number[]): void => {
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new CheckpointError(fileOf(stored), `tensor "${stored}" has shape [${t.shape.join(', ')}] but config.json (${sizes}) needs [${shape.join(', ')}]; fix config.json or re-export the checkpoint`, stored);
     }
+  };
+  for (const [name, shape] of shapes) checkShape(...found.get(name)!, shape);
+  if (headTensor) checkShape(...headTensor, [config.vocab_size, config.n_embd]);
+  const read = readSafetensorsDir(root, { toFloat32: true });
+  const checked = (stored: string, shape: number[]): Float32Array => {
+    const t = read.tensors.get(stored)!;
+    checkShape(stored, t, shape);
     const from = t.convertedFrom ?? t.dtype;
     if (from !== 'F32') converted.set(from, (converted.get(from) ?? 0) + 1);
     return toFloat32(t, stored, fileOf(stored));
   };
   for (const [name, shape] of shapes) {
-    const [stored, t] = found.get(name)!;
-    params.set(name, checked(stored, t, shape));
+    params.set(name, checked(found.get(name)![0], shape));
   }
 
   let lmHead: Float32Array | null = null;
   if (headTensor) {
-    const head = checked(headTensor[0], headTensor[1], [config.vocab_size, config.n_embd]);
+    const head = checked(headTensor[0], [config.vocab_size, config.n_embd]);
     if (sameValues(head, params.get('transformer.wte.weight')!)) {
       notes.push(`${LM_HEAD} is stored but equals transformer.wte.weight: treated as tied`);
       config.tie_word_embeddings = true;

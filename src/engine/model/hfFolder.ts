@@ -5,12 +5,15 @@
 // tokenizer files copied along, so `transformers` loads them unchanged.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { type FileKind, readTextLimited } from '../io/readLimited';
 import { type ModelConfig, type ModelType, SUPPORTED_MODEL_TYPES, isNeox, paramShapes } from './architecture';
 import { CONFIG_FILE, CheckpointError, loadCheckpoint, readManifest, saveCheckpoint } from './checkpoint';
 import { type FolderFile, commitFolder, missingFolderHint } from './folderCommit';
 import { warnNonFinite } from './loadWarnings';
 import { type NeoxActivation, type NeoxConfig, rotaryDims } from './gptNeox';
-import { SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, type TensorInput, elementCount, readSafetensorsDir, safetensorsChunks } from './safetensors';
+import { SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, type TensorInput, elementCount, readSafetensorsDir, readSafetensorsDirHeaders, safetensorsChunks } from './safetensors';
+import { assertModelFits, assertWeightsFit } from './sizeCheck';
+import { showValue } from '../../shared/showValue';
 
 export const TOKENIZER_FILE = 'tokenizer.json';
 /** Files copied unchanged from the source folder when an edited model is saved. */
@@ -32,10 +35,11 @@ export interface HfModel {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function readJson(file: string, what: string): unknown {
+function readJson(file: string, what: string, kind: FileKind = 'config'): unknown {
   if (!existsSync(file)) throw new CheckpointError(file, `not found; ${what}`);
+  const text = readTextLimited(file, kind);
   try {
-    return JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+    return JSON.parse(text);
   } catch (e) {
     throw new CheckpointError(file, `is not valid JSON (${(e as Error).message}); fix it or re-download it`);
   }
@@ -58,12 +62,12 @@ export function validateNeoxConfig(raw: Record<string, unknown>, file: string): 
   const int = (field: string, fallback?: number): number => {
     const v = raw[field] ?? fallback;
     if (v === undefined) throw fail(field, 'is missing; add it (a positive integer) to config.json');
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw fail(field, `must be a positive integer, got ${JSON.stringify(v)}; fix config.json`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw fail(field, `must be a positive integer, got ${showValue(v)}; fix config.json`);
     return v;
   };
   const num = (field: string, fallback: number, ok: (x: number) => boolean, range: string): number => {
     const v = raw[field] ?? fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw fail(field, `must be a number ${range}, got ${JSON.stringify(v)}; fix config.json`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw fail(field, `must be a number ${range}, got ${showValue(v)}; fix config.json`);
     return v;
   };
   const hidden = int('hidden_size');
@@ -77,7 +81,7 @@ export function validateNeoxConfig(raw: Record<string, unknown>, file: string): 
   const pct = num('rotary_pct', typeof raw.partial_rotary_factor === 'number' ? raw.partial_rotary_factor : 0.25, (x) => x >= 0 && x <= 1, 'in [0, 1]');
   const base = num('rotary_emb_base', typeof raw.rope_theta === 'number' ? raw.rope_theta : 10000, (x) => x > 0, '> 0');
   const parallel = raw.use_parallel_residual ?? true;
-  if (typeof parallel !== 'boolean') throw fail('use_parallel_residual', `must be true or false, got ${JSON.stringify(parallel)}`);
+  if (typeof parallel !== 'boolean') throw fail('use_parallel_residual', `must be true or false, got ${showValue(parallel)}`);
   const config: NeoxConfig = {
     model_type: 'gpt_neox',
     vocab_size: int('vocab_size'),
@@ -104,12 +108,27 @@ function loadNeox(root: string, raw: Record<string, unknown>): HfModel {
   const configFile = join(root, CONFIG_FILE);
   const { config, notes } = validateNeoxConfig(raw, configFile);
   const manifest = readManifest(root);
-  const read = readSafetensorsDir(root, { toFloat32: true });
+  // Sizes first: the config against the machine's memory, then the weights' headers against the config, all before
+  // any tensor data is read.
+  assertModelFits(configFile, config);
   const weightsFile = existsSync(join(root, SAFETENSORS_FILE)) ? join(root, SAFETENSORS_FILE) : join(root, SAFETENSORS_INDEX_FILE);
-  const fileOf = (name: string) => read.sourceFile.get(name) ?? weightsFile;
+  const headers = readSafetensorsDirHeaders(root);
+  assertWeightsFit(headers, weightsFile);
+  const fileOf = (name: string) => headers.get(name)?.file ?? weightsFile;
   const shapes = paramShapes(config);
   const expected = new Map(shapes);
   const sizes = `num_hidden_layers=${config.num_hidden_layers}, hidden_size=${config.hidden_size}, intermediate_size=${config.intermediate_size}, vocab_size=${config.vocab_size}`;
+  for (const [name, t] of headers) {
+    if (NEOX_BUFFER.test(name)) continue;
+    const shape = expected.get(name);
+    if (!shape) {
+      throw new CheckpointError(fileOf(name), `unexpected tensor "${name}": not a parameter of GPTNeoXForCausalLM with ${sizes}; check that config.json belongs to these weights`, name);
+    }
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new CheckpointError(fileOf(name), `tensor "${name}" has shape [${t.shape.join(', ')}] but config.json (${sizes}) needs [${shape.join(', ')}]; fix config.json or re-export the weights`, name);
+    }
+  }
+  const read = readSafetensorsDir(root, { toFloat32: true });
   const params = new Map<string, Float32Array>();
   const converted = new Map<string, number>();
   let ignored = 0;
@@ -117,13 +136,6 @@ function loadNeox(root: string, raw: Record<string, unknown>): HfModel {
     if (NEOX_BUFFER.test(name)) {
       ignored++;
       continue;
-    }
-    const shape = expected.get(name);
-    if (!shape) {
-      throw new CheckpointError(fileOf(name), `unexpected tensor "${name}": not a parameter of GPTNeoXForCausalLM with ${sizes}; check that config.json belongs to these weights`, name);
-    }
-    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw new CheckpointError(fileOf(name), `tensor "${name}" has shape [${t.shape.join(', ')}] but config.json (${sizes}) needs [${shape.join(', ')}]; fix config.json or re-export the weights`, name);
     }
     const from = t.convertedFrom ?? t.dtype;
     if (from !== 'F32') converted.set(from, (converted.get(from) ?? 0) + 1);

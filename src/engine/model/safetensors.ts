@@ -8,9 +8,10 @@
 // held twice in memory and never needs one Buffer larger than Node allows. Writes are atomic (temp file + rename).
 import { createHash } from 'node:crypto';
 import {
-  closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync,
+  closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { endianness } from 'node:os';
+import { FileLimitError, assertRegularFile, readTextLimited } from '../io/readLimited';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { cleanStaleLeftovers, tempSibling } from './saveLeftovers';
 import { asWriteError } from './writeError';
@@ -337,11 +338,14 @@ function readExactly(fd: number, target: Uint8Array, position: number, file: str
 function openForRead(file: string): number {
   let fd: number;
   try {
+    // Checked before opening: opening a FIFO blocks until a writer appears, and a device never ends.
+    assertRegularFile(file, 'weights');
     fd = openSync(file, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new SafetensorsError(file, 'file not found; check the path (a checkpoint folder holds model.safetensors or model.safetensors.index.json plus its shards)');
     if (code === 'EISDIR') throw new SafetensorsError(file, 'is a folder, not a .safetensors file; pass the file inside it');
+    if (e instanceof FileLimitError) throw new SafetensorsError(file, e.message.slice(file.length + 2));
     throw new SafetensorsError(file, `cannot be opened (${(e as Error).message}); check the path and its permissions`);
   }
   if (fstatSync(fd).isDirectory()) {
@@ -399,29 +403,7 @@ export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
  * set of tensors. Tensors a shard holds but the map does not list are loaded too; a tensor in two shards is an error.
  */
 export function readShardedSafetensors(dir: string, opts: ReadOptions & { indexFile?: string } = {}): SafetensorsContents {
-  const indexPath = join(dir, opts.indexFile ?? SAFETENSORS_INDEX_FILE);
-  let index: unknown;
-  try {
-    index = JSON.parse(readFileSync(indexPath, 'utf8'));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SafetensorsError(indexPath, 'shard index not found; a sharded checkpoint folder needs this file next to its shards');
-    throw new SafetensorsError(indexPath, `is not valid JSON (${(e as Error).message}); re-download it or re-save the checkpoint`);
-  }
-  const weightMap = isObject(index) ? index.weight_map : undefined;
-  if (!isObject(weightMap)) throw new SafetensorsError(indexPath, 'must be an object with a "weight_map" object {tensor name: shard file name}; re-download it or re-save the checkpoint');
-
-  const byShard = new Map<string, string[]>();
-  for (const [name, shard] of Object.entries(weightMap)) {
-    if (typeof shard !== 'string' || shard === '') throw new SafetensorsError(indexPath, `weight_map["${name}"] must be a shard file name, got ${JSON.stringify(shard)}; fix the index`, name);
-    const rel = relative(resolve(dir), resolve(dir, shard));
-    if (isAbsolute(shard) || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-      throw new SafetensorsError(indexPath, `weight_map["${name}"] points outside the checkpoint folder (${JSON.stringify(shard)}); shards must sit in the folder`, name);
-    }
-    const list = byShard.get(shard) ?? [];
-    list.push(name);
-    byShard.set(shard, list);
-  }
-
+  const { indexPath, byShard } = readShardIndex(dir, opts.indexFile);
   const out: SafetensorsContents = { tensors: new Map(), metadata: {}, sourceFile: new Map() };
   for (const [shard, names] of byShard) {
     const shardPath = join(dir, shard);
@@ -441,6 +423,71 @@ export function readShardedSafetensors(dir: string, opts: ReadOptions & { indexF
     for (const [k, v] of Object.entries(part.metadata)) if (!(k in out.metadata)) out.metadata[k] = v;
   }
   return out;
+}
+
+/** A tensor as a header describes it, without its data. */
+export interface TensorHeader {
+  dtype: Dtype;
+  shape: number[];
+  /** The file that holds it. */
+  file: string;
+}
+
+/**
+ * The tensors of a folder (model.safetensors or the sharded index) from the headers alone: names, dtypes, shapes
+ * and files, without reading any tensor data, so they can be checked against config.json and the machine's memory
+ * before anything large is allocated.
+ */
+export function readSafetensorsDirHeaders(dir: string): Map<string, TensorHeader> {
+  const out = new Map<string, TensorHeader>();
+  const add = (file: string) => {
+    for (const e of readSafetensorsHeader(file).entries) {
+      const prev = out.get(e.name);
+      if (prev) throw new SafetensorsError(file, `tensor "${e.name}" is also in ${prev.file}; a tensor must be stored in exactly one shard, re-export the checkpoint`, e.name);
+      out.set(e.name, { dtype: e.dtype, shape: e.shape, file });
+    }
+  };
+  const single = join(dir, SAFETENSORS_FILE);
+  if (existsSync(single)) add(single);
+  else if (existsSync(join(dir, SAFETENSORS_INDEX_FILE))) {
+    const { indexPath, byShard } = readShardIndex(dir);
+    for (const [shard, names] of byShard) {
+      const shardPath = join(dir, shard);
+      if (!existsSync(shardPath)) throw new SafetensorsError(shardPath, `shard not found, but ${indexPath} maps ${names.length} tensor(s) to it (e.g. "${names[0]}"); download the missing shard`, names[0]);
+      add(shardPath);
+    }
+  } else {
+    readSafetensorsDir(dir); // throws the "not found" error
+  }
+  return out;
+}
+
+/** The shard index of a sharded folder: which tensors each shard file holds. */
+function readShardIndex(dir: string, indexFile = SAFETENSORS_INDEX_FILE): { indexPath: string; byShard: Map<string, string[]> } {
+  const indexPath = join(dir, indexFile);
+  let index: unknown;
+  try {
+    index = JSON.parse(readTextLimited(indexPath, 'index'));
+  } catch (e) {
+    if (e instanceof FileLimitError) throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SafetensorsError(indexPath, 'shard index not found; a sharded checkpoint folder needs this file next to its shards');
+    throw new SafetensorsError(indexPath, `is not valid JSON (${(e as Error).message}); re-download it or re-save the checkpoint`);
+  }
+  const weightMap = isObject(index) ? index.weight_map : undefined;
+  if (!isObject(weightMap)) throw new SafetensorsError(indexPath, 'must be an object with a "weight_map" object {tensor name: shard file name}; re-download it or re-save the checkpoint');
+
+  const byShard = new Map<string, string[]>();
+  for (const [name, shard] of Object.entries(weightMap)) {
+    if (typeof shard !== 'string' || shard === '') throw new SafetensorsError(indexPath, `weight_map["${name}"] must be a shard file name, got ${JSON.stringify(shard)}; fix the index`, name);
+    const rel = relative(resolve(dir), resolve(dir, shard));
+    if (isAbsolute(shard) || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      throw new SafetensorsError(indexPath, `weight_map["${name}"] points outside the checkpoint folder (${JSON.stringify(shard)}); shards must sit in the folder`, name);
+    }
+    const list = byShard.get(shard) ?? [];
+    list.push(name);
+    byShard.set(shard, list);
+  }
+  return { indexPath, byShard };
 }
 
 /** A folder's tensors: `model.safetensors` if present (as transformers prefers), else the sharded index. */

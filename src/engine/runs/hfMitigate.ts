@@ -9,7 +9,8 @@ import { type TokenMatrix, gatherRows } from '../data/tokenMatrix';
 import { dims, paramShapes } from '../model/architecture';
 import { type HfModel, loadModelFolder, saveModelFolder } from '../model/hfFolder';
 import { MANIFEST_VERSION } from '../model/folderCommit';
-import { loadTokenizer } from '../model/hfTokenizer';
+import { type TextTokenizer, loadTokenizer } from '../model/hfTokenizer';
+import { readTextLimited } from '../io/readLimited';
 import { type SequenceSetEvaluation, evaluateSequenceSets } from '../metrics/sequenceSetEval';
 import { getMethod, resolveHyperParams } from '../methods/registry';
 import '../methods/index';
@@ -52,9 +53,12 @@ export function readHfSets(model: HfModel, o: HfDataOptions): HfSets {
   const continuationLength = o.continuationLength ?? MEMPI_CONTINUATION_LENGTH;
   const sequences = o.sequences ? readSequenceFile(o.sequences, { vocab: d.vocab, context: d.context, promptLength, continuationLength }) : null;
   const length = sequences?.cols ?? o.chunkLength ?? Math.min(d.context, promptLength + continuationLength + 8);
-  let encode: ((t: string) => number[]) | undefined;
-  const tokenizer = () => (encode ??= loadTokenizer(model.dir).encode);
-  const chunks = (file: string) => readTextOrTokens(file, { length, vocab: d.vocab, encode: /\.json$/i.test(file) ? undefined : tokenizer(), maxRows: o.chunkLimit ?? DEFAULT_CHUNK_LIMIT });
+  let tok: TextTokenizer | undefined;
+  const tokenizer = () => (tok ??= loadTokenizer(model.dir));
+  const chunks = (file: string) => {
+    const t = /\.json$/i.test(file) ? undefined : tokenizer();
+    return readTextOrTokens(file, { length, vocab: d.vocab, encode: t?.encode, tokenizerFile: t?.file, maxRows: o.chunkLimit ?? DEFAULT_CHUNK_LIMIT });
+  };
   const text = o.text ? chunks(o.text) : null;
   const retainFile = o.retain ?? o.text;
   const retain = retainFile ? (retainFile === o.text ? text : chunks(retainFile)) : null;
@@ -150,7 +154,7 @@ export function isPretrainedFolder(dir: string): boolean {
   if (!fs.existsSync(path.join(dir, 'config.json'))) return false;
   if (!fs.existsSync(manifest)) return true;
   try {
-    const m = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { data?: { kind?: string } } | null;
+    const m = JSON.parse(readTextLimited(manifest, 'manifest')) as { data?: { kind?: string } } | null;
     // Not an object: loading it as a TinyMem checkpoint reports what is wrong with tinymem.json.
     if (typeof m !== 'object' || m === null || Array.isArray(m)) return false;
     return m.data?.kind !== 'tinymem';

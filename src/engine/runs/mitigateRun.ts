@@ -91,20 +91,33 @@ export function prunedTensors(masks: ReadonlyMap<string, Uint8Array>, shapes: It
 }
 
 /**
- * The method a run names and its hyper-parameters, checked: an unknown method, a regularizer or a bad value is
- * refused here, before the base model is loaded or measured.
+/**
+ * A method's hyper-parameters on a checkpoint: the given ones, the paper's defaults for the rest, except that
+ * fine-tuning continues with the batch size the checkpoint was trained with unless one is given: its training showed
+ * that batch fits the machine, where the paper's 128 on the language models' 50,257-token vocabulary needs over 24 GB.
  */
-export function checkMitigation(methodId: string, hyperParams?: Record<string, HyperValue | string>): { method: Exclude<MitigationMethod, RegularizerMethod>; hp: Record<string, HyperValue> } {
+function methodHyperParams(method: MitigationMethod, given: Record<string, HyperValue | string> | undefined, manifest: Partial<RunManifest>): Record<string, HyperValue> {
+  const trainBatch = manifest.train?.batchSize;
+  const withBatch = method.family === 'fine-tune' && given?.batchSize === undefined && typeof trainBatch === 'number' ? { ...given, batchSize: trainBatch } : given;
+  return resolveHyperParams(method, withBatch);
+}
+
+/**
+ * The method a run names and its hyper-parameters, checked: an unknown method, a regularizer or a bad value is
+ * refused here, before the base model is loaded or measured (the checkpoint's manifest, when known, gives
+ * fine-tuning its training batch size).
+ */
+export function checkMitigation(methodId: string, hyperParams?: Record<string, HyperValue | string>, manifest: Partial<RunManifest> = {}): { method: Exclude<MitigationMethod, RegularizerMethod>; hp: Record<string, HyperValue> } {
   const method = getAnyMethod(methodId);
   if (method.family === 'regularizer') {
     throw new Error(`"${method.id}" is a regularizer: it applies while training from scratch; use \`tinymem train --preset NAME --regularizer ${method.id}\``);
   }
-  return { method, hp: resolveHyperParams(method, hyperParams) };
+  return { method, hp: methodHyperParams(method, hyperParams, manifest) };
 }
 
 /** Runs one method on a prepared base model and measures the result. */
 export async function mitigate(rt: Runtime, base: BaseModel, o: MitigateOptions): Promise<Mitigation> {
-  const { method, hp } = checkMitigation(o.method, o.hyperParams);
+  const { method, hp } = checkMitigation(o.method, o.hyperParams, base.manifest);
   const c = base.ckpt.config;
   const common = { runtime: rt, config: c, params: base.ckpt.params, hp, seed: o.seed ?? 0, onProgress: o.onProgress, signal: o.signal };
   const t0 = performance.now();

@@ -7,6 +7,7 @@ import { presetModelConfig, presetToJob } from '../presets';
 import { makeCheckpointConfig, saveCheckpoint } from '../model/checkpoint';
 import { type OutputWording, claimOutputDir } from '../io/outputDir';
 import { rewriteManifest } from '../model/folderCommit';
+import { assertTrainStepFits } from '../train/stepMemory';
 import { type EvalProgress, evaluate } from '../metrics/evaluate';
 import { Runtime } from '../runtime/session';
 import { startTraining } from '../train/trainLoop';
@@ -60,6 +61,8 @@ function regularizerRecord(r: TrainRunOptions['regularizer']): RunManifest['regu
 
 export function trainRun(o: TrainRunOptions): TrainRun {
   const regularizer = regularizerRecord(o.regularizer);
+  const sizes = presetModelConfig(o.preset);
+  assertTrainStepFits('model', sizes, o.preset.train.batchSize, sizes.n_positions, 'training this model', (n) => `--set train.batchSize=${n}, or lower model.n_embd / model.n_layer`);
   // The folder is checked and locked before anything starts; the lock is held until the run's result settles.
   const claim = claimOutputDir(o.out, { force: o.force, wording: o.wording, onNote: o.onNote });
   try {

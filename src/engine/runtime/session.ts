@@ -4,6 +4,7 @@ import type * as Ort from 'onnxruntime-node';
 import type { CompiledModel } from '../graph/onnx/writer';
 import type { DType } from '../graph/ir';
 import { loadOrt } from './ort';
+import { machineCores } from '../io/machine';
 
 export type HostArray = Float32Array | Float64Array | BigInt64Array | Uint8Array | Int32Array;
 
@@ -127,7 +128,8 @@ export class Runtime {
 
   constructor(opts: RuntimeOptions = {}) {
     this.providers = opts.providers?.length ? opts.providers : ['cpu'];
-    this.threads = opts.threads ?? 0;
+    // Never more threads than cores: each one costs memory and only adds contention.
+    this.threads = Math.min(Math.max(0, opts.threads ?? 0), machineCores());
     this.arena = opts.arena ?? 'auto';
   }
 
