@@ -6,7 +6,7 @@ import { type TokenMatrix, gatherRows } from '../../src/engine/data/index';
 import { loadCheckpoint, makeCheckpointConfig, saveCheckpoint } from '../../src/engine/model/checkpoint';
 import type { Gpt2Config } from '../../src/engine/model/gpt2';
 import '../../src/engine/model/gpt2Training';
-import { measureMemorization } from '../../src/engine/metrics/index';
+import { evaluate, measureMemorization } from '../../src/engine/metrics/index';
 import { presetModelConfig, presetToJob, resolvePreset } from '../../src/engine/presets';
 import type { Runtime } from '../../src/engine/runtime/session';
 import { getMethod, resolveHyperParams } from '../../src/engine/methods/index';
@@ -49,10 +49,19 @@ export interface MemorizingModel {
   /** The memorized noised sequences (the forget set) and clean training rows (the retain set). */
   forget: TokenMatrix;
   retain: TokenMatrix;
-  /** Memorization % of the fixture before any edit. */
+  /** Memorization % of the fixture before any edit (at least MIN_MEMORIZED). */
   memorized: number;
+  /** The paper's math accuracy % of the fixture before any edit. */
+  accuracy: number;
   seed: number;
 }
+
+/**
+ * The least memorization a fixture must show. The method tests assert cuts relative to the fixture's own figure
+ * (e.g. "at most a quarter of it is left"); on a fixture that memorized next to nothing those would pass for a
+ * method that does nothing, so a seed whose model memorizes less is refused here.
+ */
+export const MIN_MEMORIZED = 20;
 
 export async function memorizingModel(rt: Runtime): Promise<MemorizingModel> {
   const seed = fixtureSeed();
@@ -66,6 +75,9 @@ export async function memorizingModel(rt: Runtime): Promise<MemorizingModel> {
   const { params } = loadCheckpoint(dir);
   const data = tinymemDataset(job.data);
   const mem = await measureMemorization(rt, config, params, data.artifacts);
+  const memorized = mem.result.percentMemorized ?? 0;
+  if (memorized < MIN_MEMORIZED) throw new Error(`the fixture of seed ${seed} memorizes ${memorized} % (< ${MIN_MEMORIZED} %): method tests on it could not fail; pick another TINYMEM_FIXTURE_SEED`);
+  const accuracy = (await evaluate(rt, config, params, data, { memorization: false, perplexity: false, heatmap: false })).accuracy!.paper!;
   const forgetRows = mem.result.forgetSet;
   const cleanRows = Array.from({ length: data.train.tokens.rows - data.artifacts.tokens.rows }, (_, i) => i + data.artifacts.tokens.rows);
   return {
@@ -74,9 +86,20 @@ export async function memorizingModel(rt: Runtime): Promise<MemorizingModel> {
     data,
     forget: gatherRows(data.artifacts.tokens, forgetRows),
     retain: gatherRows(data.train.tokens, cleanRows),
-    memorized: mem.result.percentMemorized ?? 0,
+    memorized,
+    accuracy,
     seed,
   };
+}
+
+/** Memorization % of edited weights on the fixture's noised sequences. */
+export async function memorizationOn(rt: Runtime, fx: MemorizingModel, params: Map<string, Float32Array>): Promise<number> {
+  return (await measureMemorization(rt, fx.config, params, fx.data.artifacts)).result.percentMemorized ?? 0;
+}
+
+/** The paper's math accuracy % of edited weights on the fixture's test sets. */
+export async function accuracyOn(rt: Runtime, fx: MemorizingModel, params: Map<string, Float32Array>): Promise<number> {
+  return (await evaluate(rt, fx.config, params, fx.data, { memorization: false, perplexity: false, heatmap: false })).accuracy!.paper!;
 }
 
 /** A method's context on the fixture: its forget and retain sets, the given hyper-parameters over the defaults. */
