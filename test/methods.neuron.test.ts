@@ -339,7 +339,7 @@ test('the registry lists the five neuron methods with the paper grids', () => {
 let fixture: Promise<MemorizingModel> | undefined;
 
 for (const id of IDS) {
-  test(`${id} with its defaults: ablates ⌊ratio·inner⌋ neurons per layer, edits only c_fc, lowers memorization, keeps ≥ half the accuracy`, async () => {
+  test(`${id} with its defaults: ablates ⌊ratio·inner⌋ neurons per layer, edits only c_fc, lowers memorization, loses ≤ 10 points of accuracy`, async () => {
     const fx = await (fixture ??= memorizingModel(rt)); // trained once per machine, then cached
     const m = getMethod(id);
     const hp = resolveHyperParams(m, {});
@@ -385,6 +385,7 @@ for (const id of IDS) {
     const acc = await accuracyOn(rt, fx, out.params);
     console.log(`fixture seed ${fx.seed}: ${id} defaults: memorization ${fx.memorized.toFixed(1)} % → ${after.toFixed(1)} %, accuracy ${fx.accuracy.toFixed(2)} % → ${acc.toFixed(2)} % (${fx.forget.rows} forget rows, ${seconds.toFixed(1)} s)`);
     assert.ok(after < fx.memorized, `${id}: memorization ${fx.memorized} → ${after}: not lowered`);
-    assert.ok(acc >= fx.accuracy / 2, `${id}: accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}%: more than half of it lost`);
+    // Ablating a few neurons must not wreck the model (zeroing every MLP matrix costs the seed-0 fixture 33 points).
+    assert.ok(acc >= fx.accuracy - 10, `${id}: accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}%: more than 10 points lost`);
   });
 }

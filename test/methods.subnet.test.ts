@@ -191,7 +191,7 @@ test('BalancedSubnet batch coefficients: −(1 − w)/n_forget on forget rows, w
   assert.deepEqual([...balancedCoefficients([true, true, true, true], 0.5)], [-0.125, -0.125, -0.125, -0.125]);
 });
 
-test('Subnet with its defaults prunes exactly ⌊ratio·numel⌋ per MLP matrix, changes nothing else, lowers memorization by ≥ 10 %', async () => {
+test('Subnet with its defaults prunes exactly ⌊ratio·numel⌋ per MLP matrix, changes nothing else, lowers memorization by ≥ 10 %, loses ≤ 10 points', async () => {
   const before = copyParams(fx.params);
   const progress: MethodProgress[] = [];
   const ctx = context('subnet', {}, { onProgress: (p) => progress.push(p) });
@@ -203,9 +203,10 @@ test('Subnet with its defaults prunes exactly ⌊ratio·numel⌋ per MLP matrix,
   const acc = await accuracyOf(res.params);
   figures('subnet defaults', mem, acc);
   // Subnet has no retain term and its defaults are not tuned for this small model: a modest cut, and the model
-  // keeps most of its accuracy (pruning the right count of the wrong entries can destroy it).
+  // keeps its accuracy within 10 points (pruning the right count of the wrong entries can wreck it: zeroing every MLP
+  // matrix costs the seed-0 fixture 33 points).
   assert.ok(mem <= fx.memorized * 0.9, `memorization ${fx.memorized}% → ${mem}%: less than a tenth of it removed`);
-  assert.ok(acc >= fx.accuracy / 2, `accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}%: more than half of it lost`);
+  assert.ok(acc >= fx.accuracy - 10, `accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}%: more than 10 points lost`);
 });
 
 test('BalancedSubnet with its defaults prunes exactly ⌊ratio·numel⌋ per matrix, leaves ≤ a quarter of the memorization, loses ≤ 2 points', async () => {

@@ -35,12 +35,13 @@ const ctxOf = (id: string, hp: Record<string, number> = {}, extra: Partial<Unlea
 
 const memorization = async (params: Params) => (await measureMemorization(rt, fx.config, params, fx.data.artifacts)).result.percentMemorized ?? 0;
 
-/** Memorization went down and at least half of the fixture's accuracy is kept (pruning can destroy a model). */
+/** Memorization went down and at most 10 points of the fixture's accuracy are lost (pruning can wreck a model: zeroing
+ *  every MLP matrix costs the seed-0 fixture 33 points). */
 async function lowersMemorizationKeepsAccuracy(id: string, params: Params, after: number): Promise<void> {
   const acc = await accuracyOn(rt, fx, params);
   console.log(`fixture seed ${fx.seed}: ${id} defaults: memorization ${fx.memorized.toFixed(1)} % → ${after.toFixed(1)} %, accuracy ${fx.accuracy.toFixed(2)} % → ${acc.toFixed(2)} %`);
   assert.ok(after < fx.memorized, `${id}: memorization ${fx.memorized}% → ${after}%: not lowered`);
-  assert.ok(acc >= fx.accuracy / 2, `${id}: accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}%: more than half of it lost`);
+  assert.ok(acc >= fx.accuracy - 10, `${id}: accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}%: more than 10 points lost`);
 }
 
 const snapshot = (p: Params) => new Map([...p].map(([n, a]) => [n, Float32Array.from(a)]));
@@ -102,7 +103,7 @@ const floorCount = (ratio: number, n: number) => Math.floor(ratio * n + 1e-9);
 
 // ---- the methods on the fixture -------------------------------------------------------------------------------
 
-test('greedy: zeroes ⌈ratio·#params⌉ scalars of any tensor, one per iteration, lowers memorization, keeps ≥ half the accuracy', async () => {
+test('greedy: zeroes ⌈ratio·#params⌉ scalars of any tensor, one per iteration, lowers memorization, loses ≤ 10 points of accuracy', async () => {
   const ctx = ctxOf('greedy');
   const before = snapshot(fx.params);
   const t0 = Date.now();
@@ -137,7 +138,7 @@ test('greedy: the zeroed scalar is the argmax of θ·∂J/∂θ over all paramet
   assert.deepEqual(zeros, [`${best.name}[${best.i}]`]);
 });
 
-test('durable: zeroes the ⌊ratio·numel⌋ largest-|gradient| entries of each MLP tensor, lowers memorization, keeps ≥ half the accuracy', async () => {
+test('durable: zeroes the ⌊ratio·numel⌋ largest-|gradient| entries of each MLP tensor, lowers memorization, loses ≤ 10 points of accuracy', async () => {
   const ctx = ctxOf('durable');
   const ratio = ctx.hp.ratio as number;
   const before = snapshot(fx.params);
@@ -160,7 +161,7 @@ test('durable: zeroes the ⌊ratio·numel⌋ largest-|gradient| entries of each 
   await lowersMemorizationKeepsAccuracy('durable', res.params, after);
 });
 
-test('durable-agg: ranks |gradient| over all parameters, zeroes only the selected MLP entries, lowers memorization, keeps ≥ half the accuracy', async () => {
+test('durable-agg: ranks |gradient| over all parameters, zeroes only the selected MLP entries, lowers memorization, loses ≤ 10 points of accuracy', async () => {
   const ctx = ctxOf('durable-agg');
   const ratio = ctx.hp.ratio as number;
   const before = snapshot(fx.params);
@@ -186,7 +187,7 @@ test('durable-agg: ranks |gradient| over all parameters, zeroes only the selecte
   await lowersMemorizationKeepsAccuracy('durable-agg', res.params, after);
 });
 
-test('sou: zeroes ⌊ratio·numel⌋ entries per MLP tensor by OBS saliency, lowers memorization, keeps ≥ half the accuracy, same result in memory-sized groups', async () => {
+test('sou: zeroes ⌊ratio·numel⌋ entries per MLP tensor by OBS saliency, lowers memorization, loses ≤ 10 points of accuracy, same result in memory-sized groups', async () => {
   const ctx = ctxOf('sou');
   const ratio = ctx.hp.ratio as number;
   const before = snapshot(fx.params);

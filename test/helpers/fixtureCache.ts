@@ -35,6 +35,19 @@ export function codeDigest(): string {
   return (digest = h.digest('hex'));
 }
 
+/** Removes the build folders of processes that died while building (killed test runs). */
+function removeAbandoned(root: string): void {
+  for (const entry of fs.readdirSync(root)) {
+    const pid = Number(/-building-(\d+)-/.exec(entry)?.[1]);
+    if (!entry.startsWith('.') || !pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') fs.rmSync(path.join(root, entry), { recursive: true, force: true });
+    }
+  }
+}
+
 /** The cache key of a fixture: its settings and the code digest. */
 export function fixtureKey(settings: unknown): string {
   return crypto.createHash('sha256').update(JSON.stringify(settings)).update(codeDigest()).digest('hex').slice(0, 16);
@@ -51,7 +64,8 @@ export async function cachedFixture(name: string, settings: unknown, build: (dir
   const complete = () => fs.existsSync(path.join(dir, MARKER)) && fs.readFileSync(path.join(dir, MARKER), 'utf8') === key;
   if (complete()) return dir;
   fs.mkdirSync(root, { recursive: true });
-  const work = fs.mkdtempSync(path.join(root, `.${name}-${key}-building-`));
+  removeAbandoned(root);
+  const work = fs.mkdtempSync(path.join(root, `.${name}-${key}-building-${process.pid}-`));
   try {
     await build(path.join(work, 'fixture'));
     fs.writeFileSync(path.join(work, 'fixture', MARKER), key);
