@@ -190,6 +190,9 @@ async function startCodeServer(d: Dirs, port: number): Promise<ChildProcess> {
   return child;
 }
 
+/** code-server's IPC sockets in the temp folder (it makes them there whatever its user-data folder). */
+const ipcSockets = () => new Set(fs.readdirSync(os.tmpdir()).filter((n) => /^vscode-ipc-.*\.sock$/.test(n)));
+
 function stopProcessGroup(child: ChildProcess | undefined): void {
   if (!child?.pid || child.exitCode !== null) return;
   try {
@@ -452,6 +455,7 @@ async function main(): Promise<void> {
   fs.rmSync(ARTIFACTS, { recursive: true, force: true });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const d = makeDirs();
+  const socketsBefore = ipcSockets();
   log(`temporary folder ${d.root}`);
   const notebookSrc = option('--notebook') ?? path.join(REPO, 'examples', 'e2e.tinymem');
   const notebookName = path.basename(notebookSrc);
@@ -615,6 +619,8 @@ async function main(): Promise<void> {
   } finally {
     await context?.close().catch(() => undefined);
     stopProcessGroup(server);
+    // The sockets this run's code-server left (the test removes what it made; others' sockets stay).
+    for (const n of ipcSockets()) if (!socketsBefore.has(n)) fs.rmSync(path.join(os.tmpdir(), n), { force: true });
     if (!flag('--keep') && !failed) fs.rmSync(d.root, { recursive: true, force: true });
     else log(`kept ${d.root}`);
   }
