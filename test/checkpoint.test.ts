@@ -1,6 +1,6 @@
 // GPT-2 checkpoint folders: round trips, Hugging Face variants (prefixless names, half precision, untied head,
 // shards), precise errors, atomic saves, and loading by the independent PyTorch reference when it is installed.
-import { torchScore, torchUnavailable } from './helpers/torchReference';
+import { torchScore, torchSkip } from './helpers/torchReference';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -302,7 +302,7 @@ test('bad checkpoints are reported naming the file, the tensor or field, and wha
 });
 
 test('the PyTorch reference (torch_reference.py score) loads our checkpoints', async (t) => {
-  const why = torchUnavailable();
+  const why = torchSkip();
   if (why) {
     t.skip(`skipped: ${why}`);
     return;

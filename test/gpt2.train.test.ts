@@ -14,7 +14,7 @@ import { greedyContinuation, sequenceLosses } from '../src/engine/metrics/score'
 import { Runtime } from '../src/engine/runtime/session';
 import { getModel } from '../src/engine/train/models';
 import { Trainer } from '../src/engine/train/trainStep';
-import { torchScore, torchUnavailable } from './helpers/torchReference';
+import { torchScore, torchSkip } from './helpers/torchReference';
 
 const rt = new Runtime({ threads: 2 });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tinymem-gpt2-'));
@@ -69,7 +69,7 @@ test('a trained, saved model matches the PyTorch reference: loss (1e-4 relative)
   const gen = await greedyContinuation(rt, loaded.config, loaded.params, seqs.map((s) => s.slice(0, 50)), 50);
   assert.ok(ours.loss.every((l) => Number.isFinite(l) && l < 2.4), `the model learned something (below ln 14 = 2.64): ${ours.loss}`);
 
-  const why = torchUnavailable();
+  const why = torchSkip();
   if (why) {
     t.skip(`PyTorch parity not checked: ${why}`);
     return;

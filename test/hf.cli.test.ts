@@ -13,7 +13,8 @@ const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { en
 test('tinymem score / eval on a GPT-NeoX folder; unsupported architectures are refused by name', () => {
   const raw = neoxRawConfig({ std: 0.3 });
   const dir = writeNeoxFolder(freshDir('cli'), raw, randomNeoxParams(raw, 1));
-  const seqs = path.join(dir, '..', 'seqs.json');
+  const inputs = freshDir('cli-inputs'); // not dir/..: that is the temp folder itself
+  const seqs = path.join(inputs, 'seqs.json');
   writeFileSync(seqs, JSON.stringify([[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]));
   const s = cli(['score', dir, '--tokens', seqs, '--generate', '3', '--prompt-len', '4', '--json', '--threads', '1']);
   assert.equal(s.status, 0, s.stderr);
@@ -21,9 +22,9 @@ test('tinymem score / eval on a GPT-NeoX folder; unsupported architectures are r
   assert.equal(out.loss.length, 1);
   assert.equal(out.greedy[0].length, 3);
 
-  const mem = path.join(dir, '..', 'mem.jsonl');
+  const mem = path.join(inputs, 'mem.jsonl');
   writeFileSync(mem, [0, 1, 2].map((k) => JSON.stringify(Array.from({ length: 24 }, (_, i) => (i * 7 + k) % 200))).join('\n'));
-  const text = path.join(dir, '..', 'text.txt');
+  const text = path.join(inputs, 'text.txt');
   writeFileSync(text, 'the cat and the hat sat in the sun, and then the man ran in. '.repeat(20));
   const e = cli(['eval', dir, '--sequences', mem, '--text', text, '--prompt-len', '8', '--continuation-len', '16', '--json', '--threads', '1']);
   assert.equal(e.status, 0, e.stderr);

@@ -19,7 +19,7 @@ import { type BaseModel, MASKS_FILE, mitigate, saveMitigation } from '../src/eng
 import type { RunManifest } from '../src/shared/runManifest';
 import { Runtime } from '../src/engine/runtime/session';
 import type { HyperValue, MethodProgress } from '../src/shared/methodTypes';
-import { FIXTURE_OVERRIDES, type MemorizingModel, memorizingModel } from './helpers/memorizingModel';
+import { FIXTURE_OVERRIDES, type MemorizingModel, accuracyOn, memorizingModel } from './helpers/memorizingModel';
 import { claimOutputDir } from '../src/engine/io/outputDir';
 
 const rt = new Runtime({ threads: 2 });
@@ -99,7 +99,7 @@ test('fine-tuning data: clean twins of the noised rows, the clean training rows,
   assert.deepEqual(both.data, Int32Array.from([...clean.data, ...extra.data]));
 });
 
-test('ft-clean with its defaults: 5 epochs on the clean twins, every weight may change, no masks, memorization drops', async () => {
+test('ft-clean with its defaults: 5 epochs on the clean twins, every weight may change, no masks, memorization drops by ≥ 20 %, ≤ 5 points lost', async () => {
   const snapshot = new Map([...fx.params].map(([k, v]) => [k, v.slice()]));
   const progress: MethodProgress[] = [];
   const res = await getFineTuneMethod('ft-clean').run(context('ft-clean', {}, { onProgress: (p) => progress.push(p) }));
@@ -114,7 +114,10 @@ test('ft-clean with its defaults: 5 epochs on the clean twins, every weight may 
   const changed = [...res.params].filter(([n, v]) => v.some((x, i) => x !== fx.params.get(n)![i])).length;
   assert.ok(changed > res.params.size / 2, `${changed} of ${res.params.size} tensors changed`);
   const mem = await memorizationOf(res.params);
-  assert.ok(mem < fx.memorized * 0.8, `memorization ${fx.memorized}% → ${mem}% after clean fine-tuning`);
+  const acc = await accuracyOn(rt, fx, res.params);
+  console.log(`fixture seed ${fx.seed}: ft-clean defaults: memorization ${fx.memorized.toFixed(1)} % → ${mem.toFixed(1)} %, accuracy ${fx.accuracy.toFixed(2)} % → ${acc.toFixed(2)} %`);
+  assert.ok(mem <= fx.memorized * 0.8, `memorization ${fx.memorized}% → ${mem}% after clean fine-tuning: less than a fifth of it removed`);
+  assert.ok(acc >= fx.accuracy - 5, `accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}% after clean fine-tuning: more than 5 points lost`);
   assert.match(res.notes!.join('\n'), new RegExp(`${steps} AdamW steps`));
 });
 
@@ -154,7 +157,7 @@ test('fine-tuning honours cancellation before and between steps', async () => {
 test('mitigate runs a fine-tuning method on a checkpoint like an unlearning method, and refuses a regularizer', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinymem-ft-'));
   try {
-    const preset = resolvePreset('cpu-math-noise', FIXTURE_OVERRIDES);
+    const preset = resolvePreset('cpu-math-noise', { ...FIXTURE_OVERRIDES, seed: String(fx.seed) });
     saveCheckpoint(path.join(dir, 'base'), makeCheckpointConfig(fx.config), fx.params, { data: presetDataSpec(preset), metricHistory: [] });
     // prepareBase's own measurement suppresses EOS in greedy decoding, under which this short-sequence fixture
     // memorizes nothing (it would refuse to unlearn); fine-tuning needs no forget set, so the base is built here.
@@ -166,7 +169,7 @@ test('mitigate runs a fine-tuning method on a checkpoint like an unlearning meth
     assert.deepEqual(m.record.hyperParams, { epochs: 2, lr: 1e-3, batchSize: 128, weightDecay: 0.1 });
     assert.deepEqual(m.record.pruned, []);
     assert.ok(m.record.seconds > 0);
-    assert.ok(m.after.accuracy!.paper! > 50, 'the fine-tuned model is evaluated');
+    assert.ok(m.after.accuracy!.paper! >= before.accuracy!.paper! / 2, `the fine-tuned model is evaluated: accuracy ${before.accuracy!.paper} % → ${m.after.accuracy!.paper} %`);
     const claim = claimOutputDir(path.join(dir, 'edited'));
     const out = saveMitigation(claim, base, m);
     claim.release();

@@ -20,7 +20,7 @@ import { isMlpTensor, weightedLossGradients } from '../src/engine/methods/weight
 import { batchUses, fisherGroups } from '../src/engine/methods/weight/sou';
 import type { TokenMatrix } from '../src/engine/data/tokenMatrix';
 import { Runtime } from '../src/engine/runtime/session';
-import { type MemorizingModel, memorizingModel, methodContext } from './helpers/memorizingModel';
+import { type MemorizingModel, accuracyOn, memorizingModel, methodContext } from './helpers/memorizingModel';
 
 // One thread: ONNX Runtime's parallel scatter-add (the embedding gradient) sums in a varying order with more threads,
 // which can flip Greedy's choice between near-tied scalars; with one thread every run is repeatable.
@@ -34,6 +34,15 @@ before(async () => {
 const ctxOf = (id: string, hp: Record<string, number> = {}, extra: Partial<UnlearnContext> = {}): UnlearnContext => methodContext(rt, fx, id, hp, extra);
 
 const memorization = async (params: Params) => (await measureMemorization(rt, fx.config, params, fx.data.artifacts)).result.percentMemorized ?? 0;
+
+/** Memorization went down and at most 10 points of the fixture's accuracy are lost (pruning can wreck a model: zeroing
+ *  every MLP matrix costs the seed-0 fixture 33 points). */
+async function lowersMemorizationKeepsAccuracy(id: string, params: Params, after: number): Promise<void> {
+  const acc = await accuracyOn(rt, fx, params);
+  console.log(`fixture seed ${fx.seed}: ${id} defaults: memorization ${fx.memorized.toFixed(1)} % → ${after.toFixed(1)} %, accuracy ${fx.accuracy.toFixed(2)} % → ${acc.toFixed(2)} %`);
+  assert.ok(after < fx.memorized, `${id}: memorization ${fx.memorized}% → ${after}%: not lowered`);
+  assert.ok(acc >= fx.accuracy - 10, `${id}: accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}%: more than 10 points lost`);
+}
 
 const snapshot = (p: Params) => new Map([...p].map(([n, a]) => [n, Float32Array.from(a)]));
 
@@ -94,7 +103,7 @@ const floorCount = (ratio: number, n: number) => Math.floor(ratio * n + 1e-9);
 
 // ---- the methods on the fixture -------------------------------------------------------------------------------
 
-test('greedy: zeroes ⌈ratio·#params⌉ scalars of any tensor, one per iteration, and lowers memorization', async () => {
+test('greedy: zeroes ⌈ratio·#params⌉ scalars of any tensor, one per iteration, lowers memorization, loses ≤ 10 points of accuracy', async () => {
   const ctx = ctxOf('greedy');
   const before = snapshot(fx.params);
   const t0 = Date.now();
@@ -106,7 +115,7 @@ test('greedy: zeroes ⌈ratio·#params⌉ scalars of any tensor, one per iterati
   assert.equal(sum(pruned.values()), want);
   const after = await memorization(res.params);
   console.log(`greedy ratio ${ctx.hp.ratio}: ${want} iterations in ${ms} ms; memorization ${fx.memorized}% → ${after}%`);
-  assert.ok(after < fx.memorized, `memorization ${fx.memorized}% → ${after}%`);
+  await lowersMemorizationKeepsAccuracy('greedy', res.params, after);
 });
 
 test('greedy: the zeroed scalar is the argmax of θ·∂J/∂θ over all parameters, also when a batch is split to fit memory', async () => {
@@ -129,7 +138,7 @@ test('greedy: the zeroed scalar is the argmax of θ·∂J/∂θ over all paramet
   assert.deepEqual(zeros, [`${best.name}[${best.i}]`]);
 });
 
-test('durable: zeroes the ⌊ratio·numel⌋ largest-|gradient| entries of each MLP tensor and lowers memorization', async () => {
+test('durable: zeroes the ⌊ratio·numel⌋ largest-|gradient| entries of each MLP tensor, lowers memorization, loses ≤ 10 points of accuracy', async () => {
   const ctx = ctxOf('durable');
   const ratio = ctx.hp.ratio as number;
   const before = snapshot(fx.params);
@@ -149,10 +158,10 @@ test('durable: zeroes the ⌊ratio·numel⌋ largest-|gradient| entries of each 
   }
   const after = await memorization(res.params);
   console.log(`durable ratio ${ratio}: memorization ${fx.memorized}% → ${after}%`);
-  assert.ok(after < fx.memorized, `memorization ${fx.memorized}% → ${after}%`);
+  await lowersMemorizationKeepsAccuracy('durable', res.params, after);
 });
 
-test('durable-agg: ranks |gradient| over all parameters, zeroes only the selected MLP entries, lowers memorization', async () => {
+test('durable-agg: ranks |gradient| over all parameters, zeroes only the selected MLP entries, lowers memorization, loses ≤ 10 points of accuracy', async () => {
   const ctx = ctxOf('durable-agg');
   const ratio = ctx.hp.ratio as number;
   const before = snapshot(fx.params);
@@ -175,10 +184,10 @@ test('durable-agg: ranks |gradient| over all parameters, zeroes only the selecte
   }
   const after = await memorization(res.params);
   console.log(`durable-agg ratio ${ratio}: ${total} of ${k} globally selected entries in MLP tensors; memorization ${fx.memorized}% → ${after}%`);
-  assert.ok(after < fx.memorized, `memorization ${fx.memorized}% → ${after}%`);
+  await lowersMemorizationKeepsAccuracy('durable-agg', res.params, after);
 });
 
-test('sou: zeroes ⌊ratio·numel⌋ entries per MLP tensor by OBS saliency, lowers memorization, same result in memory-sized groups', async () => {
+test('sou: zeroes ⌊ratio·numel⌋ entries per MLP tensor by OBS saliency, lowers memorization, loses ≤ 10 points of accuracy, same result in memory-sized groups', async () => {
   const ctx = ctxOf('sou');
   const ratio = ctx.hp.ratio as number;
   const before = snapshot(fx.params);
@@ -187,7 +196,7 @@ test('sou: zeroes ⌊ratio·numel⌋ entries per MLP tensor by OBS saliency, low
   for (const n of mlpNames()) assert.equal(pruned.get(n), floorCount(ratio, fx.params.get(n)!.length), `pruned count of ${n}`);
   const after = await memorization(res.params);
   console.log(`sou ratio ${ratio}: memorization ${fx.memorized}% → ${after}%`);
-  assert.ok(after < fx.memorized, `memorization ${fx.memorized}% → ${after}%`);
+  await lowersMemorizationKeepsAccuracy('sou', res.params, after);
 
   // A 4 MB budget: Fisher blocks in groups of ≤ 2 MB, the forget gradient in one-row runs. Same selection, up to
   // entries whose saliencies tie within float rounding.

@@ -31,6 +31,14 @@ const NOTEBOOK_VIEWS = ['heatmap', 'curves', 'comparison', 'masks'];
 const UNLEARN_METHOD = process.env.TINYMEM_E2E_METHOD ?? 'activations';
 /** Stop must take effect within this many seconds (the engine stops between training steps). */
 const STOP_LIMIT_S = 10;
+/**
+ * Every wait below polls for what it checks and gives up only after its deadline times this factor (default 3, env
+ * TINYMEM_E2E_WAIT_SCALE): a loaded machine makes the test slower, never wrong. The deadlines are what an idle
+ * 2-core machine needs, with room.
+ */
+const WAIT_SCALE = Number(process.env.TINYMEM_E2E_WAIT_SCALE ?? 3);
+if (!(WAIT_SCALE >= 1)) throw new Error(`TINYMEM_E2E_WAIT_SCALE: expected a number ≥ 1, got "${process.env.TINYMEM_E2E_WAIT_SCALE}"`);
+const wait = (ms: number) => Math.round(ms * WAIT_SCALE);
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
@@ -69,7 +77,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` until it returns a truthy value; fails with `what` after `timeoutMs`. */
 async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, everyMs = 500): Promise<T> {
-  const end = Date.now() + timeoutMs;
+  const end = Date.now() + wait(timeoutMs);
   let lastError: unknown;
   for (;;) {
     try {
@@ -80,7 +88,7 @@ async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | u
     }
     if (Date.now() > end) {
       const why = lastError instanceof Error ? ` (last error: ${lastError.message.split('\n')[0]})` : '';
-      throw new E2eFailure(`timed out after ${(timeoutMs / 1000).toFixed(0)} s waiting for ${what}${why}`);
+      throw new E2eFailure(`timed out after ${(wait(timeoutMs) / 1000).toFixed(0)} s waiting for ${what}${why}`);
     }
     await sleep(everyMs);
   }
@@ -182,6 +190,9 @@ async function startCodeServer(d: Dirs, port: number): Promise<ChildProcess> {
   return child;
 }
 
+/** code-server's IPC sockets in the temp folder (it makes them there whatever its user-data folder). */
+const ipcSockets = () => new Set(fs.readdirSync(os.tmpdir()).filter((n) => /^vscode-ipc-.*\.sock$/.test(n)));
+
 function stopProcessGroup(child: ChildProcess | undefined): void {
   if (!child?.pid || child.exitCode !== null) return;
   try {
@@ -206,10 +217,10 @@ async function commandPalette(page: Page, command: string): Promise<void> {
   await page.keyboard.press('Escape');
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.waitFor({ state: 'visible', timeout: wait(10_000) });
   await input.fill(`>${command}`);
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first();
-  await row.waitFor({ state: 'visible', timeout: 10_000 });
+  await row.waitFor({ state: 'visible', timeout: wait(10_000) });
   await row.click();
 }
 
@@ -223,7 +234,7 @@ async function quickPick(page: Page, step: string, label: string, timeoutMs = 30
   // The row whose label is exactly this (not a longer one such as runs/e2e-stop for runs/e2e).
   const exact = new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
   const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) }).first();
-  await row.waitFor({ state: 'visible', timeout: 10_000 });
+  await row.waitFor({ state: 'visible', timeout: wait(10_000) });
   await row.click();
 }
 
@@ -247,12 +258,12 @@ async function waitForExtension(page: Page): Promise<void> {
     await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
     const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ state: 'visible', timeout: 5_000 });
+    await input.waitFor({ state: 'visible', timeout: wait(5_000) });
     await input.fill('>TinyMem: Unlearn Memorized Sequences');
     const found = await page
       .locator('.quick-input-list .monaco-list-row', { hasText: 'TinyMem: Unlearn Memorized Sequences' })
       .first()
-      .waitFor({ state: 'visible', timeout: 2_000 })
+      .waitFor({ state: 'visible', timeout: wait(2_000) })
       .then(() => true, () => false);
     await page.keyboard.press('Escape');
     return found;
@@ -261,10 +272,10 @@ async function waitForExtension(page: Page): Promise<void> {
 
 async function openFromExplorer(page: Page, file: string): Promise<void> {
   const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first();
-  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  await row.waitFor({ state: 'visible', timeout: wait(30_000) });
   await row.dblclick();
-  await page.locator('.notebook-editor .cell-list-container:visible').first().waitFor({ state: 'visible', timeout: 30_000 });
-  await page.locator(`.tab.active[aria-label*="${file}"]`).first().waitFor({ state: 'visible', timeout: 10_000 });
+  await page.locator('.notebook-editor .cell-list-container:visible').first().waitFor({ state: 'visible', timeout: wait(30_000) });
+  await page.locator(`.tab.active[aria-label*="${file}"]`).first().waitFor({ state: 'visible', timeout: wait(10_000) });
 }
 
 /** The notebook toolbar's action labels, for failure messages. */
@@ -275,25 +286,30 @@ async function toolbarLabels(page: Page): Promise<string> {
 
 /** Runs all cells and waits until the notebook has no running cell. */
 async function runAllAndWait(page: Page, timeoutMs: number): Promise<void> {
+  await startRunAll(page);
+  await until('all cells to finish (Run All button back)', timeoutMs, async () => (await toolbarAction(page, 'Run All').isVisible()) && !(await toolbarAction(page, 'Stop Execution').isVisible()), 1000);
+}
+
+/** Presses Run All and waits until cells run (the Stop Execution button), choosing TinyMem if the kernel picker opens. */
+async function startRunAll(page: Page): Promise<void> {
   await toolbarAction(page, 'Run All').click();
-  await selectKernelIfAsked(page);
   await until('the cells to start (the Stop Execution button)', 30_000, async () => {
     if (process.env.E2E_DEBUG) log(`toolbar: ${await toolbarLabels(page)}; executing: ${await page.locator('.codicon-notebook-state-executing, .codicon-loading').count()}`);
+    await selectKernelIfAsked(page);
     return toolbarAction(page, 'Stop Execution').isVisible();
   }, 200).catch(async (e) => {
     throw new E2eFailure(`${(e as Error).message}; toolbar: ${await toolbarLabels(page)}`);
   });
-  await until('all cells to finish (Run All button back)', timeoutMs, async () => (await toolbarAction(page, 'Run All').isVisible()) && !(await toolbarAction(page, 'Stop Execution').isVisible()), 1000);
 }
 
 async function selectKernelIfAsked(page: Page): Promise<void> {
   const widget = page.locator('.quick-input-widget');
-  await sleep(1000);
-  if (await widget.isVisible()) {
-    const title = (await widget.locator('.quick-input-title').textContent()) ?? '';
-    log(`kernel picker shown ("${title.trim()}"): choosing TinyMem`);
-    await widget.locator('.quick-input-list .monaco-list-row', { hasText: 'TinyMem' }).first().click();
-  }
+  if (!(await widget.isVisible())) return;
+  const row = widget.locator('.quick-input-list .monaco-list-row', { hasText: 'TinyMem' }).first();
+  if (!(await row.isVisible())) return;
+  const title = (await widget.locator('.quick-input-title').textContent()) ?? '';
+  log(`kernel picker shown ("${title.trim()}"): choosing TinyMem`);
+  await row.click();
 }
 
 async function save(page: Page): Promise<void> {
@@ -310,9 +326,11 @@ const readNotebook = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'))
 const mimesOf = (c: SavedCell) => (c.outputs ?? []).flatMap((o) => o.items.map((i) => i.mime));
 const viewOfMime = (mime: string) => /^application\/vnd\.tinymem\.([a-z-]+)\+json$/.exec(mime)?.[1];
 
-/** Every frame's rendered TinyMem views: view name → the frame showing it and a description of its marks. */
-async function renderedViews(page: Page): Promise<Map<string, { frame: Frame; detail: string }>> {
-  const found = new Map<string, { frame: Frame; detail: string }>();
+/** Every frame's rendered TinyMem views: view name → the frame showing it and a description of its marks; `pending`
+ *  counts the views on screen that have not finished drawing. */
+async function renderedViews(page: Page): Promise<Map<string, { frame: Frame; detail: string }> & { pending?: number }> {
+  const found: Map<string, { frame: Frame; detail: string }> & { pending?: number } = new Map();
+  found.pending = 0;
   if (process.env.E2E_DEBUG) log(`frames: ${page.frames().map((f) => f.url().slice(0, 80)).join(' ; ')}`);
   for (const frame of page.frames()) {
     if (frame === page.mainFrame()) continue;
@@ -345,31 +363,25 @@ async function renderedViews(page: Page): Promise<Map<string, { frame: Frame; de
       check(!v.error, `the ${v.view} view reports a rendering error: ${v.error}`);
       const drawn = v.rendered === 'true' && v.width > 0 && v.height > 0 && (v.graphic === 'canvas' || v.marks > 0);
       if (drawn && !found.has(v.view)) found.set(v.view, { frame, detail: `${v.graphic} ${v.width}x${v.height}${v.graphic === 'svg' ? `, ${v.marks} svg elements` : ''}` });
+      if (!drawn) found.pending!++;
     }
   }
   return found;
 }
 
 /** Scrolls the active notebook from top to bottom (cell outputs render when their cell comes into view), collecting
- *  rendered views; takes a screenshot the first time each wanted view is on screen. */
-async function collectViews(page: Page, wanted: string[], shotPrefix: string): Promise<Map<string, string>> {
+ *  rendered views, and scrolls through again until every wanted view has been seen or the deadline passes (a loaded
+ *  machine renders late); takes a screenshot the first time each wanted view is on screen. */
+async function collectViews(page: Page, wanted: string[], shotPrefix: string, done: (seen: Map<string, string>) => boolean = (seen) => seen.size === wanted.length, timeoutMs = 60_000): Promise<Map<string, string>> {
   const list = page.locator('.notebook-editor .cell-list-container:visible').first();
   const box = await list.boundingBox();
   check(box, 'the notebook cell list has no size');
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-  await page.mouse.wheel(0, -100_000);
   const seen = new Map<string, string>();
   const frames = new Map<string, Frame>();
   const slider = page.locator('.notebook-editor .cell-list-container:visible .scrollbar.vertical .slider').first();
-  let lastTop: string | null = '';
-  let still = 0;
-  for (let i = 0; i < 80 && seen.size < wanted.length; i++) {
-    await sleep(700);
-    // At the bottom (the scrollbar stopped moving, twice) or nothing to scroll: one last look, then stop.
-    const top = (await slider.count()) ? await slider.evaluate((el) => (el as HTMLElement).style.top) : null;
-    still = top === lastTop ? still + 1 : 0;
-    lastTop = top;
-    if (still >= 3) break;
+  const end = Date.now() + wait(timeoutMs);
+  const look = async () => {
     const views = await renderedViews(page);
     for (const [view, { frame, detail }] of views) {
       if (!wanted.includes(view) || seen.has(view)) continue;
@@ -377,7 +389,26 @@ async function collectViews(page: Page, wanted: string[], shotPrefix: string): P
       frames.set(view, frame);
       log(`view ${view} rendered: ${detail}`);
     }
-    await page.mouse.wheel(0, box.height * 0.6);
+    return views.pending ?? 0;
+  };
+  // The first pass goes to the bottom (collecting every wanted view it meets); later ones only until `done`.
+  for (let pass = 1; pass === 1 || (!done(seen) && Date.now() < end); pass++) {
+    if (pass > 1) log(`pass ${pass} through the notebook: still waiting for ${wanted.filter((v) => !seen.has(v)).join(', ')}`);
+    await page.mouse.wheel(0, -100_000);
+    let lastTop: string | null = '';
+    let still = 0;
+    const over = () => seen.size === wanted.length || (pass > 1 && done(seen)) || Date.now() > end;
+    for (let i = 0; i < 200 && !over(); i++) {
+      await sleep(300);
+      // At each position, wait (up to a few seconds) for the views on screen that are still drawing.
+      for (let k = 0; k < 20 && (await look()) > 0 && !over(); k++) await sleep(250);
+      // At the bottom (the scrollbar stopped moving, three times) or nothing to scroll: this pass is over.
+      const top = (await slider.count()) ? await slider.evaluate((el) => (el as HTMLElement).style.top) : null;
+      still = top === lastTop ? still + 1 : 0;
+      lastTop = top;
+      if (still >= 3) break;
+      await page.mouse.wheel(0, box.height * 0.6);
+    }
   }
   // One screenshot per view, scrolled so that the view sits near the top of the notebook.
   for (const view of wanted) {
@@ -424,6 +455,7 @@ async function main(): Promise<void> {
   fs.rmSync(ARTIFACTS, { recursive: true, force: true });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const d = makeDirs();
+  const socketsBefore = ipcSockets();
   log(`temporary folder ${d.root}`);
   const notebookSrc = option('--notebook') ?? path.join(REPO, 'examples', 'e2e.tinymem');
   const notebookName = path.basename(notebookSrc);
@@ -462,10 +494,10 @@ async function main(): Promise<void> {
         args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       });
       const p = context.pages()[0] ?? (await context.newPage());
-      p.setDefaultTimeout(30_000);
+      p.setDefaultTimeout(wait(30_000));
       await p.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(d.workspace)}`);
-      await p.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
-      await p.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible', timeout: 60_000 });
+      await p.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: wait(60_000) });
+      await p.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible', timeout: wait(60_000) });
       await waitForExtension(p);
       return p;
     });
@@ -502,8 +534,9 @@ async function main(): Promise<void> {
 
     if (phases.has('views')) {
       await phase('check the rendered views inside the output webview', async () => {
-        const seen = await collectViews(page!, NOTEBOOK_VIEWS.concat('heatmap-pair'), 'view');
-        const missing = NOTEBOOK_VIEWS.filter((v) => !seen.has(v) && !(v === 'heatmap' && seen.has('heatmap-pair')));
+        const missingFrom = (seen: Map<string, string>) => NOTEBOOK_VIEWS.filter((v) => !seen.has(v) && !(v === 'heatmap' && seen.has('heatmap-pair')));
+        const seen = await collectViews(page!, NOTEBOOK_VIEWS.concat('heatmap-pair'), 'view', (s) => missingFrom(s).length === 0);
+        const missing = missingFrom(seen);
         check(missing.length === 0, `these views did not render inside the output webview: ${missing.join(', ')} (rendered: ${[...seen.keys()].join(', ') || 'none'})`);
       });
     }
@@ -542,8 +575,7 @@ async function main(): Promise<void> {
     if (phases.has('stop')) {
       await phase('Stop a long training cell', async () => {
         await openFromExplorer(page!, STOP_NOTEBOOK);
-        await toolbarAction(page!, 'Run All').click();
-        await selectKernelIfAsked(page!);
+        await startRunAll(page!);
         // Wait for training progress: the live curve (or progress text) in the cell output.
         await until('live training progress in the output', 120_000, async () => (await renderedViews(page!)).has('curves'), 1000);
         await sleep(3000);
@@ -555,10 +587,16 @@ async function main(): Promise<void> {
         const stopS = (Date.now() - pressed) / 1000;
         log(`stopped ${stopS.toFixed(1)} s after Stop Execution`);
         check(stopS <= STOP_LIMIT_S, `the training cell took ${stopS.toFixed(1)} s to stop after Stop Execution (limit ${STOP_LIMIT_S} s)`);
-        await sleep(1000);
-        await save(page!);
+        // The outputs reach the file when the notebook is saved after the cell's last output update: save until the
+        // file holds the curves (or the deadline passes and the check below names what it kept).
+        const stopped = () => readNotebook(path.join(d.workspace, STOP_NOTEBOOK)).cells.find((c) => c.kind === 'step');
+        await until('the stopped cell\u2019s curves in the saved notebook', 20_000, async () => {
+          await save(page!);
+          const c = stopped();
+          return c && mimesOf(c).some((m) => viewOfMime(m) === 'curves');
+        }, 1000).catch(() => undefined);
         await screenshot(page!, 'stop-training-stopped');
-        const cell = readNotebook(path.join(d.workspace, STOP_NOTEBOOK)).cells.find((c) => c.kind === 'step');
+        const cell = stopped();
         const kept = cell ? mimesOf(cell).map((m) => viewOfMime(m) ?? m) : [];
         log(`outputs kept after Stop: ${kept.join(', ') || 'none'}`);
         check(kept.includes('curves'), `the stopped cell kept no training curves (outputs: ${kept.join(', ') || 'none'})`);
@@ -581,6 +619,8 @@ async function main(): Promise<void> {
   } finally {
     await context?.close().catch(() => undefined);
     stopProcessGroup(server);
+    // The sockets this run's code-server left (the test removes what it made; others' sockets stay).
+    for (const n of ipcSockets()) if (!socketsBefore.has(n)) fs.rmSync(path.join(os.tmpdir(), n), { force: true });
     if (!flag('--keep') && !failed) fs.rmSync(d.root, { recursive: true, force: true });
     else log(`kept ${d.root}`);
   }

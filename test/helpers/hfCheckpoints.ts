@@ -1,6 +1,6 @@
 // Small random Hugging Face model folders for tests (no pretrained weights can be downloaded): GPT-2 and GPT-NeoX
 // config.json + safetensors (single, sharded, F32/F16/BF16) + a tiny byte-level BPE tokenizer.json.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../src/engine/data/rng';
@@ -9,7 +9,15 @@ import { initNeoxParams } from '../../src/engine/model/gptNeox';
 import { validateNeoxConfig } from '../../src/engine/model/hfFolder';
 import { type TensorInput, writeSafetensors } from '../../src/engine/model/safetensors';
 
-export const freshDir = (label = 'hf'): string => mkdtempSync(join(tmpdir(), `tinymem-${label}-`));
+const made: string[] = [];
+process.on('exit', () => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** A fresh temporary folder, removed when the test process exits. */
+export const freshDir = (label = 'hf'): string => {
+  const dir = mkdtempSync(join(tmpdir(), `tinymem-${label}-`));
+  made.push(dir);
+  return dir;
+};
 
 /** Byte-level BPE: the 256 byte symbols, a few merges, and <|endoftext|> last. */
 export const TOKENIZER_VOCAB = 256 + 6 + 1;
@@ -198,7 +206,8 @@ export function writeGpt2Folder(dir: string, raw: Record<string, unknown>, param
 /** Full logits [seq][pos][vocab] from the PyTorch reference's own loader and forward pass (torch_reference.py). */
 export function torchLogits(modelDir: string, seqs: number[][]): number[][][] {
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
-  const { TORCH_PYTHON, TORCH_REFERENCE } = require('./torchReference') as typeof import('./torchReference');
+  const { TORCH_PYTHON, TORCH_REFERENCE, requireTorch } = require('./torchReference') as typeof import('./torchReference');
+  requireTorch();
   const file = join(modelDir, 'logit-seqs.json');
   writeFileSync(file, JSON.stringify(seqs));
   const code = [

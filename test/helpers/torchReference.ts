@@ -1,4 +1,5 @@
-// Runs ../shared/bench/torch_reference.py (the independent PyTorch implementation) when torch is installed.
+// Runs ../shared/bench/torch_reference.py (the independent PyTorch implementation). test/setup.sh installs torch;
+// without it the parity checks are skipped on a developer's machine (the skip says why) but fail under CI=true.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,8 +15,24 @@ export function torchUnavailable(): string | null {
   return null;
 }
 
+/**
+ * Why the PyTorch parity checks are skipped here, or false when they run. Under CI=true a missing torch is no reason
+ * to skip: the checks run and fail naming what to install, so a CI run never counts an unchecked parity as passed.
+ */
+export function torchSkip(): string | false {
+  const why = torchUnavailable();
+  return why && process.env.CI !== 'true' ? why : false;
+}
+
+/** Throws, naming what to install, when the reference cannot run. */
+export function requireTorch(): void {
+  const why = torchUnavailable();
+  if (why) throw new Error(`the PyTorch parity check cannot run: ${why}; run \`bash test/setup.sh\``);
+}
+
 /** `torch_reference.py score` on a checkpoint folder: per-sequence loss and, with `generate`, greedy continuations. */
 export function torchScore(modelDir: string, seqs: number[][], opts: { promptLen?: number; generate?: number } = {}): { loss: number[]; greedy?: number[][] } {
+  requireTorch();
   const file = path.join(modelDir, 'seqs.json');
   fs.writeFileSync(file, JSON.stringify(seqs));
   const args = [TORCH_REFERENCE, 'score', '--model', modelDir, '--tokens', file, '--threads', '1'];
