@@ -1,6 +1,6 @@
 // Issue 10, "never overwrite what the user did not ask to overwrite": every probe as a user runs it (the CLI and
 // `tinymem run`), asserting the exit code, a message naming the path and what to do, and that the sha256 of every
-// file that was there before is unchanged. Covers cases 1, 2, 3, 4 and 11 and the notebook path that is a folder.
+// file that was there before is unchanged. Covers cases 1, 2, 3, 4 and 11 (the notebook path that is a folder: test/reliability.input.test.ts).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -319,10 +319,4 @@ test('case 11: run --out / --html into a missing or read-only folder, or onto a 
   if (!asRoot) fs.rmSync(ro, { recursive: true });
   assertUnchanged(root, before, true);
   fs.rmSync(nb);
-});
-
-test('unclear message: a notebook path that is a folder is named as a folder, not EISDIR', () => {
-  const r = tinymem(['run', ws]);
-  assertRefused(r, /ws: is a folder, not a notebook; give the path of a \.tinymem file/);
-  assert.doesNotMatch(r.stderr, /EISDIR/);
 });

@@ -38,7 +38,6 @@ const firstLine = (s: string) => s.split('\n').find((l) => l.trim() && !l.trim()
 
 export async function runCommand(file: string, f: RunFlags): Promise<number> {
   if (!fs.existsSync(file)) throw new Error(`${file}: no such notebook file`);
-  if (fs.statSync(file).isDirectory()) throw new Error(`${file}: is a folder, not a notebook; give the path of a .tinymem file`);
   const nb = parseNotebook(readLimited(file, 'notebook'), file);
   if (!nb.cells.some((c) => c.kind === 'step')) throw new Error(`${file}: has no step cells to run`);
   // Where the results go is checked before any cell runs, so a bad --out or --html throws no work away.
