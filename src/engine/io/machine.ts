@@ -62,3 +62,13 @@ export function clampThreads(threads: number): { threads: number; note?: string 
   if (threads > cores) return { threads: cores, note: `tinymem.threads is ${threads}, more than this machine's ${cores} CPU cores; using ${cores}` };
   return { threads };
 }
+
+/** Whether a process with this pid runs on this machine (EPERM: it runs under another user). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pidAlive } from './machine';
 
 export class OutputLockedError extends Error {
   override readonly name = 'OutputLockedError';
@@ -58,15 +59,6 @@ function readHolder(file: string): { text: string; holder: LockHolder | null } |
   return { text, holder: null };
 }
 
-/** Whether a process with this pid runs on this machine (EPERM: it runs under another user). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Releases held locks at process exit, and on SIGINT/SIGTERM/SIGHUP when nothing else handles the signal (the

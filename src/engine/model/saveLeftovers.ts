@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Dirent, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { pidAlive } from '../io/machine';
 
 const LEFTOVER = /^\.(.+)\.(tmp|old)-(\d+)-[0-9a-f]{8}$/;
 const LEGACY_TMP = /^\.(.+)\.tmp-[A-Za-z0-9]{6}$/;
@@ -37,15 +38,6 @@ function staleLegacyFolder(path: string): boolean {
 /** True for the temporary files and folders of a save (scanners skip them: they are never checkpoints). */
 export const isSaveLeftover = (name: string): boolean => parseLeftover(name) !== null;
 
-/** Whether a process with this id exists (EPERM: it exists but belongs to someone else). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * A leftover is stale when its process is gone, or when it is this process's own: saves run synchronously, so one
