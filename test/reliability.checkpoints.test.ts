@@ -376,3 +376,43 @@ test('a full disk (ENOSPC) or another write error is reported naming the file th
   const bug = new TypeError('not a file-system error');
   assert.equal(asWriteError(target, bug), bug);
 });
+
+test('ENOSPC: training over a checkpoint on a full disk fails naming the checkpoint, and the previous checkpoint stays whole', () => {
+  // A real full disk: a 512 KB tmpfs mounted in a private mount namespace (as root, or in a user namespace), holding
+  // a checkpoint trained there; then the rest of it is filled and the same training is repeated with --force.
+  const mnt = fs.mkdtempSync(path.join(tmp, 'small-disk-'));
+  const out = fs.mkdtempSync(path.join(tmp, 'small-disk-out-'));
+  const train = (extra: string) => `"${process.execPath}" "${BIN}" train ${TINY_TRAIN.map((a) => `'${a}'`).join(' ')} train.epochs=1 --no-eval ${extra} --out "$M/ck"`;
+  const script = [
+    'set -e', 'M="$1"; O="$2"',
+    'mount -t tmpfs -o size=512k tmpfs "$M"',
+    `${train('')} > "$O/first.log" 2>&1`,
+    '(cd "$M/ck" && sha256sum -- * | sort) > "$O/before.txt"',
+    'avail=$(df --output=avail -B1 "$M" | tail -n 1)',
+    // Two pages left: the output lock and the save's first small file fit, the weights do not.
+    'head -c "$((avail - 8192))" /dev/zero > "$M/filler"',
+    'set +e',
+    `${train('--force')} > "$O/stdout.txt" 2> "$O/stderr.txt"; echo $? > "$O/rc"`,
+    '(cd "$M/ck" && sha256sum -- * | sort) > "$O/after.txt"',
+    'ls -a "$M" > "$O/listing.txt"',
+    // Completely full: the run fails taking its output lock, before any work.
+    'avail=$(df --output=avail -B1 "$M" | tail -n 1); head -c "$avail" /dev/zero > "$M/filler2"',
+    `${train('--force')} > /dev/null 2> "$O/stderr-full.txt"; echo $? > "$O/rc-full"`,
+    '(cd "$M/ck" && sha256sum -- * | sort) > "$O/after-full.txt"',
+  ].join('\n');
+  const ns = process.getuid?.() === 0 ? ['-m'] : ['-r', '-m'];
+  const r = spawnSync('unshare', [...ns, 'bash', '-c', script, 'bash', mnt, out], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, `the small-disk set-up ran (unshare ${ns.join(' ')} and mount need root or user namespaces): ${r.stderr}`);
+  const rc = Number(fs.readFileSync(path.join(out, 'rc'), 'utf8'));
+  const stderr = fs.readFileSync(path.join(out, 'stderr.txt'), 'utf8');
+  assertRefused({ code: rc, signal: null, stdout: '', stderr }, /ck[\\/][^\s:]*: cannot be written: the disk is full \(ENOSPC\); free some space/);
+  assert.doesNotMatch(stderr, /\.ck\.tmp-|\.tmp-\d/, 'the message names the checkpoint, not a hidden temporary name');
+  const before = fs.readFileSync(path.join(out, 'before.txt'), 'utf8');
+  assert.ok(before.includes('model.safetensors') && before.includes('tinymem.json'), before);
+  assert.equal(fs.readFileSync(path.join(out, 'after.txt'), 'utf8'), before, 'the previous checkpoint is byte for byte unchanged');
+  const leftovers = fs.readFileSync(path.join(out, 'listing.txt'), 'utf8').split('\n').filter((n) => isSaveLeftover(n));
+  assert.deepEqual(leftovers, [], 'the failed save removed its temporary folder');
+  const full = fs.readFileSync(path.join(out, 'stderr-full.txt'), 'utf8');
+  assertRefused({ code: Number(fs.readFileSync(path.join(out, 'rc-full'), 'utf8')), signal: null, stdout: '', stderr: full }, /ck: cannot be written: the disk is full \(ENOSPC\); free some space, or choose another folder; nothing was written/);
+  assert.equal(fs.readFileSync(path.join(out, 'after-full.txt'), 'utf8'), before);
+});

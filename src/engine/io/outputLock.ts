@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pidAlive } from './machine';
+import { asWriteError } from '../model/writeError';
 
 export class OutputLockedError extends Error {
   override readonly name = 'OutputLockedError';
@@ -107,7 +108,13 @@ export function lockOutputFolder(folder: string, o: { onNote?(message: string): 
   const flag = o.flag ?? '--out';
   for (let attempt = 0; attempt < 4; attempt++) {
     const mine = `${file}.${process.pid}.${Date.now()}.${attempt}`;
-    fs.writeFileSync(mine, text, { flag: 'wx' });
+    try {
+      fs.writeFileSync(mine, text, { flag: 'wx' });
+    } catch (e) {
+      // A full disk or a foreign folder fails here first: name the output folder, not the lock's private file.
+      fs.rmSync(mine, { force: true });
+      throw asWriteError(dir, e, 'nothing was written');
+    }
     try {
       fs.linkSync(mine, file);
       held.add(file);
