@@ -416,3 +416,13 @@ test('ENOSPC: training over a checkpoint on a full disk fails naming the checkpo
   assertRefused({ code: Number(fs.readFileSync(path.join(out, 'rc-full'), 'utf8')), signal: null, stdout: '', stderr: full }, /ck: cannot be written: the disk is full \(ENOSPC\); free some space, or choose another folder; nothing was written/);
   assert.equal(fs.readFileSync(path.join(out, 'after-full.txt'), 'utf8'), before);
 });
+
+test('a training run leaves nothing of ONNX Runtime in the temp folder (its telemetry is off in the training worker too)', () => {
+  const own = fs.mkdtempSync(path.join(tmp, 'own-tmp-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: own };
+  delete env.ORT_DISABLE_TELEMETRY;
+  const r = tinymem(['train', ...TINY_TRAIN, 'train.epochs=1', '--out', path.join(own, 'ck')], { env });
+  assert.equal(r.code, 0, r.stderr);
+  // tsx-0 is the TypeScript loader's cache of a development checkout; the bundled CLI has none.
+  assert.deepEqual(fs.readdirSync(own).filter((n) => n !== 'ck' && n !== 'tsx-0'), []);
+});

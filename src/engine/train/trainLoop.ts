@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Rng, deriveSeed } from '../data/rng';
 import { Runtime } from '../runtime/session';
+import { disableOrtTelemetry } from '../runtime/ort';
 import {
   CONTROL_CANCEL,
   CONTROL_SLOTS,
@@ -206,6 +207,7 @@ export function startTraining(job: TrainJob, opts: StartOptions = {}): TrainingH
   const control = new SharedArrayBuffer(CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT);
   const flags = new Int32Array(control);
   const entry = opts.worker ?? workerEntry();
+  disableOrtTelemetry();
   const worker = new Worker(entry.file, { execArgv: entry.execArgv });
   let settled = false;
   // An error thrown by a callback (a periodic checkpoint that cannot be written) must not escape the message handler:
