@@ -91,7 +91,6 @@ export function prunedTensors(masks: ReadonlyMap<string, Uint8Array>, shapes: It
 }
 
 /**
-/**
  * A method's hyper-parameters on a checkpoint: the given ones, the paper's defaults for the rest, except that
  * fine-tuning continues with the batch size the checkpoint was trained with unless one is given: its training showed
  * that batch fits the machine, where the paper's 128 on the language models' 50,257-token vocabulary needs over 24 GB.

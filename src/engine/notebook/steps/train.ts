@@ -45,21 +45,21 @@ export async function runTrainStep(s: TrainStep, ctx: CellContext): Promise<Cell
   let run: TrainRun;
   try {
     run = trainRun({
-    preset,
-    out,
-    force: s.force,
-    wording: CELL_WORDING,
-    onNote: (message) => ctx.onProgress({ message }),
-    runtime: ctx.runtime,
-    evaluate: s.evaluate,
-    ...(s.regularizer ? { regularizer: { id: s.regularizer, hyperParams: s.hp ?? {} } } : {}),
-    onProgress: (p) => {
-      provider = p.provider;
-      total = p.totalSteps;
-      points.push({ epoch: p.epoch, loss: p.loss });
-      live.push();
-    },
-    onEvalProgress: (e) => ctx.onProgress({ message: `evaluating: ${e.stage} ${e.done}/${e.total}` }),
+      preset,
+      out,
+      force: s.force,
+      wording: CELL_WORDING,
+      onNote: (message) => ctx.onProgress({ message }),
+      runtime: ctx.runtime,
+      evaluate: s.evaluate,
+      ...(s.regularizer ? { regularizer: { id: s.regularizer, hyperParams: s.hp ?? {} } } : {}),
+      onProgress: (p) => {
+        provider = p.provider;
+        total = p.totalSteps;
+        points.push({ epoch: p.epoch, loss: p.loss });
+        live.push();
+      },
+      onEvalProgress: (e) => ctx.onProgress({ message: `evaluating: ${e.stage} ${e.done}/${e.total}` }),
     });
   } catch (e) {
     throw asOutError(e);
