@@ -1,4 +1,4 @@
-// Progress output for the CLI: a bar on a terminal, a line every few seconds otherwise (logs, CI).
+// Progress output for the CLI: a bar on a terminal, a line every few seconds otherwise (logs, CI), and notes.
 import { SingleBar } from 'cli-progress';
 
 export interface Progress {
@@ -33,3 +33,6 @@ export function progress(label: string): Progress {
     stop() {},
   };
 }
+
+/** A note the engine passes on while it works (e.g. a stale output lock taken over), as one stderr line. */
+export const note = (message: string): void => void process.stderr.write(`tinymem: note: ${message}\n`);

@@ -7,7 +7,7 @@ import { Runtime } from '../../engine/runtime/session';
 import { isPretrainedFolder } from '../../engine/runs/hfMitigate';
 import { table } from '../format';
 import { type HfFlags, hfCompareCommand } from './hfCommands';
-import { progress } from '../progress';
+import { note, progress } from '../progress';
 
 const num = (v: number | null, d = 2) => (v === null ? 'n/a' : v.toFixed(d));
 
@@ -18,7 +18,7 @@ export async function compareCommand(dir: string, f: HfFlags & { methods: string
   const ids = f.methods === 'all' ? runnable.map((m) => m.id) : f.methods.split(',').map((s) => s.trim()).filter(Boolean);
   const known = new Set(runnable.map((m) => m.id));
   for (const id of ids) if (!known.has(id)) throw new Error(`--methods: unknown method "${id}"; known methods: ${[...known].join(', ')} (or "all"); regularizers run with \`tinymem train --regularizer\``);
-  const out = claimCompareOut(f.out ?? `${dir.replace(/\/+$/, '')}-compare`, { force: f.force, inputs: [dir], onNote: (n) => process.stderr.write(`tinymem: note: ${n}\n`) });
+  const out = claimCompareOut(f.out ?? `${dir.replace(/\/+$/, '')}-compare`, { force: f.force, inputs: [dir], onNote: note });
   const rt = new Runtime({ threads: f.threads ?? 2 });
   const started = Date.now();
   try {

@@ -11,7 +11,7 @@ import { parseOverrides } from '../../engine/presets';
 import { Runtime } from '../../engine/runtime/session';
 import type { MetricValue } from '../../shared/metricTypes';
 import { formatMetric, metricsTable, table } from '../format';
-import { progress } from '../progress';
+import { note, progress } from '../progress';
 
 /** The CLI flags these commands share (commander's camel-cased names). */
 export interface HfFlags {
@@ -59,7 +59,7 @@ export async function hfMitigateCommand(dir: string, f: HfFlags & { method: stri
   // The method and --out are checked (and --out locked) before the model is loaded or measured.
   const hp = parseOverrides(f.set ?? []);
   checkHfMitigation(f.method, hp, !!(f.text || f.retain));
-  const out = claimOutputDir(f.out, { force: f.force, inputs: [dir, f.sequences, f.text, f.retain], onNote: (n) => process.stderr.write(`tinymem: note: ${n}\n`) });
+  const out = claimOutputDir(f.out, { force: f.force, inputs: [dir, f.sequences, f.text, f.retain], onNote: note });
   const rt = new Runtime({ threads: f.threads ?? 2 });
   try {
     const evalBar = progress('measure');
@@ -90,7 +90,7 @@ export async function hfCompareCommand(dir: string, f: HfFlags & { methods: stri
   for (const id of ids) if (!known.includes(id)) throw new Error(`--methods: "${id}" is not an unlearning method; known: ${known.join(', ')} (or "all")`);
   // The selection rule weighs the memorization drop against the perplexity rise; without text there is no score.
   if (f.grid && !f.text) throw new Error(`--grid picks each method's best point by memorization and perplexity change: pass --text FILE (text or a .json token file) for perplexity`);
-  const out = claimCompareOut(f.out ?? `${dir.replace(/\/+$/, '')}-compare`, { force: f.force, inputs: [dir, f.sequences, f.text, f.retain], onNote: (n) => process.stderr.write(`tinymem: note: ${n}\n`) });
+  const out = claimCompareOut(f.out ?? `${dir.replace(/\/+$/, '')}-compare`, { force: f.force, inputs: [dir, f.sequences, f.text, f.retain], onNote: note });
   const rt = new Runtime({ threads: f.threads ?? 2 });
   const started = Date.now();
   try {

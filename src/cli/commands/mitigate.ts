@@ -7,7 +7,7 @@ import { claimOutputDir } from '../../engine/io/outputDir';
 import { Runtime } from '../../engine/runtime/session';
 import type { MetricValue } from '../../shared/metricTypes';
 import { formatMetric, table } from '../format';
-import { progress } from '../progress';
+import { note, progress } from '../progress';
 import { isPretrainedFolder } from '../../engine/runs/hfMitigate';
 import { type HfFlags, hfMitigateCommand } from './hfCommands';
 
@@ -25,7 +25,7 @@ export async function mitigateCommand(dir: string, f: HfFlags & { method: string
   const hp = parseOverrides(f.set ?? []);
   // The method and --out are checked (and --out locked) before the base model is loaded or measured.
   checkMitigation(f.method, hp);
-  const out = claimOutputDir(f.out, { force: f.force, inputs: [dir], onNote: (n) => process.stderr.write(`tinymem: note: ${n}\n`) });
+  const out = claimOutputDir(f.out, { force: f.force, inputs: [dir], onNote: note });
   const rt = new Runtime({ threads: f.threads ?? 2 });
   try {
     const evalBar = progress('measure');

@@ -6,12 +6,13 @@ import * as path from 'node:path';
 import { readLimited } from '../../engine/io/readLimited';
 import { runNotebook } from '../../engine/notebook/runNotebook';
 import { writeFileAtomicSync } from '../../engine/model/safetensors';
+import { asWriteError } from '../../engine/model/writeError';
 import { checkOutFile } from '../../engine/io/outputDir';
 import { renderHtmlReport } from '../../engine/report/index';
 import { DEFAULT_OUTPUT_CAP_KB } from '../../shared/cellOutputs';
 import { parseNotebook, serializeNotebook } from '../../shared/notebookFormat';
 import { progress } from '../progress';
-import { signalExitCode } from './train';
+import { signalExitCode, stopOnSignals } from '../signals';
 
 export interface RunFlags {
   out?: string;
@@ -29,8 +30,7 @@ function writeResult(target: string, shown: string, flag: string, text: string):
   try {
     writeFileAtomicSync(target, [new TextEncoder().encode(text)]);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`${shown}: ${flag} could not be written${code ? ` (${code})` : ''}; choose another ${flag} and run again`);
+    throw asWriteError(shown, e, `the cells ran, but ${flag} was not written: run again with another ${flag}`);
   }
 }
 
@@ -48,15 +48,7 @@ export async function runCommand(file: string, f: RunFlags): Promise<number> {
   const ac = new AbortController();
   // SIGTERM stops like Ctrl-C: the running cell stops (training after its current step, with a checkpoint), the
   // executed notebook and the report are still written.
-  let stoppedBy: NodeJS.Signals = 'SIGINT';
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (ac.signal.aborted) process.exit(signalExitCode(signal));
-    stoppedBy = signal;
-    process.stderr.write(`\n${signal === 'SIGINT' ? '' : `${signal}: `}stopping the running cell (${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit at once; written checkpoints stay valid)\n`);
-    ac.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals = stopOnSignals('the running cell', 'written checkpoints stay valid', () => ac.abort());
   const started = Date.now();
   let bar = progress('cell');
   try {
@@ -97,13 +89,12 @@ export async function runCommand(file: string, f: RunFlags): Promise<number> {
       const msg = r.failure.field && r.failure.message.startsWith(`${r.failure.field}: `) ? r.failure.message.slice(r.failure.field.length + 2) : r.failure.message;
       process.stderr.write(`tinymem: ${file}: ${where}: ${msg.split('\n').join(' ')}\n`);
       process.stderr.write('later cells were not run; fix the cell and run the notebook again\n');
-      return r.stopped ? signalExitCode(stoppedBy) : 1;
+      return r.stopped ? signalExitCode(signals.by ?? 'SIGINT') : 1;
     }
     console.log(`${r.stopped ? 'stopped' : 'ran'} ${nb.cells.filter((c) => c.kind === 'step').length} step cells of ${file} in ${secs} s`);
-    return r.stopped ? signalExitCode(stoppedBy) : 0;
+    return r.stopped ? signalExitCode(signals.by ?? 'SIGINT') : 0;
   } finally {
     bar.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.dispose();
   }
 }

@@ -3,7 +3,8 @@
 import { parseOverrides, resolvePreset } from '../../engine/presets';
 import { trainRun } from '../../engine/runs/trainRun';
 import { metricsTable } from '../format';
-import { progress } from '../progress';
+import { note, progress } from '../progress';
+import { signalExitCode, stopOnSignals } from '../signals';
 
 export interface TrainFlags {
   preset: string;
@@ -32,7 +33,7 @@ export async function trainCommand(f: TrainFlags): Promise<number> {
     regularizer,
     out: f.out,
     force: f.force,
-    onNote: (n) => process.stderr.write(`tinymem: note: ${n}\n`),
+    onNote: note,
     runtime,
     evaluate: f.eval,
     onProgress: (p) => bar.update(p.step, p.totalSteps, `epoch ${p.epoch.toFixed(1)} loss ${p.loss.toFixed(4)} ${Math.round(p.tokensPerSec)} tok/s ${p.provider}`),
@@ -42,16 +43,7 @@ export async function trainCommand(f: TrainFlags): Promise<number> {
     onEvalProgress: (e) => evalBar.update(e.done, e.total, e.stage),
   });
   // SIGTERM (a service manager, `kill`, a job scheduler) stops like Ctrl-C: after the current step, with a checkpoint.
-  let stoppedBy: NodeJS.Signals | null = null;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stoppedBy === null) {
-      stoppedBy = signal;
-      process.stderr.write(`\n${signal === 'SIGINT' ? 'stopping' : `${signal}: stopping`} after the current step (${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit at once; the last checkpoint stays valid)\n`);
-      run.stop();
-    } else process.exit(signalExitCode(signal));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals = stopOnSignals('after the current step', 'the last checkpoint stays valid', () => run.stop());
   try {
     const r = await run.result;
     bar.stop();
@@ -63,14 +55,10 @@ export async function trainCommand(f: TrainFlags): Promise<number> {
       console.log(`evaluated in ${r.evaluation.seconds.toFixed(1)} s:`);
       console.log(metricsTable(r.evaluation.metrics));
     }
-    return r.stopped ? signalExitCode(stoppedBy ?? 'SIGINT') : 0;
+    return r.stopped ? signalExitCode(signals.by ?? 'SIGINT') : 0;
   } finally {
     bar.stop();
     evalBar.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.dispose();
   }
 }
-
-/** The shell's exit code for a run ended by `signal`: 128 + its number (130 for SIGINT, 143 for SIGTERM). */
-export const signalExitCode = (signal: NodeJS.Signals): number => 128 + (signal === 'SIGTERM' ? 15 : 2);
