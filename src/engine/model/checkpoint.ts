@@ -155,7 +155,11 @@ export function validateConfig(raw: unknown, file: string): Gpt2CheckpointConfig
   };
 }
 
-function readJson(file: string, what: string): unknown {
+/**
+ * A JSON file of a model folder (config.json, tinymem.json), read within its size limit; `what` says what the folder
+ * needs when the file is missing, `fix` how to repair a file that is not JSON.
+ */
+export function readJson(file: string, what: string, fix = 'fix it or re-save the checkpoint'): unknown {
   let text: string;
   try {
     text = readTextLimited(file, file.endsWith(MANIFEST_FILE) ? 'manifest' : 'config');
@@ -165,9 +169,9 @@ function readJson(file: string, what: string): unknown {
     throw new CheckpointError(file, `cannot be read (${(e as Error).message}); check its permissions`);
   }
   try {
-    return JSON.parse(text.replace(/^\uFEFF/, ''));
+    return JSON.parse(text);
   } catch (e) {
-    throw new CheckpointError(file, `is not valid JSON (${(e as Error).message}); fix it or re-save the checkpoint`);
+    throw new CheckpointError(file, `is not valid JSON (${(e as Error).message}); ${fix}`);
   }
 }
 

@@ -5,9 +5,8 @@
 // tokenizer files copied along, so `transformers` loads them unchanged.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type FileKind, readTextLimited } from '../io/readLimited';
 import { type ModelConfig, type ModelType, SUPPORTED_MODEL_TYPES, isNeox, paramShapes } from './architecture';
-import { CONFIG_FILE, CheckpointError, loadCheckpoint, readManifest, saveCheckpoint } from './checkpoint';
+import { CONFIG_FILE, CheckpointError, loadCheckpoint, readJson, readManifest, saveCheckpoint } from './checkpoint';
 import { type FolderFile, commitFolder, missingFolderHint } from './folderCommit';
 import { warnNonFinite } from './loadWarnings';
 import { type NeoxActivation, type NeoxConfig, rotaryDims } from './gptNeox';
@@ -34,21 +33,13 @@ export interface HfModel {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function readJson(file: string, what: string, kind: FileKind = 'config'): unknown {
-  if (!existsSync(file)) throw new CheckpointError(file, `not found; ${what}`);
-  const text = readTextLimited(file, kind);
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new CheckpointError(file, `is not valid JSON (${(e as Error).message}); fix it or re-download it`);
-  }
-}
+/** How to repair a JSON file of a folder that came from elsewhere (the Hub, another tool). */
+const DOWNLOADED = 'fix it or re-download it';
 
 /** The model_type of a folder's config.json, checked against the supported families. */
 export function folderModelType(dir: string): ModelType {
   const file = join(resolve(dir), CONFIG_FILE);
-  const raw = readJson(file, 'a model folder needs config.json; pick the folder that holds config.json and model.safetensors');
+  const raw = readJson(file, 'a model folder needs config.json; pick the folder that holds config.json and model.safetensors', DOWNLOADED);
   if (!isObject(raw)) throw new CheckpointError(file, 'must be a JSON object; fix config.json');
   const t = raw.model_type;
   if (SUPPORTED_MODEL_TYPES.includes(t as ModelType)) return t as ModelType;
@@ -171,7 +162,7 @@ export function loadModelFolder(dir: string): HfModel {
   if (!existsSync(root)) throw new CheckpointError(root, `model folder not found${missingFolderHint(root) || '; check the path'}`);
   if (!statSync(root).isDirectory()) throw new CheckpointError(root, 'is a file; a model is a folder holding config.json and model.safetensors, pick that folder');
   const type = folderModelType(root);
-  const raw = readJson(join(root, CONFIG_FILE), '') as Record<string, unknown>;
+  const raw = readJson(join(root, CONFIG_FILE), '', DOWNLOADED) as Record<string, unknown>;
   if (type === 'gpt_neox') return loadNeox(root, raw);
   const ckpt = loadCheckpoint(root);
   return { dir: root, modelType: 'gpt2', config: ckpt.config, rawConfig: raw, params: ckpt.params, manifest: ckpt.manifest, notes: ckpt.notes };
