@@ -599,43 +599,23 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** A file written next to its target under a hidden temporary name, ready to be renamed into place. */
-export interface StagedFile {
-  tmp: string;
-  target: string;
-  bytes: number;
-  contentHash: string;
-}
-
-export function stageFileSync(target: string, chunks: readonly Uint8Array[]): StagedFile {
+/**
+ * Atomic write: temp file in the same folder, fsync, rename. Readers see the old file or the new one, never half;
+ * a failure names the target (never the temporary name) and removes the temporary file.
+ */
+export function writeFileAtomicSync(target: string, chunks: readonly Uint8Array[]): { bytes: number; contentHash: string } {
   cleanStaleLeftovers(dirname(target), basename(target));
   const tmp = tempSibling(target, 'tmp');
+  let written: { bytes: number; contentHash: string };
   try {
-    return { tmp, target, ...writeChunksSync(tmp, chunks) };
+    written = writeChunksSync(tmp, chunks);
+    renameSync(tmp, target);
   } catch (e) {
     try { unlinkSync(tmp); } catch { /* never created */ }
     throw asWriteError(target, e, `${basename(target)} is unchanged`);
   }
-}
-
-/** Renames staged files into place in the given order; on failure removes the temporaries not yet moved. */
-export function commitStaged(files: readonly StagedFile[]): void {
-  let i = 0;
-  try {
-    for (; i < files.length; i++) renameSync(files[i]!.tmp, files[i]!.target);
-  } catch (e) {
-    throw asWriteError(files[i]!.target, e);
-  } finally {
-    for (const f of files.slice(i)) try { unlinkSync(f.tmp); } catch { /* already gone */ }
-  }
-  for (const d of new Set(files.map((f) => dirname(f.target)))) fsyncDir(d);
-}
-
-/** Atomic write: temp file in the same folder, fsync, rename. Readers see the old file or the new one, never half. */
-export function writeFileAtomicSync(target: string, chunks: readonly Uint8Array[]): StagedFile {
-  const staged = stageFileSync(target, chunks);
-  commitStaged([staged]);
-  return staged;
+  fsyncDir(dirname(target));
+  return written;
 }
 
 /** Writes a .safetensors file atomically; returns its size and `sha256:<hex>` content hash. */
