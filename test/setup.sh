@@ -7,18 +7,14 @@ set -euo pipefail
 
 PY="${TORCH_PYTHON:-/usr/bin/python3}"
 say() { echo "[test setup] $*"; }
+# shellcheck source=test/aptInstall.sh
+. "$(dirname "$0")/aptInstall.sh"
 
 if "$PY" -c 'import torch' >/dev/null 2>&1; then
   say "torch $("$PY" -c 'import torch; print(torch.__version__)') present for $PY"
   exit 0
 fi
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null 2>&1 || { say "need root (or sudo) to apt-get install python3-torch libopenblas0-pthread"; exit 1; }
-  SUDO="sudo"
-fi
-say "apt-get install python3-torch libopenblas0-pthread (about 1 GB, a few minutes)"
-$SUDO apt-get update -q
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends python3-torch libopenblas0-pthread
+say "python3-torch and libopenblas0-pthread: about 1 GB, a few minutes"
+apt_install python3-torch libopenblas0-pthread
 "$PY" -c 'import torch' || { say "torch still does not import for $PY after the install"; exit 1; }
 say "done"

@@ -12,20 +12,15 @@ CS_DIR="$CACHE/code-server-$CS_VERSION"
 CS_BIN="$CS_DIR/node_modules/.bin/code-server"
 
 say() { echo "[e2e setup] $*"; }
+# shellcheck source=test/aptInstall.sh
+. "$(dirname "$0")/../aptInstall.sh"
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v rg >/dev/null 2>&1 || need_apt+=(ripgrep)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null 2>&1 || { say "need root (or sudo) to apt-get install ${need_apt[*]}"; exit 1; }
-    SUDO="sudo"
-  fi
-  say "apt-get install ${need_apt[*]}"
-  $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need_apt[@]}"
+  apt_install "${need_apt[@]}"
 else
   say "Debian packages present (chromium, ripgrep, libkrb5-dev)"
 fi
