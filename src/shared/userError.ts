@@ -1,0 +1,35 @@
+// One error for every problem a user can fix (bad input, a refused output, a missing or damaged file): where it is
+// (a file and field, a cell key, a flag) and what is wrong, shown as "path: message" with no stack. A check that
+// finds several problems throws them together; the notebook and the CLI render them in one place.
+
+/** Where a problem is and what to do about it. `path` is empty when the problem has no single place. */
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+/** What a caller may branch on; everything else reads the problems. */
+export type UserErrorKind = 'input' | 'output' | 'locked' | 'file' | 'resource' | 'write';
+
+export class UserError extends Error {
+  override readonly name = 'UserError';
+  readonly problems: Problem[];
+  constructor(problems: Problem | Problem[], readonly kind: UserErrorKind = 'input') {
+    const list = Array.isArray(problems) ? problems : [problems];
+    super(list.map(formatProblem).join('\n'));
+    this.problems = list;
+  }
+  /** The first problem's place (the field, file or key a single-problem error is about). */
+  get path(): string {
+    return this.problems[0]?.path ?? '';
+  }
+}
+
+export function formatProblem(p: Problem): string {
+  return p.path ? `${p.path}: ${p.message}` : p.message;
+}
+
+/** The common case: one problem at one place. */
+export function userError(path: string, message: string, kind?: UserErrorKind): UserError {
+  return new UserError({ path, message }, kind);
+}
