@@ -10,7 +10,8 @@ import {
   CheckpointError, type Gpt2CheckpointConfig, contentHash, gpt2ParamShapes, loadCheckpoint, makeCheckpointConfig,
   saveCheckpoint,
 } from '../src/engine/model/checkpoint';
-import { type TensorInput, float32ToBf16Array, float32ToF16Array, readSafetensors, writeSafetensors } from '../src/engine/model/safetensors';
+import { type TensorInput, readSafetensors, writeSafetensors } from '../src/engine/model/safetensors';
+import { float32ToBf16Array, float32ToF16Array } from '../src/engine/model/float16';
 
 const root = mkdtempSync(join(tmpdir(), 'tinymem-checkpoint-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -6,10 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import {
-  SafetensorsError, type TensorInput, bf16ToFloat32Array, bf16ToNumber, contentHash, f16ToFloat32Array, f16ToNumber,
-  float32ToBf16Array, float32ToF16Array, parseSafetensors, readSafetensors, readSafetensorsDir, readSafetensorsHeader,
-  readShardedSafetensors, serializeSafetensors, writeSafetensors,
+  SafetensorsError, type TensorInput, contentHash, parseSafetensors, readSafetensors, readSafetensorsDir,
+  readSafetensorsHeader, readShardedSafetensors, serializeSafetensors, writeSafetensors,
 } from '../src/engine/model/safetensors';
+import {
+  bf16ToFloat32Array, bf16ToNumber, f16ToFloat32Array, f16ToNumber, float32ToBf16Array, float32ToF16Array,
+} from '../src/engine/model/float16';
 
 const root = mkdtempSync(join(tmpdir(), 'tinymem-safetensors-'));
 after(() => rmSync(root, { recursive: true, force: true }));

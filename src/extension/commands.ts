@@ -12,7 +12,7 @@ import { PRESETS } from '../engine/presets';
 import { errorOutput, viewToOutput } from '../shared/cellOutputs';
 import type { NotebookStateData } from '../shared/engineProtocol';
 import { type NotebookCell, parseNotebook, serializeNotebook } from '../shared/notebookFormat';
-import { writeFileAtomicSync } from '../engine/model/safetensors';
+import { writeFileAtomicSync } from '../engine/io/atomicWrite';
 import type { HyperValue } from '../shared/methodTypes';
 import { pickCheckpoint } from './checkpointPicker';
 import { runInEngine } from './controller';

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readLimited } from '../../engine/io/readLimited';
 import { runNotebook } from '../../engine/notebook/runNotebook';
-import { writeFileAtomicSync } from '../../engine/model/safetensors';
+import { writeFileAtomicSync } from '../../engine/io/atomicWrite';
 import { asWriteError } from '../../engine/model/writeError';
 import { checkOutFile } from '../../engine/io/outputDir';
 import { renderHtmlReport } from '../../engine/report/index';

@@ -9,7 +9,8 @@
 // a different size or content (changed after the save) or a newer manifest version is refused, naming the file.
 import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { contentHash, fsyncDir, writeChunksSync, writeFileAtomicSync } from './safetensors';
+import { contentHash } from './safetensors';
+import { fsyncDir, writeChunksSync, writeFileAtomicSync } from '../io/atomicWrite';
 import { cleanStaleLeftovers, staleLeftovers, tempSibling } from './saveLeftovers';
 import { WriteError, asWriteError } from './writeError';
 

@@ -7,14 +7,12 @@
 // Files are read tensor by tensor straight into fresh (hence aligned) typed arrays, so a multi-GB checkpoint is never
 // held twice in memory and never needs one Buffer larger than Node allows. Writes are atomic (temp file + rename).
 import { createHash } from 'node:crypto';
-import {
-  closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { FileLimitError, assertRegularFile, readTextLimited } from '../io/readLimited';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { cleanStaleLeftovers, tempSibling } from './saveLeftovers';
-import { asWriteError } from './writeError';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { writeFileAtomicSync } from '../io/atomicWrite';
+import { bf16ToFloat32Array, f16ToFloat32Array, float32ToBf16Array, float32ToF16Array } from './float16';
 
 export type Dtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U8' | 'BOOL';
 
@@ -68,101 +66,6 @@ export class SafetensorsError extends Error {
 const REEXPORT = 're-download the file or re-export it with a safetensors writer (e.g. save_pretrained / save_file)';
 /** The reference implementation refuses larger headers too; a bigger "length" means this is not a safetensors file. */
 const MAX_HEADER_BYTES = 100_000_000;
-
-// ---------------------------------------------------------------------------------------------------------------
-// Half precision. Bit-level conversions written out by hand; a 64K table makes the bulk F16 path a lookup.
-
-/** The float32 bit pattern of an IEEE 754 binary16 bit pattern (exact; NaN payloads kept). */
-function f16BitsToF32Bits(h: number): number {
-  const sign = (h & 0x8000) << 16;
-  const exp = (h >> 10) & 0x1f;
-  let frac = h & 0x3ff;
-  if (exp === 0x1f) return (sign | 0x7f800000 | (frac << 13)) >>> 0; // inf / nan
-  if (exp !== 0) return (sign | ((exp + 112) << 23) | (frac << 13)) >>> 0; // normal: rebias 15 → 127
-  if (frac === 0) return sign >>> 0; // ±0
-  // Subnormal frac·2^-24: shift the leading 1 up to the implicit-bit position; every half subnormal is a float normal.
-  let e = 113;
-  while ((frac & 0x400) === 0) {
-    frac <<= 1;
-    e--;
-  }
-  return (sign | (e << 23) | ((frac & 0x3ff) << 13)) >>> 0;
-}
-
-let f16Table: Float32Array | undefined;
-function f16Lookup(): Float32Array {
-  if (!f16Table) {
-    const bits = new Uint32Array(65536);
-    for (let h = 0; h < 65536; h++) bits[h] = f16BitsToF32Bits(h);
-    f16Table = new Float32Array(bits.buffer);
-  }
-  return f16Table;
-}
-
-/** The value of a binary16 bit pattern. */
-export const f16ToNumber = (h: number): number => f16Lookup()[h & 0xffff]!;
-/** The value of a bfloat16 bit pattern. */
-export function bf16ToNumber(h: number): number {
-  const u = new Uint32Array([(h & 0xffff) << 16]);
-  return new Float32Array(u.buffer)[0]!;
-}
-
-export function f16ToFloat32Array(bits: Uint16Array): Float32Array {
-  const table = f16Lookup();
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]!]!;
-  return out;
-}
-
-export function bf16ToFloat32Array(bits: Uint16Array): Float32Array {
-  const out = new Uint32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = bits[i]! << 16;
-  return new Float32Array(out.buffer);
-}
-
-/** binary16 bits of a float32 (bit pattern given), rounded to nearest, ties to even; overflow gives ±inf. */
-function f32BitsToF16Bits(x: number): number {
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  const mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0); // inf, or a quiet nan
-  const e = exp - 112; // half's biased exponent
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    // Half subnormal f·2^-24. With M the 24-bit significand (implicit 1 included) the value is M·2^(e-38),
-    // so f = M / 2^(14-e), rounded.
-    if (e < -10) return sign; // below half the smallest subnormal: rounds to ±0
-    const M = mant | 0x800000;
-    const shift = 14 - e;
-    const rem = M & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    let f = M >>> shift;
-    if (rem > halfway || (rem === halfway && (f & 1) === 1)) f++;
-    return sign | f; // f may carry into 0x400: the smallest normal, which is the right encoding
-  }
-  let h = sign | (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1) === 1)) h++; // a carry into the exponent is correct (up to inf)
-  return h;
-}
-
-export function float32ToF16Array(values: Float32Array): Uint16Array {
-  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = f32BitsToF16Bits(bits[i]!);
-  return out;
-}
-
-export function float32ToBf16Array(values: Float32Array): Uint16Array {
-  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const x = bits[i]!;
-    if ((x & 0x7fffffff) > 0x7f800000) out[i] = (x >>> 16) | 0x40; // nan stays a (quiet) nan
-    else out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16; // round to nearest even; < 2^32 for every non-nan
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Header
@@ -566,56 +469,6 @@ export function safetensorsChunks(
 
 export function serializeSafetensors(tensors: Map<string, TensorInput> | Record<string, TensorInput>, metadata?: Record<string, string>): Buffer {
   return Buffer.concat(safetensorsChunks(tensors, metadata));
-}
-
-/** Writes chunks to a new file (fails if it exists), fsyncs it, and returns its size and content hash. */
-export function writeChunksSync(path: string, chunks: readonly Uint8Array[]): { bytes: number; contentHash: string } {
-  const hash = createHash('sha256');
-  let total = 0;
-  const fd = openSync(path, 'wx');
-  try {
-    for (const chunk of chunks) {
-      for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done, Math.min(chunk.length - done, 1 << 30));
-      hash.update(chunk);
-      total += chunk.length;
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  return { bytes: total, contentHash: `sha256:${hash.digest('hex')}` };
-}
-
-export function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Directories cannot be opened/fsynced on every platform (Windows); the rename itself is still atomic.
-  }
-}
-
-/**
- * Atomic write: temp file in the same folder, fsync, rename. Readers see the old file or the new one, never half;
- * a failure names the target (never the temporary name) and removes the temporary file.
- */
-export function writeFileAtomicSync(target: string, chunks: readonly Uint8Array[]): { bytes: number; contentHash: string } {
-  cleanStaleLeftovers(dirname(target), basename(target));
-  const tmp = tempSibling(target, 'tmp');
-  let written: { bytes: number; contentHash: string };
-  try {
-    written = writeChunksSync(tmp, chunks);
-    renameSync(tmp, target);
-  } catch (e) {
-    try { unlinkSync(tmp); } catch { /* never created */ }
-    throw asWriteError(target, e, `${basename(target)} is unchanged`);
-  }
-  fsyncDir(dirname(target));
-  return written;
 }
 
 /** Writes a .safetensors file atomically; returns its size and `sha256:<hex>` content hash. */
