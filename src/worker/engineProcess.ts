@@ -1,10 +1,12 @@
 // The engine host process: the extension forks it (child_process.fork) and sends it cells to run, so ONNX Runtime's
 // blocking session.run and any native crash stay out of the extension host. It runs each cell with the same
 // executors as the headless `tinymem run`, streams progress and outputs back as JSON messages, and stops a cell when
-// asked (training stops after the current step and keeps its checkpoint).
+// asked (training stops after the current step and keeps its checkpoint). It also checks cells as they are typed,
+// so the editor's diagnostics come from the engine's own validator without the extension host loading the engine.
 process.env.ORT_DISABLE_TELEMETRY = '1';
 import { runCellSource } from '../engine/notebook/runCell';
 import { describeError } from '../engine/notebook/errors';
+import { parseStep } from '../engine/notebook/parseStep';
 import type { NotebookState } from '../engine/notebook/context';
 import type { FromEngine, ToEngine } from '../shared/engineProtocol';
 
@@ -67,6 +69,7 @@ process.on('message', (raw: unknown) => {
   const m = raw as ToEngine;
   if (m?.type === 'run' && !shuttingDown) void run(m);
   else if (m?.type === 'cancel') running.get(m.id)?.abort();
+  else if (m?.type === 'check') send({ type: 'checked', id: m.id, issues: parseStep(m.source).issues });
 });
 process.on('disconnect', shutDown);
 process.on('SIGTERM', shutDown);
