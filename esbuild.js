@@ -1,5 +1,5 @@
 // Builds every bundle into dist/ (`npm run build`; `node esbuild.js --dev` skips minification):
-//   extension.js     the VS Code extension (Node, CommonJS; `vscode` is provided by the host)
+//   extension.js     the VS Code extension (Node, CommonJS; `vscode` is provided by the host; no engine code)
 //   engineProcess.js the engine process the extension forks (Node, CommonJS)
 //   trainWorker.js   the training worker thread the engine starts next to its own bundle (Node, CommonJS)
 //   cli.js           the `tinymem` command line (Node, CommonJS)
@@ -46,7 +46,7 @@ const node = {
 };
 const browser = { ...common, platform: 'browser', target: 'es2022', format: 'esm' };
 // The extension only writes YAML (stringify): yaml's ES module build lets esbuild leave its parser out (about 65 KB).
-const extension = { ...node, alias: { ...nodeAlias, yaml: './node_modules/yaml/browser/index.js' } };
+const extension = { ...node, alias: { yaml: './node_modules/yaml/browser/index.js' } };
 
 const bundles = [
   { out: 'extension', entry: 'src/extension/extension.ts', options: extension },

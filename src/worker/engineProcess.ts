@@ -8,7 +8,7 @@ import { runCellSource } from '../engine/notebook/runCell';
 import { describeError } from '../engine/notebook/errors';
 import { parseStep } from '../engine/notebook/parseStep';
 import type { NotebookState } from '../engine/notebook/context';
-import type { FromEngine, ToEngine } from '../shared/engineProtocol';
+import type { CellIssueData, FromEngine, ToEngine } from '../shared/engineProtocol';
 
 const running = new Map<string, AbortController>();
 
@@ -44,6 +44,16 @@ async function run(m: Extract<ToEngine, { type: 'run' }>): Promise<void> {
   }
 }
 
+/** A cell's problems as it is typed. A validator that throws must not take the running cells down: running the cell
+ *  reports what went wrong. */
+function check(source: string): CellIssueData[] {
+  try {
+    return parseStep(source).issues;
+  } catch {
+    return [];
+  }
+}
+
 /** Longest wait for running cells to stop (training stops within one step and saves) before exiting anyway. */
 const SHUTDOWN_GRACE_MS = 60_000;
 let shuttingDown = false;
@@ -69,7 +79,7 @@ process.on('message', (raw: unknown) => {
   const m = raw as ToEngine;
   if (m?.type === 'run' && !shuttingDown) void run(m);
   else if (m?.type === 'cancel') running.get(m.id)?.abort();
-  else if (m?.type === 'check') send({ type: 'checked', id: m.id, issues: parseStep(m.source).issues });
+  else if (m?.type === 'check') send({ type: 'checked', id: m.id, issues: check(m.source) });
 });
 process.on('disconnect', shutDown);
 process.on('SIGTERM', shutDown);
