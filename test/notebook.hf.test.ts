@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Rng } from '../src/engine/data/rng';
-import { completionsAt, hoverAt } from '../src/engine/notebook/assist';
+import { completionsAt, hoverAt } from '../src/extension/assist';
 import { parseStep } from '../src/engine/notebook/parseStep';
 import { runNotebook } from '../src/engine/notebook/runNotebook';
 import { loadModelFolder } from '../src/engine/model/hfFolder';

@@ -11,7 +11,7 @@ import { before, test } from 'node:test';
 import { EngineClient } from '../src/extension/engineClient';
 import { loadCheckpoint } from '../src/engine/model/checkpoint';
 import { readSafetensors, writeSafetensors } from '../src/engine/model/safetensors';
-import { isSaveLeftover } from '../src/engine/model/saveLeftovers';
+import { isSaveLeftover } from '../src/shared/leftoverNames';
 import { asWriteError } from '../src/engine/model/writeError';
 import { BIN, type CliResult, TINY_TRAIN, assertRefused, assertUnchanged, fingerprint, tempDir, tinymem } from './helpers/userCli';
 

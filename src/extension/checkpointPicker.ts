@@ -3,9 +3,9 @@
 // an automated test) without a file dialog.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isSaveLeftover } from '../engine/model/saveLeftovers';
 import * as vscode from 'vscode';
-import { readTextLimited } from '../engine/io/readLimited';
+import { isSaveLeftover } from '../shared/leftoverNames';
+import { readTextLimited } from '../shared/readLimited';
 
 export const BROWSE_LABEL = 'Browse…';
 

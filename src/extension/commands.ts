@@ -6,14 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { stringify } from 'yaml';
-import { findMethod, runnableMethods } from '../engine/notebook/parseStep';
-import { resolveHyperParams } from '../engine/methods/registry';
-import { PRESETS } from '../engine/presets';
+import { CATALOG, findMethod } from '../shared/catalog';
 import { errorOutput, viewToOutput } from '../shared/cellOutputs';
 import type { NotebookStateData } from '../shared/engineProtocol';
 import { type NotebookCell, parseNotebook, serializeNotebook } from '../shared/notebookFormat';
-import { writeFileAtomicSync } from '../engine/io/atomicWrite';
-import type { HyperValue } from '../shared/methodTypes';
+import { type HyperValue, resolveHyperParams } from '../shared/methodTypes';
 import { pickCheckpoint } from './checkpointPicker';
 import { runInEngine } from './controller';
 import type { EngineClient } from './engineClient';
@@ -38,7 +35,14 @@ export const EDIT_HPS = 'Edit hyper-parameters…';
  */
 async function openReport(title: string, cells: NotebookCell[], file: string): Promise<void> {
   const text = serializeNotebook({ format: 'tinymem-notebook', version: 1, cells: [{ kind: 'markdown', source: `# ${title}` }, ...cells] });
-  writeFileAtomicSync(file, [new TextEncoder().encode(text)]);
+  // Temp file + rename: a report is never half-written.
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
+  try {
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
   const doc = await vscode.workspace.openNotebookDocument(vscode.Uri.file(file));
   await vscode.window.showNotebookDocument(doc, { preview: false });
 }
@@ -112,7 +116,7 @@ async function confirmReplace(abs: string, shown: string): Promise<boolean | und
 
 async function train(): Promise<void> {
   const preset = await vscode.window.showQuickPick(
-    PRESETS.map((p) => ({ label: p.name, detail: p.description })),
+    CATALOG.presets.map((p) => ({ label: p.name, detail: p.description })),
     { title: 'TinyMem: Train Model (1/2)', placeHolder: 'Pick a training preset', matchOnDetail: true, ignoreFocusOut: true },
   );
   if (!preset) return;
@@ -177,7 +181,10 @@ async function unlearn(): Promise<void> {
   const dir = await pickCheckpoint('TinyMem: Unlearn Memorized Sequences (1/4)', 'trained');
   if (!dir) return;
   const method = await vscode.window.showQuickPick(
-    runnableMethods().map((m) => ({ label: m.id, description: `${m.name} (${m.family})${m.novel ? ' · new in the paper' : ''}`, detail: m.description })),
+    CATALOG.methods.map((m) => {
+      const description = `${m.name} (${m.family})${m.novel ? ' · new in the paper' : ''}`;
+      return { label: m.id, description, detail: m.description };
+    }),
     { title: 'TinyMem: Unlearn Memorized Sequences (2/4)', placeHolder: 'Pick a mitigation method', matchOnDescription: true, ignoreFocusOut: true },
   );
   if (!method) return;

@@ -42,6 +42,7 @@ interface Pending {
 export class EngineClient {
   private child: ChildProcess | undefined;
   private readonly pending = new Map<string, Pending>();
+  private readonly checks = new Map<string, (issues: CellIssueData[] | undefined) => void>();
   private nextId = 1;
   /** How many processes were started (a crash makes the next run start another). */
   starts = 0;
@@ -77,6 +78,8 @@ export class EngineClient {
         });
         this.pending.delete(id);
       }
+      for (const resolve of this.checks.values()) resolve(undefined);
+      this.checks.clear();
     });
     this.child = child;
     return child;
@@ -84,6 +87,11 @@ export class EngineClient {
 
   private onMessage(m: FromEngine): void {
     if (m.type === 'ready') return;
+    if (m.type === 'checked') {
+      this.checks.get(m.id)?.(m.issues);
+      this.checks.delete(m.id);
+      return;
+    }
     const p = this.pending.get(m.id);
     if (!p) return;
     if (m.type === 'progress') p.onProgress({ message: m.message, fraction: m.fraction, outputs: m.outputs });
@@ -117,6 +125,17 @@ export class EngineClient {
         }, secs * 1000);
       },
     };
+  }
+
+  /** The problems the engine's validator finds in a cell; undefined when the process went away first. */
+  check(source: string): Promise<CellIssueData[] | undefined> {
+    const id = String(this.nextId++);
+    const child = this.ensure();
+    const msg: ToEngine = { type: 'check', id, source };
+    return new Promise((resolve) => {
+      this.checks.set(id, resolve);
+      child.send(msg);
+    });
   }
 
   dispose(): void {

@@ -1,5 +1,5 @@
 // Activation: the .tinymem serializer, the controller that runs cells in the engine process, editor help for step
-// cells, and the commands. The engine process starts on the first run, not at activation.
+// cells, and the commands. The engine process starts on the first run or cell check, not at activation.
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { TinyMemController } from './controller';
@@ -18,7 +18,7 @@ export function activate(ctx: vscode.ExtensionContext): void {
     vscode.languages.registerCompletionItemProvider(STEP_SELECTOR, completionProvider, ':', ' ', '{', ',', '-'),
     vscode.languages.registerHoverProvider(STEP_SELECTOR, hoverProvider),
   );
-  registerDiagnostics(ctx);
+  registerDiagnostics(ctx, engine);
   registerCommands(ctx, engine);
 }
 

@@ -1,8 +1,8 @@
-// Editor help in step cells: completion, hover and diagnostics, thin wrappers around the vscode-free helpers in
-// src/engine/notebook/assist.ts and parseStep.ts.
+// Editor help in step cells: completion and hover, thin wrappers around the vscode-free helpers in assist.ts, and
+// diagnostics from the engine process's validator (the one that runs the cell), answered off the extension host.
 import * as vscode from 'vscode';
-import { completionsAt, type CompletionKind, hoverAt } from '../engine/notebook/assist';
-import { parseStep } from '../engine/notebook/parseStep';
+import { completionsAt, type CompletionKind, hoverAt } from './assist';
+import type { EngineClient } from './engineClient';
 import { NOTEBOOK_TYPE, STEP_LANGUAGE } from './serializer';
 
 export const STEP_SELECTOR: vscode.DocumentSelector = { notebookType: NOTEBOOK_TYPE, language: STEP_LANGUAGE };
@@ -43,12 +43,15 @@ function isStepCell(doc: vscode.TextDocument): boolean {
 }
 
 /** Underlines invalid keys and values in step cells as they are typed. */
-export function registerDiagnostics(ctx: vscode.ExtensionContext): void {
+export function registerDiagnostics(ctx: vscode.ExtensionContext, engine: EngineClient): void {
   const diags = vscode.languages.createDiagnosticCollection('tinymem');
-  const check = (doc: vscode.TextDocument) => {
+  const check = async (doc: vscode.TextDocument) => {
     if (!isStepCell(doc)) return;
-    const r = parseStep(doc.getText());
-    diags.set(doc.uri, r.issues.map((i) => {
+    const version = doc.version;
+    const issues = await engine.check(doc.getText()).catch(() => undefined);
+    // An answer for text that has changed since (or a process that went away) leaves the newer diagnostics alone.
+    if (!issues || doc.isClosed || doc.version !== version) return;
+    diags.set(doc.uri, issues.map((i) => {
       const d = new vscode.Diagnostic(new vscode.Range(i.line - 1, i.column - 1, i.endLine - 1, Math.max(i.endColumn - 1, i.column)), i.field ? `${i.field}: ${i.message}` : i.message, vscode.DiagnosticSeverity.Error);
       d.source = 'tinymem';
       return d;

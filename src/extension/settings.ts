@@ -3,18 +3,25 @@ import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { DEFAULT_OUTPUT_CAP_KB } from '../shared/cellOutputs';
 import type { EngineSettings } from '../shared/engineProtocol';
-import { clampThreads } from '../engine/io/machine';
+
+/** The note that tinymem.threads was clamped to the cores shows once per session, not on every run. */
+let threadsNoted = false;
 
 export function engineSettings(): EngineSettings {
   const c = vscode.workspace.getConfiguration('tinymem');
   const providers = c.get<string[]>('executionProviders', ['cpu']).filter((p) => typeof p === 'string' && p.trim() !== '');
   const asked = c.get<number>('threads', 0);
-  const { threads, note } = clampThreads(Number.isInteger(asked) && asked >= 0 ? asked : 0);
-  if (note) void vscode.window.showWarningMessage(`TinyMem: ${note}`);
+  const want = Number.isInteger(asked) && asked >= 0 ? asked : 0;
+  const cores = os.availableParallelism();
+  if (want > cores && !threadsNoted) {
+    threadsNoted = true;
+    const note = `tinymem.threads is ${want}, more than this machine's ${cores} CPU cores; using ${cores}`;
+    void vscode.window.showWarningMessage(`TinyMem: ${note}`);
+  }
   const seed = c.get<number>('defaultSeed', 0);
   return {
     providers: providers.length ? providers : ['cpu'],
-    threads,
+    threads: Math.min(want, cores),
     seed: Number.isSafeInteger(seed) && seed >= 0 ? seed : 0,
     allowOutsideWorkspace: c.get<boolean>('allowPathsOutsideWorkspace', false) === true,
   };

@@ -1,4 +1,6 @@
-// What the UI and the CLI know about mitigation methods: plain data read from the engine's registry.
+// What the UI and the CLI know about mitigation methods: plain data read from the engine's registry, and the check of
+// hyper-parameter values against their specs (the engine and the command palette's input boxes both run it).
+import { showValue } from './showValue';
 
 /**
  * regularizer: applied while training from scratch; fine-tune: continued training on chosen data;
@@ -54,4 +56,43 @@ export interface PrunedTensor {
   /** Entries set to zero (or neurons ablated, for neuron methods: counted in neurons). */
   pruned: number;
   total: number;
+}
+
+function checkValue(method: string, spec: HyperParamSpec, v: HyperValue): HyperValue {
+  const where = `${method}: ${spec.name}`;
+  switch (spec.type) {
+    case 'boolean':
+      if (typeof v !== 'boolean') throw new Error(`${where}: expected true or false, got ${showValue(v)}`);
+      return v;
+    case 'choice':
+      if (typeof v !== 'string' || !spec.choices!.includes(v)) throw new Error(`${where}: expected one of ${spec.choices!.join(', ')}, got ${showValue(v)}`);
+      return v;
+    default: {
+      if (typeof v !== 'number' || !Number.isFinite(v) || (spec.type === 'integer' && !Number.isInteger(v))) {
+        throw new Error(`${where}: expected ${spec.type === 'integer' ? 'an integer' : 'a number'}, got ${showValue(v)}`);
+      }
+      if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)) {
+        throw new Error(`${where}: ${v} is out of range [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}] (paper default ${spec.default})`);
+      }
+      return v;
+    }
+  }
+}
+
+/** Fills in defaults and validates the given values; string values (from a command line) are parsed. */
+export function resolveHyperParams(m: MethodInfo, given: Record<string, HyperValue | string> = {}): Record<string, HyperValue> {
+  const out: Record<string, HyperValue> = {};
+  for (const k of Object.keys(given)) {
+    if (!m.hyperParams.some((h) => h.name === k)) {
+      throw new Error(`${m.id}: unknown hyper-parameter "${k}"; it has ${m.hyperParams.map((h) => h.name).join(', ') || 'none'}`);
+    }
+  }
+  for (const spec of m.hyperParams) {
+    let v = given[spec.name] ?? spec.default;
+    if (typeof v === 'string' && spec.type !== 'choice') {
+      v = spec.type === 'boolean' ? v === 'true' ? true : v === 'false' ? false : v : Number(v.trim() === '' ? NaN : v);
+    }
+    out[spec.name] = checkValue(m.id, spec, v);
+  }
+  return out;
 }

@@ -1,12 +1,14 @@
 // The engine host process: the extension forks it (child_process.fork) and sends it cells to run, so ONNX Runtime's
 // blocking session.run and any native crash stay out of the extension host. It runs each cell with the same
 // executors as the headless `tinymem run`, streams progress and outputs back as JSON messages, and stops a cell when
-// asked (training stops after the current step and keeps its checkpoint).
+// asked (training stops after the current step and keeps its checkpoint). It also checks cells as they are typed,
+// so the editor's diagnostics come from the engine's own validator without the extension host loading the engine.
 process.env.ORT_DISABLE_TELEMETRY = '1';
 import { runCellSource } from '../engine/notebook/runCell';
 import { describeError } from '../engine/notebook/errors';
+import { parseStep } from '../engine/notebook/parseStep';
 import type { NotebookState } from '../engine/notebook/context';
-import type { FromEngine, ToEngine } from '../shared/engineProtocol';
+import type { CellIssueData, FromEngine, ToEngine } from '../shared/engineProtocol';
 
 const running = new Map<string, AbortController>();
 
@@ -42,6 +44,16 @@ async function run(m: Extract<ToEngine, { type: 'run' }>): Promise<void> {
   }
 }
 
+/** A cell's problems as it is typed. A validator that throws must not take the running cells down: running the cell
+ *  reports what went wrong. */
+function check(source: string): CellIssueData[] {
+  try {
+    return parseStep(source).issues;
+  } catch {
+    return [];
+  }
+}
+
 /** Longest wait for running cells to stop (training stops within one step and saves) before exiting anyway. */
 const SHUTDOWN_GRACE_MS = 60_000;
 let shuttingDown = false;
@@ -67,6 +79,7 @@ process.on('message', (raw: unknown) => {
   const m = raw as ToEngine;
   if (m?.type === 'run' && !shuttingDown) void run(m);
   else if (m?.type === 'cancel') running.get(m.id)?.abort();
+  else if (m?.type === 'check') send({ type: 'checked', id: m.id, issues: check(m.source) });
 });
 process.on('disconnect', shutDown);
 process.on('SIGTERM', shutDown);

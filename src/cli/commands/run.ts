@@ -3,7 +3,7 @@
 // report atomically, and exits non-zero naming the cell and field of a failing cell.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readLimited } from '../../engine/io/readLimited';
+import { readLimited } from '../../shared/readLimited';
 import { runNotebook } from '../../engine/notebook/runNotebook';
 import { writeFileAtomicSync } from '../../engine/io/atomicWrite';
 import { asWriteError } from '../../engine/model/writeError';

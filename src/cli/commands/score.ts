@@ -1,6 +1,6 @@
 // tinymem score DIR --tokens FILE [--generate N] [--prompt-len P] [--json]: per-sequence next-token loss and greedy
 // continuations of any checkpoint, in the same JSON shape as the PyTorch reference's `score`.
-import { FileLimitError, readTextLimited } from '../../engine/io/readLimited';
+import { FileLimitError, readTextLimited } from '../../shared/readLimited';
 import { dims } from '../../engine/model/architecture';
 import { loadModelFolder } from '../../engine/model/hfFolder';
 import { greedyContinuation, sequenceLosses } from '../../engine/metrics/score';

@@ -3,7 +3,7 @@
 // from JSON (a list of token-id lists, or {"sequences": [...]}) or JSONL (one list, or one object with "tokens" /
 // "input_ids", per line). Also: fixed-length chunks of a text or token file, for perplexity and the retain set.
 import { extname } from 'node:path';
-import { type FileKind, FileLimitError, readTextLimited } from '../io/readLimited';
+import { type FileKind, FileLimitError, readTextLimited } from '../../shared/readLimited';
 import { type TokenMatrix, matrixFromRows } from './tokenMatrix';
 import { showValue } from '../../shared/showValue';
 

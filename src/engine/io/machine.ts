@@ -2,7 +2,7 @@
 // cores. Sizes that would need more are refused up front with both figures, instead of growing until the kernel
 // kills the process or a thread pool of 100,000 threads starts.
 import * as os from 'node:os';
-import { formatBytes } from './readLimited';
+import { formatBytes } from '../../shared/readLimited';
 
 /** Bytes of memory this process may use: physical memory, or a lower cgroup limit (containers, memory caps). */
 export function machineMemory(): number {
@@ -54,13 +54,6 @@ export function checkThreads(threads: number | undefined, field = '--threads'): 
   if (!Number.isInteger(threads) || threads < 0) throw new ResourceError(field, `must be a non-negative integer, got ${threads}`);
   if (threads > cores) throw new ResourceError(field, `${threads} threads is more than this machine's ${cores} CPU cores; use at most ${cores} (or leave it out)`);
   return threads;
-}
-
-/** The same limit for settings that cannot refuse (the extension's tinymem.threads): clamped to the cores, with a note. */
-export function clampThreads(threads: number): { threads: number; note?: string } {
-  const cores = machineCores();
-  if (threads > cores) return { threads: cores, note: `tinymem.threads is ${threads}, more than this machine's ${cores} CPU cores; using ${cores}` };
-  return { threads };
 }
 
 /** Whether a process with this pid runs on this machine (EPERM: it runs under another user). */

@@ -1,8 +1,9 @@
 // The one list of mitigation methods. The CLI, the notebook and the command palette read it; nothing lists methods
 // twice. Method files register themselves on import (methods/index.ts imports them all).
-import type { HyperParamSpec, HyperValue, MethodInfo } from '../../shared/methodTypes';
+import type { MethodInfo } from '../../shared/methodTypes';
 import type { FineTuneMethod, MitigationMethod, RegularizerMethod, UnlearningMethod } from './types';
-import { showValue } from '../../shared/showValue';
+
+export { resolveHyperParams } from '../../shared/methodTypes';
 
 const methods = new Map<string, MitigationMethod>();
 
@@ -55,43 +56,4 @@ export function listMethods(): MitigationMethod[] {
 /** Plain-data descriptions (no functions), for the UI. */
 export function methodInfos(): MethodInfo[] {
   return listMethods().map(({ id, name, family, description, edits, novel, hyperParams }) => ({ id, name, family, description, edits, novel, hyperParams }));
-}
-
-function checkValue(method: string, spec: HyperParamSpec, v: HyperValue): HyperValue {
-  const where = `${method}: ${spec.name}`;
-  switch (spec.type) {
-    case 'boolean':
-      if (typeof v !== 'boolean') throw new Error(`${where}: expected true or false, got ${showValue(v)}`);
-      return v;
-    case 'choice':
-      if (typeof v !== 'string' || !spec.choices!.includes(v)) throw new Error(`${where}: expected one of ${spec.choices!.join(', ')}, got ${showValue(v)}`);
-      return v;
-    default: {
-      if (typeof v !== 'number' || !Number.isFinite(v) || (spec.type === 'integer' && !Number.isInteger(v))) {
-        throw new Error(`${where}: expected ${spec.type === 'integer' ? 'an integer' : 'a number'}, got ${showValue(v)}`);
-      }
-      if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)) {
-        throw new Error(`${where}: ${v} is out of range [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}] (paper default ${spec.default})`);
-      }
-      return v;
-    }
-  }
-}
-
-/** Fills in defaults and validates the given values; string values (from a command line) are parsed. */
-export function resolveHyperParams(m: MethodInfo, given: Record<string, HyperValue | string> = {}): Record<string, HyperValue> {
-  const out: Record<string, HyperValue> = {};
-  for (const k of Object.keys(given)) {
-    if (!m.hyperParams.some((h) => h.name === k)) {
-      throw new Error(`${m.id}: unknown hyper-parameter "${k}"; it has ${m.hyperParams.map((h) => h.name).join(', ') || 'none'}`);
-    }
-  }
-  for (const spec of m.hyperParams) {
-    let v = given[spec.name] ?? spec.default;
-    if (typeof v === 'string' && spec.type !== 'choice') {
-      v = spec.type === 'boolean' ? v === 'true' ? true : v === 'false' ? false : v : Number(v.trim() === '' ? NaN : v);
-    }
-    out[spec.name] = checkValue(m.id, spec, v);
-  }
-  return out;
 }

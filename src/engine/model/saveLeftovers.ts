@@ -7,22 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { type Dirent, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pidAlive } from '../io/machine';
+import { parseLeftover } from '../../shared/leftoverNames';
 
-const LEFTOVER = /^\.(.+)\.(tmp|old)-(\d+)-[0-9a-f]{8}$/;
-const LEGACY_TMP = /^\.(.+)\.tmp-[A-Za-z0-9]{6}$/;
 const CHECKPOINT_FILES = new Set(['config.json', 'model.safetensors', 'tinymem.json', 'masks.safetensors']);
 
 /** A hidden sibling name for `target` owned by this process. */
 export function tempSibling(target: string, kind: 'tmp' | 'old'): string {
   return join(dirname(target), `.${basename(target)}.${kind}-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
-
-/** What a save's hidden name stands for (pid null: an earlier version's folder), or null when `name` is not one. */
-export function parseLeftover(name: string): { target: string; kind: 'tmp' | 'old'; pid: number | null } | null {
-  const m = LEFTOVER.exec(name);
-  if (m) return { target: m[1]!, kind: m[2] as 'tmp' | 'old', pid: Number(m[3]) };
-  const legacy = LEGACY_TMP.exec(name);
-  return legacy ? { target: legacy[1]!, kind: 'tmp', pid: null } : null;
 }
 
 /** An earlier version's staging folder: only checkpoint files inside, last changed before this process started. */
@@ -34,10 +25,6 @@ function staleLegacyFolder(path: string): boolean {
     return false;
   }
 }
-
-/** True for the temporary files and folders of a save (scanners skip them: they are never checkpoints). */
-export const isSaveLeftover = (name: string): boolean => parseLeftover(name) !== null;
-
 
 /**
  * A leftover is stale when its process is gone, or when it is this process's own: saves run synchronously, so one

@@ -2,13 +2,8 @@
 // preset overrides, method ids and hyper-parameters with the paper's defaults. The extension wraps these in
 // CompletionItem/Hover; tests call them directly. Cells are a few lines of YAML, so a line-based reading of the
 // context (which key the cursor is under) is enough and keeps working while the cell is half typed.
-import { PRESETS, resolvePreset } from '../presets';
-import type { HyperParamSpec, MethodInfo } from '../../shared/methodTypes';
-import { findMethod, findRegularizer, regularizers, runnableMethods } from './parseStep';
-import { STEP_KEY, STEP_KINDS, STEPS, stepSpec } from './stepSchema';
-import { MEMPI_CONTINUATION_LENGTH, MEMPI_PROMPT_LENGTH } from '../data/memorizedSequences';
-
-const HF_LENGTH_DEFAULTS: Record<string, number> = { promptLength: MEMPI_PROMPT_LENGTH, continuationLength: MEMPI_CONTINUATION_LENGTH };
+import { CATALOG, findMethod, findRegularizer, STEP_KEY, STEP_KINDS, STEPS, stepSpec } from '../shared/catalog';
+import type { HyperParamSpec, MethodInfo } from '../shared/methodTypes';
 
 export type CompletionKind = 'step' | 'key' | 'preset' | 'method' | 'hyperParam' | 'override' | 'value';
 
@@ -73,14 +68,9 @@ function hpOwnerOf(ls: string[]): MethodInfo | undefined {
 }
 
 /** Override keys of a preset with their current values (seed, model.*, train.*, data.*). */
-export function overrideKeys(presetName: string | undefined): { key: string; value: string }[] {
-  const name = presetName && PRESETS.some((p) => p.name === presetName) ? presetName : PRESETS[0]!.name;
-  const p = resolvePreset(name);
-  const out: { key: string; value: string }[] = [{ key: 'seed', value: String(p.seed) }];
-  for (const [k, v] of Object.entries(p.model)) out.push({ key: `model.${k}`, value: JSON.stringify(v) });
-  for (const [k, v] of Object.entries(p.train)) out.push({ key: `train.${k}`, value: JSON.stringify(v) });
-  for (const [k, v] of Object.entries(p.data.options)) if (k !== 'seed') out.push({ key: `data.${k}`, value: JSON.stringify(v) });
-  return out;
+function overrideKeys(presetName: string | undefined): { key: string; value: string }[] {
+  const p = CATALOG.presets.find((x) => x.name === presetName) ?? CATALOG.presets[0]!;
+  return Object.entries(p.set).map(([key, value]) => ({ key, value }));
 }
 
 /** Completions at a 0-based line and character of a step cell. */
@@ -105,18 +95,18 @@ export function completionsAt(source: string, line: number, character: number): 
     return STEPS.map((s) => ({ label: s.kind, kind: 'step', documentation: s.description }));
   }
   if (owner === 'preset' && !indented) {
-    return PRESETS.map((p, i) => ({ label: p.name, kind: 'preset', detail: i < 3 ? 'CPU-sized' : 'paper', documentation: p.description }));
+    return CATALOG.presets.map((p, i) => {
+      return { label: p.name, kind: 'preset', detail: i < 3 ? 'CPU-sized' : 'paper', documentation: p.description };
+    });
   }
-  if (owner === 'method' && !indented) {
-    return runnableMethods().map((m) => ({ label: m.id, kind: 'method', detail: `${m.name} (${m.family})`, documentation: methodMarkdown(m) }));
-  }
-  if (owner === 'regularizer' && !indented) {
-    return regularizers().map((m) => ({ label: m.id, kind: 'method', detail: m.name, documentation: methodMarkdown(m) }));
-  }
+  const methods = (list: MethodInfo[], detail: (m: MethodInfo) => string): CompletionData[] =>
+    list.map((m) => ({ label: m.id, kind: 'method', detail: detail(m), documentation: methodMarkdown(m) }));
+  if (owner === 'method' && !indented) return methods(CATALOG.methods, (m) => `${m.name} (${m.family})`);
+  if (owner === 'regularizer' && !indented) return methods(CATALOG.regularizers, (m) => m.name);
   if (owner === 'methods') {
-    return [{ label: 'all', kind: 'value', documentation: 'Every method that edits a trained checkpoint.' } as CompletionData].concat(
-      runnableMethods().map((m) => ({ label: m.id, kind: 'method', detail: `${m.name} (${m.family})`, documentation: methodMarkdown(m) })),
-    );
+    const documentation = 'Every method that edits a trained checkpoint.';
+    const all: CompletionData = { label: 'all', kind: 'value', documentation };
+    return [all, ...methods(CATALOG.methods, (m) => `${m.name} (${m.family})`)];
   }
   // Right after `hp: ` or `set: ` the entry comes wrapped in a flow map; inside a map or an indented block, bare.
   const wrap = (t: string) => (!indented && !inline.includes('{') ? `{ ${t} }` : t);
@@ -131,7 +121,7 @@ export function completionsAt(source: string, line: number, character: number): 
   const key = spec?.keys.find((k) => k.name === owner);
   if (key?.type === 'boolean' && !indented) return ['true', 'false'].map((v) => ({ label: v, kind: 'value' }));
   // Hugging Face sequence lengths: offer the paper's Pythia setting (spec §6).
-  const hfDefault = HF_LENGTH_DEFAULTS[owner ?? ''];
+  const hfDefault = CATALOG.hfLengths[owner ?? ''];
   if (hfDefault !== undefined && !indented) return [{ label: String(hfDefault), kind: 'value', detail: 'paper default (Pythia)', documentation: key?.description }];
   return [];
 }
@@ -167,7 +157,7 @@ export function hoverAt(source: string, line: number, character: number): HoverD
     return at(`**${s.kind}** step: ${s.description}\n\nKeys: ${s.keys.map((k) => `\`${k.name}\`${k.required ? ' (required)' : ''}`).join(', ')}`);
   }
   if (owner === 'preset') {
-    const p = PRESETS.find((x) => x.name === w.word);
+    const p = CATALOG.presets.find((x) => x.name === w.word);
     return p ? at(`**${p.name}**: ${p.description}`) : null;
   }
   if (owner === 'method' || owner === 'methods' || owner === 'regularizer') {

@@ -1,0 +1,3 @@
+import type { Catalog } from './catalog';
+declare const catalog: Catalog;
+export default catalog;
