@@ -11,8 +11,8 @@ import { before, test } from 'node:test';
 import { EngineClient } from '../src/extension/engineClient';
 import { loadCheckpoint } from '../src/engine/model/checkpoint';
 import { readSafetensors, writeSafetensors } from '../src/engine/model/safetensors';
-import { isSaveLeftover } from '../src/shared/leftoverNames';
-import { asWriteError } from '../src/engine/model/writeError';
+import { isSaveLeftover } from '../src/shared/saveLeftovers';
+import { asWriteError } from '../src/shared/writeError';
 import { BIN, type CliResult, TINY_TRAIN, assertRefused, assertUnchanged, fingerprint, tempDir, tinymem } from './helpers/userCli';
 
 const ROOT = path.resolve(__dirname, '..');

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isSaveLeftover } from '../shared/leftoverNames';
+import { isSaveLeftover } from '../shared/saveLeftovers';
 import { readTextLimited } from '../shared/readLimited';
 
 export const BROWSE_LABEL = 'Browse…';

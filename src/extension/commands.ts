@@ -11,6 +11,7 @@ import { errorOutput, viewToOutput } from '../shared/cellOutputs';
 import type { NotebookStateData } from '../shared/engineProtocol';
 import { type NotebookCell, parseNotebook, serializeNotebook } from '../shared/notebookFormat';
 import { type HyperValue, resolveHyperParams } from '../shared/methodTypes';
+import { writeFileAtomicSync } from '../shared/atomicWrite';
 import { pickCheckpoint } from './checkpointPicker';
 import { runInEngine } from './controller';
 import type { EngineClient } from './engineClient';
@@ -35,14 +36,7 @@ export const EDIT_HPS = 'Edit hyper-parameters…';
  */
 async function openReport(title: string, cells: NotebookCell[], file: string): Promise<void> {
   const text = serializeNotebook({ format: 'tinymem-notebook', version: 1, cells: [{ kind: 'markdown', source: `# ${title}` }, ...cells] });
-  // Temp file + rename: a report is never half-written.
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
-  try {
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
+  writeFileAtomicSync(file, [Buffer.from(text)]);
   const doc = await vscode.workspace.openNotebookDocument(vscode.Uri.file(file));
   await vscode.window.showNotebookDocument(doc, { preview: false });
 }

@@ -55,13 +55,3 @@ export function checkThreads(threads: number | undefined, field = '--threads'): 
   if (threads > cores) throw new ResourceError(field, `${threads} threads is more than this machine's ${cores} CPU cores; use at most ${cores} (or leave it out)`);
   return threads;
 }
-
-/** Whether a process with this pid runs on this machine (EPERM: it runs under another user). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -7,8 +7,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pidAlive } from './machine';
-import { asWriteError } from '../model/writeError';
+import { pidAlive } from '../../shared/saveLeftovers';
+import { asWriteError } from '../../shared/writeError';
 
 export class OutputLockedError extends Error {
   override readonly name = 'OutputLockedError';

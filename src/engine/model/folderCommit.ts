@@ -10,9 +10,9 @@
 import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { contentHash } from './safetensors';
-import { fsyncDir, writeChunksSync, writeFileAtomicSync } from '../io/atomicWrite';
-import { cleanStaleLeftovers, staleLeftovers, tempSibling } from './saveLeftovers';
-import { WriteError, asWriteError } from './writeError';
+import { fsyncDir, writeChunksSync, writeFileAtomicSync } from '../../shared/atomicWrite';
+import { cleanStaleLeftovers, staleLeftovers, tempSibling } from '../../shared/saveLeftovers';
+import { WriteError, asWriteError } from '../../shared/writeError';
 
 /** The manifest version this tinymem writes; a manifest with a higher one is refused on load. */
 export const MANIFEST_VERSION = 1;

@@ -11,7 +11,7 @@ import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { FileLimitError, assertRegularFile, readTextLimited } from '../io/readLimited';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { writeFileAtomicSync } from '../io/atomicWrite';
+import { writeFileAtomicSync } from '../../shared/atomicWrite';
 import { bf16ToFloat32Array, f16ToFloat32Array, float32ToBf16Array, float32ToF16Array } from './float16';
 
 export type Dtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U8' | 'BOOL';

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HyperValue } from '../../shared/methodTypes';
 import { type ClaimedOutput, type ClaimOptions, claimOutputDir } from '../io/outputDir';
-import { writeFileAtomicSync } from '../io/atomicWrite';
+import { writeFileAtomicSync } from '../../shared/atomicWrite';
 import type { EvaluationResult } from '../../shared/metricTypes';
 import { getAnyMethod } from '../methods/registry';
 import type { Runtime } from '../runtime/session';

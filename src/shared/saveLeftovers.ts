@@ -6,8 +6,30 @@
 import { randomBytes } from 'node:crypto';
 import { type Dirent, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { pidAlive } from '../io/machine';
-import { parseLeftover } from '../../shared/leftoverNames';
+
+const LEFTOVER = /^\.(.+)\.(tmp|old)-(\d+)-[0-9a-f]{8}$/;
+const LEGACY_TMP = /^\.(.+)\.tmp-[A-Za-z0-9]{6}$/;
+
+/** What a save's hidden name stands for (pid null: an earlier version's folder), or null when `name` is not one. */
+export function parseLeftover(name: string): { target: string; kind: 'tmp' | 'old'; pid: number | null } | null {
+  const m = LEFTOVER.exec(name);
+  if (m) return { target: m[1]!, kind: m[2] as 'tmp' | 'old', pid: Number(m[3]) };
+  const legacy = LEGACY_TMP.exec(name);
+  return legacy ? { target: legacy[1]!, kind: 'tmp', pid: null } : null;
+}
+
+/** True for the temporary files and folders of a save. */
+export const isSaveLeftover = (name: string): boolean => parseLeftover(name) !== null;
+
+/** Whether a process with this pid runs on this machine (EPERM: it runs under another user). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 const CHECKPOINT_FILES = new Set(['config.json', 'model.safetensors', 'tinymem.json', 'masks.safetensors']);
 

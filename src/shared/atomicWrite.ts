@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { cleanStaleLeftovers, tempSibling } from '../model/saveLeftovers';
-import { asWriteError } from '../model/writeError';
+import { cleanStaleLeftovers, tempSibling } from './saveLeftovers';
+import { asWriteError } from './writeError';
 
 /** Writes chunks to a new file (fails if it exists), fsyncs it, and returns its size and content hash. */
 export function writeChunksSync(path: string, chunks: readonly Uint8Array[]): { bytes: number; contentHash: string } {
