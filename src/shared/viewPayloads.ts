@@ -6,6 +6,7 @@
 // [0, 7], got 9"); sizes are capped so a hostile file cannot stall the webview.
 import * as v from 'valibot';
 import { HEATMAP_CLEAN, HEATMAP_MATCH, HEATMAP_NOISED, type HeatmapMode } from './metricTypes';
+import { type Fail, type Issue, boundedArray, checked, issuePath, plainObject } from './schemaParts';
 import { userError } from './userError';
 
 export const VIEW_PAYLOAD_VERSION = 1;
@@ -56,7 +57,6 @@ const show = (x: unknown): string => {
   if (x === null) return 'null';
   return typeof x === 'object' ? 'an object' : String(x);
 };
-type Issue = v.BaseIssue<unknown>;
 const got = (what: string) => (i: Issue) => `${what}, got ${show(i.input)}`;
 const MAX_INT = Number.MAX_SAFE_INTEGER;
 const intMessage = (min: number, max: number) => got(`must be an integer in [${min}, ${max}]`);
@@ -75,30 +75,9 @@ const num = (min = -Infinity) => {
 const numOrNull = v.nullable(num());
 const oneOf = <const T extends readonly string[]>(options: T) =>
   v.picklist(options, got(`must be one of ${options.map((o) => JSON.stringify(o)).join(', ')}`));
-/** An array checked for its length before its items (a hostile length fails fast). */
 const arr = <T extends v.GenericSchema>(item: T, max: number) =>
-  v.pipe(
-    v.array(v.unknown(), got('must be an array')),
-    v.maxLength(max, (i) => `has ${(i.input as unknown[]).length} entries, more than the limit of ${max}`),
-    v.array(item),
-  );
-/** A plain object (not an array); a missing key fails with its own field's message ("must be a string, got undefined"). */
-const obj = <E extends v.ObjectEntries>(entries: E) =>
-  v.pipe(
-    v.custom<Record<string, unknown>>((x) => typeof x === 'object' && x !== null && !Array.isArray(x), got('must be an object')),
-    v.object(entries, (i) => v.safeParse(entries[String(i.path?.at(-1)?.key)]!, undefined).issues?.[0].message ?? 'is missing'),
-  );
-type Fail = (path: [string, ...(string | number)[]], message: string) => void;
-/** `schema`, then a check across its validated fields; `fail` names the field by its path below the object. */
-const checked = <S extends v.GenericSchema>(schema: S, check: (o: v.InferOutput<S>, fail: Fail) => void) =>
-  v.pipe(
-    schema,
-    v.rawCheck<v.InferOutput<S>>(({ dataset, addIssue }) => {
-      if (!dataset.typed) return;
-      check(dataset.value, (path, message) =>
-        addIssue({ message, path: path.map((key) => ({ type: 'unknown', origin: 'value', input: undefined, key, value: undefined })) as never }));
-    }),
-  );
+  boundedArray(item, max, got('must be an array'), (n) => `has ${n} entries, more than the limit of ${max}`);
+const obj = <E extends v.ObjectEntries>(entries: E) => plainObject(entries, got('must be an object'));
 const header = {
   version: v.literal(VIEW_PAYLOAD_VERSION, (i) => `must be 1, got ${show(i.input)} (written by a newer or older TinyMem?)`),
   title: str(),
@@ -362,9 +341,6 @@ const SCHEMAS = {
 export type ViewPayloadByMime = { [M in ViewMime]: v.InferOutput<(typeof SCHEMAS)[M]> };
 export type ViewPayload = ViewPayloadByMime[ViewMime];
 
-const pathOf = (issue: Issue) =>
-  (issue.path ?? []).map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`)).join('').replace(/^\./, '');
-
 /**
  * Returns `data` typed as the payload of `mime`, or throws a UserError (path "<view> payload") that names the bad
  * field. Accepts the parsed object or its JSON text (what a notebook output item holds as bytes).
@@ -387,5 +363,5 @@ export function validateViewPayload(mime: string, data: unknown): ViewPayload {
   if (r.success) return r.output;
   const issue = r.issues[0];
   const what = mime.replace(/^application\/vnd\.tinymem\.|\+json$/g, '');
-  throw userError(`${what} payload`, `${pathOf(issue) || 'the payload'} ${issue.message}`);
+  throw userError(`${what} payload`, `${issuePath(issue) || 'the payload'} ${issue.message}`);
 }

@@ -5,7 +5,7 @@
 import { PRESETS, resolvePreset } from '../presets';
 import type { HyperParamSpec, MethodInfo } from '../../shared/methodTypes';
 import { findMethod, findRegularizer, regularizers, runnableMethods } from './parseStep';
-import { STEP_KEY, STEP_KINDS, STEPS, stepSpec } from './stepSchema';
+import { STEP_KEY, STEP_KINDS, STEPS, stepSpec } from '../../shared/stepSchema';
 import { MEMPI_CONTINUATION_LENGTH, MEMPI_PROMPT_LENGTH } from '../data/memorizedSequences';
 
 const HF_LENGTH_DEFAULTS: Record<string, number> = { promptLength: MEMPI_PROMPT_LENGTH, continuationLength: MEMPI_CONTINUATION_LENGTH };
