@@ -73,8 +73,10 @@ function parseJson(text: string, file: string): unknown {
   }
 }
 
+const tooManyCells = (n: number) => `has ${n} cells, over the ${MAX_CELLS} limit`;
 const expected = (what: string) => (i: { input: unknown }) => `expected ${what}, got ${typeOf(i.input)}`;
-const metadata = v.optional(v.custom<Record<string, unknown>>((x) => typeof x === 'object' && x !== null && !Array.isArray(x), expected('an object')));
+const isObject = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
+const metadata = v.optional(v.custom<Record<string, unknown>>(isObject, expected('an object')));
 const list = <T extends v.GenericSchema>(item: T) => boundedArray(item, Infinity, expected('a list'), () => '');
 
 /**
@@ -91,10 +93,13 @@ const item = checked(
     expected('an object {"mime": ..., "data": ...}'),
   ),
   (it, fail) => {
-    if (it.encoding && typeof it.data !== 'string') fail(['data'], expected('base64 text')({ input: it.data }));
-    else if (!it.encoding && !isJsonMime(it.mime) && typeof it.data !== 'string') fail(['data'], expected(`a string for ${it.mime}`)({ input: it.data }));
-    else if (typeof it.data === 'string' && it.data.length > MAX_ITEM_STRING_CHARS) {
-      fail(['data'], `is ${it.data.length} characters, over the ${MAX_ITEM_STRING_CHARS} limit; delete this output in a text editor`);
+    const d = it.data;
+    if (it.encoding && typeof d !== 'string') fail(['data'], expected('base64 text')({ input: d }));
+    else if (!it.encoding && !isJsonMime(it.mime) && typeof d !== 'string') {
+      fail(['data'], expected(`a string for ${it.mime}`)({ input: d }));
+    } else if (typeof d === 'string' && d.length > MAX_ITEM_STRING_CHARS) {
+      const limit = `over the ${MAX_ITEM_STRING_CHARS} limit`;
+      fail(['data'], `is ${d.length} characters, ${limit}; delete this output in a text editor`);
     }
   },
 );
@@ -107,11 +112,19 @@ const cell = plainObject(
   {
     kind: v.pipe(
       v.string(expected('"markdown" or "step"')),
-      v.picklist(CELL_KINDS, (i) => `unknown cell kind ${JSON.stringify(i.input)}; this TinyMem knows "markdown" and "step" (a newer TinyMem may have written it: update the extension)`),
+      v.picklist(
+        CELL_KINDS,
+        (i) =>
+          `unknown cell kind ${JSON.stringify(i.input)}; this TinyMem knows "markdown" and "step" ` +
+          '(a newer TinyMem may have written it: update the extension)',
+      ),
     ),
     source: v.pipe(
       v.string(expected('a string')),
-      v.maxLength(MAX_SOURCE_CHARS, (i) => `is ${(i.input as string).length} characters, over the ${MAX_SOURCE_CHARS} limit of a cell`),
+      v.maxLength(
+        MAX_SOURCE_CHARS,
+        (i) => `is ${(i.input as string).length} characters, over the ${MAX_SOURCE_CHARS} limit of a cell`,
+      ),
     ),
     outputs: v.optional(list(output)),
     metadata,
@@ -122,14 +135,22 @@ export type NotebookCell = v.InferOutput<typeof cell>;
 
 const notebook = plainObject(
   {
-    format: v.literal(NOTEBOOK_FORMAT, (i) => `expected "${NOTEBOOK_FORMAT}", got ${typeOf(i.input)}; this is not a TinyMem notebook (open it with a text editor)`),
+    format: v.literal(
+      NOTEBOOK_FORMAT,
+      (i) => `${expected(`"${NOTEBOOK_FORMAT}"`)(i)}; this is not a TinyMem notebook (open it with a text editor)`,
+    ),
     version: v.pipe(
       v.number(expected('a positive integer')),
       v.integer(expected('a positive integer')),
       v.minValue(1, expected('a positive integer')),
-      v.maxValue(NOTEBOOK_VERSION, (i) => `the file has format version ${String(i.input)}, written by a newer TinyMem; this one reads version ${NOTEBOOK_VERSION}: update the TinyMem extension (the file was not changed)`),
+      v.maxValue(
+        NOTEBOOK_VERSION,
+        (i) =>
+          `the file has format version ${String(i.input)}, written by a newer TinyMem; this one reads version ` +
+          `${NOTEBOOK_VERSION}: update the TinyMem extension (the file was not changed)`,
+      ),
     ),
-    cells: boundedArray(cell, MAX_CELLS, expected('a list of cells'), (n) => `has ${n} cells, over the ${MAX_CELLS} limit`),
+    cells: boundedArray(cell, MAX_CELLS, expected('a list of cells'), tooManyCells),
     metadata,
   },
   expected(`a JSON object {"format": "${NOTEBOOK_FORMAT}", ...}`),
@@ -142,7 +163,7 @@ export function emptyNotebook(): NotebookFile {
 
 /**
  * Parses a notebook file. A file that is empty (0 bytes, or only a BOM or whitespace) opens as a new notebook:
- * saving it loses nothing. Anything else that is not a valid notebook throws a NotebookFormatError.
+ * saving it loses nothing. Anything else that is not a valid notebook throws a UserError.
  * @param file a name for messages (the file's path or base name).
  */
 export function parseNotebook(bytes: Uint8Array | string, file = 'notebook'): NotebookFile {

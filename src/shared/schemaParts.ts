@@ -9,11 +9,19 @@ type Message = (i: Issue) => string;
 export const plainObject = <E extends v.ObjectEntries>(entries: E, notObject: Message) =>
   v.pipe(
     v.custom<Record<string, unknown>>((x) => typeof x === 'object' && x !== null && !Array.isArray(x), notObject),
-    v.object(entries, (i) => v.safeParse(entries[String(i.path?.at(-1)?.key)]!, undefined).issues?.[0].message ?? 'is missing'),
+    v.object(entries, (i) => {
+      const key = String(i.path?.at(-1)?.key);
+      return v.safeParse(entries[key]!, undefined).issues?.[0].message ?? 'is missing';
+    }),
   );
 
 /** An array whose length is checked before its items (a hostile length fails fast). */
-export const boundedArray = <T extends v.GenericSchema>(item: T, max: number, notArray: Message, tooLong: (n: number) => string) =>
+export const boundedArray = <T extends v.GenericSchema>(
+  item: T,
+  max: number,
+  notArray: Message,
+  tooLong: (n: number) => string,
+) =>
   v.pipe(
     v.array(v.unknown(), notArray),
     v.maxLength(max, (i) => tooLong((i.input as unknown[]).length)),
@@ -28,11 +36,16 @@ export const checked = <S extends v.GenericSchema>(schema: S, check: (o: v.Infer
     schema,
     v.rawCheck<v.InferOutput<S>>(({ dataset, addIssue }) => {
       if (!dataset.typed) return;
-      check(dataset.value, (path, message) =>
-        addIssue({ message, path: path.map((key) => ({ type: 'unknown', origin: 'value', input: undefined, key, value: undefined })) as never }));
+      check(dataset.value, (path, message) => {
+        const items = path.map((key) => ({ type: 'unknown', origin: 'value', key, input: null, value: null }));
+        addIssue({ message, path: items as never });
+      });
     }),
   );
 
 /** `rows[3].flags`: where in the input an issue is ('' for the input itself). */
 export const issuePath = (issue: Issue): string =>
-  (issue.path ?? []).map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`)).join('').replace(/^\./, '');
+  (issue.path ?? [])
+    .map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`))
+    .join('')
+    .replace(/^\./, '');

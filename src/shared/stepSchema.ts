@@ -13,14 +13,17 @@ const show = (x: unknown) => JSON.stringify(x) ?? String(x);
 const expected = (what: string) => (i: v.BaseIssue<unknown>) => `expected ${what}, got ${show(i.input)}`;
 const isMap = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
-const text = v.pipe(v.string(expected('a non-empty text')), v.check((s) => s.trim() !== '', expected('a non-empty text')));
+const text = v.pipe(
+  v.string(expected('a non-empty text')),
+  v.check((s) => s.trim() !== '', expected('a non-empty text')),
+);
 const count = v.pipe(
   v.number(expected('a non-negative integer')),
   v.safeInteger(expected('a non-negative integer')),
   v.minValue(0, expected('a non-negative integer')),
 );
 
-/** Flattens `{ train: { epochs: 20 } }` and `{ train.epochs: 20 }` alike into `train.epochs` → "20" (override strings). */
+/** Flattens `{ train: { epochs: 20 } }` and `{ train.epochs: 20 }` alike into `train.epochs` → "20". */
 export function flattenOverrides(o: Record<string, unknown>, prefix = ''): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, x] of Object.entries(o)) {
@@ -48,11 +51,17 @@ const VALUES = {
     v.custom<Record<string, unknown>>(isMap, 'expected a map of hyper-parameters such as { ratio: 0.05 }'),
     v.record(
       v.string(),
-      v.custom<HyperValue>((x) => ['number', 'boolean', 'string'].includes(typeof x), expected('a number, true/false or a text')),
+      v.custom<HyperValue>(
+        (x) => ['number', 'boolean', 'string'].includes(typeof x),
+        expected('a number, true/false or a text'),
+      ),
     ),
   ),
   methods: v.pipe(
-    v.custom<unknown[]>((x) => Array.isArray(x) && x.length > 0, 'expected a list of method ids such as [balanced-subnet, greedy], or "all"'),
+    v.custom<unknown[]>(
+      (x) => Array.isArray(x) && x.length > 0,
+      'expected a list of method ids such as [balanced-subnet, greedy], or "all"',
+    ),
     v.array(text),
   ),
 };
@@ -69,7 +78,8 @@ export interface KeySpec {
 }
 
 /** A key's value schema with its type (for completion) and description (for hover) attached. */
-const key = <T extends KeyType>(type: T, description: string) => v.pipe(VALUES[type], v.description(description), v.metadata({ type }));
+const key = <T extends KeyType>(type: T, description: string) =>
+  v.pipe(VALUES[type], v.description(description), v.metadata({ type }));
 const optional = <T extends KeyType>(type: T, description: string) => v.optional(key(type, description));
 
 const title = optional('string', 'Heading of this cell\u2019s outputs (optional).');
@@ -185,7 +195,12 @@ export const STEPS: readonly StepSpec[] = STEP_KINDS.map((kind) => {
   };
 });
 
-export const STEP_KEY: KeySpec = { name: 'step', type: 'step', required: true, description: `What this cell does: ${STEP_KINDS.join(', ')}.` };
+export const STEP_KEY: KeySpec = {
+  name: 'step',
+  type: 'step',
+  required: true,
+  description: `What this cell does: ${STEP_KINDS.join(', ')}.`,
+};
 
 export function stepSpec(kind: string): StepSpec | undefined {
   return STEPS.find((s) => s.kind === kind);

@@ -19,6 +19,12 @@ export interface CellRange {
   endColumn: number;
 }
 
+/** A problem located in a step cell, as the editor underlines it; `field` is the key path ('' for the whole cell). */
+export interface CellIssue extends CellRange {
+  field: string;
+  message: string;
+}
+
 /**
  * What a caller may branch on; everything else reads the problems. `step`: a cell key that fails when the step runs
  * (the notebook underlines its line); `cell`: a cell that is not a valid step.

@@ -62,7 +62,10 @@ const MAX_INT = Number.MAX_SAFE_INTEGER;
 const intMessage = (min: number, max: number) => got(`must be an integer in [${min}, ${max}]`);
 
 const str = (max: number = L.string) =>
-  v.pipe(v.string(got('must be a string')), v.maxLength(max, (i) => `is ${(i.input as string).length} characters long, more than the limit of ${max}`));
+  v.pipe(
+    v.string(got('must be a string')),
+    v.maxLength(max, (i) => `is ${(i.input as string).length} characters long, more than the limit of ${max}`),
+  );
 const bool = v.boolean(got('must be true or false'));
 const int = (min = 0, max = MAX_INT) => {
   const m = intMessage(min, max);
@@ -70,7 +73,8 @@ const int = (min = 0, max = MAX_INT) => {
 };
 const num = (min = -Infinity) => {
   const m = got('must be a finite number');
-  return v.pipe(v.number(m), v.finite(m), v.minValue(min, (i) => `must lie in [${min}, Infinity], got ${show(i.input)}`));
+  const range = (i: Issue) => `must lie in [${min}, Infinity], got ${show(i.input)}`;
+  return v.pipe(v.number(m), v.finite(m), v.minValue(min, range));
 };
 const numOrNull = v.nullable(num());
 const oneOf = <const T extends readonly string[]>(options: T) =>
@@ -79,7 +83,7 @@ const arr = <T extends v.GenericSchema>(item: T, max: number) =>
   boundedArray(item, max, got('must be an array'), (n) => `has ${n} entries, more than the limit of ${max}`);
 const obj = <E extends v.ObjectEntries>(entries: E) => plainObject(entries, got('must be an object'));
 const header = {
-  version: v.literal(VIEW_PAYLOAD_VERSION, (i) => `must be 1, got ${show(i.input)} (written by a newer or older TinyMem?)`),
+  version: v.literal(VIEW_PAYLOAD_VERSION, (i) => `${got('must be 1')(i)} (written by a newer or older TinyMem?)`),
   title: str(),
 };
 
@@ -181,7 +185,13 @@ export function heatmapCategory(flags: number): HeatmapCategory {
 }
 
 /** The same rows before and after an edit, drawn side by side with one colour scale. */
-const heatmapPairPayload = obj({ ...header, beforeLabel: str(), afterLabel: str(), before: heatmapData, after: heatmapData });
+const heatmapPairPayload = obj({
+  ...header,
+  beforeLabel: str(),
+  afterLabel: str(),
+  before: heatmapData,
+  after: heatmapData,
+});
 export type HeatmapPairViewPayload = v.InferOutput<typeof heatmapPairPayload>;
 
 // ---- training curves ----------------------------------------------------------------------------------------------
@@ -324,7 +334,10 @@ const metricsPayload = obj({
   seconds: num(0),
   metrics: arr(metricRow, L.metrics),
   /** Memorization per duplication class (empty without duplication). */
-  byClass: arr(obj({ dupClass: int(), factor: num(0), kept: int(), memorized: int(), percentMemorized: numOrNull }), 64),
+  byClass: arr(
+    obj({ dupClass: int(), factor: num(0), kept: int(), memorized: int(), percentMemorized: numOrNull }),
+    64,
+  ),
 });
 export type MetricsViewPayload = v.InferOutput<typeof metricsPayload>;
 
@@ -349,10 +362,15 @@ export function validateViewPayload<M extends ViewMime>(mime: M, data: unknown):
 export function validateViewPayload(mime: string, data: unknown): ViewPayload;
 export function validateViewPayload(mime: string, data: unknown): ViewPayload {
   const schema = Object.hasOwn(SCHEMAS, mime) ? SCHEMAS[mime as ViewMime] : undefined;
-  if (!schema) throw userError('', `unknown view type ${JSON.stringify(String(mime).slice(0, 80))}; expected one of ${VIEW_MIMES.join(', ')}`);
+  if (!schema) {
+    const shown = JSON.stringify(String(mime).slice(0, 80));
+    throw userError('', `unknown view type ${shown}; expected one of ${VIEW_MIMES.join(', ')}`);
+  }
   let x = data;
   if (typeof x === 'string') {
-    if (x.length > 20_000_000) throw userError(`${mime} payload`, `${x.length} characters of JSON is too large to draw`);
+    if (x.length > 20_000_000) {
+      throw userError(`${mime} payload`, `${x.length} characters of JSON is too large to draw`);
+    }
     try {
       x = JSON.parse(x);
     } catch (e) {

@@ -96,7 +96,8 @@ export function claimStepOut(ctx: CellContext, out: string, o: Omit<ClaimOptions
 
 /** An output folder's refusal as a step error on the cell's `out` key (other errors pass through). */
 export function asOutError(e: unknown): unknown {
-  return e instanceof UserError && (e.kind === 'output' || e.kind === 'locked') ? stepError('out', e.message, 'step') : e;
+  const refused = e instanceof UserError && (e.kind === 'output' || e.kind === 'locked');
+  return refused ? stepError('out', e.message, 'step') : e;
 }
 
 /** The checkpoint a step works on: its own `checkpoint` key, or the notebook's latest one of the wanted kind. */

@@ -1,8 +1,7 @@
 // One place that turns whatever a step threw into the message a user reads: where (line, field) and what to do next.
 // Stack traces are for bugs; a UserError and the model files' own errors already name the file or field, so only
 // their message is shown.
-import { UserError } from '../../shared/userError';
-import type { CellIssue } from './parseStep';
+import { type CellIssue, UserError } from '../../shared/userError';
 
 export interface DescribedError {
   message: string;
@@ -13,7 +12,8 @@ export function describeError(e: unknown): DescribedError {
   if (e instanceof UserError) {
     // Problems located in the cell (parse problems, and run-time ones with one key) go to the editor too.
     const issues = e.problems.flatMap((p) => (p.at ? [{ ...p.at, field: p.path, message: p.message }] : []));
-    const message = e.kind === 'cell' ? `The cell is not a valid step:\n${e.message}\nFix the cell and run it again.` : e.message;
+    const cell = e.kind === 'cell';
+    const message = cell ? `The cell is not a valid step:\n${e.message}\nFix the cell and run it again.` : e.message;
     return { message, ...(issues.length ? { issues } : {}) };
   }
   if (e instanceof Error) {

@@ -8,20 +8,20 @@ import '../methods/index';
 import { resolvePreset } from '../presets';
 import type { MethodInfo } from '../../shared/methodTypes';
 import { STEP_KEY, STEP_KINDS, STEP_SCHEMAS, type Step, stepSpec } from '../../shared/stepSchema';
-import { UserError } from '../../shared/userError';
+import { type CellIssue, UserError } from '../../shared/userError';
 
-export type { CompareStep, DataStep, HfStepData, InspectStep, MemorizationStep, MitigateStep, Step, TrainStep } from '../../shared/stepSchema';
+export type {
+  CompareStep,
+  DataStep,
+  HfStepData,
+  InspectStep,
+  MemorizationStep,
+  MitigateStep,
+  Step,
+  TrainStep,
+} from '../../shared/stepSchema';
 
-/** One problem in a cell; lines and columns are 1-based. */
-export interface CellIssue {
-  line: number;
-  column: number;
-  endLine: number;
-  endColumn: number;
-  /** The key path, e.g. `hp.ratio`, `set.train.epochs`, `method`; '' for the cell as a whole. */
-  field: string;
-  message: string;
-}
+export type { CellIssue };
 
 export interface ParsedStep {
   step: Step | null;
@@ -47,7 +47,10 @@ class Checker {
 
 /** The node at `path` below `node` (map keys, list indices). */
 function nodeAt(node: Node | null | undefined, path: readonly unknown[]): Node | undefined {
-  return path.reduce<Node | undefined>((n, k) => (isCollection(n) ? (n.get(k, true) as Node | undefined) : undefined), node ?? undefined);
+  return path.reduce<Node | undefined>(
+    (n, k) => (isCollection(n) ? (n.get(k, true) as Node | undefined) : undefined),
+    node ?? undefined,
+  );
 }
 
 /** The key and value nodes of `name` in a YAML map. */
@@ -139,7 +142,8 @@ export function parseStep(source: string): ParsedStep {
     }
   }
   for (const k of spec.keys) {
-    if (k.required && !entries.has(k.name)) c.at(stepEntry.key, k.name, `missing: a ${spec.kind} step needs \`${k.name}:\` (${k.description})`);
+    if (!k.required || entries.has(k.name)) continue;
+    c.at(stepEntry.key, k.name, `missing: a ${spec.kind} step needs \`${k.name}:\` (${k.description})`);
   }
   // Each key's value against its schema on its own, so that one bad value hides none of the others' problems.
   const raw: Record<string, unknown> = root.toJS(doc);
@@ -155,14 +159,17 @@ export function parseStep(source: string): ParsedStep {
       const field = k.name + path.map((x) => (typeof x === 'number' ? `[${x}]` : `.${String(x)}`)).join('');
       c.at(nodeAt(e.value, path) ?? e.value ?? e.key, field, issue.message);
     }
-    // Method ids against the registry (each id of a list that is otherwise broken too).
-    const ids = k.type === 'method' && r.success ? [raw[k.name]] : k.type === 'methods' && Array.isArray(raw.methods) ? raw.methods : [];
-    ids.forEach((id, i) => {
-      const one = k.type === 'method' ? { node: e.value, field: k.name } : { node: nodeAt(e.value, [i]), field: `${k.name}[${i}]` };
-      if (typeof id === 'string' && id.trim() !== '') checkMethod(c, one.node, one.field, id);
-    });
-    if (k.type === 'regularizer' && r.success && typeof raw.regularizer === 'string' && !findRegularizer(raw.regularizer)) {
-      c.at(e.value, k.name, `unknown regularizer ${show(raw.regularizer)}; regularizers: ${regularizers().map((m) => m.id).join(', ') || 'none'}`);
+    // Method and regularizer ids against the registry (the ids of a list that is otherwise broken too).
+    const x = raw[k.name];
+    if (k.type === 'method' && r.success && typeof x === 'string') checkMethod(c, e.value, k.name, x);
+    if (k.type === 'methods' && Array.isArray(x)) {
+      x.forEach((id, i) => {
+        if (typeof id === 'string' && id.trim()) checkMethod(c, nodeAt(e.value, [i]), `${k.name}[${i}]`, id);
+      });
+    }
+    if (k.type === 'regularizer' && r.success && typeof x === 'string' && !findRegularizer(x)) {
+      const known = regularizers().map((m) => m.id).join(', ') || 'none';
+      c.at(e.value, k.name, `unknown regularizer ${show(x)}; regularizers: ${known}`);
     }
     if (!r.success) delete raw[k.name];
   }
@@ -175,7 +182,9 @@ export function parseStep(source: string): ParsedStep {
   }
   if (!entries.has('sequences')) {
     for (const k of ['promptLength', 'continuationLength', 'retain'] as const) {
-      if (entries.has(k)) c.at(entries.get(k)!.key, k, `applies to the memorized-sequence set of a Hugging Face folder: add \`sequences: path/to/sequences.jsonl\` or remove \`${k}:\``);
+      const fix = `add \`sequences: path/to/sequences.jsonl\` or remove \`${k}:\``;
+      const what = 'applies to the memorized-sequence set of a Hugging Face folder';
+      if (entries.has(k)) c.at(entries.get(k)!.key, k, `${what}: ${fix}`);
     }
   }
   return c.issues.length || !typed.success ? { step: null, issues: c.issues } : { step: typed.output, issues: [] };
@@ -195,14 +204,20 @@ function engineChecks(c: Checker, s: Step, entries: Map<string, { key: Node; val
       else c.at(overrideKeyNode(value('set'), e.path) ?? keyNode('set') ?? keyNode('preset'), `set.${e.path}`, msg);
     }
   }
-  if (s.step === 'train' && s.hp && s.regularizer === undefined) c.at(keyNode('hp'), 'hp', 'hyper-parameters of what? add `regularizer: <id>` or remove `hp`');
-  const hpOwner = s.step === 'mitigate' ? findMethod(s.method) : s.step === 'train' && s.regularizer ? findRegularizer(s.regularizer) : undefined;
+  if (s.step === 'train' && s.hp && s.regularizer === undefined) {
+    c.at(keyNode('hp'), 'hp', 'hyper-parameters of what? add `regularizer: <id>` or remove `hp`');
+  }
+  const hpOwner =
+    s.step === 'mitigate' ? findMethod(s.method)
+    : s.step === 'train' && s.regularizer ? findRegularizer(s.regularizer)
+    : undefined;
   if (hpOwner && 'hp' in s && s.hp) {
     for (const [name, hv] of Object.entries(s.hp)) {
       try {
         resolveHyperParams(hpOwner, { [name]: hv });
       } catch (e) {
-        const msg = (e instanceof Error ? e.message : String(e)).replace(`${hpOwner.id}: ${name}: `, '').replace(`${hpOwner.id}: `, '');
+        const text = e instanceof Error ? e.message : String(e);
+        const msg = text.replace(`${hpOwner.id}: ${name}: `, '').replace(`${hpOwner.id}: `, '');
         const p = pairOf(value('hp'), name);
         c.at(hpOwner.hyperParams.some((h) => h.name === name) ? (p?.value ?? p?.key) : p?.key, `hp.${name}`, msg);
       }

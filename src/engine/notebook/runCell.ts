@@ -54,7 +54,9 @@ export async function runCellSource(source: string, ctx: CellContext): Promise<C
     const text = warnings.map((w) => `**Warning:** ${w}`).join('\n\n');
     return { ...r, outputs: [{ mime: 'text/markdown', payload: text, markdown: text }, ...r.outputs] };
   } catch (e) {
-    if (e instanceof UserError && e.kind === 'step') for (const p of e.problems) p.at ??= locateField(source, p.path, p.near);
+    if (e instanceof UserError && e.kind === 'step') {
+      for (const p of e.problems) p.at ??= locateField(source, p.path, p.near);
+    }
     throw e;
   }
 }
