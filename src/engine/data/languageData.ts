@@ -3,7 +3,7 @@
 // duplication ×1/×10/×100/×1000. The paper's wikitext-103 is replaced by an offline corpus (see textCorpus.ts).
 import { duplicationGroups, heldOutCount, plusMinusOne, repeatsOf, splitLast } from './artifacts';
 import { userError } from '../../shared/userError';
-import { requireInt, requireProbability } from './dataError';
+import { requireInt, requireProbability } from './optionChecks';
 import type { ArtifactKind, ArtifactSet, BackdoorSet, NamedSet, TrainSet } from './datasetTypes';
 import { GPT2_BACKDOOR_TOKEN, GPT2_PAD, GPT2_VOCAB_SIZE, assertGpt2Tokenizer, encodeGpt2 } from './gpt2Tokenizer';
 import { Rng, deriveSeed } from './rng';

@@ -3,7 +3,7 @@
 // scale down; the defaults are the paper's sweep settings.
 import { duplicationGroups, heldOutCount, repeatsOf, splitLast } from './artifacts';
 import { userError } from '../../shared/userError';
-import { requireInt, requireProbability } from './dataError';
+import { requireInt, requireProbability } from './optionChecks';
 import type { ArtifactKind, ArtifactSet, BackdoorSet, NamedSet, TrainSet } from './datasetTypes';
 import { MATH_PAD, MATH_VOCAB_SIZE, serializeNumbers, tokenizeMath } from './mathTokenizer';
 import {
