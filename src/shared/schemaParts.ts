@@ -36,10 +36,10 @@ export const checked = <S extends v.GenericSchema>(schema: S, check: (o: v.Infer
     schema,
     v.rawCheck<v.InferOutput<S>>(({ dataset, addIssue }) => {
       if (!dataset.typed) return;
-      check(dataset.value, (path, message) => {
-        const items = path.map((key) => ({ type: 'unknown', origin: 'value', key, input: null, value: null }));
-        addIssue({ message, path: items as never });
-      });
+      const item = (key: string | number): v.UnknownPathItem =>
+        ({ type: 'unknown', origin: 'value', key, input: null, value: null });
+      check(dataset.value, ([first, ...rest], message) =>
+        addIssue({ message, path: [item(first), ...rest.map(item)] }));
     }),
   );
 
