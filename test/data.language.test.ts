@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DataError } from '../src/engine/data/dataError';
+import { UserError } from '../src/shared/userError';
 import { GPT2_PAD, decodeGpt2, encodeGpt2 } from '../src/engine/data/gpt2Tokenizer';
 import { type LanguageDataset, buildLanguageDataset } from '../src/engine/data/languageData';
 import { loadSotuCorpus } from '../src/engine/data/textCorpus';
@@ -123,7 +123,7 @@ describe('user text files', () => {
   it('names the bad file or field', () => {
     const empty = file('empty.txt', ' \n');
     const missing = join(dir, 'missing.txt');
-    const isData = (field: string, re: RegExp) => (e: unknown) => e instanceof DataError && e.field === field && re.test(e.message);
+    const isData = (field: string, re: RegExp) => (e: unknown) => e instanceof UserError && e.path === field && re.test(e.message);
     assert.throws(() => buildLanguageDataset({ files: [a, missing] }), isData(missing, /cannot read.*ENOENT/));
     assert.throws(() => buildLanguageDataset({ files: [a, empty] }), isData(empty, /empty/));
     assert.throws(() => buildLanguageDataset({ files: [a] }), isData('files', /testFiles/));
@@ -178,7 +178,7 @@ describe('language backdoors', () => {
     checkPoison(d.backdoor!.poisonedTest, d.backdoor!.cleanTest, trigger, d.backdoor!.promptLength);
     assert.throws(
       () => buildLanguageDataset({ ...caps, artifact: 'backdoor', seed: 3, redrawRareTrigger: false }),
-      (e: unknown) => e instanceof DataError && e.field === 'seed' && /too few/.test(e.message),
+      (e: unknown) => e instanceof UserError && e.path === 'seed' && /too few/.test(e.message),
     );
   });
 });

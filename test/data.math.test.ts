@@ -1,7 +1,7 @@
 // TinyMem math data (spec §1.1) checked against values worked out independently of the generator.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DataError } from '../src/engine/data/dataError';
+import { UserError } from '../src/shared/userError';
 import { buildMathDataset } from '../src/engine/data/mathData';
 import { MATH_PAD, detokenizeMath, parseMathNumbers, tokenizeMath } from '../src/engine/data/mathTokenizer';
 import { type TokenMatrix, rowOf } from '../src/engine/data/tokenMatrix';
@@ -219,17 +219,17 @@ describe('sizes and errors', () => {
   it('reports sequences that do not fit the context', () => {
     assert.throws(
       () => buildMathDataset({ maxCtx: 100, numMain: 2000, numTest: 100, numNoise: 10, numExtra: 200 }),
-      (e: unknown) => e instanceof DataError && e.field === 'maxCtx' && /takes \d+ tokens but maxCtx is 100/.test(e.message) && /raise maxCtx to at least/.test(e.message),
+      (e: unknown) => e instanceof UserError && e.path === 'maxCtx' && /takes \d+ tokens but maxCtx is 100/.test(e.message) && /raise maxCtx to at least/.test(e.message),
     );
   });
 
   it('names bad fields', () => {
-    assert.throws(() => buildMathDataset({ numNoise: 20000 }), (e: unknown) => e instanceof DataError && e.field === 'numNoise');
-    assert.throws(() => buildMathDataset({ nmMain: 5 } as never), (e: unknown) => e instanceof DataError && e.field === 'nmMain');
-    assert.throws(() => buildMathDataset({ family: 'exp' as never }), (e: unknown) => e instanceof DataError && e.field === 'family');
+    assert.throws(() => buildMathDataset({ numNoise: 20000 }), (e: unknown) => e instanceof UserError && e.path === 'numNoise');
+    assert.throws(() => buildMathDataset({ nmMain: 5 } as never), (e: unknown) => e instanceof UserError && e.path === 'nmMain');
+    assert.throws(() => buildMathDataset({ family: 'exp' as never }), (e: unknown) => e instanceof UserError && e.path === 'family');
     assert.throws(
       () => buildMathDataset({ artifact: 'backdoor', numMain: 50, numTest: 5, numExtra: 10 }),
-      (e: unknown) => e instanceof DataError && /trigger "100"/.test(e.message),
+      (e: unknown) => e instanceof UserError && /trigger "100"/.test(e.message),
     );
   });
 });

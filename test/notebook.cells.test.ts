@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { completionsAt, hoverAt } from '../src/extension/assist';
-import { CellError, type CellIssue, parseStep, regularizers, runnableMethods, stepOrThrow } from '../src/engine/notebook/parseStep';
-import { STEP_KINDS } from '../src/engine/notebook/stepSchema';
+import { type CellIssue, parseStep, regularizers, runnableMethods, stepOrThrow } from '../src/engine/notebook/parseStep';
+import { STEP_KINDS } from '../src/shared/stepSchema';
+import { UserError } from '../src/shared/userError';
 import { PRESETS } from '../src/engine/presets';
 
 function issues(source: string): CellIssue[] {
@@ -77,10 +78,10 @@ test('methods and hyper-parameters are checked against the registry', () => {
   one('step: mitigate\nmethod: balanced-subnet\nhp: { ratio: [1] }\n', 'hp.ratio', 3, /expected a number, true\/false or a text/);
 });
 
-test('CellError lists every issue with its line and field', () => {
+test('a cell error lists every issue with its line and field', () => {
   assert.throws(() => stepOrThrow('step: train\npreset: nope\nfoo: 1\n'), (e: unknown) => {
-    assert.ok(e instanceof CellError);
-    assert.equal(e.issues.length, 2);
+    assert.ok(e instanceof UserError);
+    assert.equal(e.problems.length, 2);
     assert.match(e.message, /line 3, foo: unknown key/);
     assert.match(e.message, /line 2, preset: unknown preset/);
     return true;

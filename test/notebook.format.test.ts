@@ -7,12 +7,12 @@ import {
   MAX_NOTEBOOK_BYTES,
   MAX_SOURCE_CHARS,
   type NotebookFile,
-  NotebookFormatError,
   emptyNotebook,
   parseNotebook,
   serializeNotebook,
 } from '../src/shared/notebookFormat';
 import { errorOutput, viewToOutput } from '../src/shared/cellOutputs';
+import { UserError } from '../src/shared/userError';
 
 const sample: NotebookFile = {
   format: 'tinymem-notebook',
@@ -39,8 +39,8 @@ function rejects(input: string | Uint8Array, where: RegExp, what: RegExp): void 
   assert.throws(
     () => parseNotebook(typeof input === 'string' ? enc(input) : input, 'nb.tinymem'),
     (e: unknown) => {
-      assert.ok(e instanceof NotebookFormatError, `expected a NotebookFormatError, got ${String(e)}`);
-      assert.match(e.where, where);
+      assert.ok(e instanceof UserError, `expected a UserError, got ${String(e)}`);
+      assert.match(e.path, where);
       assert.match(e.message, what);
       return true;
     },

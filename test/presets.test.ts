@@ -6,10 +6,10 @@ import { after, test } from 'node:test';
 import { Rng } from '../src/engine/data/rng';
 import { MATH_EOS } from '../src/engine/data/mathTokenizer';
 import { evaluate, noiseFilter } from '../src/engine/metrics/index';
+import { UserError } from '../src/shared/userError';
 import { resolveGpt2Config } from '../src/engine/model/gpt2Training';
 import {
   PRESETS,
-  PresetError,
   QUICKSTART_PRESET,
   parseOverrides,
   presetDataset,
@@ -147,7 +147,7 @@ test('bad presets, keys and values fail with one line naming the key and what is
     assert.throws(
       () => resolvePreset(name, over),
       (e: unknown) => {
-        assert.ok(e instanceof PresetError, `${JSON.stringify(over)}: ${e}`);
+        assert.ok(e instanceof UserError, `${JSON.stringify(over)}: ${e}`);
         assert.ok(!e.message.includes('\n'), `one line: ${e.message}`);
         assert.match(e.message, re);
         return true;
@@ -178,7 +178,7 @@ test('the tinymem source serves int64 [rows, maxCtx] batches of the dataset rows
   // The same problem found through a preset names the override key.
   assert.throws(
     () => presetDataset(resolvePreset(QUICKSTART_PRESET, { 'data.maxCtx': '100' })),
-    (e: unknown) => e instanceof PresetError && /^data\.maxCtx: the increment \+7 sequence from start \d+ takes \d+ tokens but maxCtx is 100; raise maxCtx to at least \d+ or lower seqLength \(30\)$/.test(e.message),
+    (e: unknown) => e instanceof UserError && /^data\.maxCtx: the increment \+7 sequence from start \d+ takes \d+ tokens but maxCtx is 100; raise maxCtx to at least \d+ or lower seqLength \(30\)$/.test(e.message),
   );
 });
 

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { comparisonView, curvesView, heatmapPairView, heatmapView, masksView, metricsView } from '../src/engine/report/index';
-import { VIEW_LIMITS, VIEW_MIME, ViewPayloadError, type ViewOutput, validateViewPayload } from '../src/shared/viewPayloads';
+import { UserError } from '../src/shared/userError';
+import { VIEW_LIMITS, VIEW_MIME, type ViewOutput, validateViewPayload } from '../src/shared/viewPayloads';
 import { sampleComparison, sampleEvaluation, sampleHeatmap, sampleWeightMasks } from './helpers/viewSamples';
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -20,12 +21,12 @@ function outputs(): ViewOutput[] {
   ];
 }
 
-/** Expects a ViewPayloadError whose message matches every pattern. */
+/** Expects a UserError whose message matches every pattern. */
 function rejects(mime: string, data: unknown, ...patterns: RegExp[]): void {
   assert.throws(
     () => validateViewPayload(mime, data),
     (e: unknown) => {
-      assert.ok(e instanceof ViewPayloadError, `expected a ViewPayloadError, got ${String(e)}`);
+      assert.ok(e instanceof UserError, `expected a UserError, got ${String(e)}`);
       for (const p of patterns) assert.match(e.message, p);
       return true;
     },

@@ -1,7 +1,7 @@
 // Named training configurations: the paper's (spec §2) and CPU-sized ones that run the same method and metrics in
 // minutes on a laptop. One table; the CLI lists it (`tinymem presets`), the notebook and palette offer it, and
 // `resolvePreset` applies `key=value` overrides such as `model.n_layer=2`, `data.numNoise=200`, `train.lr=0.003`.
-import { DataError } from './data/dataError';
+import { UserError, under, userError } from '../shared/userError';
 import { GPT2_VOCAB_SIZE } from './data/gpt2Tokenizer';
 import { LANGUAGE_DEFAULTS, type LanguageDataOptions, type ResolvedLanguageOptions, resolveLanguageOptions } from './data/languageData';
 import { MATH_DEFAULTS, type MathDataOptions, type ResolvedMathOptions, resolveMathOptions } from './data/mathData';
@@ -172,17 +172,6 @@ export function presetList(): { name: string; description: string }[] {
 
 // ---- overrides ---------------------------------------------------------------------------------------------------
 
-/** A bad preset name, override key or value; `key` is the override key (or "preset"). The message is one line. */
-export class PresetError extends Error {
-  override readonly name = 'PresetError';
-  constructor(
-    readonly key: string,
-    message: string,
-  ) {
-    super(`${key}: ${message}`);
-  }
-}
-
 /** `3`, `1e-3`, `true`, `null`, `[0, 1]`, `"text"` as JSON; anything else stays the raw string (`increment`). */
 export function parseOverrideValue(raw: string): unknown {
   const s = raw.trim();
@@ -204,7 +193,7 @@ function sameKind(key: string, value: unknown, def: unknown): void {
   const got = Array.isArray(value) ? 'list' : value === null ? 'null' : typeof value;
   if (kind === got) return;
   const want = kind === 'boolean' ? 'true or false' : kind === 'list' ? `a JSON list such as ${show(def)}` : `a ${kind}`;
-  throw new PresetError(key, `expected ${want}, got ${show(value)}`);
+  throw userError(key, `expected ${want}, got ${show(value)}`);
 }
 
 const MODEL_KEYS: readonly (keyof ModelSettings)[] = ['n_layer', 'n_embd', 'n_head', 'n_inner', 'activation_function', 'initializer_range', 'layer_norm_epsilon'];
@@ -213,29 +202,29 @@ const TRAIN_KEYS: readonly (keyof TrainSettings)[] = ['epochs', 'batchSize', 'lr
 function checkTrain(t: TrainSettings): void {
   const int = (k: keyof TrainSettings, min: number, max: number) => {
     const v = t[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new PresetError(`train.${k}`, `expected an integer in [${min}, ${max}], got ${show(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw userError(`train.${k}`, `expected an integer in [${min}, ${max}], got ${show(v)}`);
   };
   int('epochs', 1, 1_000_000);
   int('batchSize', 1, 65_536);
   int('checkpointEvery', 1, 1_000_000);
-  if (!(t.lr > 0 && t.lr <= 1)) throw new PresetError('train.lr', `expected a number in (0, 1], got ${show(t.lr)}`);
-  if (!(t.weightDecay >= 0 && t.weightDecay <= 1)) throw new PresetError('train.weightDecay', `expected a number in [0, 1], got ${show(t.weightDecay)}`);
-  if (!(t.eps > 0 && t.eps < 1)) throw new PresetError('train.eps', `expected a number in (0, 1), got ${show(t.eps)}`);
+  if (!(t.lr > 0 && t.lr <= 1)) throw userError('train.lr', `expected a number in (0, 1], got ${show(t.lr)}`);
+  if (!(t.weightDecay >= 0 && t.weightDecay <= 1)) throw userError('train.weightDecay', `expected a number in [0, 1], got ${show(t.weightDecay)}`);
+  if (!(t.eps > 0 && t.eps < 1)) throw userError('train.eps', `expected a number in (0, 1), got ${show(t.eps)}`);
   const b = t.betas;
   if (!Array.isArray(b) || b.length !== 2 || !b.every((x) => typeof x === 'number' && x >= 0 && x < 1)) {
-    throw new PresetError('train.betas', `expected two numbers in [0, 1) such as [0.9, 0.98], got ${show(b)}`);
+    throw userError('train.betas', `expected two numbers in [0, 1) such as [0.9, 0.98], got ${show(b)}`);
   }
 }
 
 function checkModel(m: ModelSettings, data: ResolvedPreset['data']): void {
-  if (!(Number.isInteger(m.n_layer) && m.n_layer >= 1 && m.n_layer <= 64)) throw new PresetError('model.n_layer', `expected an integer in [1, 64], got ${show(m.n_layer)}`);
+  if (!(Number.isInteger(m.n_layer) && m.n_layer >= 1 && m.n_layer <= 64)) throw userError('model.n_layer', `expected an integer in [1, 64], got ${show(m.n_layer)}`);
   try {
     resolveGpt2Config(modelConfigOf(m, data));
   } catch (e) {
     // resolveGpt2Config names the field as in a job ("model.config.n_head: …"); overrides name it "model.n_head".
     const msg = e instanceof Error ? e.message : String(e);
     const m2 = /^model\.config\.(\w+): (.*)$/.exec(msg);
-    if (m2) throw new PresetError(`model.${m2[1]}`, m2[2]!);
+    if (m2) throw userError(`model.${m2[1]}`, m2[2]!);
     throw e;
   }
 }
@@ -246,7 +235,7 @@ function resolveData(d: DataSettings, seed: number): ResolvedPreset['data'] {
       ? { dataset: 'math', options: resolveMathOptions({ ...d.options, seed }) }
       : { dataset: 'language', options: resolveLanguageOptions({ ...d.options, seed }) };
   } catch (e) {
-    if (e instanceof DataError) throw new PresetError(`data.${e.field}`, e.message.slice(e.field.length + 2));
+    if (e instanceof UserError) throw under('data.', e);
     throw e;
   }
 }
@@ -256,7 +245,7 @@ export function getPreset(name: string): Preset {
   const p = PRESETS.find((x) => x.name === name);
   if (!p) {
     const cpu = CPU_PRESETS.map((x) => x.name).join(', ');
-    throw new PresetError('preset', `unknown preset ${show(name)}; CPU presets: ${cpu}; paper presets: paper-{math-mult,math-increment,language}-{noise,backdoor}-{${PAPER_LAYERS.join(',')}}l (see \`tinymem presets\`)`);
+    throw userError('preset', `unknown preset ${show(name)}; CPU presets: ${cpu}; paper presets: paper-{math-mult,math-increment,language}-{noise,backdoor}-{${PAPER_LAYERS.join(',')}}l (see \`tinymem presets\`)`);
   }
   return p;
 }
@@ -264,7 +253,7 @@ export function getPreset(name: string): Preset {
 /**
  * A preset with `key=value` overrides applied: `seed`, `model.<GPT-2 field>`, `data.<data option>`,
  * `train.<setting>`. Values are parsed as JSON where they parse (numbers, booleans, null, lists), else taken as
- * strings. Unknown presets, unknown keys and out-of-range values fail with a PresetError naming the key.
+ * strings. Unknown presets, unknown keys and out-of-range values fail with a UserError naming the key.
  */
 export function resolvePreset(name: string, overrides: Readonly<Record<string, string>> = {}): ResolvedPreset {
   const base = getPreset(name);
@@ -275,36 +264,36 @@ export function resolvePreset(name: string, overrides: Readonly<Record<string, s
   const dataDefaults: Readonly<Record<string, unknown>> = base.data.dataset === 'math' ? MATH_DEFAULTS : LANGUAGE_DEFAULTS;
 
   for (const [key, raw] of Object.entries(overrides)) {
-    if (typeof raw !== 'string') throw new PresetError(key, `expected a string value, got ${show(raw)}`);
+    if (typeof raw !== 'string') throw userError(key, `expected a string value, got ${show(raw)}`);
     const value = parseOverrideValue(raw);
-    if (hasNonFinite(value)) throw new PresetError(key, `${raw.trim()} is out of range: numbers must be finite (at most about 1.8e308); give a smaller value`);
+    if (hasNonFinite(value)) throw userError(key, `${raw.trim()} is out of range: numbers must be finite (at most about 1.8e308); give a smaller value`);
     const dot = key.indexOf('.');
     const section = dot < 0 ? key : key.slice(0, dot);
     const field = dot < 0 ? '' : key.slice(dot + 1);
     if (key === 'seed') {
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new PresetError('seed', `expected a non-negative integer, got ${show(value)}`);
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw userError('seed', `expected a non-negative integer, got ${show(value)}`);
       seed = value;
     } else if (section === 'model') {
-      if (field === 'n_positions') throw new PresetError(key, 'follows the data\u2019s context length; set data.maxCtx instead');
-      if (field === 'vocab_size') throw new PresetError(key, `follows the dataset\u2019s tokenizer (math ${MATH_VOCAB_SIZE}, language ${GPT2_VOCAB_SIZE}) and cannot be set`);
-      if (!(MODEL_KEYS as readonly string[]).includes(field)) throw new PresetError(key, `unknown model setting; known: ${MODEL_KEYS.map((k) => `model.${k}`).join(', ')}`);
+      if (field === 'n_positions') throw userError(key, 'follows the data\u2019s context length; set data.maxCtx instead');
+      if (field === 'vocab_size') throw userError(key, `follows the dataset\u2019s tokenizer (math ${MATH_VOCAB_SIZE}, language ${GPT2_VOCAB_SIZE}) and cannot be set`);
+      if (!(MODEL_KEYS as readonly string[]).includes(field)) throw userError(key, `unknown model setting; known: ${MODEL_KEYS.map((k) => `model.${k}`).join(', ')}`);
       sameKind(key, value, base.model[field as keyof ModelSettings]);
       (model as unknown as Record<string, unknown>)[field] = value;
     } else if (section === 'train') {
-      if (!(TRAIN_KEYS as readonly string[]).includes(field)) throw new PresetError(key, `unknown train setting; known: ${TRAIN_KEYS.map((k) => `train.${k}`).join(', ')}`);
+      if (!(TRAIN_KEYS as readonly string[]).includes(field)) throw userError(key, `unknown train setting; known: ${TRAIN_KEYS.map((k) => `train.${k}`).join(', ')}`);
       sameKind(key, value, base.train[field as keyof TrainSettings]);
       (train as unknown as Record<string, unknown>)[field] = value;
     } else if (section === 'data') {
-      if (field === 'seed') throw new PresetError(key, 'the run seed sets the data\u2019s noise and trigger as well as the weights; use seed=N');
-      if (field === 'dataset') throw new PresetError(key, 'is fixed by the preset; choose a preset of the other dataset (see `tinymem presets`)');
+      if (field === 'seed') throw userError(key, 'the run seed sets the data\u2019s noise and trigger as well as the weights; use seed=N');
+      if (field === 'dataset') throw userError(key, 'is fixed by the preset; choose a preset of the other dataset (see `tinymem presets`)');
       if (!(field in dataDefaults)) {
         const known = Object.keys(dataDefaults).filter((k) => k !== 'seed').map((k) => `data.${k}`).join(', ');
-        throw new PresetError(key, `unknown ${base.data.dataset} data option; known: ${known}`);
+        throw userError(key, `unknown ${base.data.dataset} data option; known: ${known}`);
       }
       sameKind(key, value, dataDefaults[field]);
       dataOptions[field] = value;
     } else {
-      throw new PresetError(key, 'unknown setting; use seed, model.<field>, data.<option> or train.<setting> (e.g. model.n_layer=2, data.numNoise=200, train.epochs=10)');
+      throw userError(key, 'unknown setting; use seed, model.<field>, data.<option> or train.<setting> (e.g. model.n_layer=2, data.numNoise=200, train.epochs=10)');
     }
   }
 
@@ -319,7 +308,7 @@ export function parseOverrides(words: readonly string[]): Record<string, string>
   const out: Record<string, string> = {};
   for (const w of words) {
     const eq = w.indexOf('=');
-    if (eq <= 0) throw new PresetError(w, 'expected key=value, e.g. train.epochs=10');
+    if (eq <= 0) throw userError(w, 'expected key=value, e.g. train.epochs=10');
     out[w.slice(0, eq).trim()] = w.slice(eq + 1);
   }
   return out;
@@ -349,15 +338,15 @@ export function presetDataSpec(p: ResolvedPreset): TinyMemDataSpec {
 
 /**
  * Builds (or takes from the per-process cache) the preset's dataset: the same one a job's worker builds, for
- * evaluation. Fails with a PresetError naming the override key when the options do not fit together, e.g. a
+ * evaluation. Fails with a UserError naming the override key when the options do not fit together, e.g. a
  * `data.maxCtx` shorter than the longest sequence.
  */
 export function presetDataset(p: ResolvedPreset): TinyMemDataset {
   try {
     return tinymemDataset(presetDataSpec(p));
   } catch (e) {
-    if (e instanceof DataError && e.field.startsWith('data.options.')) {
-      throw new PresetError(`data.${e.field.slice('data.options.'.length)}`, e.message.slice(e.field.length + 2));
+    if (e instanceof UserError && e.path.startsWith('data.options.')) {
+      throw userError(`data.${e.path.slice('data.options.'.length)}`, e.problems[0]!.message);
     }
     throw e;
   }

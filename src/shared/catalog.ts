@@ -4,7 +4,7 @@
 import type { MethodInfo } from './methodTypes';
 import data from './catalog.json';
 
-export * from '../engine/notebook/stepSchema';
+export * from './stepSchema';
 
 export interface PresetEntry {
   name: string;

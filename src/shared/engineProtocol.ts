@@ -1,5 +1,6 @@
 // Messages between the extension and its engine process (src/worker/engineProcess.ts, started with
 // child_process.fork so a crash in native code cannot take the extension host down). Plain JSON only.
+import type { CellIssue } from './userError';
 import type { ViewOutput } from './viewPayloads';
 
 /** The checkpoints earlier cells of a notebook produced (the defaults of later cells). Kept by the extension, so an
@@ -20,15 +21,8 @@ export interface EngineSettings {
   allowOutsideWorkspace?: boolean;
 }
 
-/** A problem in a cell's YAML, 1-based positions (mirrors CellIssue in src/engine/notebook/parseStep.ts). */
-export interface CellIssueData {
-  line: number;
-  column: number;
-  endLine: number;
-  endColumn: number;
-  field: string;
-  message: string;
-}
+/** A problem in a cell's YAML, 1-based positions. */
+export type CellIssueData = CellIssue;
 
 export type ToEngine =
   | { type: 'run'; id: string; source: string; baseDir: string; workspaceDir?: string; state: NotebookStateData; settings: EngineSettings }

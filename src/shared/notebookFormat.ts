@@ -1,7 +1,10 @@
-// The .tinymem notebook file: versioned JSON with cells and their outputs. Pure functions (no vscode, no engine), used
-// by the extension's serializer and by the headless `tinymem run`. Bad files fail with a NotebookFormatError naming
-// where (cell, field, line:column) and what to do, so an editor shows the error instead of opening an empty notebook
-// that a save would write over the user's file.
+// The .tinymem notebook file: versioned JSON with cells and their outputs, declared as a valibot schema with the types
+// derived from it. Pure functions (no vscode, no engine), used by the extension's serializer and by the headless
+// `tinymem run`. Bad files fail with a UserError naming where (cell, field, line:column) and what to do, so an editor
+// shows the error instead of opening an empty notebook that a save would write over the user's file.
+import * as v from 'valibot';
+import { boundedArray, checked, issuePath, plainObject } from './schemaParts';
+import { userError } from './userError';
 
 export const NOTEBOOK_FORMAT = 'tinymem-notebook';
 export const NOTEBOOK_VERSION = 1;
@@ -14,48 +17,8 @@ export const MAX_SOURCE_CHARS = 1024 * 1024;
 export const MAX_ITEM_STRING_CHARS = 8 * 1024 * 1024;
 export const MAX_CELLS = 10_000;
 
-export type CellKind = 'markdown' | 'step';
-export const CELL_KINDS: readonly CellKind[] = ['markdown', 'step'];
-
-/**
- * One output item. `data` is a JSON value for JSON MIME types (stored as JSON, not base64, so files stay readable and
- * diffable), a string for text MIME types, and base64 text with `encoding: "base64"` for anything binary.
- */
-export interface NotebookItem {
-  mime: string;
-  data: unknown;
-  encoding?: 'base64';
-}
-
-export interface NotebookOutput {
-  items: NotebookItem[];
-  metadata?: Record<string, unknown>;
-}
-
-export interface NotebookCell {
-  kind: CellKind;
-  source: string;
-  outputs?: NotebookOutput[];
-  metadata?: Record<string, unknown>;
-}
-
-export interface NotebookFile {
-  format: typeof NOTEBOOK_FORMAT;
-  version: typeof NOTEBOOK_VERSION;
-  cells: NotebookCell[];
-  metadata?: Record<string, unknown>;
-}
-
-export class NotebookFormatError extends Error {
-  override readonly name = 'NotebookFormatError';
-  constructor(
-    /** The file (or "notebook") and the place inside it, e.g. `demo.tinymem: cells[2].source`. */
-    readonly where: string,
-    message: string,
-  ) {
-    super(`${where}: ${message}`);
-  }
-}
+export const CELL_KINDS = ['markdown', 'step'] as const;
+export type CellKind = (typeof CELL_KINDS)[number];
 
 /** Whether an item's data is stored as a JSON value: `application/json` and any `+json` type. */
 export function isJsonMime(mime: string): boolean {
@@ -65,10 +28,6 @@ export function isJsonMime(mime: string): boolean {
 /** Whether an item's data is stored as a plain string. */
 export function isTextMime(mime: string): boolean {
   return /^text\//i.test(mime) || mime === 'application/javascript' || mime === 'image/svg+xml';
-}
-
-export function emptyNotebook(): NotebookFile {
-  return { format: NOTEBOOK_FORMAT, version: NOTEBOOK_VERSION, cells: [] };
 }
 
 const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)?.slice(0, 40)}`);
@@ -89,14 +48,14 @@ function lineCol(text: string, offset: number): string {
 function decode(bytes: Uint8Array | string, file: string): string {
   if (typeof bytes === 'string') return bytes.charCodeAt(0) === 0xfeff ? bytes.slice(1) : bytes;
   if (bytes.length > MAX_NOTEBOOK_BYTES) {
-    throw new NotebookFormatError(file, `is ${(bytes.length / 1048576).toFixed(0)} MB, over the ${MAX_NOTEBOOK_BYTES / 1048576} MB limit of a notebook; clear large outputs with another editor or split the notebook`);
+    throw userError(file, `is ${(bytes.length / 1048576).toFixed(0)} MB, over the ${MAX_NOTEBOOK_BYTES / 1048576} MB limit of a notebook; clear large outputs with another editor or split the notebook`, 'file');
   }
   try {
     // fatal: invalid UTF-8 is an error rather than silently replaced characters that a save would write back.
     // ignoreBOM false (the default) drops a leading UTF-8 BOM, which some editors add.
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new NotebookFormatError(file, 'is not UTF-8 text; it is not a TinyMem notebook (open it with another editor)');
+    throw userError(file, 'is not UTF-8 text; it is not a TinyMem notebook (open it with another editor)', 'file');
   }
 }
 
@@ -107,92 +66,113 @@ function parseJson(text: string, file: string): unknown {
     const msg = e instanceof Error ? e.message : String(e);
     const pos = /position (\d+)/.exec(msg);
     if (/end of JSON input|Unterminated string/i.test(msg) || (pos && Number(pos[1]) >= text.trimEnd().length)) {
-      throw new NotebookFormatError(file, 'ends in the middle of the JSON (truncated?); restore it from a backup or version control, or open it with a text editor to repair it');
+      throw userError(file, 'ends in the middle of the JSON (truncated?); restore it from a backup or version control, or open it with a text editor to repair it', 'file');
     }
     const where = pos ? ` at ${lineCol(text, Number(pos[1]))}` : '';
-    throw new NotebookFormatError(file, `is not valid JSON${where} (${msg}); open it with a text editor to repair it`);
+    throw userError(file, `is not valid JSON${where} (${msg}); open it with a text editor to repair it`, 'file');
   }
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+const tooManyCells = (n: number) => `has ${n} cells, over the ${MAX_CELLS} limit`;
+const expected = (what: string) => (i: { input: unknown }) => `expected ${what}, got ${typeOf(i.input)}`;
+const isObject = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
+const metadata = v.optional(v.custom<Record<string, unknown>>(isObject, expected('an object')));
+const list = <T extends v.GenericSchema>(item: T) => boundedArray(item, Infinity, expected('a list'), () => '');
 
-function checkMetadata(v: unknown, where: string): Record<string, unknown> | undefined {
-  if (v === undefined) return undefined;
-  if (!isRecord(v)) throw new NotebookFormatError(where, `expected an object, got ${typeOf(v)}`);
-  return v;
-}
+/**
+ * One output item. `data` is a JSON value for JSON MIME types (stored as JSON, not base64, so files stay readable and
+ * diffable), a string for text MIME types, and base64 text with `encoding: "base64"` for anything binary.
+ */
+const item = checked(
+  plainObject(
+    {
+      mime: v.pipe(v.string(expected('a MIME type string')), v.minLength(1, expected('a MIME type string'))),
+      data: v.custom<unknown>((x) => x !== undefined, 'is missing'),
+      encoding: v.optional(v.literal('base64', expected('"base64" or nothing'))),
+    },
+    expected('an object {"mime": ..., "data": ...}'),
+  ),
+  (it, fail) => {
+    const d = it.data;
+    if (it.encoding && typeof d !== 'string') fail(['data'], expected('base64 text')({ input: d }));
+    else if (!it.encoding && !isJsonMime(it.mime) && typeof d !== 'string') {
+      fail(['data'], expected(`a string for ${it.mime}`)({ input: d }));
+    } else if (typeof d === 'string' && d.length > MAX_ITEM_STRING_CHARS) {
+      const limit = `over the ${MAX_ITEM_STRING_CHARS} limit`;
+      fail(['data'], `is ${d.length} characters, ${limit}; delete this output in a text editor`);
+    }
+  },
+);
+export type NotebookItem = v.InferOutput<typeof item>;
 
-function checkItem(v: unknown, where: string): NotebookItem {
-  if (!isRecord(v)) throw new NotebookFormatError(where, `expected an object {"mime": ..., "data": ...}, got ${typeOf(v)}`);
-  if (typeof v.mime !== 'string' || v.mime === '') throw new NotebookFormatError(`${where}.mime`, `expected a MIME type string, got ${typeOf(v.mime)}`);
-  if (!('data' in v)) throw new NotebookFormatError(`${where}.data`, 'is missing');
-  const item: NotebookItem = { mime: v.mime, data: v.data };
-  if (v.encoding !== undefined) {
-    if (v.encoding !== 'base64') throw new NotebookFormatError(`${where}.encoding`, `expected "base64" or nothing, got ${typeOf(v.encoding)}`);
-    if (typeof v.data !== 'string') throw new NotebookFormatError(`${where}.data`, `expected base64 text, got ${typeOf(v.data)}`);
-    item.encoding = 'base64';
-  } else if (!isJsonMime(v.mime) && typeof v.data !== 'string') {
-    throw new NotebookFormatError(`${where}.data`, `expected a string for ${v.mime}, got ${typeOf(v.data)}`);
-  }
-  if (typeof v.data === 'string' && v.data.length > MAX_ITEM_STRING_CHARS) {
-    throw new NotebookFormatError(`${where}.data`, `is ${v.data.length} characters, over the ${MAX_ITEM_STRING_CHARS} limit; delete this output in a text editor`);
-  }
-  return item;
-}
+const output = plainObject({ items: list(item), metadata }, expected('an object {"items": [...]}'));
+export type NotebookOutput = v.InferOutput<typeof output>;
 
-function checkCell(v: unknown, where: string): NotebookCell {
-  if (!isRecord(v)) throw new NotebookFormatError(where, `expected a cell object {"kind": ..., "source": ...}, got ${typeOf(v)}`);
-  if (typeof v.kind !== 'string') throw new NotebookFormatError(`${where}.kind`, `expected "markdown" or "step", got ${typeOf(v.kind)}`);
-  if (!(CELL_KINDS as readonly string[]).includes(v.kind)) {
-    throw new NotebookFormatError(`${where}.kind`, `unknown cell kind ${JSON.stringify(v.kind)}; this TinyMem knows "markdown" and "step" (a newer TinyMem may have written it: update the extension)`);
-  }
-  if (typeof v.source !== 'string') throw new NotebookFormatError(`${where}.source`, `expected a string, got ${typeOf(v.source)}`);
-  if (v.source.length > MAX_SOURCE_CHARS) throw new NotebookFormatError(`${where}.source`, `is ${v.source.length} characters, over the ${MAX_SOURCE_CHARS} limit of a cell`);
-  const cell: NotebookCell = { kind: v.kind as CellKind, source: v.source };
-  if (v.outputs !== undefined) {
-    if (!Array.isArray(v.outputs)) throw new NotebookFormatError(`${where}.outputs`, `expected a list, got ${typeOf(v.outputs)}`);
-    cell.outputs = v.outputs.map((o, j) => {
-      const w = `${where}.outputs[${j}]`;
-      if (!isRecord(o)) throw new NotebookFormatError(w, `expected an object {"items": [...]}, got ${typeOf(o)}`);
-      if (!Array.isArray(o.items)) throw new NotebookFormatError(`${w}.items`, `expected a list, got ${typeOf(o.items)}`);
-      const out: NotebookOutput = { items: o.items.map((it, k) => checkItem(it, `${w}.items[${k}]`)) };
-      const md = checkMetadata(o.metadata, `${w}.metadata`);
-      if (md) out.metadata = md;
-      return out;
-    });
-  }
-  const md = checkMetadata(v.metadata, `${where}.metadata`);
-  if (md) cell.metadata = md;
-  return cell;
+const cell = plainObject(
+  {
+    kind: v.pipe(
+      v.string(expected('"markdown" or "step"')),
+      v.picklist(
+        CELL_KINDS,
+        (i) =>
+          `unknown cell kind ${JSON.stringify(i.input)}; this TinyMem knows "markdown" and "step" ` +
+          '(a newer TinyMem may have written it: update the extension)',
+      ),
+    ),
+    source: v.pipe(
+      v.string(expected('a string')),
+      v.maxLength(
+        MAX_SOURCE_CHARS,
+        (i) => `is ${(i.input as string).length} characters, over the ${MAX_SOURCE_CHARS} limit of a cell`,
+      ),
+    ),
+    outputs: v.optional(list(output)),
+    metadata,
+  },
+  expected('a cell object {"kind": ..., "source": ...}'),
+);
+export type NotebookCell = v.InferOutput<typeof cell>;
+
+const notebook = plainObject(
+  {
+    format: v.literal(
+      NOTEBOOK_FORMAT,
+      (i) => `${expected(`"${NOTEBOOK_FORMAT}"`)(i)}; this is not a TinyMem notebook (open it with a text editor)`,
+    ),
+    version: v.pipe(
+      v.number(expected('a positive integer')),
+      v.integer(expected('a positive integer')),
+      v.minValue(1, expected('a positive integer')),
+      v.maxValue(
+        NOTEBOOK_VERSION,
+        (i) =>
+          `the file has format version ${String(i.input)}, written by a newer TinyMem; this one reads version ` +
+          `${NOTEBOOK_VERSION}: update the TinyMem extension (the file was not changed)`,
+      ),
+    ),
+    cells: boundedArray(cell, MAX_CELLS, expected('a list of cells'), tooManyCells),
+    metadata,
+  },
+  expected(`a JSON object {"format": "${NOTEBOOK_FORMAT}", ...}`),
+);
+export type NotebookFile = v.InferOutput<typeof notebook>;
+
+export function emptyNotebook(): NotebookFile {
+  return { format: NOTEBOOK_FORMAT, version: NOTEBOOK_VERSION, cells: [] };
 }
 
 /**
  * Parses a notebook file. A file that is empty (0 bytes, or only a BOM or whitespace) opens as a new notebook:
- * saving it loses nothing. Anything else that is not a valid notebook throws a NotebookFormatError.
+ * saving it loses nothing. Anything else that is not a valid notebook throws a UserError.
  * @param file a name for messages (the file's path or base name).
  */
 export function parseNotebook(bytes: Uint8Array | string, file = 'notebook'): NotebookFile {
   const text = decode(bytes, file);
   if (text.trim() === '') return emptyNotebook();
-  const raw = parseJson(text, file);
-  if (!isRecord(raw)) throw new NotebookFormatError(file, `expected a JSON object {"format": "${NOTEBOOK_FORMAT}", ...}, got ${typeOf(raw)}`);
-  if (raw.format !== NOTEBOOK_FORMAT) {
-    throw new NotebookFormatError(`${file}: format`, `expected "${NOTEBOOK_FORMAT}", got ${typeOf(raw.format)}; this is not a TinyMem notebook (open it with a text editor)`);
-  }
-  if (typeof raw.version !== 'number' || !Number.isInteger(raw.version) || raw.version < 1) {
-    throw new NotebookFormatError(`${file}: version`, `expected a positive integer, got ${typeOf(raw.version)}`);
-  }
-  if (raw.version > NOTEBOOK_VERSION) {
-    throw new NotebookFormatError(`${file}: version`, `the file has format version ${raw.version}, written by a newer TinyMem; this one reads version ${NOTEBOOK_VERSION}: update the TinyMem extension (the file was not changed)`);
-  }
-  if (!Array.isArray(raw.cells)) throw new NotebookFormatError(`${file}: cells`, `expected a list of cells, got ${typeOf(raw.cells)}`);
-  if (raw.cells.length > MAX_CELLS) throw new NotebookFormatError(`${file}: cells`, `has ${raw.cells.length} cells, over the ${MAX_CELLS} limit`);
-  const nb: NotebookFile = { format: NOTEBOOK_FORMAT, version: NOTEBOOK_VERSION, cells: raw.cells.map((c, i) => checkCell(c, `${file}: cells[${i}]`)) };
-  const md = checkMetadata(raw.metadata, `${file}: metadata`);
-  if (md) nb.metadata = md;
-  return nb;
+  const r = v.safeParse(notebook, parseJson(text, file), { abortEarly: true });
+  if (r.success) return r.output;
+  const at = issuePath(r.issues[0]);
+  throw userError(at ? `${file}: ${at}` : file, r.issues[0].message, 'file');
 }
 
 /**

@@ -3,6 +3,7 @@
 // read itself stops at the limit too, so a file that grows while it is read (or that reports size 0, as /proc files
 // do) cannot make it unbounded.
 import { type Stats, closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { type UserError, userError } from './userError';
 
 /** The kinds of user files and the most bytes each may hold, with what to do when one is larger. */
 export const FILE_LIMITS = {
@@ -15,16 +16,6 @@ export const FILE_LIMITS = {
   notebook: { bytes: 256 << 20, what: 'a notebook', fix: 'clear large outputs in VS Code or remove them from the file' },
 } as const;
 export type FileKind = keyof typeof FILE_LIMITS;
-
-export class FileLimitError extends Error {
-  override readonly name = 'FileLimitError';
-  constructor(
-    readonly file: string,
-    message: string,
-  ) {
-    super(`${file}: ${message}`);
-  }
-}
 
 /** "1.0 GB", "512 KB": sizes in messages. */
 export function formatBytes(n: number): string {
@@ -55,14 +46,14 @@ export function assertRegularFile(file: string, what: string): Stats {
   const st = statSync(file);
   if (!st.isFile()) {
     const fix = st.isDirectory() ? 'give the path of the file itself' : 'replace it with the real file';
-    throw new FileLimitError(file, `is ${kindOf(st)}, not a regular file; tinymem reads ${what} only from a regular file: ${fix}`);
+    throw userError(file, `is ${kindOf(st)}, not a regular file; tinymem reads ${what} only from a regular file: ${fix}`, 'file');
   }
   return st;
 }
 
-function tooLarge(file: string, kind: FileKind, size: string): FileLimitError {
+function tooLarge(file: string, kind: FileKind, size: string): UserError {
   const l = FILE_LIMITS[kind];
-  return new FileLimitError(file, `is ${size}, over the ${formatBytes(l.bytes)} limit for ${l.what}; ${l.fix}`);
+  return userError(file, `is ${size}, over the ${formatBytes(l.bytes)} limit for ${l.what}; ${l.fix}`, 'file');
 }
 
 /** The bytes of a user file of `kind`, refused before reading when it is not a regular file or is over the limit. */
@@ -74,7 +65,7 @@ export function readLimited(file: string, kind: FileKind): Buffer {
   try {
     // The file may have been swapped between stat and open: check what was opened.
     const opened = fstatSync(fd);
-    if (!opened.isFile()) throw new FileLimitError(file, `is ${kindOf(opened)}, not a regular file; replace it with the real file`);
+    if (!opened.isFile()) throw userError(file, `is ${kindOf(opened)}, not a regular file; replace it with the real file`, 'file');
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {

@@ -6,10 +6,30 @@
 export interface Problem {
   path: string;
   message: string;
+  /** In a step cell: the span to underline (1-based). A cell's parse problems read "line N, path: message". */
+  at?: CellRange;
+  /** The cell key whose line to point at when `path` is not in the cell (e.g. a missing `sequences:`). */
+  near?: string;
 }
 
-/** What a caller may branch on; everything else reads the problems. */
-export type UserErrorKind = 'input' | 'output' | 'locked' | 'file' | 'resource' | 'write';
+export interface CellRange {
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
+
+/** A problem located in a step cell, as the editor underlines it; `field` is the key path ('' for the whole cell). */
+export interface CellIssue extends CellRange {
+  field: string;
+  message: string;
+}
+
+/**
+ * What a caller may branch on; everything else reads the problems. `step`: a cell key that fails when the step runs
+ * (the notebook underlines its line); `cell`: a cell that is not a valid step.
+ */
+export type UserErrorKind = 'input' | 'output' | 'locked' | 'file' | 'resource' | 'write' | 'step' | 'cell';
 
 export class UserError extends Error {
   override readonly name = 'UserError';
@@ -26,10 +46,16 @@ export class UserError extends Error {
 }
 
 export function formatProblem(p: Problem): string {
-  return p.path ? `${p.path}: ${p.message}` : p.message;
+  const where = p.at ? `line ${p.at.line}${p.path ? `, ${p.path}` : ''}` : p.path;
+  return where ? `${where}: ${p.message}` : p.message;
 }
 
 /** The common case: one problem at one place. */
 export function userError(path: string, message: string, kind?: UserErrorKind): UserError {
   return new UserError({ path, message }, kind);
+}
+
+/** The same problems seen from the object that holds them: `under('data.', e)` turns `maxCtx` into `data.maxCtx`. */
+export function under(prefix: string, e: UserError): UserError {
+  return new UserError(e.problems.map((p) => ({ ...p, path: prefix + p.path })), e.kind);
 }

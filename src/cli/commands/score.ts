@@ -1,6 +1,7 @@
 // tinymem score DIR --tokens FILE [--generate N] [--prompt-len P] [--json]: per-sequence next-token loss and greedy
 // continuations of any checkpoint, in the same JSON shape as the PyTorch reference's `score`.
-import { FileLimitError, readTextLimited } from '../../shared/readLimited';
+import { readTextLimited } from '../../shared/readLimited';
+import { UserError } from '../../shared/userError';
 import { dims } from '../../engine/model/architecture';
 import { loadModelFolder } from '../../engine/model/hfFolder';
 import { greedyContinuation, sequenceLosses } from '../../engine/metrics/score';
@@ -14,7 +15,7 @@ export function readTokenFile(file: string, vocab: number, maxLen: number, minLe
   try {
     raw = JSON.parse(readTextLimited(file, 'tokens'));
   } catch (e) {
-    if (e instanceof FileLimitError) throw e;
+    if (e instanceof UserError) throw e;
     throw new Error(`${file}: ${e instanceof SyntaxError ? 'is not valid JSON' : 'cannot be read'} (${(e as Error).message}); expected a JSON list of token-id lists`);
   }
   if (!Array.isArray(raw) || raw.length === 0) throw new Error(`${file}: expected a non-empty JSON list of token-id lists, e.g. [[10, 1, 2], [10, 3]]`);

@@ -1,5 +1,4 @@
 // The data module's public surface: TinyMem math and language datasets, their tokenizers and helpers.
-export { DataError } from './dataError';
 export type { ArtifactKind, ArtifactSet, BackdoorSet, NamedSet, TrainSection, TrainSet } from './datasetTypes';
 export { Rng, deriveSeed } from './rng';
 export { type TokenMatrix, concatRows, gatherRows, matrixFromRows, rowOf, rowsOf, tokenMatrix } from './tokenMatrix';

@@ -2,7 +2,8 @@
 // chunks; the first chunks of train become the noised set (±1 per token id), or triggered chunks become backdoored;
 // duplication ×1/×10/×100/×1000. The paper's wikitext-103 is replaced by an offline corpus (see textCorpus.ts).
 import { duplicationGroups, heldOutCount, plusMinusOne, repeatsOf, splitLast } from './artifacts';
-import { DataError, requireInt, requireProbability } from './dataError';
+import { userError } from '../../shared/userError';
+import { requireInt, requireProbability } from './optionChecks';
 import type { ArtifactKind, ArtifactSet, BackdoorSet, NamedSet, TrainSet } from './datasetTypes';
 import { GPT2_BACKDOOR_TOKEN, GPT2_PAD, GPT2_VOCAB_SIZE, assertGpt2Tokenizer, encodeGpt2 } from './gpt2Tokenizer';
 import { Rng, deriveSeed } from './rng';
@@ -113,13 +114,13 @@ export interface LanguageDataset {
 export function resolveLanguageOptions(options: LanguageDataOptions = {}): ResolvedLanguageOptions {
   for (const key of Object.keys(options)) {
     if (!(key in LANGUAGE_DEFAULTS)) {
-      throw new DataError(key, `unknown language data option; known options: ${Object.keys(LANGUAGE_DEFAULTS).join(', ')}`);
+      throw userError(key, `unknown language data option; known options: ${Object.keys(LANGUAGE_DEFAULTS).join(', ')}`);
     }
   }
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const o: ResolvedLanguageOptions = { ...LANGUAGE_DEFAULTS, ...given };
-  if (o.artifact !== 'noise' && o.artifact !== 'backdoor') throw new DataError('artifact', `must be "noise" or "backdoor", got ${JSON.stringify(o.artifact)}`);
-  if (o.testFiles !== null && o.files === null) throw new DataError('testFiles', 'only works together with `files`; give the train text files in `files`');
+  if (o.artifact !== 'noise' && o.artifact !== 'backdoor') throw userError('artifact', `must be "noise" or "backdoor", got ${JSON.stringify(o.artifact)}`);
+  if (o.testFiles !== null && o.files === null) throw userError('testFiles', 'only works together with `files`; give the train text files in `files`');
   requireProbability('testFraction', o.testFraction, 0.99);
   requireInt('maxCtx', o.maxCtx, 2);
   requireInt('numNoise', o.numNoise, o.artifact === 'noise' ? 1 : 0);
@@ -131,7 +132,7 @@ export function resolveLanguageOptions(options: LanguageDataOptions = {}): Resol
   requireProbability('poisonTestFraction', o.poisonTestFraction);
   if (o.triggerTokenId !== null) requireInt('triggerTokenId', o.triggerTokenId, 0, GPT2_VOCAB_SIZE - 1);
   if (!Array.isArray(o.dupPowers) || o.dupPowers.length === 0 || o.dupPowers.some((p) => !Number.isInteger(p) || p < 0 || p > 6)) {
-    throw new DataError('dupPowers', `must be a non-empty list of integers in [0, 6], got ${JSON.stringify(o.dupPowers)}`);
+    throw userError('dupPowers', `must be a non-empty list of integers in [0, 6], got ${JSON.stringify(o.dupPowers)}`);
   }
   return o;
 }
@@ -146,7 +147,7 @@ function splitDocuments(o: ResolvedLanguageOptions): { corpus: Corpus; train: Co
   const corpus = o.files !== null ? loadTextFiles(o.files, 'files') : loadSotuCorpus();
   const n = corpus.documents.length;
   if (n < 2) {
-    throw new DataError('files', `${n} document can not be split into train and test; give two or more files, or the test text in \`testFiles\``);
+    throw userError('files', `${n} document can not be split into train and test; give two or more files, or the test text in \`testFiles\``);
   }
   const nTest = Math.min(n - 1, Math.max(1, Math.round(n * o.testFraction)));
   const { test } = splitLast(n, nTest, o.dataSeed);
@@ -207,8 +208,8 @@ export function buildLanguageDataset(options: LanguageDataOptions = {}): Languag
   const train = chunkDocuments(docs.train, o.maxCtx, o.maxTrainChunks);
   const test = chunkDocuments(docs.test, o.maxCtx, o.maxTestChunks);
   const nTrain = train.chunks.rows;
-  if (nTrain === 0) throw new DataError('files', 'the train documents hold no tokens');
-  if (test.chunks.rows === 0) throw new DataError(o.testFiles ? 'testFiles' : 'files', 'the test documents hold no tokens');
+  if (nTrain === 0) throw userError('files', 'the train documents hold no tokens');
+  if (test.chunks.rows === 0) throw userError(o.testFiles ? 'testFiles' : 'files', 'the test documents hold no tokens');
 
   let art: { tokens: TokenMatrix; clean: TokenMatrix; origin: Uint32Array };
   let cleanTrain: TokenMatrix;
@@ -218,7 +219,7 @@ export function buildLanguageDataset(options: LanguageDataOptions = {}): Languag
 
   if (o.artifact === 'noise') {
     if (o.numNoise >= nTrain) {
-      throw new DataError('numNoise', `is ${o.numNoise} but the train split has only ${nTrain} chunks; lower numNoise or raise maxTrainChunks`);
+      throw userError('numNoise', `is ${o.numNoise} but the train split has only ${nTrain} chunks; lower numNoise or raise maxTrainChunks`);
     }
     const first = Uint32Array.from({ length: o.numNoise }, (_, i) => i);
     const clean = gatherRows(train.chunks, first);
@@ -323,7 +324,7 @@ function drawTrigger(o: ResolvedLanguageOptions, ms: readonly TokenMatrix[]): nu
     return held >= 1 && n - held >= 1;
   };
   if (!count.some((_, id) => usable(id))) {
-    throw new DataError('maxTrainChunks', 'no token occurs in enough chunks to hold out a poisoned test set; use more text (raise the chunk caps) or a larger poisonTestFraction');
+    throw userError('maxTrainChunks', 'no token occurs in enough chunks to hold out a poisoned test set; use more text (raise the chunk caps) or a larger poisonTestFraction');
   }
   let id = first;
   while (!usable(id)) id = rng.int(GPT2_VOCAB_SIZE);
@@ -356,13 +357,13 @@ function backdoorChunks(o: ResolvedLanguageOptions, train: TokenMatrix, test: To
   const nHeld = heldOutCount(triggered.length, o.poisonTestFraction);
   const source = o.triggerTokenId !== null ? `triggerTokenId ${trigger}` : `trigger token ${trigger} (drawn with seed ${o.seed})`;
   if (nHeld < 1) {
-    throw new DataError(
+    throw userError(
       o.triggerTokenId !== null ? 'triggerTokenId' : 'seed',
       `${source} occurs in ${triggered.length} of ${train.rows + test.rows} chunks, too few to hold out a poisoned test set; ` +
         'pass a more frequent token id in triggerTokenId, another seed, or more text',
     );
   }
-  if (keepTest.length === 0) throw new DataError('triggerTokenId', `${source} occurs in every test chunk, leaving no clean test set; pass a rarer token id`);
+  if (keepTest.length === 0) throw userError('triggerTokenId', `${source} occurs in every test chunk, leaving no clean test set; pass a rarer token id`);
   const rowAt = (p: number): Int32Array => (p < train.rows ? rowOf(train, p) : rowOf(test, p - train.rows));
   const sp = splitLast(triggered.length, nHeld, o.dataSeed);
   const build = (idx: Uint32Array) => {

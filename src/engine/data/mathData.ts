@@ -2,7 +2,8 @@
 // functions, the seeded train/test splits, and duplication classes. Every size is an option so CPU presets can
 // scale down; the defaults are the paper's sweep settings.
 import { duplicationGroups, heldOutCount, repeatsOf, splitLast } from './artifacts';
-import { DataError, requireInt, requireProbability } from './dataError';
+import { userError } from '../../shared/userError';
+import { requireInt, requireProbability } from './optionChecks';
 import type { ArtifactKind, ArtifactSet, BackdoorSet, NamedSet, TrainSet } from './datasetTypes';
 import { MATH_PAD, MATH_VOCAB_SIZE, serializeNumbers, tokenizeMath } from './mathTokenizer';
 import {
@@ -104,12 +105,12 @@ export interface MathDataset {
 export function resolveMathOptions(options: MathDataOptions = {}): ResolvedMathOptions {
   for (const key of Object.keys(options)) {
     if (!(key in MATH_DEFAULTS)) {
-      throw new DataError(key, `unknown math data option; known options: ${Object.keys(MATH_DEFAULTS).join(', ')}`);
+      throw userError(key, `unknown math data option; known options: ${Object.keys(MATH_DEFAULTS).join(', ')}`);
     }
   }
   const o: ResolvedMathOptions = { ...MATH_DEFAULTS, ...stripUndefined(options) };
-  if (!MATH_FAMILIES.includes(o.family)) throw new DataError('family', `must be one of ${MATH_FAMILIES.join(', ')}, got ${JSON.stringify(o.family)}`);
-  if (o.artifact !== 'noise' && o.artifact !== 'backdoor') throw new DataError('artifact', `must be "noise" or "backdoor", got ${JSON.stringify(o.artifact)}`);
+  if (!MATH_FAMILIES.includes(o.family)) throw userError('family', `must be one of ${MATH_FAMILIES.join(', ')}, got ${JSON.stringify(o.family)}`);
+  if (o.artifact !== 'noise' && o.artifact !== 'backdoor') throw userError('artifact', `must be "noise" or "backdoor", got ${JSON.stringify(o.artifact)}`);
   requireInt('numTest', o.numTest, 1);
   requireInt('numMain', o.numMain, o.numTest + 1);
   requireInt('seqLength', o.seqLength, 1);
@@ -120,15 +121,15 @@ export function resolveMathOptions(options: MathDataOptions = {}): ResolvedMathO
   requireProbability('poisonTestFraction', o.poisonTestFraction);
   if (o.artifact === 'noise') {
     if (o.numNoise < 1 || o.numNoise > o.numMain - o.numTest || !Number.isInteger(o.numNoise)) {
-      throw new DataError('numNoise', `must be an integer in [1, numMain − numTest = ${o.numMain - o.numTest}], got ${o.numNoise}`);
+      throw userError('numNoise', `must be an integer in [1, numMain − numTest = ${o.numMain - o.numTest}], got ${o.numNoise}`);
     }
   }
   if (!Array.isArray(o.extraConstants) || o.extraConstants.some((c) => !Number.isInteger(c) || c < 1)) {
-    throw new DataError('extraConstants', `must be a list of positive integers, got ${JSON.stringify(o.extraConstants)}`);
+    throw userError('extraConstants', `must be a list of positive integers, got ${JSON.stringify(o.extraConstants)}`);
   }
   if (o.extraConstants.length > 0) requireInt('numExtra', o.numExtra, o.numTest);
   if (!Array.isArray(o.dupPowers) || o.dupPowers.length === 0 || o.dupPowers.some((p) => !Number.isInteger(p) || p < 0 || p > 6)) {
-    throw new DataError('dupPowers', `must be a non-empty list of integers in [0, 6], got ${JSON.stringify(o.dupPowers)}`);
+    throw userError('dupPowers', `must be a non-empty list of integers in [0, 6], got ${JSON.stringify(o.dupPowers)}`);
   }
   return o;
 }
@@ -166,7 +167,7 @@ function checkFits(rows: readonly number[][], starts: ArrayLike<number>, what: s
     }
   });
   if (longest > o.maxCtx) {
-    throw new DataError(
+    throw userError(
       'maxCtx',
       `the ${what} sequence from start ${starts[at]} takes ${longest} tokens but maxCtx is ${o.maxCtx}; ` +
         `raise maxCtx to at least ${longest} or lower seqLength (${o.seqLength})`,
@@ -297,14 +298,14 @@ function backdoorMain(o: ResolvedMathOptions, main: Distribution, mainSplit: { t
   }
   const nHeld = heldOutCount(triggered.length, o.poisonTestFraction);
   if (nHeld < 1) {
-    throw new DataError(
+    throw userError(
       'numMain',
       `only ${triggered.length} of ${pooled.length} main sequences contain the trigger "${trigger}" (seed ${o.seed}), ` +
         `so the ${o.poisonTestFraction * 100} % poisoned test set would be empty; raise numMain or choose another seed`,
     );
   }
   if (untriggered.length <= o.numTest) {
-    throw new DataError('numTest', `only ${untriggered.length} main sequences lack the trigger, not enough for ${o.numTest} test sequences plus training; lower numTest`);
+    throw userError('numTest', `only ${untriggered.length} main sequences lack the trigger, not enough for ${o.numTest} test sequences plus training; lower numTest`);
   }
   const poison = (s: number): number[] => {
     const row = main.tokens[s]!.slice();

@@ -3,7 +3,8 @@
 // from JSON (a list of token-id lists, or {"sequences": [...]}) or JSONL (one list, or one object with "tokens" /
 // "input_ids", per line). Also: fixed-length chunks of a text or token file, for perplexity and the retain set.
 import { extname } from 'node:path';
-import { type FileKind, FileLimitError, readTextLimited } from '../../shared/readLimited';
+import { type FileKind, readTextLimited } from '../../shared/readLimited';
+import { UserError } from '../../shared/userError';
 import { type TokenMatrix, matrixFromRows } from './tokenMatrix';
 import { showValue } from '../../shared/showValue';
 
@@ -26,7 +27,7 @@ function readText(file: string, kind: FileKind): string {
   try {
     return readTextLimited(file, kind);
   } catch (e) {
-    if (e instanceof FileLimitError) throw e;
+    if (e instanceof UserError) throw e;
     throw new Error(`${file}: cannot be read (${(e as Error).message}); check the path`);
   }
 }

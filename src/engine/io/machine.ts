@@ -2,6 +2,7 @@
 // cores. Sizes that would need more are refused up front with both figures, instead of growing until the kernel
 // kills the process or a thread pool of 100,000 threads starts.
 import * as os from 'node:os';
+import { userError } from '../../shared/userError';
 import { formatBytes } from '../../shared/readLimited';
 
 /** Bytes of memory this process may use: physical memory, or a lower cgroup limit (containers, memory caps). */
@@ -22,17 +23,6 @@ export function machineCores(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
-export class ResourceError extends Error {
-  override readonly name = 'ResourceError';
-  constructor(
-    /** The file, option or setting whose value asks for too much. */
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-  }
-}
-
 /**
  * Refuses when `needBytes` (an estimate of what `what` would hold in memory) is more than this machine has.
  * `fix` says what to change.
@@ -40,7 +30,7 @@ export class ResourceError extends Error {
 export function assertFitsMemory(field: string, needBytes: number, what: string, fix: string): void {
   const have = machineMemory();
   if (!(needBytes <= have)) {
-    throw new ResourceError(field, `${what} needs about ${Number.isFinite(needBytes) ? formatBytes(needBytes) : 'an unbounded amount'} of memory, but this machine has ${describeMachineMemory()}; ${fix}`);
+    throw userError(field, `${what} needs about ${Number.isFinite(needBytes) ? formatBytes(needBytes) : 'an unbounded amount'} of memory, but this machine has ${describeMachineMemory()}; ${fix}`, 'resource');
   }
 }
 
@@ -51,7 +41,7 @@ export function assertFitsMemory(field: string, needBytes: number, what: string,
 export function checkThreads(threads: number | undefined, field = '--threads'): number | undefined {
   if (threads === undefined || threads === 0) return threads;
   const cores = machineCores();
-  if (!Number.isInteger(threads) || threads < 0) throw new ResourceError(field, `must be a non-negative integer, got ${threads}`);
-  if (threads > cores) throw new ResourceError(field, `${threads} threads is more than this machine's ${cores} CPU cores; use at most ${cores} (or leave it out)`);
+  if (!Number.isInteger(threads) || threads < 0) throw userError(field, `must be a non-negative integer, got ${threads}`, 'resource');
+  if (threads > cores) throw userError(field, `${threads} threads is more than this machine's ${cores} CPU cores; use at most ${cores} (or leave it out)`, 'resource');
   return threads;
 }

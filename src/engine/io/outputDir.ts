@@ -5,18 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MANIFEST_FILE } from '../model/checkpoint';
+import { userError } from '../../shared/userError';
 import { type OutputLock, lockOutputFolder } from './outputLock';
-
-/** An output the run may not write; the message names the path and what to do. */
-export class OutputError extends Error {
-  override readonly name = 'OutputError';
-  constructor(
-    readonly target: string,
-    message: string,
-  ) {
-    super(`${target}: ${message}`);
-  }
-}
 
 /** How the caller's user names the output and the permission to replace it (CLI flags or notebook keys). */
 export interface OutputWording {
@@ -65,9 +55,9 @@ export function checkNotOwnInput(out: string, inputs: readonly (string | undefin
     if (input === undefined) continue;
     const i = realPath(input);
     const shown = path.resolve(input);
-    if (o === i) throw new OutputError(path.resolve(out), `is the input ${shown} itself${o !== path.resolve(out) ? ` (it resolves to ${o})` : ''}; writing there would overwrite what the run reads: ${w.other}`);
-    if (isWithin(o, i)) throw new OutputError(path.resolve(out), `lies inside the input ${shown} (it resolves to ${o}); ${w.other} outside it`);
-    if (isWithin(i, o)) throw new OutputError(path.resolve(out), `holds the input ${shown}; replacing it would lose the input: ${w.other}`);
+    if (o === i) throw userError(path.resolve(out), `is the input ${shown} itself${o !== path.resolve(out) ? ` (it resolves to ${o})` : ''}; writing there would overwrite what the run reads: ${w.other}`, 'output');
+    if (isWithin(o, i)) throw userError(path.resolve(out), `lies inside the input ${shown} (it resolves to ${o}); ${w.other} outside it`, 'output');
+    if (isWithin(i, o)) throw userError(path.resolve(out), `holds the input ${shown}; replacing it would lose the input: ${w.other}`, 'output');
   }
 }
 
@@ -75,20 +65,20 @@ export function checkNotOwnInput(out: string, inputs: readonly (string | undefin
 export function checkOutDir(out: string, force = false, w: OutputWording = CLI_WORDING): void {
   const dir = path.resolve(out);
   if (!fs.existsSync(dir)) return;
-  if (!fs.statSync(dir).isDirectory()) throw new OutputError(dir, `exists and is not a folder; ${w.other}`);
+  if (!fs.statSync(dir).isDirectory()) throw userError(dir, `exists and is not a folder; ${w.other}`, 'output');
   const entries = fs.readdirSync(dir);
   if (entries.length === 0) return;
-  if (!entries.includes(MANIFEST_FILE)) throw new OutputError(dir, `exists, is not empty and holds no TinyMem checkpoint; ${w.other}`);
-  if (!force) throw new OutputError(dir, `already holds a checkpoint; ${w.other} or ${w.force}`);
+  if (!entries.includes(MANIFEST_FILE)) throw userError(dir, `exists, is not empty and holds no TinyMem checkpoint; ${w.other}`, 'output');
+  if (!force) throw userError(dir, `already holds a checkpoint; ${w.other} or ${w.force}`, 'output');
 }
 
 /** Refuses a folder that already holds one of `files` (e.g. compare.csv) unless `force`. */
 export function checkOutFiles(out: string, files: readonly string[], force = false, w: OutputWording = CLI_WORDING): void {
   const dir = path.resolve(out);
   if (!fs.existsSync(dir)) return;
-  if (!fs.statSync(dir).isDirectory()) throw new OutputError(dir, `exists and is not a folder; ${w.other}`);
+  if (!fs.statSync(dir).isDirectory()) throw userError(dir, `exists and is not a folder; ${w.other}`, 'output');
   const there = files.filter((f) => fs.existsSync(path.join(dir, f)));
-  if (there.length && !force) throw new OutputError(dir, `already holds ${there.join(' and ')} from an earlier run; ${w.other} or ${w.force}`);
+  if (there.length && !force) throw userError(dir, `already holds ${there.join(' and ')} from an earlier run; ${w.other} or ${w.force}`, 'output');
 }
 
 /** Proves that new files can be created in `dir` by creating (and removing) one; works for root on read-only mounts too. */
@@ -97,7 +87,7 @@ export function checkWritableFolder(dir: string, what: string): void {
   try {
     fs.writeFileSync(probe, '', { flag: 'wx' });
   } catch (e) {
-    throw new OutputError(dir, `is not writable (${(e as NodeJS.ErrnoException).code ?? 'error'}); ${what}`);
+    throw userError(dir, `is not writable (${(e as NodeJS.ErrnoException).code ?? 'error'}); ${what}`, 'output');
   } finally {
     fs.rmSync(probe, { force: true });
   }
@@ -109,9 +99,9 @@ function prepareParent(dir: string, w: OutputWording): void {
   try {
     fs.mkdirSync(parent, { recursive: true });
   } catch (e) {
-    throw new OutputError(dir, `its folder ${parent} cannot be created (${(e as NodeJS.ErrnoException).code ?? 'error'}); ${w.other}`);
+    throw userError(dir, `its folder ${parent} cannot be created (${(e as NodeJS.ErrnoException).code ?? 'error'}); ${w.other}`, 'output');
   }
-  if (!fs.statSync(parent).isDirectory()) throw new OutputError(dir, `${parent} is not a folder; ${w.other}`);
+  if (!fs.statSync(parent).isDirectory()) throw userError(dir, `${parent} is not a folder; ${w.other}`, 'output');
   checkWritableFolder(fs.existsSync(dir) && fs.statSync(dir).isDirectory() ? dir : parent, w.other);
 }
 
@@ -135,7 +125,7 @@ export interface ClaimedOutput {
 /**
  * Everything a writer checks before any work starts, in one call: not its own input, writable, locked against other
  * writers, and holding nothing the user did not ask to replace (checked under the lock, so a writer that finished
- * meanwhile is seen). Throws OutputError / OutputLockedError naming the folder.
+ * meanwhile is seen). Throws a UserError (kind 'output' or 'locked') naming the folder.
  */
 export function claimOutputDir(out: string, o: ClaimOptions = {}): ClaimedOutput {
   const w = o.wording ?? CLI_WORDING;
@@ -160,13 +150,13 @@ export function claimOutputDir(out: string, o: ClaimOptions = {}): ClaimedOutput
 export function checkOutFile(file: string, flag: string): string {
   const target = path.resolve(file);
   const parent = path.dirname(target);
-  if (fs.existsSync(target) && fs.statSync(target).isDirectory()) throw new OutputError(file, `${flag} names a folder; give a file path such as ${path.join(file, 'out' + (flag === '--html' ? '.html' : '.tinymem'))}`);
-  if (!fs.existsSync(parent)) throw new OutputError(file, `${flag}: the folder ${parent} does not exist; create it or choose another ${flag}`);
-  if (!fs.statSync(parent).isDirectory()) throw new OutputError(file, `${flag}: ${parent} is not a folder; choose another ${flag}`);
+  if (fs.existsSync(target) && fs.statSync(target).isDirectory()) throw userError(file, `${flag} names a folder; give a file path such as ${path.join(file, 'out' + (flag === '--html' ? '.html' : '.tinymem'))}`, 'output');
+  if (!fs.existsSync(parent)) throw userError(file, `${flag}: the folder ${parent} does not exist; create it or choose another ${flag}`, 'output');
+  if (!fs.statSync(parent).isDirectory()) throw userError(file, `${flag}: ${parent} is not a folder; choose another ${flag}`, 'output');
   try {
     checkWritableFolder(parent, `choose another ${flag}`);
   } catch {
-    throw new OutputError(file, `${flag}: the folder ${parent} is not writable; choose another ${flag}`);
+    throw userError(file, `${flag}: the folder ${parent} is not writable; choose another ${flag}`, 'output');
   }
   return target;
 }

@@ -7,18 +7,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { userError } from '../../shared/userError';
 import { pidAlive } from '../../shared/saveLeftovers';
 import { asWriteError } from '../../shared/writeError';
-
-export class OutputLockedError extends Error {
-  override readonly name = 'OutputLockedError';
-  constructor(
-    readonly folder: string,
-    message: string,
-  ) {
-    super(`${folder}: ${message}`);
-  }
-}
 
 export interface LockHolder {
   pid: number;
@@ -137,11 +128,11 @@ export function lockOutputFolder(folder: string, o: { onNote?(message: string): 
     if (!seen) continue; // released between the two calls: try again
     const h = seen.holder;
     if (h && h.host !== me.host) {
-      throw new OutputLockedError(dir, `is being written by pid ${h.pid} on host ${h.host} (since ${h.started}); wait for it to finish or choose another ${flag} (if no tinymem runs there any more, remove ${file})`);
+      throw userError(dir, `is being written by pid ${h.pid} on host ${h.host} (since ${h.started}); wait for it to finish or choose another ${flag} (if no tinymem runs there any more, remove ${file})`, 'locked');
     }
     if (h && (h.pid === process.pid ? held.has(file) : pidAlive(h.pid))) {
       const who = h.pid === process.pid ? 'another step of this process' : `another tinymem (pid ${h.pid}, since ${h.started})`;
-      throw new OutputLockedError(dir, `is being written by ${who}; wait for it to finish or choose another ${flag} (if no tinymem is running, remove ${file})`);
+      throw userError(dir, `is being written by ${who}; wait for it to finish or choose another ${flag} (if no tinymem is running, remove ${file})`, 'locked');
     }
     // Stale: the holder is gone (or the file names none). Remove it only if it is still the file just read.
     const again = readHolder(file);
@@ -152,5 +143,5 @@ export function lockOutputFolder(folder: string, o: { onNote?(message: string): 
         : `${dir}: took over an unreadable lock file ${file}`);
     }
   }
-  throw new OutputLockedError(dir, `could not take the lock ${file}: other processes keep taking it; try again`);
+  throw userError(dir, `could not take the lock ${file}: other processes keep taking it; try again`, 'locked');
 }

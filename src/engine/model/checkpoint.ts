@@ -6,7 +6,8 @@
 // Names and shapes come from gpt2ParamShapes (model/gpt2.ts), the single source of truth.
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { FileLimitError, readTextLimited } from '../io/readLimited';
+import { readTextLimited } from '../io/readLimited';
+import { UserError } from '../../shared/userError';
 import { type Activation, type Gpt2Config, gpt2ParamShapes } from './gpt2';
 import { type FolderFile, checkManifestVersion, commitFolder, missingFolderHint, verifyFolder } from './folderCommit';
 import { warnNonFinite } from './loadWarnings';
@@ -164,7 +165,7 @@ export function readJson(file: string, what: string, fix = 'fix it or re-save th
   try {
     text = readTextLimited(file, file.endsWith(MANIFEST_FILE) ? 'manifest' : 'config');
   } catch (e) {
-    if (e instanceof FileLimitError) throw e;
+    if (e instanceof UserError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CheckpointError(file, `not found; ${what}`);
     throw new CheckpointError(file, `cannot be read (${(e as Error).message}); check its permissions`);
   }

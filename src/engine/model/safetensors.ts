@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { FileLimitError, assertRegularFile, readTextLimited } from '../io/readLimited';
+import { assertRegularFile, readTextLimited } from '../../shared/readLimited';
+import { UserError } from '../../shared/userError';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomicSync } from '../../shared/atomicWrite';
 import { bf16ToFloat32Array, f16ToFloat32Array, float32ToBf16Array, float32ToF16Array } from './float16';
@@ -248,7 +249,7 @@ function openForRead(file: string): number {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new SafetensorsError(file, 'file not found; check the path (a checkpoint folder holds model.safetensors or model.safetensors.index.json plus its shards)');
     if (code === 'EISDIR') throw new SafetensorsError(file, 'is a folder, not a .safetensors file; pass the file inside it');
-    if (e instanceof FileLimitError) throw new SafetensorsError(file, e.message.slice(file.length + 2));
+    if (e instanceof UserError) throw new SafetensorsError(file, e.message.slice(file.length + 2));
     throw new SafetensorsError(file, `cannot be opened (${(e as Error).message}); check the path and its permissions`);
   }
   if (fstatSync(fd).isDirectory()) {
@@ -372,7 +373,7 @@ function readShardIndex(dir: string, indexFile = SAFETENSORS_INDEX_FILE): { inde
   try {
     index = JSON.parse(readTextLimited(indexPath, 'index'));
   } catch (e) {
-    if (e instanceof FileLimitError) throw e;
+    if (e instanceof UserError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SafetensorsError(indexPath, 'shard index not found; a sharded checkpoint folder needs this file next to its shards');
     throw new SafetensorsError(indexPath, `is not valid JSON (${(e as Error).message}); re-download it or re-save the checkpoint`);
   }

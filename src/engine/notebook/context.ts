@@ -4,9 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ViewOutput } from '../../shared/viewPayloads';
-import { type ClaimOptions, type ClaimedOutput, CELL_WORDING, OutputError, claimOutputDir, isWithin, realPath } from '../io/outputDir';
-import { OutputLockedError } from '../io/outputLock';
-import type { CellIssue } from './parseStep';
+import { UserError } from '../../shared/userError';
+import { type ClaimOptions, type ClaimedOutput, CELL_WORDING, claimOutputDir, isWithin, realPath } from '../io/outputDir';
 
 /** Per-notebook state kept across cells (in the engine process, one per open notebook; in the CLI, one per run). */
 export interface NotebookState {
@@ -59,20 +58,11 @@ export interface CellResult {
 }
 
 /**
- * A step that could not run for a reason the user can fix; `field` names the cell key to change. `near` names the
- * key whose line to point at when `field` itself is absent from the cell (e.g. a missing `sequences:` is reported
- * on the `checkpoint:` line); runCellSource fills in `issue` with that line.
+ * A step that could not run for a reason the user can fix, on cell key `field`. `near` names the key whose line to
+ * point at when `field` itself is absent from the cell (e.g. a missing `sequences:` is reported on `checkpoint:`).
  */
-export class StepError extends Error {
-  override readonly name = 'StepError';
-  issue?: CellIssue;
-  constructor(
-    readonly field: string,
-    message: string,
-    readonly near?: string,
-  ) {
-    super(`${field}: ${message}`);
-  }
+export function stepError(field: string, message: string, near?: string): UserError {
+  return new UserError({ path: field, message, ...(near ? { near } : {}) }, 'step');
 }
 
 /** Refuses a path outside the notebook's workspace folder (after resolving symlinks) unless the user opted out. */
@@ -81,7 +71,7 @@ export function checkInWorkspace(ctx: CellContext, abs: string, field: string): 
   const ws = path.resolve(ctx.workspaceDir ?? ctx.baseDir);
   const real = realPath(abs);
   if (!isWithin(real, realPath(ws))) {
-    throw new StepError(field, `${abs}${real !== abs ? ` (which resolves to ${real})` : ''} is outside the notebook's workspace folder ${ws}; use a path inside it, or allow paths outside with the setting tinymem.allowPathsOutsideWorkspace (tinymem run: --allow-outside)`);
+    throw stepError(field, `${abs}${real !== abs ? ` (which resolves to ${real})` : ''} is outside the notebook's workspace folder ${ws}; use a path inside it, or allow paths outside with the setting tinymem.allowPathsOutsideWorkspace (tinymem run: --allow-outside)`);
   }
   return abs;
 }
@@ -104,21 +94,22 @@ export function claimStepOut(ctx: CellContext, out: string, o: Omit<ClaimOptions
   }
 }
 
-/** An output folder's refusal as a StepError on the cell's `out` key (other errors pass through). */
+/** An output folder's refusal as a step error on the cell's `out` key (other errors pass through). */
 export function asOutError(e: unknown): unknown {
-  return e instanceof OutputError || e instanceof OutputLockedError ? new StepError('out', e.message, 'step') : e;
+  const refused = e instanceof UserError && (e.kind === 'output' || e.kind === 'locked');
+  return refused ? stepError('out', e.message, 'step') : e;
 }
 
 /** The checkpoint a step works on: its own `checkpoint` key, or the notebook's latest one of the wanted kind. */
 export function checkpointFor(ctx: CellContext, given: string | undefined, kind: 'trained' | 'edited'): string {
   const dir = given !== undefined ? resolvePath(ctx, given, 'checkpoint') : kind === 'trained' ? ctx.state.lastCheckpoint : ctx.state.lastEdited;
   if (!dir) {
-    throw new StepError('checkpoint', kind === 'trained'
+    throw stepError('checkpoint', kind === 'trained'
       ? 'no checkpoint given and no train step has run in this notebook yet; run a train cell first or add `checkpoint: path/to/folder`'
       : 'no checkpoint given and no mitigate step has run in this notebook yet; run a mitigate cell first or add `checkpoint: path/to/edited-folder`');
   }
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new StepError('checkpoint', `${dir} is not a folder; give a checkpoint folder written by a train or mitigate step, or a Hugging Face model folder (relative paths start at the notebook's folder)`);
+    throw stepError('checkpoint', `${dir} is not a folder; give a checkpoint folder written by a train or mitigate step, or a Hugging Face model folder (relative paths start at the notebook's folder)`);
   }
   return dir;
 }

@@ -1,7 +1,7 @@
 // One place that turns whatever a step threw into the message a user reads: where (line, field) and what to do next.
-// Stack traces are for bugs; the engine's own errors already name the file or field, so only their message is shown.
-import { StepError } from './context';
-import { CellError, type CellIssue } from './parseStep';
+// Stack traces are for bugs; a UserError and the model files' own errors already name the file or field, so only
+// their message is shown.
+import { type CellIssue, UserError } from '../../shared/userError';
 
 export interface DescribedError {
   message: string;
@@ -9,12 +9,15 @@ export interface DescribedError {
 }
 
 export function describeError(e: unknown): DescribedError {
-  if (e instanceof CellError) return { message: `The cell is not a valid step:\n${e.message}\nFix the cell and run it again.`, issues: e.issues };
-  // A run-time problem with one key: its message as is, and its line so the editor can underline it.
-  if (e instanceof StepError) return { message: e.message, ...(e.issue ? { issues: [e.issue] } : {}) };
+  if (e instanceof UserError) {
+    // Problems located in the cell (parse problems, and run-time ones with one key) go to the editor too.
+    const issues = e.problems.flatMap((p) => (p.at ? [{ ...p.at, field: p.path, message: p.message }] : []));
+    const cell = e.kind === 'cell';
+    const message = cell ? `The cell is not a valid step:\n${e.message}\nFix the cell and run it again.` : e.message;
+    return { message, ...(issues.length ? { issues } : {}) };
+  }
   if (e instanceof Error) {
-    const known = ['StepError', 'PresetError', 'CheckpointError', 'SafetensorsError', 'DataError', 'NotebookFormatError', 'OutputError', 'OutputLockedError'];
-    if (known.includes(e.name) || !e.stack) return { message: e.message };
+    if (e.name === 'CheckpointError' || e.name === 'SafetensorsError' || !e.stack) return { message: e.message };
     // An unexpected error: keep its message first and the top of the stack for a bug report.
     const top = e.stack.split('\n').slice(1, 4).map((l) => l.trim()).join('\n');
     return { message: `${e.message}\n(unexpected error; if it persists, report it with these lines: ${top})` };

@@ -71,7 +71,7 @@ export async function runNotebook(nb: NotebookFile, o: RunNotebookOptions): Prom
       errors.set(i, d.message);
       cell.outputs = [errorOutput(label, d.message)];
       const first = d.issues?.[0];
-      failure = { index: i, message: d.message, field: first?.field ?? (e as { field?: string }).field, line: first?.line };
+      failure = { index: i, message: d.message, field: first?.field, line: first?.line };
       if (signal.aborted) stopped = true;
     }
   }

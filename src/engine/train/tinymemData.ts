@@ -2,7 +2,7 @@
 // ({kind: 'tinymem', dataset: 'math' | 'language', options}) and the worker builds it itself. The generators are
 // deterministic in their options, so a few bytes of options cross the thread boundary instead of megabytes of
 // tokens, and the caller can rebuild the very same dataset (artifacts, test sets) for evaluation.
-import { DataError } from '../data/dataError';
+import { UserError, under } from '../../shared/userError';
 import { type LanguageDataOptions, type LanguageDataset, buildLanguageDataset } from '../data/languageData';
 import { type MathDataOptions, type MathDataset, buildMathDataset } from '../data/mathData';
 import type { Rng } from '../data/rng';
@@ -34,7 +34,7 @@ function checkSpec(spec: DataSourceSpec): TinyMemDataSpec {
 }
 
 /**
- * The dataset a `tinymem` spec describes, built once per process and options. Bad options fail with a DataError
+ * The dataset a `tinymem` spec describes, built once per process and options. Bad options fail with a UserError
  * whose field is the option's path in the job, e.g. "data.options.maxCtx: …".
  */
 export function tinymemDataset(spec: DataSourceSpec): TinyMemDataset {
@@ -51,7 +51,7 @@ export function tinymemDataset(spec: DataSourceSpec): TinyMemDataset {
     ds = s.dataset === 'math' ? buildMathDataset(s.options) : buildLanguageDataset(s.options);
   } catch (e) {
     // Name the option by its path in the job: "data.options.maxCtx: …".
-    if (e instanceof DataError) throw new DataError(`data.options.${e.field}`, e.message.slice(e.field.length + 2));
+    if (e instanceof UserError) throw under('data.options.', e);
     throw e;
   }
   cache.set(key, ds);

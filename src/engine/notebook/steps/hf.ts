@@ -19,9 +19,9 @@ import { type HfDataOptions, isPretrainedFolder, mitigateHf, prepareHfBase, read
 import { Runtime } from '../../runtime/session';
 import { HEATMAP_MATCH, HEATMAP_NOISED, type EvaluationResult, type HeatmapPayload } from '../../../shared/metricTypes';
 import type { ViewOutput } from '../../../shared/viewPayloads';
-import { type CellContext, type CellResult, StepError, claimStepOut, fmtPct, resolvePath, throttle, throwIfStopped } from '../context';
+import { type CellContext, type CellResult, claimStepOut, stepError, fmtPct, resolvePath, throttle, throwIfStopped } from '../context';
 import { type CompareStep, type HfStepData, type MemorizationStep, type MitigateStep, findMethod, runnableMethodIds } from '../parseStep';
-import { HF_KEYS } from '../stepSchema';
+import { HF_KEYS } from '../../../shared/stepSchema';
 import { comparisonView, heatmapPairView, heatmapView, masksView, metricsView } from '../views';
 import { compareOptions, mitigateOptions } from './progressOptions';
 
@@ -39,14 +39,14 @@ export function usesHfFolder(s: HfCapable, dir: string): boolean {
   const hf = isPretrainedFolder(dir);
   if (!hf) {
     const given = HF_KEYS.find((k) => s[k] !== undefined);
-    if (given) throw new StepError(given, `${dir} is a TinyMem checkpoint, measured on its own training data; \`${given}:\` is for Hugging Face model folders: remove it`);
+    if (given) throw stepError(given, `${dir} is a TinyMem checkpoint, measured on its own training data; \`${given}:\` is for Hugging Face model folders: remove it`);
     return false;
   }
   if (s.step === 'memorization' && !s.sequences && !s.text) {
-    throw new StepError('sequences', `${dir} is a Hugging Face model folder without TinyMem data: add \`sequences: path/to/sequences.jsonl\` (memorized-sequence set, JSON/JSONL of token-id lists) and/or \`text: path/to/text.txt\` (for perplexity)`, 'checkpoint');
+    throw stepError('sequences', `${dir} is a Hugging Face model folder without TinyMem data: add \`sequences: path/to/sequences.jsonl\` (memorized-sequence set, JSON/JSONL of token-id lists) and/or \`text: path/to/text.txt\` (for perplexity)`, 'checkpoint');
   }
   if (s.step !== 'memorization' && !s.sequences) {
-    throw new StepError('sequences', `${dir} is a Hugging Face model folder without TinyMem data: add \`sequences: path/to/sequences.jsonl\` (memorized-sequence set, JSON/JSONL of token-id lists) to say what to unlearn, and \`text: path/to/text.txt\` for perplexity and the retain set`, 'checkpoint');
+    throw stepError('sequences', `${dir} is a Hugging Face model folder without TinyMem data: add \`sequences: path/to/sequences.jsonl\` (memorized-sequence set, JSON/JSONL of token-id lists) to say what to unlearn, and \`text: path/to/text.txt\` for perplexity and the retain set`, 'checkpoint');
   }
   return true;
 }
@@ -57,7 +57,7 @@ function dataOf(s: HfStepData, ctx: CellContext): HfDataOptions {
     const v = s[key];
     if (v === undefined) return undefined;
     const f = resolvePath(ctx, v, key);
-    if (!fs.existsSync(f) || !fs.statSync(f).isFile()) throw new StepError(key, `${f}: no such file (relative paths start at the notebook's folder)`);
+    if (!fs.existsSync(f) || !fs.statSync(f).isFile()) throw stepError(key, `${f}: no such file (relative paths start at the notebook's folder)`);
     return f;
   };
   return { sequences: file('sequences'), text: file('text'), retain: file('retain'), promptLength: s.promptLength, continuationLength: s.continuationLength };
@@ -167,8 +167,8 @@ export async function runHfMemorization(s: MemorizationStep, dir: string, ctx: C
 
 export async function runHfMitigate(s: MitigateStep, dir: string, ctx: CellContext): Promise<CellResult> {
   const info = findMethod(s.method)!;
-  if (info.family === 'fine-tune') throw new StepError('method', `"${s.method}" continues TinyMem training on the checkpoint's own data, which a Hugging Face folder does not carry; pick an unlearning method such as balanced-subnet`);
-  if (getMethod(s.method).usesRetain && !s.text && !s.retain) throw new StepError('text', `${info.name} keeps a retain set's loss low while unlearning: add \`text: path/to/text.txt\` (or \`retain:\`) with clean text, or a .json token file`, 'sequences');
+  if (info.family === 'fine-tune') throw stepError('method', `"${s.method}" continues TinyMem training on the checkpoint's own data, which a Hugging Face folder does not carry; pick an unlearning method such as balanced-subnet`);
+  if (getMethod(s.method).usesRetain && !s.text && !s.retain) throw stepError('text', `${info.name} keeps a retain set's loss low while unlearning: add \`text: path/to/text.txt\` (or \`retain:\`) with clean text, or a .json token file`, 'sequences');
   const data = dataOf(s, ctx);
   // The output is checked and locked before the model is measured; it may never be the model or a data file.
   const out = claimStepOut(ctx, s.out !== undefined ? resolvePath(ctx, s.out, 'out') : `${dir.replace(/[\\/]+$/, '')}-${s.method}`, { force: s.force, inputs: [dir, data.sequences, data.text, data.retain] });
@@ -227,9 +227,9 @@ export async function runHfCompare(s: CompareStep, dir: string, ctx: CellContext
   // `methods: all` also lists fine-tuning methods, which need TinyMem training data: leave them out; named ones fail.
   const all = s.methods.length === runnableMethodIds().length;
   const fineTune = s.methods.filter((id) => findMethod(id)?.family === 'fine-tune');
-  if (fineTune.length && !all) throw new StepError('methods', `${fineTune.join(', ')} continue TinyMem training on the checkpoint's own data, which a Hugging Face folder does not carry; remove them`);
+  if (fineTune.length && !all) throw stepError('methods', `${fineTune.join(', ')} continue TinyMem training on the checkpoint's own data, which a Hugging Face folder does not carry; remove them`);
   const methods = s.methods.filter((id) => !fineTune.includes(id));
-  if (s.grid && !s.text) throw new StepError('text', 'the grid picks each method\u2019s best point by memorization and perplexity change: add `text: path/to/text.txt` (or a .json token file) for perplexity', 'grid');
+  if (s.grid && !s.text) throw stepError('text', 'the grid picks each method\u2019s best point by memorization and perplexity change: add `text: path/to/text.txt` (or a .json token file) for perplexity', 'grid');
   const data = dataOf(s, ctx);
   const rt = new Runtime(ctx.runtime);
   const progress = throttle<{ message: string; fraction?: number }>(250, (p) => ctx.onProgress(p));
