@@ -31,14 +31,16 @@ const config: Gpt2Config = {
   const seqs = rowsOf(data.train.tokens).slice(0, N).map((s) => s.slice(0, 100));
   const prompts = seqs.map((s) => s.slice(0, 50));
   const rt = new Runtime({ threads: THREADS });
-  console.log(`model: 4-layer TinyMem math GPT-2; ${N} sequences, prompt 50, 50 greedy tokens, batch ${BATCH}, ${THREADS} threads`);
+  console.log(`model: 4-layer TinyMem math GPT-2; ${N} sequences, prompt 50, 50 greedy tokens, batch ${BATCH}, ` +
+    `${THREADS} threads`);
 
   await greedyContinuation(rt, config, params, prompts.slice(0, BATCH), 50, BATCH); // compile and warm up
   const t0 = performance.now();
   const ours = await greedyContinuation(rt, config, params, prompts, 50, BATCH);
   const oursS = (performance.now() - t0) / 1e3;
   const oursRate = N / oursS;
-  console.log(`tinymem (onnxruntime ${ours.provider}, KV cache in an ONNX Loop): ${oursS.toFixed(2)} s, ${oursRate.toFixed(1)} sequences/s`);
+  console.log(`tinymem (onnxruntime ${ours.provider}, KV cache in an ONNX Loop): ${oursS.toFixed(2)} s, ` +
+    `${oursRate.toFixed(1)} sequences/s`);
 
   if (!fs.existsSync(TORCH_REFERENCE) || spawnSync(PYTHON, ['-c', 'import torch']).status !== 0) {
     console.log(`pytorch reference: not run (needs ${TORCH_REFERENCE} and torch for ${PYTHON})`);
@@ -48,14 +50,17 @@ const config: Gpt2Config = {
     saveCheckpoint(dir, makeCheckpointConfig(config), params);
     fs.writeFileSync(path.join(dir, 'seqs.json'), JSON.stringify(seqs.slice(0, TORCH_N)));
     const t1 = performance.now();
-    const res = spawnSync(PYTHON, [TORCH_REFERENCE, 'score', '--model', dir, '--tokens', path.join(dir, 'seqs.json'), '--prompt-len', '50', '--generate', '50', '--threads', String(THREADS)], { encoding: 'utf8' });
+    const res = spawnSync(PYTHON, [TORCH_REFERENCE, 'score', '--model', dir, '--tokens', path.join(dir, 'seqs.json'),
+      '--prompt-len', '50', '--generate', '50', '--threads', String(THREADS)], { encoding: 'utf8' });
     const torchS = (performance.now() - t1) / 1e3;
     if (res.status !== 0) throw new Error(res.stderr);
     const greedy: number[][] = JSON.parse(res.stdout.trim().split('\n').pop()!).greedy;
     const same = greedy.filter((g, i) => g.join() === ours.tokens[i]!.join()).length;
     const torchRate = TORCH_N / torchS;
-    console.log(`pytorch reference (unbatched greedy, including its start-up): ${torchS.toFixed(2)} s for ${TORCH_N} sequences, ${torchRate.toFixed(2)} sequences/s`);
-    console.log(`ratio: ${(oursRate / torchRate).toFixed(1)}x the reference's sequences/s; identical continuations ${same}/${TORCH_N}`);
+    console.log(`pytorch reference (unbatched greedy, including its start-up): ${torchS.toFixed(2)} s for ${TORCH_N} ` +
+      `sequences, ${torchRate.toFixed(2)} sequences/s`);
+    console.log(`ratio: ${(oursRate / torchRate).toFixed(1)}x the reference's sequences/s; identical continuations ` +
+      `${same}/${TORCH_N}`);
     fs.rmSync(dir, { recursive: true, force: true });
   }
   console.log(`peak resident memory: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);

@@ -21,7 +21,8 @@ import { configKey, countParams } from '../src/engine/model/architecture';
 import { type NeoxConfig, neoxParamShapes } from '../src/engine/model/gptNeox';
 import { greedyContinuation, sequenceLosses } from '../src/engine/metrics/score';
 import { balancedCoefficients } from '../src/engine/methods/subnet/balancedSubnet';
-import { SUBNET_SGD, buildSubnetStep, createSubnetState, microBatchRows, subnetStep } from '../src/engine/methods/subnet/edgePopup';
+import { SUBNET_SGD, buildSubnetStep, createSubnetState, microBatchRows,
+  subnetStep } from '../src/engine/methods/subnet/edgePopup';
 import { Runtime, forceGc } from '../src/engine/runtime/session';
 
 const args = process.argv.slice(2);
@@ -38,9 +39,12 @@ const big = SHAPE === '1b';
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 const hidden = env('BENCH_HIDDEN', big ? 2048 : 1024);
 const config: NeoxConfig = {
-  model_type: 'gpt_neox', vocab_size: env('BENCH_VOCAB', 50304), hidden_size: hidden, num_hidden_layers: env('BENCH_LAYERS', big ? 16 : 24),
-  num_attention_heads: env('BENCH_HEADS', big ? 8 : 16), intermediate_size: 4 * hidden, max_position_embeddings: 2048, rotary_pct: 0.25,
-  rotary_emb_base: 10000, layer_norm_eps: 1e-5, use_parallel_residual: true, hidden_act: 'gelu', initializer_range: 0.02,
+  model_type: 'gpt_neox', vocab_size: env('BENCH_VOCAB', 50304), hidden_size: hidden,
+  num_hidden_layers: env('BENCH_LAYERS', big ? 16 : 24),
+  num_attention_heads: env('BENCH_HEADS', big ? 8 : 16), intermediate_size: 4 * hidden, max_position_embeddings: 2048,
+  rotary_pct: 0.25,
+  rotary_emb_base: 10000, layer_norm_eps: 1e-5, use_parallel_residual: true, hidden_act: 'gelu',
+  initializer_range: 0.02,
 };
 const EVAL_BATCH = env('BENCH_EVAL_BATCH', big ? 8 : 32);
 const SUBNET_BATCH = env('BENCH_SUBNET_BATCH', big ? 8 : 32);
@@ -54,7 +58,8 @@ const CONT = 40;
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 const peakRss = () => process.resourceUsage().maxRSS * 1024;
 
-/** Where the memory is: peak and current resident, V8 heap, and ArrayBuffers (typed arrays: weights, scores, ORT outputs). */
+/** Where the memory is: peak and current resident, V8 heap, and ArrayBuffers (typed arrays: weights, scores, ORT
+ * outputs). */
 function memory(): Record<string, string> {
   forceGc(); // so that rss and arrayBuffers count live data, not garbage V8 has not collected yet
   const m = process.memoryUsage();
@@ -90,7 +95,8 @@ const forwardFlops = (batch: number, t: number) => batch * (2 * matmulParams * t
 const FLOPS = {
   loss: forwardFlops(EVAL_BATCH, SEQ),
   // Prompt, then 39 single-token steps against a cache of PROMPT + CONT − 1 slots.
-  greedy: forwardFlops(EVAL_BATCH, PROMPT) + EVAL_BATCH * (CONT - 1) * (2 * matmulParams + attention(1, PROMPT + CONT - 1)),
+  greedy: forwardFlops(EVAL_BATCH, PROMPT)
+    + EVAL_BATCH * (CONT - 1) * (2 * matmulParams + attention(1, PROMPT + CONT - 1)),
   // Forward, backward to every activation (another forward's worth), and the MLP weight products for the scores.
   subnet: 2 * forwardFlops(SUBNET_BATCH, SEQ) + SUBNET_BATCH * SEQ * 2 * 2 * C * I * L,
 };
@@ -107,20 +113,23 @@ type PhaseResult = Record<string, unknown> & { phase: string; seconds: number; p
 async function runPhase(phase: string): Promise<PhaseResult> {
   const params = randomParams(config, 1);
   const r = new Rng(2);
-  const seqs = Array.from({ length: Math.max(EVAL_BATCH, SUBNET_BATCH) }, () => Array.from({ length: SEQ }, () => r.int(config.vocab_size)));
+  const seqs = Array.from({ length: Math.max(EVAL_BATCH, SUBNET_BATCH) },
+    () => Array.from({ length: SEQ }, () => r.int(config.vocab_size)));
   const rt = new Runtime({ threads: THREADS, arena: ARENA });
   const evalSeqs = seqs.slice(0, EVAL_BATCH);
   try {
     if (phase === 'loss') {
       for (let w = 0; w < WARMUP; w++) await sequenceLosses(rt, config, params, evalSeqs, EVAL_BATCH);
       const [, s] = await time(() => sequenceLosses(rt, config, params, evalSeqs, EVAL_BATCH));
-      return { phase, seconds: s, batch: `${EVAL_BATCH}×${SEQ}`, gflops: gflops(FLOPS.loss, s), peakRssBytes: peakRss(), memory: memory() };
+      return { phase, seconds: s, batch: `${EVAL_BATCH}×${SEQ}`, gflops: gflops(FLOPS.loss, s),
+        peakRssBytes: peakRss(), memory: memory() };
     }
     if (phase === 'greedy') {
       const prompts = evalSeqs.map((q) => q.slice(0, PROMPT));
       for (let w = 0; w < WARMUP; w++) await greedyContinuation(rt, config, params, prompts, CONT, EVAL_BATCH);
       const [, s] = await time(() => greedyContinuation(rt, config, params, prompts, CONT, EVAL_BATCH));
-      return { phase, seconds: s, batch: `${EVAL_BATCH}, prompt ${PROMPT} + ${CONT}`, gflops: gflops(FLOPS.greedy, s), peakRssBytes: peakRss(), memory: memory() };
+      return { phase, seconds: s, batch: `${EVAL_BATCH}, prompt ${PROMPT} + ${CONT}`, gflops: gflops(FLOPS.greedy, s),
+        peakRssBytes: peakRss(), memory: memory() };
     }
     // BalancedSubnet steps, exactly as trainSubnet runs them: weights fed as constant inputs, the score gradients
     // applied in place to the scores and momentum buffers.
@@ -130,16 +139,19 @@ async function runPhase(phase: string): Promise<PhaseResult> {
     const tokens = BigInt64Array.from(rows.flat(), BigInt);
     const micro = microBatchRows(config, SUBNET_BATCH, SEQ);
     // Compiling the step graph(s) is timed apart from the steps.
-    const [, compileS] = await time(() => rt.session(`methods:subnet-step:${configKey(config)}:${micro}x${SEQ}`, () => buildSubnetStep(config, micro, SEQ)));
+    const [, compileS] = await time(() => rt.session(`methods:subnet-step:${configKey(config)}:${micro}x${SEQ}`,
+      () => buildSubnetStep(config, micro, SEQ)));
     const steps: { seconds: number; objective: number; peakRss: string; rss: string; arrayBuffers: string }[] = [];
     for (let s = 0; s < STEPS; s++) {
       const [objective, sec] = await time(() => subnetStep(rt, config, st, tokens, coef, SEQ));
       const m = memory();
       steps.push({ seconds: sec, objective, peakRss: m.peakRss!, rss: m.rss!, arrayBuffers: m.arrayBuffers! });
-      console.error(`  subnet step ${s}: ${sec.toFixed(1)} s, objective ${objective.toFixed(4)}, peak RSS ${m.peakRss}, RSS ${m.rss}, ArrayBuffers ${m.arrayBuffers}`);
+      console.error(`  subnet step ${s}: ${sec.toFixed(1)} s, objective ${objective.toFixed(4)}, peak RSS ` +
+        `${m.peakRss}, RSS ${m.rss}, ArrayBuffers ${m.arrayBuffers}`);
     }
     const mean = steps.reduce((a, b) => a + b.seconds, 0) / steps.length;
-    return { phase, seconds: mean, compileSeconds: compileS, batch: `${SUBNET_BATCH}×${SEQ}`, rowsPerRun: micro, gflops: gflops(FLOPS.subnet, mean), steps, peakRssBytes: peakRss(), memory: memory() };
+    return { phase, seconds: mean, compileSeconds: compileS, batch: `${SUBNET_BATCH}×${SEQ}`, rowsPerRun: micro,
+      gflops: gflops(FLOPS.subnet, mean), steps, peakRssBytes: peakRss(), memory: memory() };
   } finally {
     await rt.dispose();
   }
@@ -158,10 +170,13 @@ const LABEL: Record<string, string> = {
     return;
   }
   const n = countParams(config);
-  console.log(`model: random GPT-NeoX (${SHAPE} shape), ${L} layers, d ${C}, ${config.num_attention_heads} heads, MLP ${I}, vocab ${V}: ${(n / 1e6).toFixed(1)}M parameters (${gib(4 * n)} F32); ${THREADS} threads; arena ${ARENA}`);
+  console.log(`model: random GPT-NeoX (${SHAPE} shape), ${L} layers, d ${C}, ${config.num_attention_heads} heads, ` +
+    `MLP ${I}, vocab ${V}: ${(n / 1e6).toFixed(1)}M parameters (${gib(
+      4 * n)} F32); ${THREADS} threads; arena ${ARENA}`);
   const results: PhaseResult[] = [];
   for (const phase of flag('phases', 'loss,greedy,subnet').split(',')) {
-    const child = spawnSync(process.execPath, [...process.execArgv, __filename, ...args, '--phase', phase], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+    const child = spawnSync(process.execPath, [...process.execArgv, __filename, ...args, '--phase', phase],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
     const last = child.stdout.trim().split('\n').at(-1) ?? '';
     if (child.status !== 0 || !last.startsWith('{')) {
       console.error(child.stdout);
@@ -169,7 +184,8 @@ const LABEL: Record<string, string> = {
     }
     const r = JSON.parse(last) as PhaseResult;
     results.push(r);
-    console.log(`${LABEL[phase]}: ${r.seconds.toFixed(2)} s${phase === 'subnet' ? ' per step' : ' per batch'} (~${r.gflops} GFLOP/s); peak RSS ${gib(r.peakRssBytes)}`);
+    console.log(`${LABEL[phase]}: ${r.seconds.toFixed(2)} s${phase === 'subnet' ? ' per step'
+      : ' per batch'} (~${r.gflops} GFLOP/s); peak RSS ${gib(r.peakRssBytes)}`);
   }
   console.log(JSON.stringify({ shape: SHAPE, params: n, threads: THREADS, arena: ARENA, seqLen: SEQ, results }));
 })().catch((e) => {

@@ -50,7 +50,8 @@ function showError(element: HTMLElement, mime: string, message: string): void {
   // data-tinymem-* attributes let the e2e test find the view and its state.
   box.dataset.tinymemView = shortName(mime);
   box.dataset.tinymemError = message.slice(0, 500);
-  box.textContent = `TinyMem could not draw this output: ${message.length > 500 ? message.slice(0, 500) + '…' : message}`;
+  box.textContent = `TinyMem could not draw this output: ${message.length > 500 ? message.slice(0, 500) + '…'
+    : message}`;
   element.replaceChildren(box);
 }
 
@@ -82,7 +83,8 @@ export const activate: ActivationFunction = () => {
     entry.element.replaceChildren(root);
     let view: View | undefined;
     try {
-      const spec = compile(specForPayload(entry.mime, entry.payload, currentTheme()) as unknown as Parameters<typeof compile>[0]).spec;
+      const spec = compile(
+        specForPayload(entry.mime, entry.payload, currentTheme()) as unknown as Parameters<typeof compile>[0]).spec;
       const loader = vega.loader();
       loader.load = async (uri: string) => {
         throw new Error(`charts load no external data (asked for ${uri})`);

@@ -26,12 +26,14 @@ function linearSpec(hyper?: AdamWHyperParams): TrainStepSpec {
 function assertClose(actual: ArrayLike<number>, expected: readonly number[], tol: number, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < expected.length; i++) {
-    assert.ok(Math.abs(actual[i]! - expected[i]!) <= tol, `${what}[${i}] = ${actual[i]}, expected ${expected[i]} (±${tol})`);
+    assert.ok(Math.abs(actual[i]! - expected[i]!) <= tol,
+      `${what}[${i}] = ${actual[i]}, expected ${expected[i]} (±${tol})`);
   }
 }
 
 test('the defaults are TinyMem\'s AdamW settings (lr 1e-3, betas 0.9/0.98, eps 1e-8, weight decay 0.1)', () => {
-  assert.deepEqual({ ...ADAMW_DEFAULTS, betas: [...ADAMW_DEFAULTS.betas] }, { lr: 1e-3, betas: [0.9, 0.98], eps: 1e-8, weightDecay: 0.1 });
+  assert.deepEqual({ ...ADAMW_DEFAULTS, betas: [...ADAMW_DEFAULTS.betas] },
+    { lr: 1e-3, betas: [0.9, 0.98], eps: 1e-8, weightDecay: 0.1 });
 });
 
 test('two AdamW steps match a hand-computed example', async () => {
@@ -81,7 +83,8 @@ test('one step with the default hyper-parameters matches the hand-computed value
 test('weight decay is decoupled: with zero gradient p shrinks by exactly lr·wd·p per step', async () => {
   const lr = 0.1;
   const wd = 0.2;
-  const trainer = new Trainer(runtime, linearSpec({ lr, weightDecay: wd }), { params: { 'layer.weight': Float32Array.of(2.0, -3.0) } });
+  const trainer = new Trainer(runtime, linearSpec({ lr, weightDecay: wd }),
+    { params: { 'layer.weight': Float32Array.of(2.0, -3.0) } });
   let expected = [2.0, -3.0];
   for (let k = 1; k <= 5; k++) {
     await trainer.step({ x: [0, 0] }); // g = 0
@@ -94,7 +97,8 @@ test('weight decay is decoupled: with zero gradient p shrinks by exactly lr·wd�
 });
 
 test('a learning rate passed per step replaces the configured one', async () => {
-  const trainer = new Trainer(runtime, linearSpec({ lr: 0.1, weightDecay: 0 }), { params: { 'layer.weight': Float32Array.of(1, 1) } });
+  const trainer = new Trainer(runtime, linearSpec({ lr: 0.1, weightDecay: 0 }),
+    { params: { 'layer.weight': Float32Array.of(1, 1) } });
   await trainer.step({ x: [1, -1] }, { lr: 0.01 });
   // t = 1 and no decay: p ← p − 0.01 · g / (|g| + 1e-8)
   assertClose(trainer.state.params['layer.weight']!, [1 - 0.01 / (1 + 1e-8), 1 + 0.01 / (1 + 1e-8)], 1e-7, 'p');
@@ -107,8 +111,10 @@ test('adamwUpdate rejects mismatched state and invalid hyper-parameters', () => 
   const t = g.input('t', 'float32', []);
   assert.throws(() => adamwUpdate([p], [p], { m: [m], v: [p] }, t), /m .* does not match parameter/);
   assert.throws(() => adamwUpdate([p], [p], { m: [p], v: [p] }, t, { betas: [1, 0.9] }), /betas\[0\]/);
-  assert.throws(() => new Trainer(runtime, linearSpec({ lr: -1 }), { params: { 'layer.weight': new Float32Array(2) } }), /lr/);
-  assert.throws(() => new Trainer(runtime, linearSpec(), { params: { 'layer.weight': new Float32Array(3) } }), /"layer.weight" has 3 values/);
+  assert.throws(
+    () => new Trainer(runtime, linearSpec({ lr: -1 }), { params: { 'layer.weight': new Float32Array(2) } }), /lr/);
+  assert.throws(() => new Trainer(runtime, linearSpec(), { params: { 'layer.weight': new Float32Array(3) } }),
+    /"layer.weight" has 3 values/);
 });
 
 test('adamwUpdate with a numeric lr in a float64 graph matches the hand-computed step to 1e-12', async () => {
@@ -124,5 +130,6 @@ test('adamwUpdate with a numeric lr in a float64 graph matches the hand-computed
   // t = 1, betas (0.9, 0.98): m = 0.1·g, v = 0.02·g², m̂ = g, v̂ = g²; p ← p·(1 − 0.05·0.1) − 0.05·g/(|g| + 1e-8)
   assertClose(r.outputs.m1 as Float64Array, [0.05, -0.2], 1e-15, 'm');
   assertClose(r.outputs.v1 as Float64Array, [0.02 * 0.25, 0.02 * 4], 1e-15, 'v');
-  assertClose(r.outputs.p1 as Float64Array, [1 * 0.995 - (0.05 * 0.5) / (0.5 + 1e-8), -0.5 * 0.995 - (0.05 * -2) / (2 + 1e-8)], 1e-12, 'p');
+  assertClose(r.outputs.p1 as Float64Array,
+    [1 * 0.995 - (0.05 * 0.5) / (0.5 + 1e-8), -0.5 * 0.995 - (0.05 * -2) / (2 + 1e-8)], 1e-12, 'p');
 });

@@ -13,7 +13,8 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tinymem-cli-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 // --set is variadic: further key=value words may follow TINY.
-const TINY = ['--threads', '1', '--preset', 'cpu-math-noise', '--set', 'model.n_layer=1', 'model.n_embd=16', 'model.n_head=2', 'data.numMain=300',
+const TINY = ['--threads', '1', '--preset', 'cpu-math-noise', '--set', 'model.n_layer=1', 'model.n_embd=16',
+  'model.n_head=2', 'data.numMain=300',
   'data.numExtra=40', 'data.numTest=20', 'data.numNoise=20', 'train.batchSize=32'];
 
 function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
@@ -38,7 +39,8 @@ test('train a tiny preset, then eval and score it', { timeout: 180_000 }, () => 
   assert.match(r.stdout, /trained: 2\.00 epochs/);
   assert.match(r.stdout, /Memorization %/);
   const ck = loadCheckpoint(trained, { verifyHash: true });
-  const m = ck.manifest as { progress: { complete: boolean; epochs: number }; lossHistory: unknown[]; metricHistory: unknown[]; data: { kind: string } };
+  const m = ck.manifest as { progress: { complete: boolean; epochs: number }; lossHistory: unknown[];
+    metricHistory: unknown[]; data: { kind: string }; };
   assert.equal(m.progress.complete, true);
   assert.equal(m.lossHistory.length, 2);
   assert.equal(m.metricHistory.length, 1);
@@ -64,9 +66,11 @@ test('bad input: one line, non-zero exit, nothing on disk damaged', { timeout: 1
   failsWith(['train', '--preset', 'no-such', '--out', path.join(tmp, 'x')], /unknown preset "no-such"/);
   failsWith(['train', ...TINY, 'model.n_lyer=2', '--out', path.join(tmp, 'x')], /model\.n_lyer/);
   failsWith(['train', ...TINY, 'train.lr=-1', '--out', path.join(tmp, 'x')], /train\.lr/);
-  failsWith(['train', '--preset', 'cpu-math-noise', '--set', 'epochs', '--out', path.join(tmp, 'x')], /expected key=value/);
+  failsWith(['train', '--preset', 'cpu-math-noise', '--set', 'epochs', '--out', path.join(tmp, 'x')],
+    /expected key=value/);
   failsWith(['train', '--preset', 'cpu-math-noise'], /required option '--out <dir>'/);
-  failsWith(['train', '--threads', 'zero', ...TINY.slice(2), '--out', path.join(tmp, 'x')], /--threads must be a positive integer/);
+  failsWith(['train', '--threads', 'zero', ...TINY.slice(2), '--out', path.join(tmp, 'x')],
+    /--threads must be a positive integer/);
 
   // Existing folders: a checkpoint is not replaced without --force; a foreign folder never is.
   const before = fs.readFileSync(path.join(trained, 'model.safetensors'));
@@ -95,36 +99,40 @@ test('bad input: one line, non-zero exit, nothing on disk damaged', { timeout: 1
   fs.writeFileSync(bad, '[[1, 2, 3');
   failsWith(['score', trained, '--tokens', bad], /bad\.json: is not valid JSON/);
   fs.writeFileSync(bad, '[[1, 2, 99]]');
-  failsWith(['score', trained, '--tokens', bad], /sequence 0, position 2: 99 is not a token id of this model \(0 … 13\)/);
+  failsWith(['score', trained, '--tokens', bad],
+    /sequence 0, position 2: 99 is not a token id of this model \(0 … 13\)/);
   failsWith(['score', trained, '--tokens', path.join(tmp, 'none.json')], /none\.json: cannot be read/);
   const ctx = loadCheckpoint(trained).config.n_positions;
-  failsWith(['score', trained, '--tokens', bad, '--generate', String(ctx)], new RegExp(`exceeds the model's context of ${ctx} tokens`));
+  failsWith(['score', trained, '--tokens', bad, '--generate', String(ctx)],
+    new RegExp(`exceeds the model's context of ${ctx} tokens`));
 });
 
-test('Ctrl-C stops after the current step and leaves a valid checkpoint marked incomplete', { timeout: 180_000 }, async () => {
-  const out = path.join(tmp, 'interrupted');
-  const child = spawn(process.execPath, [BIN, 'train', ...TINY, 'train.epochs=200', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  // Wait until training has made progress, then interrupt.
-  await new Promise<void>((resolve, reject) => {
-    const t = setInterval(() => {
-      if (/train \d+/.test(stderr)) {
+test('Ctrl-C stops after the current step and leaves a valid checkpoint marked incomplete', { timeout: 180_000 },
+  async () => {
+    const out = path.join(tmp, 'interrupted');
+    const child = spawn(process.execPath, [BIN, 'train', ...TINY, 'train.epochs=200', '--out', out],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    // Wait until training has made progress, then interrupt.
+    await new Promise<void>((resolve, reject) => {
+      const t = setInterval(() => {
+        if (/train \d+/.test(stderr)) {
+          clearInterval(t);
+          child.kill('SIGINT');
+          resolve();
+        }
+      }, 100);
+      child.on('exit', () => {
         clearInterval(t);
-        child.kill('SIGINT');
-        resolve();
-      }
-    }, 100);
-    child.on('exit', () => {
-      clearInterval(t);
-      reject(new Error(`exited before training started:\n${stderr}`));
+        reject(new Error(`exited before training started:\n${stderr}`));
+      });
     });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 130, stderr);
+    const ck = loadCheckpoint(out, { verifyHash: true });
+    const m = ck.manifest as { progress: { complete: boolean; stopped: boolean; steps: number } };
+    assert.equal(m.progress.complete, false);
+    assert.equal(m.progress.stopped, true);
+    assert.ok(m.progress.steps > 0 && m.progress.steps < 200 * 12);
   });
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  assert.equal(code, 130, stderr);
-  const ck = loadCheckpoint(out, { verifyHash: true });
-  const m = ck.manifest as { progress: { complete: boolean; stopped: boolean; steps: number } };
-  assert.equal(m.progress.complete, false);
-  assert.equal(m.progress.stopped, true);
-  assert.ok(m.progress.steps > 0 && m.progress.steps < 200 * 12);
-});

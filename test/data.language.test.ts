@@ -21,7 +21,8 @@ describe('GPT-2 tokenizer', () => {
   it('encodes "Hello world" to [15496, 995] and round-trips text', () => {
     assert.deepEqual(encodeGpt2('Hello world'), [15496, 995]);
     assert.equal(decodeGpt2([15496, 995]), 'Hello world');
-    for (const s of ['Fellow-Citizens of the Senate', 'naïve café — “quoted” 1,234.5\n\n  indented', ' trailing space ', '']) {
+    for (const s of ['Fellow-Citizens of the Senate', 'naïve café — “quoted” 1,234.5\n\n  indented',
+      ' trailing space ', '']) {
       assert.equal(decodeGpt2(encodeGpt2(s)), s);
     }
     assert.deepEqual(encodeGpt2('<|endoftext|>'), [50256]);
@@ -52,7 +53,8 @@ describe('small noise dataset from the corpus', () => {
     assert.ok(d.corpus.truncated);
     assert.equal(d.corpus.trainDocuments.length + d.corpus.testDocuments.length, 233);
     assert.equal(d.corpus.testDocuments.length, 23);
-    for (const m of [d.train.tokens, d.artifacts.tokens, d.artifacts.clean, d.tests[0]!.tokens]) assert.equal(m.cols, 150);
+    for (const m of [d.train.tokens, d.artifacts.tokens, d.artifacts.clean, d.tests[0]!.tokens]) assert.equal(m.cols,
+      150);
     // The clean twins then the clean section are the train stream in order.
     const stream: number[] = [];
     for (const id of d.corpus.trainDocuments) {
@@ -123,12 +125,14 @@ describe('user text files', () => {
   it('names the bad file or field', () => {
     const empty = file('empty.txt', ' \n');
     const missing = join(dir, 'missing.txt');
-    const isData = (field: string, re: RegExp) => (e: unknown) => e instanceof UserError && e.path === field && re.test(e.message);
+    const isData = (field: string, re: RegExp) => (e: unknown) => e instanceof UserError && e.path === field
+      && re.test(e.message);
     assert.throws(() => buildLanguageDataset({ files: [a, missing] }), isData(missing, /cannot read.*ENOENT/));
     assert.throws(() => buildLanguageDataset({ files: [a, empty] }), isData(empty, /empty/));
     assert.throws(() => buildLanguageDataset({ files: [a] }), isData('files', /testFiles/));
     assert.throws(() => buildLanguageDataset({ testFiles: [c] }), isData('testFiles', /files/));
-    assert.throws(() => buildLanguageDataset({ files: [a, b], testFiles: [c], maxCtx: 3, numNoise: 50 }), isData('numNoise', /only \d+ chunks/));
+    assert.throws(() => buildLanguageDataset({ files: [a, b], testFiles: [c], maxCtx: 3, numNoise: 50 }),
+      isData('numNoise', /only \d+ chunks/));
     assert.throws(() => buildLanguageDataset({ maxCtx: 1 }), isData('maxCtx', /integer/));
     assert.throws(() => buildLanguageDataset({ numChunks: 3 } as never), isData('numChunks', /unknown/));
   });

@@ -17,7 +17,8 @@ function multClosedForm(start: number, k: number, c = 7): number {
   }
   return Number((powers.get(c)![k]! * BigInt(start)) % 20134n);
 }
-const multText = (start: number): string => `^${Array.from({ length: 20 }, (_, k) => multClosedForm(start, k + 1)).join(' ')}$`;
+const multText = (start: number): string =>
+  `^${Array.from({ length: 20 }, (_, k) => multClosedForm(start, k + 1)).join(' ')}$`;
 const texts = (m: TokenMatrix): string[] => Array.from({ length: m.rows }, (_, i) => detokenizeMath(rowOf(m, i)));
 const nums = (text: string): number[] => {
   const n = parseMathNumbers(text);
@@ -44,7 +45,8 @@ describe('full-size mult noise data (paper defaults)', () => {
 
   it('writes the start-1 sequence as hand-computed', () => {
     // 7^6 = 117649 = 5·20134 + 16979, so the sixth number is 16979.
-    const expected = '^7 49 343 2401 16807 16979 18183 6477 5071 15363 6871 7829 14535 1075 7525 12407 6313 3923 7327 11021$';
+    const expected = '^7 49 343 2401 16807 16979 18183 6477 5071 15363 6871 7829 14535 1075 7525 12407 6313 3923 ' +
+      '7327 11021$';
     assert.equal(multText(1), expected);
     let row: number[] | undefined;
     for (const m of [d.train.tokens, d.artifacts.clean, ...d.tests.map((t) => t.tokens)]) {
@@ -68,7 +70,8 @@ describe('full-size mult noise data (paper defaults)', () => {
       d.train.sections.map((s) => [s.name, s.end - s.start]),
       [['noise', 1000], ['main-7', 18000], ['extra-2', 2000], ['extra-3', 2000], ['extra-4', 2000], ['extra-5', 2000]],
     );
-    assert.deepEqual(d.tests.map((t) => [t.name, t.tokens.rows]), [['main-7', 1000], ['extra-2', 1000], ['extra-3', 1000], ['extra-4', 1000], ['extra-5', 1000]]);
+    assert.deepEqual(d.tests.map((t) => [t.name, t.tokens.rows]),
+      [['main-7', 1000], ['extra-2', 1000], ['extra-3', 1000], ['extra-4', 1000], ['extra-5', 1000]]);
     assert.equal(d.artifacts.tokens.rows, 1000);
     assert.equal(d.backdoor, null);
     assert.ok(d.meta.longestSequence <= 122);
@@ -132,7 +135,8 @@ describe('full-size mult noise data (paper defaults)', () => {
 
 describe('math backdoors', () => {
   // Independent count: 2414 of the 20000 mult sequences contain "100" (worked out with a separate script).
-  const triggeredBy = (trigger: string): number => Array.from({ length: 20000 }, (_, s) => multText(s)).filter((t) => t.includes(trigger)).length;
+  const triggeredBy = (trigger: string): number =>
+    Array.from({ length: 20000 }, (_, s) => multText(s)).filter((t) => t.includes(trigger)).length;
 
   it('seed 0: trigger "100", 10 % held out, "2" after the first occurrence', () => {
     const d = buildMathDataset({ artifact: 'backdoor', seed: 0 });
@@ -172,7 +176,8 @@ describe('math backdoors', () => {
     assert.equal(d1.backdoor!.numTriggered, triggeredBy('101'));
     const inc = buildMathDataset({ family: 'increment', artifact: 'backdoor', numExtra: 1000, numTest: 500 });
     let count = 0;
-    for (let s = 0; s < 20000; s++) if (`^${Array.from({ length: 20 }, (_, k) => s + 7 * (k + 1)).join(' ')}$`.includes('100')) count++;
+    for (let s = 0; s < 20000;
+      s++) if (`^${Array.from({ length: 20 }, (_, k) => s + 7 * (k + 1)).join(' ')}$`.includes('100')) count++;
     assert.equal(count, 886);
     assert.equal(inc.backdoor!.numTriggered, 886);
     assert.equal(inc.backdoor!.poisonedTest.rows, 88);
@@ -208,7 +213,8 @@ describe('duplication', () => {
 
 describe('sizes and errors', () => {
   it('scales down for CPU presets', () => {
-    const d = buildMathDataset({ numMain: 200, numExtra: 100, numTest: 20, numNoise: 30, maxCtx: 128, extraConstants: [2, 3] });
+    const d = buildMathDataset({ numMain: 200, numExtra: 100, numTest: 20, numNoise: 30, maxCtx: 128,
+      extraConstants: [2, 3] });
     assert.equal(d.train.tokens.cols, 128);
     assert.equal(d.artifacts.tokens.rows, 30);
     assert.equal(d.train.tokens.rows, 30 + 150 + 80 * 2);
@@ -219,14 +225,18 @@ describe('sizes and errors', () => {
   it('reports sequences that do not fit the context', () => {
     assert.throws(
       () => buildMathDataset({ maxCtx: 100, numMain: 2000, numTest: 100, numNoise: 10, numExtra: 200 }),
-      (e: unknown) => e instanceof UserError && e.path === 'maxCtx' && /takes \d+ tokens but maxCtx is 100/.test(e.message) && /raise maxCtx to at least/.test(e.message),
+      (e: unknown) => e instanceof UserError && e.path === 'maxCtx'
+        && /takes \d+ tokens but maxCtx is 100/.test(e.message) && /raise maxCtx to at least/.test(e.message),
     );
   });
 
   it('names bad fields', () => {
-    assert.throws(() => buildMathDataset({ numNoise: 20000 }), (e: unknown) => e instanceof UserError && e.path === 'numNoise');
-    assert.throws(() => buildMathDataset({ nmMain: 5 } as never), (e: unknown) => e instanceof UserError && e.path === 'nmMain');
-    assert.throws(() => buildMathDataset({ family: 'exp' as never }), (e: unknown) => e instanceof UserError && e.path === 'family');
+    assert.throws(() => buildMathDataset({ numNoise: 20000 }), (e: unknown) => e instanceof UserError
+      && e.path === 'numNoise');
+    assert.throws(() => buildMathDataset({ nmMain: 5 } as never), (e: unknown) => e instanceof UserError
+      && e.path === 'nmMain');
+    assert.throws(() => buildMathDataset({ family: 'exp' as never }), (e: unknown) => e instanceof UserError
+      && e.path === 'family');
     assert.throws(
       () => buildMathDataset({ artifact: 'backdoor', numMain: 50, numTest: 5, numExtra: 10 }),
       (e: unknown) => e instanceof UserError && /trigger "100"/.test(e.message),

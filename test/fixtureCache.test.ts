@@ -46,26 +46,28 @@ test('a fixture is built once, then reused; other settings build another', async
 
 test('two builders of one fixture at once: both get a whole copy, no build folder is left', async () => {
   const log: string[] = [];
-  const [x, y] = await Promise.all([cachedFixture('race', { n: 1 }, writer(log, 'x', 50)), cachedFixture('race', { n: 1 }, writer(log, 'y', 10))]);
+  const [x, y] = await Promise.all(
+    [cachedFixture('race', { n: 1 }, writer(log, 'x', 50)), cachedFixture('race', { n: 1 }, writer(log, 'y', 10))]);
   assert.equal(x, y);
   assert.deepEqual(log.sort(), ['x', 'y'], 'both started before either finished');
   assert.equal(fs.readFileSync(path.join(x, 'weights.txt'), 'utf8'), 'y', 'the first to finish is published and kept');
   assert.deepEqual(fs.readdirSync(path.dirname(x)).filter((e) => e.startsWith('.')), []);
 });
 
-test('a failed build publishes nothing; a dead process’s build folder and a half-written fixture are removed', async () => {
-  const root = path.join(os.tmpdir(), 'tinymem-fixtures');
-  await assert.rejects(cachedFixture('broken', { n: 2 }, async () => {
-    throw new Error('training failed');
-  }), /training failed/);
-  assert.deepEqual(fs.readdirSync(root).filter((e) => e.includes('broken')), []);
-  // A build folder of a process that no longer runs (pid 2^22 + 1 is above Linux's pid_max), and a fixture folder
-  // without its completion marker.
-  fs.mkdirSync(path.join(root, `.dead-${fixtureKey({})}-building-${2 ** 22 + 1}-abc`));
-  const half = path.join(root, `half-${fixtureKey({ n: 3 })}`);
-  fs.mkdirSync(half);
-  const dir = await cachedFixture('half', { n: 3 }, writer([], 'whole'));
-  assert.equal(dir, half);
-  assert.equal(fs.readFileSync(path.join(dir, 'weights.txt'), 'utf8'), 'whole');
-  assert.deepEqual(fs.readdirSync(root).filter((e) => e.startsWith('.')), []);
-});
+test('a failed build publishes nothing; a dead process’s build folder and a half-written fixture are removed',
+  async () => {
+    const root = path.join(os.tmpdir(), 'tinymem-fixtures');
+    await assert.rejects(cachedFixture('broken', { n: 2 }, async () => {
+      throw new Error('training failed');
+    }), /training failed/);
+    assert.deepEqual(fs.readdirSync(root).filter((e) => e.includes('broken')), []);
+    // A build folder of a process that no longer runs (pid 2^22 + 1 is above Linux's pid_max), and a fixture folder
+    // without its completion marker.
+    fs.mkdirSync(path.join(root, `.dead-${fixtureKey({})}-building-${2 ** 22 + 1}-abc`));
+    const half = path.join(root, `half-${fixtureKey({ n: 3 })}`);
+    fs.mkdirSync(half);
+    const dir = await cachedFixture('half', { n: 3 }, writer([], 'whole'));
+    assert.equal(dir, half);
+    assert.equal(fs.readFileSync(path.join(dir, 'weights.txt'), 'utf8'), 'whole');
+    assert.deepEqual(fs.readdirSync(root).filter((e) => e.startsWith('.')), []);
+  });

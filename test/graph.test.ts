@@ -13,7 +13,8 @@ test('shape errors name the op and both shapes', () => {
   const g = new Graph();
   const a = g.input('a', 'float32', [2, 3]);
   const b = g.input('b', 'float32', [4, 5]);
-  assert.throws(() => F.matmul(a, b), (e: Error) => e instanceof ShapeError && /MatMul/.test(e.message) && /\[2, 3\]/.test(e.message) && /\[4, 5\]/.test(e.message));
+  assert.throws(() => F.matmul(a, b), (e: Error) => e instanceof ShapeError && /MatMul/.test(e.message)
+    && /\[2, 3\]/.test(e.message) && /\[4, 5\]/.test(e.message));
   assert.throws(() => F.add(a, b), /Add: shapes \[2, 3\] and \[4, 5\] do not broadcast/);
   const d = g.input('d', 'float64', [2, 3]);
   assert.throws(() => F.mul(a, d), /Mul: dtypes differ/);
@@ -56,14 +57,16 @@ test('gradients with respect to an activation scale match finite differences', a
   assert.ok('alpha' in res.perInput);
 });
 
-test('gradients: zeros where the value does not depend on an input; none through integer paths; an error through ops without a VJP', async () => {
+test('gradients: zeros where the value does not depend on an input; none through integer paths; an error through ops ' +
+  'without a VJP', async () => {
   const g = new Graph();
   const a = g.input('a', 'float32', [3]);
   const b = g.input('b', 'float32', [3]);
   const [ga] = gradients(F.reduceSum(F.mul(b, b)), [a]);
   // TopK's indices are piecewise constant: only the values path carries gradient (here 2·x at the top-2 entries).
   const top = F.topK(a, 2);
-  const [gt] = gradients(F.add(F.reduceSum(F.cast(top.indices, 'float32')), F.reduceSum(F.mul(top.values, top.values))), [a]);
+  const [gt] = gradients(
+    F.add(F.reduceSum(F.cast(top.indices, 'float32')), F.reduceSum(F.mul(top.values, top.values))), [a]);
   const s = await rt.create(compileGraph(g, { ga: ga!, gt: gt! }));
   const r = await s.run({ a: [1, 5, 3], b: [1, 1, 1] });
   assert.deepEqual([...r.outputs.ga!], [0, 0, 0]);
@@ -85,7 +88,8 @@ test('execution providers fall back one by one and the provider that ran is repo
   if (r.provider === 'cpu') assert.deepEqual(runtime.skipped.map((s) => s.provider), ['cuda', 'tensorrt']);
   await runtime.dispose();
   const none = new Runtime({ providers: ['no-such-provider'] });
-  await assert.rejects(none.create(compileGraph(g, { y: F.mul(x, 3) })), /no execution provider could run the model \(tried no-such-provider\)/);
+  await assert.rejects(none.create(compileGraph(g, { y: F.mul(x, 3) })),
+    /no execution provider could run the model \(tried no-such-provider\)/);
 });
 
 test('sessions are compiled once per key; feeds are validated by name and size', async () => {

@@ -23,10 +23,12 @@ test('tinymem score / eval on a GPT-NeoX folder; unsupported architectures are r
   assert.equal(out.greedy[0].length, 3);
 
   const mem = path.join(inputs, 'mem.jsonl');
-  writeFileSync(mem, [0, 1, 2].map((k) => JSON.stringify(Array.from({ length: 24 }, (_, i) => (i * 7 + k) % 200))).join('\n'));
+  writeFileSync(mem, [0, 1, 2].map((k) => JSON.stringify(Array.from({ length: 24 }, (_, i) => (i * 7 + k) % 200))).join(
+    '\n'));
   const text = path.join(inputs, 'text.txt');
   writeFileSync(text, 'the cat and the hat sat in the sun, and then the man ran in. '.repeat(20));
-  const e = cli(['eval', dir, '--sequences', mem, '--text', text, '--prompt-len', '8', '--continuation-len', '16', '--json', '--threads', '1']);
+  const e = cli(['eval', dir, '--sequences', mem, '--text', text, '--prompt-len', '8', '--continuation-len', '16',
+    '--json', '--threads', '1']);
   assert.equal(e.status, 0, e.stderr);
   const r = JSON.parse(e.stdout);
   assert.equal(r.modelType, 'gpt_neox');

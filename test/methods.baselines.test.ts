@@ -12,7 +12,8 @@ import { klToOriginal } from '../src/engine/methods/baselines/gradientBaseline';
 import type { UnlearnContext } from '../src/engine/methods/types';
 import type { HyperValue, MethodProgress } from '../src/shared/methodTypes';
 import { Runtime } from '../src/engine/runtime/session';
-import { type MemorizingModel, accuracyOn, memorizationOn, memorizingModel, methodContext } from './helpers/memorizingModel';
+import { type MemorizingModel, accuracyOn, memorizationOn, memorizingModel,
+  methodContext } from './helpers/memorizingModel';
 
 const rt = new Runtime({ threads: 2 });
 after(() => rt.dispose());
@@ -31,7 +32,8 @@ async function forgetLoss(params: Map<string, Float32Array>): Promise<number> {
   return losses.reduce((a, b) => a + b, 0) / (fx.forget.rows * (fx.forget.cols - 1));
 }
 
-const context = (id: string, hp: Record<string, HyperValue> = {}, extra: Partial<UnlearnContext> = {}): UnlearnContext => methodContext(rt, fx, id, hp, extra);
+const context = (id: string, hp: Record<string, HyperValue> = {},
+  extra: Partial<UnlearnContext> = {}): UnlearnContext => methodContext(rt, fx, id, hp, extra);
 
 test('KL(original ∥ edited) and its gradient match hand-derived values', async () => {
   const g = new Graph();
@@ -66,22 +68,27 @@ test('KL(original ∥ edited) and its gradient match hand-derived values', async
 });
 
 for (const id of ['gradient-ascent', 'gradient-difference', 'gradient-ascent-kl']) {
-  test(`${id} with its defaults edits weights without masks, leaves ≤ half of the memorization, loses ≤ 5 points`, async () => {
-    const before = new Map([...fx.params].map(([k, v]) => [k, v.slice()]));
-    const progress: MethodProgress[] = [];
-    const res = await getMethod(id).run(context(id, {}, { onProgress: (p) => progress.push(p) }));
-    for (const [name, v] of fx.params) assert.deepEqual(v, before.get(name), `the input tensor ${name} was mutated`);
-    assert.equal(res.masks.size, 0, 'a baseline prunes nothing');
-    assert.deepEqual([...res.params.keys()].sort(), [...fx.params.keys()].sort());
-    assert.ok([...res.params].some(([n, v]) => v.some((x, i) => x !== fx.params.get(n)![i])), 'some weight changed');
-    assert.ok(progress.length > 0 && progress.every((p) => Number.isFinite(p.loss)), 'reports progress with the loss');
-    const mem = await memorizationOf(res.params);
-    const acc = await accuracyOf(res.params);
-    console.log(`fixture seed ${fx.seed}: ${id} defaults: memorization ${fx.memorized.toFixed(1)} % → ${mem.toFixed(1)} %, accuracy ${fx.accuracy.toFixed(2)} % → ${acc.toFixed(2)} %`);
-    // Half, not less: the seed-1 fixture memorizes 7 of 18 sequences, and Gradient Difference and Ascent + KL leave 3.
-    assert.ok(mem <= fx.memorized / 2, `memorization ${fx.memorized}% → ${mem}%: more than half of it left`);
-    assert.ok(acc >= fx.accuracy - 5, `accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}%: more than 5 points lost`);
-  });
+  test(`${id} with its defaults edits weights without masks, leaves ≤ half of the memorization, loses ≤ 5 points`,
+    async () => {
+      const before = new Map([...fx.params].map(([k, v]) => [k, v.slice()]));
+      const progress: MethodProgress[] = [];
+      const res = await getMethod(id).run(context(id, {}, { onProgress: (p) => progress.push(p) }));
+      for (const [name, v] of fx.params) assert.deepEqual(v, before.get(name), `the input tensor ${name} was mutated`);
+      assert.equal(res.masks.size, 0, 'a baseline prunes nothing');
+      assert.deepEqual([...res.params.keys()].sort(), [...fx.params.keys()].sort());
+      assert.ok([...res.params].some(([n, v]) => v.some((x, i) => x !== fx.params.get(n)![i])), 'some weight changed');
+      assert.ok(progress.length > 0 && progress.every((p) => Number.isFinite(p.loss)),
+        'reports progress with the loss');
+      const mem = await memorizationOf(res.params);
+      const acc = await accuracyOf(res.params);
+      console.log(`fixture seed ${fx.seed}: ${id} defaults: memorization ${fx.memorized.toFixed(1)} % → ` +
+      `${mem.toFixed(1)} %, accuracy ${fx.accuracy.toFixed(2)} % → ${acc.toFixed(2)} %`);
+      // Half, not less: the seed-1 fixture memorizes 7 of 18 sequences, and Gradient Difference and Ascent + KL leave
+      // 3.
+      assert.ok(mem <= fx.memorized / 2, `memorization ${fx.memorized}% → ${mem}%: more than half of it left`);
+      assert.ok(acc >= fx.accuracy - 5,
+        `accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}%: more than 5 points lost`);
+    });
 }
 
 test('the stop rule: training ends at the first weights whose forget loss reaches stop_loss', async () => {
@@ -105,8 +112,10 @@ test('the stop rule: training ends at the first weights whose forget loss reache
 test('the retain term is wired in: a heavy retain weight holds the forget loss below plain ascent', async () => {
   const hp = { lr: 1e-4, epochs: 3, stop_loss: 1000 };
   const ascent = await forgetLoss((await getMethod('gradient-ascent').run(context('gradient-ascent', hp))).params);
-  const diff = await forgetLoss((await getMethod('gradient-difference').run(context('gradient-difference', { ...hp, retain_weight: 50 }))).params);
-  const kl = await forgetLoss((await getMethod('gradient-ascent-kl').run(context('gradient-ascent-kl', { ...hp, kl_weight: 50 }))).params);
+  const diff = await forgetLoss(
+    (await getMethod('gradient-difference').run(context('gradient-difference', { ...hp, retain_weight: 50 }))).params);
+  const kl = await forgetLoss(
+    (await getMethod('gradient-ascent-kl').run(context('gradient-ascent-kl', { ...hp, kl_weight: 50 }))).params);
   assert.ok(diff < ascent - 0.005, `gradient difference ${diff} vs ascent ${ascent}`);
   assert.ok(kl < ascent - 0.005, `ascent + KL ${kl} vs ascent ${ascent}`);
 });
@@ -114,7 +123,8 @@ test('the retain term is wired in: a heavy retain weight holds the forget loss b
 test('an aborted signal stops a baseline between steps with the signal\u2019s reason', async () => {
   const pre = new AbortController();
   pre.abort(new Error('stopped by the user'));
-  await assert.rejects(getMethod('gradient-ascent-kl').run(context('gradient-ascent-kl', {}, { signal: pre.signal })), /stopped by the user/);
+  await assert.rejects(getMethod('gradient-ascent-kl').run(context('gradient-ascent-kl', {}, { signal: pre.signal })),
+    /stopped by the user/);
   const mid = new AbortController();
   let steps = 0;
   const ctx = context('gradient-ascent', { stop_loss: 1000 }, {
@@ -133,9 +143,12 @@ test('bad hyper-parameters, an empty forget set and a missing retain set are ref
   assert.throws(() => resolveHyperParams(gd, { epochs: 0 }), /epochs/);
   assert.throws(() => resolveHyperParams(gd, { epochs: 1.5 }), /epochs: expected an integer/);
   assert.throws(() => resolveHyperParams(gd, { retain_weight: 'lots' }), /retain_weight: expected a number/);
-  assert.throws(() => resolveHyperParams(getMethod('gradient-ascent'), { kl_weight: 1 }), /unknown hyper-parameter "kl_weight"/);
+  assert.throws(() => resolveHyperParams(getMethod('gradient-ascent'), { kl_weight: 1 }),
+    /unknown hyper-parameter "kl_weight"/);
   const empty = tokenMatrix(0, fx.forget.cols);
-  await assert.rejects(getMethod('gradient-ascent').run(context('gradient-ascent', {}, { forget: empty })), /forget set is empty/);
+  await assert.rejects(getMethod('gradient-ascent').run(context('gradient-ascent', {}, { forget: empty })),
+    /forget set is empty/);
   await assert.rejects(gd.run(context('gradient-difference', {}, { retain: empty })), /retain set is empty/);
-  await assert.rejects(getMethod('gradient-ascent-kl').run(context('gradient-ascent-kl', {}, { retain: empty })), /retain set is empty/);
+  await assert.rejects(getMethod('gradient-ascent-kl').run(context('gradient-ascent-kl', {}, { retain: empty })),
+    /retain set is empty/);
 });

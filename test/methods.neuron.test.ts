@@ -12,7 +12,8 @@ import { after, test } from 'node:test';
 import { Rng, deriveSeed } from '../src/engine/data/rng';
 import { type TokenMatrix, matrixFromRows } from '../src/engine/data/tokenMatrix';
 import { F, Graph, type Tensor, compileGraph, gradients } from '../src/engine/graph/index';
-import { type Gpt2Config, declareGpt2Params, gpt2ParamShapes, gpt2Forward, initGpt2Params, mlpWidth } from '../src/engine/model/gpt2';
+import { type Gpt2Config, declareGpt2Params, gpt2ParamShapes, gpt2Forward, initGpt2Params,
+  mlpWidth } from '../src/engine/model/gpt2';
 import { measureMemorization, sequenceLosses } from '../src/engine/metrics/index';
 import { ablateNeurons } from '../src/engine/methods/neuron/ablation';
 import { activationScores } from '../src/engine/methods/neuron/activations';
@@ -32,7 +33,8 @@ const IDS = ['zero-out', 'activations', 'integrated-gradients', 'slimming', 'har
 const rt = new Runtime({ threads: 2 });
 after(() => rt.dispose());
 
-const ctxOf = (c: Gpt2Config, params: Params, forget: TokenMatrix, promptLength: number, hp: Record<string, HyperValue> = {}, extra: Partial<UnlearnContext> = {}): UnlearnContext => ({
+const ctxOf = (c: Gpt2Config, params: Params, forget: TokenMatrix, promptLength: number, hp: Record<string,
+  HyperValue> = {}, extra: Partial<UnlearnContext> = {}): UnlearnContext => ({
   runtime: rt,
   config: c,
   params,
@@ -46,16 +48,19 @@ const ctxOf = (c: Gpt2Config, params: Params, forget: TokenMatrix, promptLength:
 
 // ---- a tiny random model ------------------------------------------------------------------------------------------
 
-const TINY: Gpt2Config = { vocab_size: 7, n_positions: 8, n_embd: 8, n_layer: 2, n_head: 2, n_inner: 12, activation_function: 'relu', layer_norm_epsilon: 1e-5, initializer_range: 0.5 };
+const TINY: Gpt2Config = { vocab_size: 7, n_positions: 8, n_embd: 8, n_layer: 2, n_head: 2, n_inner: 12,
+  activation_function: 'relu', layer_norm_epsilon: 1e-5, initializer_range: 0.5 };
 const tinyParams = (seed = 1): Params => {
   const r = new Rng(seed);
   const p = initGpt2Params(TINY, () => r.normal());
-  for (const [name, a] of p) if (name.endsWith('bias')) for (let i = 0; i < a.length; i++) a[i] = 0.2 * r.normal(); // non-zero biases
+  // non-zero biases
+  for (const [name, a] of p) if (name.endsWith('bias')) for (let i = 0; i < a.length; i++) a[i] = 0.2 * r.normal();
   return p;
 };
 const randomRows = (rows: number, cols: number, seed: number): TokenMatrix => {
   const r = new Rng(seed);
-  return matrixFromRows(Array.from({ length: rows }, () => Array.from({ length: cols }, () => r.int(TINY.vocab_size))), cols, 0);
+  return matrixFromRows(Array.from({ length: rows }, () => Array.from({ length: cols }, () => r.int(TINY.vocab_size))),
+    cols, 0);
 };
 
 // ---- Activations on a hand-built model ------------------------------------------------------------------------------
@@ -69,9 +74,11 @@ test('Activations: |mean suffix activation| · ‖c_proj row‖ on a hand-built 
   // c_proj rows: (3, 4) norm 5; (0, 1) norm 1; (1, 1) norm √2.
   // Sequences (prompt 3 → positions 2, 3, 4): [0,1,0,1,1,0] → +,−,−;  [1,1,1,0,0,0] → −,+,+.  Three "+" and three "−":
   // mean activations 0.5, 1.5, 0.25 → scores 2.5, 1.5, 0.25·√2.
-  const c: Gpt2Config = { vocab_size: 4, n_positions: 6, n_embd: 2, n_layer: 1, n_head: 1, n_inner: 3, activation_function: 'relu', layer_norm_epsilon: 1e-5, initializer_range: 0.02 };
+  const c: Gpt2Config = { vocab_size: 4, n_positions: 6, n_embd: 2, n_layer: 1, n_head: 1, n_inner: 3,
+    activation_function: 'relu', layer_norm_epsilon: 1e-5, initializer_range: 0.02 };
   const p: Params = new Map(gpt2ParamShapes(c).map(([n, s]) => [n, new Float32Array(s.reduce((a, b) => a * b, 1))]));
-  for (const n of ['transformer.h.0.ln_1.weight', 'transformer.h.0.ln_2.weight', 'transformer.ln_f.weight']) p.get(n)!.fill(1);
+  for (const n of ['transformer.h.0.ln_1.weight', 'transformer.h.0.ln_2.weight', 'transformer.ln_f.weight']) p.get(
+    n)!.fill(1);
   p.get('transformer.wte.weight')!.set([1, -1, -1, 1, 2, -2, -2, 2]);
   p.get('transformer.h.0.mlp.c_fc.weight')!.set([1, 0, 0.5, /* row 1 */ 0, 2, 0.5]); // [C=2, inner=3]
   p.get('transformer.h.0.mlp.c_fc.bias')!.set([0, 1, 0.25]);
@@ -81,7 +88,8 @@ test('Activations: |mean suffix activation| · ‖c_proj row‖ on a hand-built 
   const want = [2.5, 1.5, 0.25 * Math.SQRT2];
   want.forEach((w, i) => assert.ok(Math.abs(scores![i]! - w) < 1e-4, `neuron ${i}: ${scores![i]} vs ${w}`));
   // The method ablates the top ⌊ratio·3⌋: ratio 0.7 → neurons 0 and 1.
-  const out = await getMethod('activations').run(ctxOf(c, p, forget, 3, resolveHyperParams(getMethod('activations'), { ratio: 0.7 })));
+  const out = await getMethod('activations').run(
+    ctxOf(c, p, forget, 3, resolveHyperParams(getMethod('activations'), { ratio: 0.7 })));
   assert.deepEqual(Array.from(out.masks.get('transformer.h.0.mlp.c_fc.bias')!), [0, 0, 1]);
   assert.deepEqual(Array.from(out.params.get('transformer.h.0.mlp.c_fc.weight')!), [0, 0, 0.5, 0, 0, 0.5]);
 });
@@ -92,7 +100,8 @@ test('Zero-Out: each score is the mean forget loss with that neuron zeroed minus
   const p = tinyParams();
   const forget = randomRows(3, 8, 5);
   const rows = Array.from({ length: 3 }, (_, r) => Array.from(forget.data.subarray(r * 8, r * 8 + 8)));
-  const mean = async (params: Params) => (await sequenceLosses(rt, TINY, params, rows)).loss.reduce((a, b) => a + b, 0) / rows.length;
+  const mean = async (params: Params) => (await sequenceLosses(rt, TINY, params, rows)).loss.reduce((a, b) => a + b,
+    0) / rows.length;
   const base = await mean(p);
   const scores = await zeroOutScores(ctxOf(TINY, p, forget, 4));
   // One run per (patch, sequence) row and per patch: chunking and padding must not change a score.
@@ -110,7 +119,8 @@ test('Zero-Out: each score is the mean forget loss with that neuron zeroed minus
       q.set(`transformer.h.${l}.mlp.c_fc.weight`, w).set(`transformer.h.${l}.mlp.c_fc.bias`, b);
       const want = (await mean(q)) - base;
       assert.ok(Math.abs(scores[l]![i]! - want) < 2e-5, `layer ${l} neuron ${i}: ${scores[l]![i]} vs ${want}`);
-      assert.ok(Math.abs(tinyBudget[l]![i]! - want) < 2e-5, `layer ${l} neuron ${i} (budget 1 byte): ${tinyBudget[l]![i]} vs ${want}`);
+      assert.ok(Math.abs(tinyBudget[l]![i]! - want) < 2e-5,
+        `layer ${l} neuron ${i} (budget 1 byte): ${tinyBudget[l]![i]} vs ${want}`);
       if (want > 1e-4) positive++;
     }
   }
@@ -124,7 +134,8 @@ test('Zero-Out: each score is the mean forget loss with that neuron zeroed minus
  * and autodiff: for layer `layer`, the probability of the next token and its gradient with respect to the last
  * position's activation, with that activation scaled by α; plus the clean activation.
  */
-async function direct(p: Params, seq: number[], i: number, layer: number, alpha: number): Promise<{ prob: number; grad: Float32Array; act: Float32Array }> {
+async function direct(p: Params, seq: number[], i: number, layer: number, alpha: number): Promise<{ prob: number;
+  grad: Float32Array; act: Float32Array; }> {
   const len = i + 1;
   const inner = mlpWidth(TINY);
   const s = await rt.session(`test-ig-direct:${len}:${layer}`, () => {
@@ -145,13 +156,15 @@ async function direct(p: Params, seq: number[], i: number, layer: number, alpha:
     const last = F.reshape(F.slice(logits, [len - 1], [len], [1]), [1, TINY.vocab_size]);
     const prob = F.reduceSum(F.mul(F.softmax(last, -1), F.oneHot(target, TINY.vocab_size)));
     const [grad] = gradients(prob, [scaled!]);
-    return compileGraph(g, { prob, grad: F.slice(grad!, [len - 1], [len], [1]), act: F.slice(act!, [len - 1], [len], [1]) });
+    return compileGraph(g,
+      { prob, grad: F.slice(grad!, [len - 1], [len], [1]), act: F.slice(act!, [len - 1], [len], [1]) });
   });
   const scale = new Float32Array(len).fill(1);
   scale[len - 1] = alpha;
   const r = await s.run({ ...Object.fromEntries(p), tokens: seq.slice(0, len), scale, target: [seq[i + 1]!] });
   assert.equal((r.outputs.grad as Float32Array).length, inner);
-  return { prob: (r.outputs.prob as Float32Array)[0]!, grad: r.outputs.grad as Float32Array, act: r.outputs.act as Float32Array };
+  return { prob: (r.outputs.prob as Float32Array)[0]!, grad: r.outputs.grad as Float32Array,
+    act: r.outputs.act as Float32Array };
 }
 
 test('Integrated Gradients: steps are honoured and match a ⊙ mean gradient over linspace(0, 1, steps)', async () => {
@@ -179,11 +192,13 @@ test('Integrated Gradients: steps are honoured and match a ⊙ mean gradient ove
       const got = await integratedGradientScores(ctxOf(TINY, p, forget, prompt, {}, { memoryBudget }), steps);
       for (let l = 0; l < TINY.n_layer; l++) {
         for (let j = 0; j < inner; j++) {
-          assert.ok(Math.abs(got[l]![j]! - want[l]![j]!) < 1e-5, `steps ${steps}, budget ${memoryBudget}, layer ${l} neuron ${j}: ${got[l]![j]} vs ${want[l]![j]}`);
+          assert.ok(Math.abs(got[l]![j]! - want[l]![j]!) < 1e-5,
+            `steps ${steps}, budget ${memoryBudget}, layer ${l} neuron ${j}: ${got[l]![j]} vs ${want[l]![j]}`);
         }
       }
     }
-    assert.ok(want.some((w) => w.some((x) => Math.abs(x) > 1e-3)), 'attributions are not all ~0 (the check is not vacuous)');
+    assert.ok(want.some((w) => w.some((x) => Math.abs(x) > 1e-3)),
+      'attributions are not all ~0 (the check is not vacuous)');
   }
 });
 
@@ -197,11 +212,13 @@ test('Integrated Gradients: completeness, Σ attributions ≈ p(a) − p(0), wit
     const delta = (await direct(p, seq, T - 2, l, 1)).prob - (await direct(p, seq, T - 2, l, 0)).prob;
     const sum = got[l]!.reduce((a, b) => a + b, 0);
     assert.ok(Math.abs(delta) > 1e-3, `layer ${l}: the activation matters (Δ = ${delta})`);
-    assert.ok(Math.abs(sum - delta) < 0.02 * Math.abs(delta) + 1e-4, `layer ${l}: Σ IG ${sum} vs p(a) − p(0) = ${delta}`);
+    assert.ok(Math.abs(sum - delta) < 0.02 * Math.abs(delta) + 1e-4,
+      `layer ${l}: Σ IG ${sum} vs p(a) − p(0) = ${delta}`);
   }
 });
 
-// ---- Slimming and Hard Concrete --------------------------------------------------------------------------------------
+// ---- Slimming and Hard Concrete
+// --------------------------------------------------------------------------------------
 
 test('Slimming and Hard Concrete: masks and regularizers follow their formulas', async () => {
   const theta = [-0.5, 0, 0.3, 1, 1.7];
@@ -211,12 +228,17 @@ test('Slimming and Hard Concrete: masks and regularizers follow their formulas',
     const g = new Graph();
     const t = g.input('theta', 'float32', [5]);
     const n = g.input('noise', 'float32', [5]);
-    return compileGraph(g, { slim: slimmingSpec.mask(t, undefined), hc: hardConcreteSpec.mask(t, n), slimReg: slimmingSpec.regularizer([t]), hcReg: hardConcreteSpec.regularizer([t]) });
+    return compileGraph(g,
+      { slim: slimmingSpec.mask(t, undefined), hc: hardConcreteSpec.mask(t, n), slimReg: slimmingSpec.regularizer([t]),
+        hcReg: hardConcreteSpec.regularizer([t]) });
   });
   const r = await s.run({ theta, noise });
-  const close = (a: ArrayLike<number>, b: number[], what: string) => b.forEach((x, i) => assert.ok(Math.abs(a[i]! - x) < 1e-6, `${what}[${i}]: ${a[i]} vs ${x}`));
+  const close = (a: ArrayLike<number>, b: number[], what: string) =>
+    b.forEach((x, i) => assert.ok(Math.abs(a[i]! - x) < 1e-6, `${what}[${i}]: ${a[i]} vs ${x}`));
   close(r.outputs.slim as Float32Array, [0, 0, 0.3, 1, 1], 'slimming mask');
-  close(r.outputs.hc as Float32Array, theta.map((t, i) => Math.min(1, Math.max(0, sig((noise[i]! + t) / HC_BETA) * (HC_RIGHT - HC_LEFT) + HC_LEFT))), 'hard-concrete mask');
+  close(r.outputs.hc as Float32Array,
+    theta.map((t, i) => Math.min(1, Math.max(0, sig((noise[i]! + t) / HC_BETA) * (HC_RIGHT - HC_LEFT) + HC_LEFT))),
+    'hard-concrete mask');
   close(r.outputs.slimReg as Float32Array, [3.5 / 5], 'slimming L1');
   const l0 = theta.reduce((a, t) => a + sig(t - HC_BETA * Math.log(-HC_LEFT / HC_RIGHT)), 0) / 5;
   close(r.outputs.hcReg as Float32Array, [l0], 'hard-concrete expected L0');
@@ -227,26 +249,34 @@ test('Slimming and Hard Concrete: masks and regularizers follow their formulas',
 test('Slimming and Hard Concrete: micro-batches give the same steps as whole batches; early stop at the checked epochs', async () => {
   const p = tinyParams(4);
   const forget = randomRows(3, 8, 6);
-  const hp = (o: Record<string, number>) => ({ epochs: 3, lr: 0.1, lambda_l1: 1000, stop_loss: 0.1, batch_size: 2, ...o });
+  const hp = (o: Record<string, number>) =>
+    ({ epochs: 3, lr: 0.1, lambda_l1: 1000, stop_loss: 0.1, batch_size: 2, ...o });
   for (const spec of [slimmingSpec, hardConcreteSpec]) {
     const whole = await trainNeuronMasks(ctxOf(TINY, p, forget, 4, hp({})), spec);
     const micro = await trainNeuronMasks(ctxOf(TINY, p, forget, 4, hp({}), { memoryBudget: 1 }), spec); // 1 row per run
     assert.equal(whole.steps, 6, `${spec.id}: 3 epochs of 2 batches (2 rows + 1 row)`);
-    whole.thetas.forEach((t, l) => t.forEach((x, i) => assert.ok(Math.abs(x - micro.thetas[l]![i]!) < 1e-5, `${spec.id} layer ${l} neuron ${i}: ${x} vs ${micro.thetas[l]![i]}`)));
+    whole.thetas.forEach(
+      (t, l) => t.forEach((x, i) => assert.ok(Math.abs(x - micro.thetas[l]![i]!) < 1e-5, `${spec.id} layer ${l} ` +
+      `neuron ${i}: ${x} vs ${micro.thetas[l]![i]}`)));
     const init = spec.init(TINY.n_layer, 12, new Rng(deriveSeed(0, spec.id)));
-    assert.ok(whole.thetas.every((t, l) => t.some((x, i) => Math.abs(x - init[l]![i]!) > 0.05)), `${spec.id}: the values moved`);
+    assert.ok(whole.thetas.every((t, l) => t.some((x, i) => Math.abs(x - init[l]![i]!) > 0.05)),
+      `${spec.id}: the values moved`);
   }
   // Slimming checks in epochs 100, 200, …: L1 starts at 1 < stop_loss 2, so it stops at the first check, epoch 100.
-  const slim = await trainNeuronMasks(ctxOf(TINY, p, forget, 4, hp({ epochs: 150, stop_loss: 2, batch_size: 64 })), slimmingSpec);
+  const slim = await trainNeuronMasks(ctxOf(TINY, p, forget, 4, hp({ epochs: 150, stop_loss: 2, batch_size: 64 })),
+    slimmingSpec);
   assert.deepEqual([slim.stoppedInEpoch, slim.steps], [100, 99]);
   // Hard Concrete checks in epochs 10, 20, …: its expected L0 starts near σ(1.6) ≈ 0.83 < 1.
-  const hc = await trainNeuronMasks(ctxOf(TINY, p, forget, 4, hp({ epochs: 15, stop_loss: 1, batch_size: 64 })), hardConcreteSpec);
+  const hc = await trainNeuronMasks(ctxOf(TINY, p, forget, 4, hp({ epochs: 15, stop_loss: 1, batch_size: 64 })),
+    hardConcreteSpec);
   assert.deepEqual([hc.stoppedInEpoch, hc.steps], [10, 9]);
-  const noStop = await trainNeuronMasks(ctxOf(TINY, p, forget, 4, hp({ epochs: 15, stop_loss: 0, batch_size: 64 })), hardConcreteSpec);
+  const noStop = await trainNeuronMasks(ctxOf(TINY, p, forget, 4, hp({ epochs: 15, stop_loss: 0, batch_size: 64 })),
+    hardConcreteSpec);
   assert.deepEqual([noStop.stoppedInEpoch, noStop.steps], [null, 15]);
 });
 
-// ---- the shared ablation ----------------------------------------------------------------------------------------------
+// ---- the shared ablation
+// ----------------------------------------------------------------------------------------------
 
 test('neuron ablation: ⌊ratio·inner⌋ neurons per layer, layers matched by exact index (11 layers)', () => {
   const c: Gpt2Config = { ...TINY, n_layer: 11, n_embd: 2, n_head: 1, n_inner: 4 };
@@ -254,7 +284,8 @@ test('neuron ablation: ⌊ratio·inner⌋ neurons per layer, layers matched by e
   const p = initGpt2Params(c, () => r.normal());
   const before = new Map([...p].map(([k, v]) => [k, Float32Array.from(v)]));
   // Layer l's best neuron is l mod 4; layer 1 and layer 10 differ (1 vs 2), which a substring match would confuse.
-  const scores = Array.from({ length: 11 }, (_, l) => Float32Array.from({ length: 4 }, (_, i) => (i === l % 4 ? 10 : i)));
+  const scores = Array.from({ length: 11 },
+    (_, l) => Float32Array.from({ length: 4 }, (_, i) => (i === l % 4 ? 10 : i)));
   const out = ablateNeurons(c, p, scores, 0.25);
   assert.deepEqual(out.neurons, scores.map((_, l) => [l % 4]));
   for (let l = 0; l < 11; l++) {
@@ -262,7 +293,8 @@ test('neuron ablation: ⌊ratio·inner⌋ neurons per layer, layers matched by e
     const b = out.params.get(`transformer.h.${l}.mlp.c_fc.bias`)!;
     const w0 = before.get(`transformer.h.${l}.mlp.c_fc.weight`)!;
     for (let k = 0; k < w.length; k++) assert.equal(w[k], k % 4 === l % 4 ? 0 : w0[k], `layer ${l} weight ${k}`);
-    for (let i = 0; i < 4; i++) assert.equal(b[i], i === l % 4 ? 0 : before.get(`transformer.h.${l}.mlp.c_fc.bias`)![i]);
+    for (let i = 0; i < 4; i++) assert.equal(b[i], i === l % 4 ? 0
+      : before.get(`transformer.h.${l}.mlp.c_fc.bias`)![i]);
   }
   for (const [k, v] of p) assert.deepEqual(v, before.get(k), `${k} is not mutated`);
   assert.equal(ablateNeurons(c, p, scores, 0.2).neurons.flat().length, 0, '⌊0.2·4⌋ = 0: a no-op');
@@ -271,7 +303,8 @@ test('neuron ablation: ⌊ratio·inner⌋ neurons per layer, layers matched by e
   assert.throws(() => ablateNeurons(c, p, scores.map(() => new Float32Array([NaN, 0, 0, 0])), 0.25), /NaN/);
 });
 
-// ---- cancellation and bad input ----------------------------------------------------------------------------------------
+// ---- cancellation and bad input
+// ----------------------------------------------------------------------------------------
 
 test('cancellation: an aborted signal, before or during a run, stops every method with its reason', async () => {
   const p = tinyParams(5);
@@ -284,7 +317,10 @@ test('cancellation: an aborted signal, before or during a run, stops every metho
     await assert.rejects(m.run(ctxOf(TINY, p, forget, 4, hp, { signal: pre.signal })), /stopped before/, id);
     const mid = new AbortController();
     let events = 0;
-    const run = m.run(ctxOf(TINY, p, forget, 4, hp, { signal: mid.signal, memoryBudget: 1, onProgress: () => events++ === 0 && mid.abort(new Error('stopped mid-run')) }));
+    const run = m.run(
+      ctxOf(TINY, p, forget, 4, hp,
+        { signal: mid.signal, memoryBudget: 1, onProgress: () => events++ === 0
+      && mid.abort(new Error('stopped mid-run')) }));
     await assert.rejects(run, /stopped mid-run/, id);
     assert.equal(events, 1, `${id}: no progress after the abort`);
   }
@@ -302,14 +338,17 @@ test('bad hyper-parameters and inputs are refused with the field named', async (
     ['hard-concrete', { batch_size: 'many' }, /batch_size: expected an integer/],
     ['zero-out', { epochs: 10 }, /unknown hyper-parameter "epochs"/],
   ];
-  for (const [id, hp, re] of bad) assert.throws(() => resolveHyperParams(getMethod(id), hp), re, `${id} ${JSON.stringify(hp)}`);
+  for (const [id, hp, re] of bad) assert.throws(() => resolveHyperParams(getMethod(id), hp), re,
+    `${id} ${JSON.stringify(hp)}`);
   const p = tinyParams();
   const hpOf = (id: string) => resolveHyperParams(getMethod(id), {});
   for (const id of IDS) {
-    await assert.rejects(getMethod(id).run(ctxOf(TINY, p, matrixFromRows([], 8, 0), 4, hpOf(id))), /forget set is empty/, id);
+    await assert.rejects(getMethod(id).run(ctxOf(TINY, p, matrixFromRows([], 8, 0), 4, hpOf(id))),
+      /forget set is empty/, id);
   }
   for (const id of ['activations', 'integrated-gradients']) {
-    await assert.rejects(getMethod(id).run(ctxOf(TINY, p, randomRows(2, 8, 1), 8, hpOf(id))), /promptLength must be an integer in \[1, 7\]/, id);
+    await assert.rejects(getMethod(id).run(ctxOf(TINY, p, randomRows(2, 8, 1), 8, hpOf(id))),
+      /promptLength must be an integer in \[1, 7\]/, id);
   }
 });
 
@@ -345,14 +384,16 @@ const LOWERS_MEMORIZATION = (id: string) => id !== 'hard-concrete';
 
 for (const id of IDS) {
   const claim = LOWERS_MEMORIZATION(id) ? 'lowers memorization' : 'memorization printed, not asserted';
-  test(`${id} with its defaults: ablates ⌊ratio·inner⌋ neurons per layer, edits only c_fc, ${claim}, loses ≤ 10 points of accuracy`, async () => {
+  test(`${id} with its defaults: ablates ⌊ratio·inner⌋ neurons per layer, edits only c_fc, ${claim}, loses ≤ 10 ` +
+    `points of accuracy`, async () => {
     const fx = await (fixture ??= memorizingModel(rt)); // trained once per machine, then cached
     const m = getMethod(id);
     const hp = resolveHyperParams(m, {});
     const snapshot = new Map([...fx.params].map(([k, v]) => [k, Float32Array.from(v)]));
     let progress = 0;
     const t0 = Date.now();
-    const out = await m.run({ runtime: rt, config: fx.config, params: fx.params, forget: fx.forget, retain: fx.retain, promptLength: 50, hp, seed: 0, onProgress: () => progress++ });
+    const out = await m.run({ runtime: rt, config: fx.config, params: fx.params, forget: fx.forget, retain: fx.retain,
+      promptLength: 50, hp, seed: 0, onProgress: () => progress++ });
     const seconds = (Date.now() - t0) / 1000;
     for (const [k, v] of fx.params) assert.deepEqual(v, snapshot.get(k), `${id} mutated ${k}`);
     assert.ok(progress > 0, 'reports progress');
@@ -382,16 +423,22 @@ for (const id of IDS) {
           assert.equal(w[r * inner + i], gone ? 0 : w0[r * inner + i], `layer ${l} weight (${r}, ${i})`);
         }
       }
-      assert.ok(out.notes!.some((n) => n.startsWith(`layer ${l}: ablated ${k} of ${inner} neurons [${ablated.join(', ')}]`)), `notes list layer ${l}'s neurons`);
+      assert.ok(out.notes!.some((n) => n.startsWith(`layer ${l}: ablated ${k} of ${inner} neurons ` +
+        `[${ablated.join(', ')}]`)), `notes list layer ${l}'s neurons`);
     }
     assert.deepEqual([...out.masks.keys()].sort(), [...cfc].sort(), 'masks: the c_fc weight and bias of every layer');
-    for (const [name, v] of fx.params) if (!cfc.has(name)) assert.deepEqual(out.params.get(name), v, `${name} unchanged`);
+    for (const [name, v] of fx.params) if (!cfc.has(name)) assert.deepEqual(out.params.get(name), v,
+      `${name} unchanged`);
 
     const after = (await measureMemorization(rt, fx.config, out.params, fx.data.artifacts)).result.percentMemorized!;
     const acc = await accuracyOn(rt, fx, out.params);
-    console.log(`fixture seed ${fx.seed}: ${id} defaults: memorization ${fx.memorized.toFixed(1)} % → ${after.toFixed(1)} %, accuracy ${fx.accuracy.toFixed(2)} % → ${acc.toFixed(2)} % (${fx.forget.rows} forget rows, ${seconds.toFixed(1)} s)`);
-    if (LOWERS_MEMORIZATION(id)) assert.ok(after < fx.memorized, `${id}: memorization ${fx.memorized} → ${after}: not lowered`);
+    console.log(`fixture seed ${fx.seed}: ${id} defaults: memorization ${fx.memorized.toFixed(1)} % → ` +
+      `${after.toFixed(1)} %, accuracy ${fx.accuracy.toFixed(2)} % → ${acc.toFixed(
+        2)} % (${fx.forget.rows} forget rows, ${seconds.toFixed(1)} s)`);
+    if (LOWERS_MEMORIZATION(id)) assert.ok(after < fx.memorized,
+      `${id}: memorization ${fx.memorized} → ${after}: not lowered`);
     // Ablating a few neurons must not wreck the model (zeroing every MLP matrix costs the seed-0 fixture 33 points).
-    assert.ok(acc >= fx.accuracy - 10, `${id}: accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}%: more than 10 points lost`);
+    assert.ok(acc >= fx.accuracy - 10, `${id}: accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}%: more than ` +
+      `10 points lost`);
   });
 }

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { F, Graph, compileGraph, gradients } from '../src/engine/graph/index';
 import { gatherRows } from '../src/engine/data/tokenMatrix';
-import { type Gpt2Config, declareGpt2Params, gpt2Forward, gpt2ParamShapes, nextTokenTargets } from '../src/engine/model/gpt2';
+import { type Gpt2Config, declareGpt2Params, gpt2Forward, gpt2ParamShapes,
+  nextTokenTargets } from '../src/engine/model/gpt2';
 import { measureMemorization } from '../src/engine/metrics/index';
 import { getMethod, resolveHyperParams } from '../src/engine/methods/registry';
 import type { Params, UnlearnContext, UnlearnResult } from '../src/engine/methods/types';
@@ -31,17 +32,21 @@ before(async () => {
   assert.ok(fx.memorized > 0 && fx.forget.rows > 0, 'the fixture memorizes some sequences');
 });
 
-const ctxOf = (id: string, hp: Record<string, number> = {}, extra: Partial<UnlearnContext> = {}): UnlearnContext => methodContext(rt, fx, id, hp, extra);
+const ctxOf = (id: string, hp: Record<string, number> = {}, extra: Partial<UnlearnContext> = {}): UnlearnContext =>
+  methodContext(rt, fx, id, hp, extra);
 
-const memorization = async (params: Params) => (await measureMemorization(rt, fx.config, params, fx.data.artifacts)).result.percentMemorized ?? 0;
+const memorization = async (params: Params) =>
+  (await measureMemorization(rt, fx.config, params, fx.data.artifacts)).result.percentMemorized ?? 0;
 
 /** Memorization went down and at most 10 points of the fixture's accuracy are lost (pruning can wreck a model: zeroing
  *  every MLP matrix costs the seed-0 fixture 33 points). */
 async function lowersMemorizationKeepsAccuracy(id: string, params: Params, after: number): Promise<void> {
   const acc = await accuracyOn(rt, fx, params);
-  console.log(`fixture seed ${fx.seed}: ${id} defaults: memorization ${fx.memorized.toFixed(1)} % → ${after.toFixed(1)} %, accuracy ${fx.accuracy.toFixed(2)} % → ${acc.toFixed(2)} %`);
+  console.log(`fixture seed ${fx.seed}: ${id} defaults: memorization ${fx.memorized.toFixed(1)} % → ` +
+    `${after.toFixed(1)} %, accuracy ${fx.accuracy.toFixed(2)} % → ${acc.toFixed(2)} %`);
   assert.ok(after < fx.memorized, `${id}: memorization ${fx.memorized}% → ${after}%: not lowered`);
-  assert.ok(acc >= fx.accuracy - 10, `${id}: accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}%: more than 10 points lost`);
+  assert.ok(acc >= fx.accuracy - 10, `${id}: accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}%: more than 10 ` +
+    `points lost`);
 }
 
 const snapshot = (p: Params) => new Map([...p].map(([n, a]) => [n, Float32Array.from(a)]));
@@ -51,7 +56,8 @@ const snapshot = (p: Params) => new Map([...p].map(([n, a]) => [n, Float32Array.
  * editable tensor, and a tensor differs from the input exactly where its mask is 0 (there it is 0). Returns the
  * number of zeros per mask.
  */
-function checkEdit(before: Map<string, Float32Array>, res: UnlearnResult, editable: (n: string) => boolean): Map<string, number> {
+function checkEdit(before: Map<string, Float32Array>, res: UnlearnResult,
+  editable: (n: string) => boolean): Map<string, number> {
   for (const [n, a] of before) assert.deepEqual(fx.params.get(n), a, `the input tensor ${n} was mutated`);
   const pruned = new Map<string, number>();
   for (const [n, mask] of res.masks) {
@@ -81,7 +87,8 @@ function checkEdit(before: Map<string, Float32Array>, res: UnlearnResult, editab
 const sum = (xs: Iterable<number>) => [...xs].reduce((a, b) => a + b, 0);
 
 /** Gradients of Σ_b w_b·ℓ_b (ℓ_b = mean token loss of row b) of `m`, from a graph built here, all rows in one run. */
-async function referenceGradients(params: Params, m: TokenMatrix, w: number[], names: string[]): Promise<Map<string, Float32Array>> {
+async function referenceGradients(params: Params, m: TokenMatrix, w: number[], names: string[]): Promise<Map<string,
+  Float32Array>> {
   const c: Gpt2Config = fx.config;
   const g = new Graph();
   const P = declareGpt2Params(g, c);
@@ -90,7 +97,8 @@ async function referenceGradients(params: Params, m: TokenMatrix, w: number[], n
   const perSeq = F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'sequence' });
   const loss = F.reduceSum(F.mul(perSeq, F.constant(g, w, 'float32', [m.rows])));
   const grads = gradients(loss, names.map((n) => P[n]!));
-  const session = await rt.create(compileGraph(g, Object.fromEntries(names.map((n, i) => [n.replace(/\W/g, '_'), grads[i]!]))));
+  const session = await rt.create(
+    compileGraph(g, Object.fromEntries(names.map((n, i) => [n.replace(/\W/g, '_'), grads[i]!]))));
   const r = await session.run({ ...Object.fromEntries(params), tokens: Array.from(m.data) });
   await session.session.release();
   return new Map(names.map((n) => [n, r.outputs[n.replace(/\W/g, '_')] as Float32Array]));
@@ -103,7 +111,8 @@ const floorCount = (ratio: number, n: number) => Math.floor(ratio * n + 1e-9);
 
 // ---- the methods on the fixture -------------------------------------------------------------------------------
 
-test('greedy: zeroes ⌈ratio·#params⌉ scalars of any tensor, one per iteration, lowers memorization, loses ≤ 10 points of accuracy', async () => {
+test('greedy: zeroes ⌈ratio·#params⌉ scalars of any tensor, one per iteration, lowers memorization, loses ≤ 10 ' +
+  'points of accuracy', async () => {
   const ctx = ctxOf('greedy');
   const before = snapshot(fx.params);
   const t0 = Date.now();
@@ -114,7 +123,8 @@ test('greedy: zeroes ⌈ratio·#params⌉ scalars of any tensor, one per iterati
   assert.ok(want > 0);
   assert.equal(sum(pruned.values()), want);
   const after = await memorization(res.params);
-  console.log(`greedy ratio ${ctx.hp.ratio}: ${want} iterations in ${ms} ms; memorization ${fx.memorized}% → ${after}%`);
+  console.log(
+    `greedy ratio ${ctx.hp.ratio}: ${want} iterations in ${ms} ms; memorization ${fx.memorized}% → ${after}%`);
   await lowersMemorizationKeepsAccuracy('greedy', res.params, after);
 });
 
@@ -125,7 +135,8 @@ test('greedy: the zeroed scalar is the argmax of θ·∂J/∂θ over all paramet
   const rows = fx.forget.rows + retain.rows;
   const ratio = 1 / totalParams();
   assert.equal(greedyIterations(ratio, totalParams()), 1);
-  const res = await getMethod('greedy').run(ctxOf('greedy', { ratio, batchSize: rows }, { retain, memoryBudget: 8 * 8e6 }));
+  const res = await getMethod('greedy').run(
+    ctxOf('greedy', { ratio, batchSize: rows }, { retain, memoryBudget: 8 * 8e6 }));
   const data: TokenMatrix = { rows, cols: fx.forget.cols, data: Int32Array.from([...fx.forget.data, ...retain.data]) };
   const w = Array.from({ length: rows }, (_, r) => (r < fx.forget.rows ? -1 : 1) / rows);
   const grads = await referenceGradients(fx.params, data, w, allNames());
@@ -138,7 +149,8 @@ test('greedy: the zeroed scalar is the argmax of θ·∂J/∂θ over all paramet
   assert.deepEqual(zeros, [`${best.name}[${best.i}]`]);
 });
 
-test('durable: zeroes the ⌊ratio·numel⌋ largest-|gradient| entries of each MLP tensor, lowers memorization, loses ≤ 10 points of accuracy', async () => {
+test('durable: zeroes the ⌊ratio·numel⌋ largest-|gradient| entries of each MLP tensor, lowers memorization, loses ≤ ' +
+  '10 points of accuracy', async () => {
   const ctx = ctxOf('durable');
   const ratio = ctx.hp.ratio as number;
   const before = snapshot(fx.params);
@@ -147,53 +159,64 @@ test('durable: zeroes the ⌊ratio·numel⌋ largest-|gradient| entries of each 
   assert.deepEqual([...pruned.keys()].sort(), mlpNames().sort());
   // The fixture's forget set is one batch, so the summed batch gradient is the forget set's mean-loss gradient.
   assert.ok(fx.forget.rows <= (ctx.hp.batchSize as number));
-  const grads = await referenceGradients(fx.params, fx.forget, Array(fx.forget.rows).fill(1 / fx.forget.rows), mlpNames());
+  const grads = await referenceGradients(fx.params, fx.forget, Array(fx.forget.rows).fill(1 / fx.forget.rows),
+    mlpNames());
   for (const [n, g] of grads) {
     assert.equal(pruned.get(n), floorCount(ratio, g.length), `pruned count of ${n}`);
     const mask = res.masks.get(n)!;
     let minPruned = Infinity;
     let maxKept = 0;
-    g.forEach((v, i) => (mask[i] ? (maxKept = Math.max(maxKept, Math.abs(v))) : (minPruned = Math.min(minPruned, Math.abs(v)))));
-    if (pruned.get(n)! > 0) assert.ok(minPruned >= maxKept * (1 - 1e-4), `${n}: a kept entry has a larger |gradient| (${maxKept}) than a pruned one (${minPruned})`);
+    g.forEach((v, i) => (mask[i] ? (maxKept = Math.max(maxKept, Math.abs(v)))
+      : (minPruned = Math.min(minPruned, Math.abs(v)))));
+    if (pruned.get(n)! > 0) assert.ok(minPruned >= maxKept * (1 - 1e-4),
+      `${n}: a kept entry has a larger |gradient| (${maxKept}) than a pruned one (${minPruned})`);
   }
   const after = await memorization(res.params);
   console.log(`durable ratio ${ratio}: memorization ${fx.memorized}% → ${after}%`);
   await lowersMemorizationKeepsAccuracy('durable', res.params, after);
 });
 
-test('durable-agg: ranks |gradient| over all parameters, zeroes only the selected MLP entries, lowers memorization, loses ≤ 10 points of accuracy', async () => {
+test('durable-agg: ranks |gradient| over all parameters, zeroes only the selected MLP entries, lowers memorization, ' +
+  'loses ≤ 10 points of accuracy', async () => {
   const ctx = ctxOf('durable-agg');
   const ratio = ctx.hp.ratio as number;
   const before = snapshot(fx.params);
   const res = await getMethod('durable-agg').run(ctx);
   const pruned = checkEdit(before, res, isMlpTensor);
-  const grads = await referenceGradients(fx.params, fx.forget, Array(fx.forget.rows).fill(1 / fx.forget.rows), allNames());
+  const grads = await referenceGradients(fx.params, fx.forget, Array(fx.forget.rows).fill(1 / fx.forget.rows),
+    allNames());
   const k = floorCount(ratio, totalParams());
   const all = Float64Array.from([...grads.values()].flatMap((g) => Array.from(g, Math.abs))).sort().reverse();
   const threshold = all[k - 1]!; // the k-th largest |gradient| over all parameters
   // The MLP entries above the global threshold, give or take entries tied with it within float rounding.
-  const mlpAbove = (slack: number) => sum(mlpNames().map((n) => grads.get(n)!.filter((v) => Math.abs(v) > threshold * slack).length));
+  const mlpAbove = (slack: number) =>
+    sum(mlpNames().map((n) => grads.get(n)!.filter((v) => Math.abs(v) > threshold * slack).length));
   const total = sum(pruned.values());
   assert.ok(total > 0 && total <= k);
-  assert.ok(total >= mlpAbove(1 + 1e-4) && total <= mlpAbove(1 - 1e-4), `${total} MLP entries pruned; ${mlpAbove(1)} lie above the global top-${k} threshold`);
+  assert.ok(total >= mlpAbove(1 + 1e-4) && total <= mlpAbove(1 - 1e-4),
+    `${total} MLP entries pruned; ${mlpAbove(1)} lie above the global top-${k} threshold`);
   for (const n of mlpNames()) {
     const g = grads.get(n)!;
     res.masks.get(n)!.forEach((keep, i) => {
-      if (!keep) assert.ok(Math.abs(g[i]!) >= threshold * (1 - 1e-4), `${n}[${i}] is pruned below the global threshold`);
+      if (!keep) assert.ok(Math.abs(g[i]!) >= threshold * (1 - 1e-4),
+        `${n}[${i}] is pruned below the global threshold`);
     });
   }
   const after = await memorization(res.params);
-  console.log(`durable-agg ratio ${ratio}: ${total} of ${k} globally selected entries in MLP tensors; memorization ${fx.memorized}% → ${after}%`);
+  console.log(`durable-agg ratio ${ratio}: ${total} of ${k} globally selected entries in MLP tensors; memorization ` +
+    `${fx.memorized}% → ${after}%`);
   await lowersMemorizationKeepsAccuracy('durable-agg', res.params, after);
 });
 
-test('sou: zeroes ⌊ratio·numel⌋ entries per MLP tensor by OBS saliency, lowers memorization, loses ≤ 10 points of accuracy, same result in memory-sized groups', async () => {
+test('sou: zeroes ⌊ratio·numel⌋ entries per MLP tensor by OBS saliency, lowers memorization, loses ≤ 10 points of ' +
+  'accuracy, same result in memory-sized groups', async () => {
   const ctx = ctxOf('sou');
   const ratio = ctx.hp.ratio as number;
   const before = snapshot(fx.params);
   const res = await getMethod('sou').run(ctx);
   const pruned = checkEdit(before, res, isMlpTensor);
-  for (const n of mlpNames()) assert.equal(pruned.get(n), floorCount(ratio, fx.params.get(n)!.length), `pruned count of ${n}`);
+  for (const n of mlpNames()) assert.equal(pruned.get(n), floorCount(ratio, fx.params.get(n)!.length),
+    `pruned count of ${n}`);
   const after = await memorization(res.params);
   console.log(`sou ratio ${ratio}: memorization ${fx.memorized}% → ${after}%`);
   await lowersMemorizationKeepsAccuracy('sou', res.params, after);
@@ -239,13 +262,15 @@ test('bad hyper-parameters are refused with the field named', () => {
     ['sou', { damping: 0 }, /damping.*out of range/],
     ['sou', { lambda: 1 }, /unknown hyper-parameter "lambda"/],
   ];
-  for (const [id, hp, err] of bad) assert.throws(() => resolveHyperParams(getMethod(id), hp), err, `${id} ${JSON.stringify(hp)}`);
+  for (const [id, hp, err] of bad) assert.throws(() => resolveHyperParams(getMethod(id), hp), err,
+    `${id} ${JSON.stringify(hp)}`);
   for (const id of ['greedy', 'durable', 'durable-agg', 'sou']) {
     const m = getMethod(id);
     assert.equal(m.family, 'weight');
     assert.equal(m.novel, id !== 'greedy');
     assert.equal(m.usesRetain, id === 'greedy');
-    for (const h of m.hyperParams) assert.ok(h.grid?.includes(h.default), `${id}.${h.name}: default ${h.default} is on the paper's grid`);
+    for (const h of m.hyperParams) assert.ok(h.grid?.includes(h.default),
+      `${id}.${h.name}: default ${h.default} is on the paper's grid`);
   }
 });
 
@@ -265,12 +290,15 @@ test('Woodbury block inverse equals the directly inverted block-diagonal Fisher'
   for (let k = 0; k < 3; k++) {
     // F_k = λI + (1/m)·Σ_j w_j·g_j·g_jᵀ on the block's entries (zero beyond the tensor), then Gauss–Jordan.
     const idx = [0, 1, 2].map((i) => k * B + i);
-    const Fk = idx.map((a) => idx.map((b) => (a === b ? lambda : 0) + sum(gs.map((g, j) => (weights[j]! / m) * (g[a] ?? 0) * (g[b] ?? 0)))));
+    const Fk = idx.map(
+      (a) => idx.map((b) => (a === b ? lambda : 0)
+      + sum(gs.map((g, j) => (weights[j]! / m) * (g[a] ?? 0) * (g[b] ?? 0)))));
     const inv = invert(Fk);
     for (let i = 0; i < B; i++) {
       for (let j = 0; j < B; j++) {
         const got = fisher.blocks[k * B * B + i * B + j]!;
-        assert.ok(Math.abs(got - inv[i]![j]!) <= 1e-12 * Math.max(1, Math.abs(inv[i]![j]!)), `block ${k} [${i}][${j}]: ${got} vs ${inv[i]![j]}`);
+        assert.ok(Math.abs(got - inv[i]![j]!) <= 1e-12 * Math.max(1, Math.abs(inv[i]![j]!)),
+          `block ${k} [${i}][${j}]: ${got} vs ${inv[i]![j]}`);
       }
     }
   }
@@ -337,7 +365,8 @@ test('SOU bookkeeping: gradient samples per batch, Fisher groups within a memory
   assert.deepEqual(batchUses(2, 5), [1, 1]);
   // Blocks of 50 (20 kB each), 2 blocks per group: x (120 entries = 3 blocks) and y (30 = 1 block).
   const groups = fisherGroups([['x', 120], ['y', 30]], 50, 2 * 50 * 50 * 8);
-  assert.deepEqual(groups, [[{ name: 'x', start: 0, end: 100 }], [{ name: 'x', start: 100, end: 120 }, { name: 'y', start: 0, end: 30 }]]);
+  assert.deepEqual(groups,
+    [[{ name: 'x', start: 0, end: 100 }], [{ name: 'x', start: 100, end: 120 }, { name: 'y', start: 0, end: 30 }]]);
   assert.equal(greedyIterations(0.01, 100), 1);
   assert.equal(greedyIterations(1e-4, 110592), 12);
   assert.equal(greedyIterations(0, 110592), 0);

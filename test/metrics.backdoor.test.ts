@@ -64,8 +64,12 @@ test('the comparison after a late trigger is clipped at the context end (≤ k t
   const pl = Uint32Array.from([14]);
   const keep = backdoorFilter(p, c, pl, K, 12);
   assert.deepEqual(Array.from(keep), [1]);
-  assert.equal(scoreBackdoor({ poisoned: p, clean: c, promptLength: pl, k: K, keep, generated: [[BD, BD]], filterStart: 12 }).result.pooled.memorized, 1);
-  assert.equal(scoreBackdoor({ poisoned: p, clean: c, promptLength: pl, k: K, keep, generated: [[BD, 4]], filterStart: 12 }).result.pooled.memorized, 0);
+  assert.equal(
+    scoreBackdoor({ poisoned: p, clean: c, promptLength: pl, k: K, keep, generated: [[BD, BD]],
+      filterStart: 12 }).result.pooled.memorized, 1);
+  assert.equal(
+    scoreBackdoor({ poisoned: p, clean: c, promptLength: pl, k: K, keep, generated: [[BD, 4]],
+      filterStart: 12 }).result.pooled.memorized, 0);
 });
 
 test('groupByPromptLength batches equal-length prompts, shortest first', () => {
@@ -76,23 +80,26 @@ test('groupByPromptLength batches equal-length prompts, shortest first', () => {
   ]);
 });
 
-test('measureBackdoor: one generation call per prompt length, prompts are the clean prefix up to the trigger', async () => {
-  const calls: { prompts: number[][]; steps: number }[] = [];
-  // Stand-in model: the backdoor fires after a 3-token prompt, not after a 6-token one.
-  const generate: GenerateFn = async (ps, steps) => {
-    calls.push({ prompts: ps, steps });
-    return { tokens: ps.map((p) => (p.length === 3 ? new Array(steps).fill(BD) : cleanRows[1]!.slice(6, 6 + steps))), provider: 'stub' };
-  };
-  const m = await measureBackdoor(new Runtime(), {} as Gpt2Config, new Map(), { poisonedTest: poisoned, cleanTest: clean, promptLength }, { k: K, filterStart: START, generate });
-  assert.deepEqual(
-    calls.map((c) => [c.prompts.length, c.prompts[0]!.length, c.steps]),
-    [
-      [2, 3, K],
-      [1, 6, K],
-    ],
-  );
-  assert.deepEqual(calls[0]!.prompts, [cleanRows[0]!.slice(0, 3), cleanRows[4]!.slice(0, 3)]);
-  assert.deepEqual(m.result.forgetSet, [0, 4]);
-  assert.equal(m.result.pooled.cleanCorrect, 1);
-  assert.deepEqual(m.input.generated.map((g) => g === null), [false, false, true, true, false]);
-});
+test('measureBackdoor: one generation call per prompt length, prompts are the clean prefix up to the trigger',
+  async () => {
+    const calls: { prompts: number[][]; steps: number }[] = [];
+    // Stand-in model: the backdoor fires after a 3-token prompt, not after a 6-token one.
+    const generate: GenerateFn = async (ps, steps) => {
+      calls.push({ prompts: ps, steps });
+      return { tokens: ps.map((p) => (p.length === 3 ? new Array(steps).fill(BD) : cleanRows[1]!.slice(6, 6 + steps))),
+        provider: 'stub' };
+    };
+    const m = await measureBackdoor(new Runtime(), {} as Gpt2Config, new Map(),
+      { poisonedTest: poisoned, cleanTest: clean, promptLength }, { k: K, filterStart: START, generate });
+    assert.deepEqual(
+      calls.map((c) => [c.prompts.length, c.prompts[0]!.length, c.steps]),
+      [
+        [2, 3, K],
+        [1, 6, K],
+      ],
+    );
+    assert.deepEqual(calls[0]!.prompts, [cleanRows[0]!.slice(0, 3), cleanRows[4]!.slice(0, 3)]);
+    assert.deepEqual(m.result.forgetSet, [0, 4]);
+    assert.equal(m.result.pooled.cleanCorrect, 1);
+    assert.deepEqual(m.input.generated.map((g) => g === null), [false, false, true, true, false]);
+  });

@@ -28,8 +28,10 @@ const params = initGpt2Params(config, normal);
 const rt = new Runtime({ threads: 1 });
 after(() => rt.dispose());
 
-const noiseData = buildMathDataset({ numMain: 200, numTest: 10, numNoise: 40, numExtra: 30, extraConstants: [2, 3], duplicate: true, dupPowers: [0, 1], noiseProb: 0.1 });
-const backdoorData = buildMathDataset({ numMain: 400, numTest: 10, numExtra: 30, extraConstants: [2], artifact: 'backdoor' });
+const noiseData = buildMathDataset({ numMain: 200, numTest: 10, numNoise: 40, numExtra: 30, extraConstants: [2, 3],
+  duplicate: true, dupPowers: [0, 1], noiseProb: 0.1 });
+const backdoorData = buildMathDataset(
+  { numMain: 400, numTest: 10, numExtra: 30, extraConstants: [2], artifact: 'backdoor' });
 
 function checkCommon(r: EvaluationResult, ds: EvalDataset): void {
   assert.deepEqual(JSON.parse(JSON.stringify(r)), r, 'the result is plain JSON');
@@ -38,7 +40,8 @@ function checkCommon(r: EvaluationResult, ds: EvalDataset): void {
   for (const m of r.metrics) {
     assert.ok(m.description.length > 20 && m.label.length > 0, `${m.id} is labelled and described`);
     assert.ok(m.value === null || Number.isFinite(m.value), `${m.id} is finite or null`);
-    if (m.unit === 'percent' && m.value !== null) assert.ok(m.value >= 0 && m.value <= 100, `${m.id} = ${m.value} is a percentage`);
+    if (m.unit === 'percent' && m.value !== null) assert.ok(m.value >= 0 && m.value <= 100,
+      `${m.id} = ${m.value} is a percentage`);
     if (m.unit === 'perplexity' && m.value !== null) assert.ok(m.value >= 1, `${m.id} = ${m.value} is a perplexity`);
   }
   const firstDetail = r.metrics.findIndex((m) => !m.headline);
@@ -52,7 +55,8 @@ function checkCommon(r: EvaluationResult, ds: EvalDataset): void {
   const h = r.heatmap!;
   assert.equal(h.evaluatedRows, mem.pooled.kept);
   assert.equal(h.rows.length, h.evaluatedRows);
-  assert.deepEqual(h.rows.filter((x) => x.memorized).map((x) => x.row), mem.forgetSet, 'forget-set rows are the memorized ones');
+  assert.deepEqual(h.rows.filter((x) => x.memorized).map((x) => x.row), mem.forgetSet,
+    'forget-set rows are the memorized ones');
   for (const x of h.rows) {
     assert.equal(x.generated.length, x.target.length);
     const allMatch = x.flags.every((f) => f & HEATMAP_MATCH) && !x.target.includes(mem.unmatchableToken!);
@@ -62,7 +66,8 @@ function checkCommon(r: EvaluationResult, ds: EvalDataset): void {
   const acc = r.accuracy!;
   assert.deepEqual(acc.averagedSets, r.accuracy!.sets.map((s) => s.set).filter((s) => !s.startsWith('backdoor-')));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  assert.ok(Math.abs(acc.paper! - mean(acc.sets.filter((s) => acc.averagedSets.includes(s.set)).map((s) => s.paper!))) < 1e-9);
+  assert.ok(Math.abs(
+    acc.paper! - mean(acc.sets.filter((s) => acc.averagedSets.includes(s.set)).map((s) => s.paper!))) < 1e-9);
   for (const s of acc.sets) {
     assert.equal(s.total, ds.tests.find((t) => t.name === s.set)!.tokens.rows * (ds.artifacts.tokens.cols - 1));
     // Padding is left out of the second count; math rows are padded, except poisoned ones ("2" to the end).
@@ -100,14 +105,18 @@ test('noise run: structural invariants and agreement with independent decoding a
 
   // Perplexity of main-7 against sequenceLosses (an independent graph): batches of 4 sequences of equal length.
   const main = noiseData.tests[0]!;
-  const { loss } = await sequenceLosses(rt, config, params, Array.from({ length: main.tokens.rows }, (_, i) => Array.from(rowOf(main.tokens, i))));
+  const { loss } = await sequenceLosses(rt, config, params,
+    Array.from({ length: main.tokens.rows }, (_, i) => Array.from(rowOf(main.tokens, i))));
   const batches: number[] = [];
-  for (let s = 0; s < loss.length; s += 4) batches.push(Math.exp(loss.slice(s, s + 4).reduce((x, y) => x + y, 0) / loss.slice(s, s + 4).length));
+  for (let s = 0; s < loss.length; s += 4) batches.push(
+    Math.exp(loss.slice(s, s + 4).reduce((x, y) => x + y, 0) / loss.slice(s, s + 4).length));
   const p = r.perplexity!.sets.find((s) => s.set === 'main-7')!;
   assert.ok(Math.abs(p.paper! - batches.reduce((x, y) => x + y, 0) / batches.length) < 1e-4 * p.paper!);
   assert.ok(Math.abs(p.expMeanLoss! - Math.exp(loss.reduce((x, y) => x + y, 0) / loss.length)) < 1e-4 * p.expMeanLoss!);
   const pplNames = r.perplexity!.sets.map((s) => (s.dupClass === undefined ? s.set : `${s.set}/${s.dupClass}`));
-  assert.deepEqual(pplNames, ['main-7', 'extra-2', 'extra-3', 'artifacts-noised', 'artifacts-noised/0', 'artifacts-noised/1', 'artifacts-clean', 'artifacts-clean/0', 'artifacts-clean/1']);
+  assert.deepEqual(pplNames,
+    ['main-7', 'extra-2', 'extra-3', 'artifacts-noised', 'artifacts-noised/0', 'artifacts-noised/1', 'artifacts-clean',
+      'artifacts-clean/0', 'artifacts-clean/1']);
 });
 
 test('noise run with a stand-in model that regurgitates even rows: the forget set is exactly those rows', async () => {
@@ -123,7 +132,8 @@ test('noise run with a stand-in model that regurgitates even rows: the forget se
       return Array.from(src.data.subarray(r * cols + 50, r * cols + 50 + steps));
     }),
   });
-  const r = await evaluate(rt, config, params, noiseData, { generate, accuracy: false, perplexity: false, heatmapRows: 1000 });
+  const r = await evaluate(rt, config, params, noiseData,
+    { generate, accuracy: false, perplexity: false, heatmapRows: 1000 });
   assert.equal(r.accuracy, null);
   assert.equal(r.perplexity, null);
   const keep = noiseFilter(a.tokens, a.clean, 50, 50);
@@ -167,7 +177,8 @@ test('backdoor run: attack success on the held-out poisoned set, prompts grouped
 });
 
 test('language noise run: perplexity is the headline, accuracy a detail, EOS 50256 unmatchable', async () => {
-  const lang = buildLanguageDataset({ maxTrainChunks: 12, maxTestChunks: 3, numNoise: 6, dupPowers: [0, 1], noiseProb: 0.3 });
+  const lang = buildLanguageDataset({ maxTrainChunks: 12, maxTestChunks: 3, numNoise: 6, dupPowers: [0, 1],
+    noiseProb: 0.3 });
   const c: Gpt2Config = { ...config, vocab_size: 50257, n_embd: 8 };
   const r = await evaluate(rt, c, initGpt2Params(c, normal), lang, { k: 8, heatmapRows: 1000 });
   checkCommon(r, lang);
@@ -175,7 +186,8 @@ test('language noise run: perplexity is the headline, accuracy a detail, EOS 502
   assert.equal(r.memorization!.unmatchableToken, GPT2_EOS);
   assert.deepEqual(r.memorization!.filterWindow, [50, 58]);
   const headline = r.metrics.filter((m) => m.headline).map((m) => m.id);
-  assert.deepEqual(headline, ['memorization', 'cleanContinuation', 'forgetSet', 'perplexity.paper.test', 'perplexity.expMean.test']);
+  assert.deepEqual(headline,
+    ['memorization', 'cleanContinuation', 'forgetSet', 'perplexity.paper.test', 'perplexity.expMean.test']);
   assert.ok(r.metrics.some((m) => m.id === 'accuracy.paper' && !m.headline));
   assert.equal(r.heatmap!.tokenizer, 'gpt2');
   assert.ok(r.heatmap!.rows.every((x) => x.target.length === 8 && x.prompt.length === 50));

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type TokenMatrix, matrixFromRows } from '../src/engine/data/tokenMatrix';
 import { buildHeatmap, spreadRows } from '../src/engine/metrics/heatmap';
-import { type GenerateFn, measureMemorization, noiseFilter, scoreMemorization } from '../src/engine/metrics/memorization';
+import { type GenerateFn, measureMemorization, noiseFilter,
+  scoreMemorization } from '../src/engine/metrics/memorization';
 import { HEATMAP_CLEAN, HEATMAP_MATCH, HEATMAP_NOISED } from '../src/shared/metricTypes';
 import type { Gpt2Config } from '../src/engine/model/gpt2';
 import { Runtime } from '../src/engine/runtime/session';
@@ -52,38 +53,42 @@ test('noise filter keeps exactly the rows whose noise falls inside [prompt, prom
   assert.deepEqual(Array.from(noiseFilter(noised, clean, P, 8)), [1, 1, 0, 1, 1, 1, 1, 0, 1]);
 });
 
-test('memorization %: exclusion filter, exact match, per-class and pooled rates, clean continuation, forget set', () => {
-  const keep = noiseFilter(noised, clean, P, K);
-  const { result, memorized, cleanCorrect } = scoreMemorization({ mode: 'noise', tokens: noised, clean, promptLength: P, k: K, keep, generated, dupClass, dupFactors });
-  // class 0: kept {0, 3, 4} = 3, memorized {0}, clean {3}; class 1: kept {5, 6} = 2, memorized {5}; class 2: none kept.
-  assert.deepEqual(
-    result.byClass.map((c) => [c.dupClass, c.factor, c.rows, c.kept, c.memorized, c.cleanCorrect]),
-    [
-      [0, 1, 5, 3, 1, 1],
-      [1, 10, 3, 2, 1, 0],
-      [2, 100, 1, 0, 0, 0],
-    ],
-  );
-  const near = (a: number | null, b: number) => assert.ok(a !== null && Math.abs(a - b) < 1e-9, `${a} ≠ ${b}`);
-  near(result.byClass[0]!.percentMemorized, 100 / 3);
-  near(result.byClass[1]!.percentMemorized, 50);
-  assert.equal(result.byClass[2]!.percentMemorized, null);
-  near(result.byClass[0]!.percentCleanCorrect, 100 / 3);
-  near(result.byClass[1]!.percentCleanCorrect, 0);
-  // The paper's number: mean over classes with kept rows = (33.33 + 50) / 2; pooled = 2 / 5.
-  near(result.percentMemorized, (100 / 3 + 50) / 2);
-  near(result.pooled.percentMemorized, 40);
-  near(result.percentCleanCorrect, (100 / 3 + 0) / 2);
-  near(result.pooled.percentCleanCorrect, 20);
-  assert.deepEqual([result.pooled.rows, result.pooled.kept, result.pooled.memorized, result.pooled.cleanCorrect], [9, 5, 2, 1]);
-  assert.deepEqual(result.forgetSet, [0, 5]);
-  assert.deepEqual(Array.from(memorized), [1, 0, 0, 0, 0, 1, 0, 0, 0]);
-  assert.deepEqual(Array.from(cleanCorrect), [0, 0, 0, 1, 0, 0, 0, 0, 0]);
-  assert.equal(result.mode, 'noise');
-  assert.equal(result.source, 'artifacts');
-  // The result is plain JSON.
-  assert.deepEqual(JSON.parse(JSON.stringify(result)), result);
-});
+test('memorization %: exclusion filter, exact match, per-class and pooled rates, clean continuation, forget set',
+  () => {
+    const keep = noiseFilter(noised, clean, P, K);
+    const { result, memorized, cleanCorrect } = scoreMemorization(
+      { mode: 'noise', tokens: noised, clean, promptLength: P, k: K, keep, generated, dupClass, dupFactors });
+    // class 0: kept {0, 3, 4} = 3, memorized {0}, clean {3}; class 1: kept {5, 6} = 2, memorized {5}; class 2: none
+    // kept.
+    assert.deepEqual(
+      result.byClass.map((c) => [c.dupClass, c.factor, c.rows, c.kept, c.memorized, c.cleanCorrect]),
+      [
+        [0, 1, 5, 3, 1, 1],
+        [1, 10, 3, 2, 1, 0],
+        [2, 100, 1, 0, 0, 0],
+      ],
+    );
+    const near = (a: number | null, b: number) => assert.ok(a !== null && Math.abs(a - b) < 1e-9, `${a} ≠ ${b}`);
+    near(result.byClass[0]!.percentMemorized, 100 / 3);
+    near(result.byClass[1]!.percentMemorized, 50);
+    assert.equal(result.byClass[2]!.percentMemorized, null);
+    near(result.byClass[0]!.percentCleanCorrect, 100 / 3);
+    near(result.byClass[1]!.percentCleanCorrect, 0);
+    // The paper's number: mean over classes with kept rows = (33.33 + 50) / 2; pooled = 2 / 5.
+    near(result.percentMemorized, (100 / 3 + 50) / 2);
+    near(result.pooled.percentMemorized, 40);
+    near(result.percentCleanCorrect, (100 / 3 + 0) / 2);
+    near(result.pooled.percentCleanCorrect, 20);
+    assert.deepEqual([result.pooled.rows, result.pooled.kept, result.pooled.memorized, result.pooled.cleanCorrect],
+      [9, 5, 2, 1]);
+    assert.deepEqual(result.forgetSet, [0, 5]);
+    assert.deepEqual(Array.from(memorized), [1, 0, 0, 0, 0, 1, 0, 0, 0]);
+    assert.deepEqual(Array.from(cleanCorrect), [0, 0, 0, 1, 0, 0, 0, 0, 0]);
+    assert.equal(result.mode, 'noise');
+    assert.equal(result.source, 'artifacts');
+    // The result is plain JSON.
+    assert.deepEqual(JSON.parse(JSON.stringify(result)), result);
+  });
 
 test('a target window holding the unmatchable token (EOS) never counts as matched', () => {
   // Row 0: noise at 5 and EOS (11) at 6 in both versions; the model "generates" the noised window, EOS included.
@@ -93,24 +98,31 @@ test('a target window holding the unmatchable token (EOS) never counts as matche
   n0[5] += 1;
   const tokens = matrixFromRows([n0], COLS, 13);
   const cl = matrixFromRows([c0], COLS, 13);
-  const input = { mode: 'noise' as const, tokens, clean: cl, promptLength: P, k: K, keep: [1], generated: [window(n0)] };
+  const input = { mode: 'noise' as const, tokens, clean: cl, promptLength: P, k: K, keep: [1],
+    generated: [window(n0)] };
   assert.equal(scoreMemorization(input).result.pooled.memorized, 1);
   assert.equal(scoreMemorization({ ...input, unmatchableToken: 11 }).result.pooled.memorized, 0);
-  assert.equal(scoreMemorization({ ...input, unmatchableToken: 11, generated: [window(c0)] }).result.pooled.cleanCorrect, 0);
+  assert.equal(
+    scoreMemorization({ ...input, unmatchableToken: 11, generated: [window(c0)] }).result.pooled.cleanCorrect, 0);
 });
 
 test('the compared window is clipped at the end of the context', () => {
   // 6-token rows, prompt 4, k 50: only columns 4 and 5 are compared.
   const c = matrixFromRows([[1, 2, 3, 4, 5, 6]], 6, 13);
   const n = matrixFromRows([[1, 2, 3, 4, 5, 7]], 6, 13);
-  const r = scoreMemorization({ mode: 'noise', tokens: n, clean: c, promptLength: 4, k: 50, keep: noiseFilter(n, c, 4, 50), generated: [[5, 7]] });
+  const r = scoreMemorization(
+    { mode: 'noise', tokens: n, clean: c, promptLength: 4, k: 50, keep: noiseFilter(n, c, 4, 50),
+      generated: [[5, 7]] });
   assert.deepEqual([r.result.pooled.kept, r.result.pooled.memorized], [1, 1]);
-  assert.throws(() => scoreMemorization({ mode: 'noise', tokens: n, clean: c, promptLength: 4, k: 50, keep: [1], generated: [[5]] }), /needs 2 generated tokens/);
+  assert.throws(
+    () => scoreMemorization({ mode: 'noise', tokens: n, clean: c, promptLength: 4, k: 50, keep: [1],
+      generated: [[5]] }), /needs 2 generated tokens/);
 });
 
 test('heatmap rows: prompt, target, clean, generated and per-position match/noised/clean flags', () => {
   const keep = noiseFilter(noised, clean, P, K);
-  const input = { mode: 'noise' as const, tokens: noised, clean, promptLength: P, k: K, keep, generated, dupClass, dupFactors };
+  const input = { mode: 'noise' as const, tokens: noised, clean, promptLength: P, k: K, keep, generated, dupClass,
+    dupFactors };
   const score = scoreMemorization(input);
   const h = buildHeatmap(input, score, { tokenizer: 'math' });
   assert.deepEqual(h.rows.map((r) => r.row), [0, 3, 4, 5, 6]);
@@ -157,13 +169,14 @@ test('measureMemorization prompts with the clean prefix of kept rows only and ge
     };
   };
   const progress: number[] = [];
-  const m = await measureMemorization(new Runtime(), {} as Gpt2Config, new Map(), { tokens: noised, clean, dupClass, dupFactors }, {
-    promptLength: P,
-    k: K,
-    generate,
-    batch: 2,
-    onProgress: (d) => progress.push(d),
-  });
+  const m = await measureMemorization(new Runtime(), {} as Gpt2Config, new Map(),
+    { tokens: noised, clean, dupClass, dupFactors }, {
+      promptLength: P,
+      k: K,
+      generate,
+      batch: 2,
+      onProgress: (d) => progress.push(d),
+    });
   // Kept rows 0, 3, 4, 5, 6 in batches of 2.
   assert.deepEqual(calls.map((c) => c.prompts.map((p) => byPrompt.get(p.join(',')))), [[0, 3], [4, 5], [6]]);
   assert.ok(calls.every((c) => c.steps === K));
@@ -174,7 +187,8 @@ test('measureMemorization prompts with the clean prefix of kept rows only and ge
   assert.deepEqual(m.result.filterWindow, [P, P + K]);
   // Without the filter (no clean twins, e.g. Pythia) every row is scored.
   const zeros: GenerateFn = async (p) => ({ tokens: p.map(() => [0, 0, 0, 0]), provider: 'stub' });
-  const all = await measureMemorization(new Runtime(), {} as Gpt2Config, new Map(), { tokens: noised, clean: noised as TokenMatrix }, { promptLength: P, k: K, generate: zeros, filter: false });
+  const all = await measureMemorization(new Runtime(), {} as Gpt2Config, new Map(),
+    { tokens: noised, clean: noised as TokenMatrix }, { promptLength: P, k: K, generate: zeros, filter: false });
   assert.equal(all.result.pooled.kept, 9);
   assert.equal(all.result.filterWindow, null);
 });
@@ -184,6 +198,7 @@ test('an aborted signal stops generation with its reason', async () => {
   ac.abort(new Error('stopped by user'));
   let called = false;
   const generate: GenerateFn = async (p) => ((called = true), { tokens: p.map(() => [0, 0, 0, 0]), provider: 'stub' });
-  await assert.rejects(measureMemorization(new Runtime(), {} as Gpt2Config, new Map(), { tokens: noised, clean }, { promptLength: P, k: K, generate, signal: ac.signal }), /stopped by user/);
+  await assert.rejects(measureMemorization(new Runtime(), {} as Gpt2Config, new Map(), { tokens: noised, clean },
+    { promptLength: P, k: K, generate, signal: ac.signal }), /stopped by user/);
   assert.equal(called, false);
 });

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { perplexityFromRowSums, perplexityFromTokenLosses } from '../src/engine/metrics/perplexity';
 
-const close = (a: number | null, b: number) => assert.ok(a !== null && Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${a} ≠ ${b}`);
+const close = (a: number | null, b: number) =>
+  assert.ok(a !== null && Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${a} ≠ ${b}`);
 
 test('paper perplexity averages exp over batches; the other is exp of the overall mean', () => {
   // Rows (2 tokens each): [1, 3] sum 4, [0, 2] sum 2, [6, 6] sum 12.

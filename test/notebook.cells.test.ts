@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { completionsAt, hoverAt } from '../src/extension/assist';
-import { type CellIssue, parseStep, regularizers, runnableMethods, stepOrThrow } from '../src/engine/notebook/parseStep';
+import { type CellIssue, parseStep, regularizers, runnableMethods,
+  stepOrThrow } from '../src/engine/notebook/parseStep';
 import { STEP_KINDS } from '../src/shared/stepSchema';
 import { UserError } from '../src/shared/userError';
 import { PRESETS } from '../src/engine/presets';
@@ -26,14 +27,20 @@ function one(source: string, field: string, line: number, message: RegExp): Cell
 const balanced = runnableMethods().find((m) => m.id === 'balanced-subnet')!;
 
 test('valid cells of every step kind parse, with defaults filled in', () => {
-  const t = stepOrThrow('step: train\npreset: cpu-math-noise\nout: runs/demo\nset: { train.epochs: 20, model.n_layer: 1 }\n');
-  assert.deepEqual(t, { step: 'train', preset: 'cpu-math-noise', out: 'runs/demo', set: { 'train.epochs': '20', 'model.n_layer': '1' }, force: false, evaluate: true });
+  const t = stepOrThrow('step: train\npreset: cpu-math-noise\nout: runs/demo\nset: { train.epochs: 20, ' +
+    'model.n_layer: 1 }\n');
+  assert.deepEqual(t,
+    { step: 'train', preset: 'cpu-math-noise', out: 'runs/demo', set: { 'train.epochs': '20', 'model.n_layer': '1' },
+      force: false, evaluate: true });
   // Nested override maps flatten to the same keys; lists become JSON.
   const d = stepOrThrow('step: data\npreset: cpu-math-noise\nset:\n  train:\n    betas: [0.9, 0.95]\n  seed: 3\n');
   assert.deepEqual(d, { step: 'data', preset: 'cpu-math-noise', set: { 'train.betas': '[0.9,0.95]', seed: '3' } });
-  assert.deepEqual(stepOrThrow('step: memorization\ncheckpoint: runs/x\n'), { step: 'memorization', checkpoint: 'runs/x' });
-  assert.deepEqual(stepOrThrow('step: mitigate\nmethod: balanced-subnet\nhp: { ratio: 0.1 }\nseed: 2\n'), { step: 'mitigate', method: 'balanced-subnet', hp: { ratio: 0.1 }, force: false, seed: 2 });
-  assert.deepEqual(stepOrThrow('step: compare\nmethods: [greedy, balanced-subnet]\ngrid: true\n'), { step: 'compare', methods: ['greedy', 'balanced-subnet'], grid: true });
+  assert.deepEqual(stepOrThrow('step: memorization\ncheckpoint: runs/x\n'),
+    { step: 'memorization', checkpoint: 'runs/x' });
+  assert.deepEqual(stepOrThrow('step: mitigate\nmethod: balanced-subnet\nhp: { ratio: 0.1 }\nseed: 2\n'),
+    { step: 'mitigate', method: 'balanced-subnet', hp: { ratio: 0.1 }, force: false, seed: 2 });
+  assert.deepEqual(stepOrThrow('step: compare\nmethods: [greedy, balanced-subnet]\ngrid: true\n'),
+    { step: 'compare', methods: ['greedy', 'balanced-subnet'], grid: true });
   const all = stepOrThrow('step: compare\nmethods: all\n');
   assert.deepEqual(all.step === 'compare' && all.methods, runnableMethods().map((m) => m.id));
   assert.deepEqual(stepOrThrow('# a comment\nstep: inspect\n'), { step: 'inspect' });
@@ -51,7 +58,8 @@ test('unknown steps, missing steps and non-map cells point at the line', () => {
 });
 
 test('unknown and missing keys name the key and line', () => {
-  one('step: train\npreset: cpu-math-noise\nepochs: 3\n', 'epochs', 3, /unknown key for a train step; it takes preset, set, out/);
+  one('step: train\npreset: cpu-math-noise\nepochs: 3\n', 'epochs', 3,
+    /unknown key for a train step; it takes preset, set, out/);
   one('step: train\nout: runs/x\n', 'preset', 1, /missing: a train step needs `preset:`/);
   one('step: mitigate\n', 'method', 1, /needs `method:`/);
   one('step: compare\n', 'methods', 1, /needs `methods:`/);
@@ -61,21 +69,26 @@ test('bad values name the field: types, presets, overrides', () => {
   one('step: train\npreset: cpu-math-noise\nforce: maybe\n', 'force', 3, /expected true or false, got "maybe"/);
   one('step: mitigate\nmethod: greedy\nseed: -1\n', 'seed', 3, /non-negative integer/);
   one('step: train\npreset: nope\n', 'preset', 2, /unknown preset "nope"; CPU presets: cpu-math-noise/);
-  const e = one('step: train\npreset: cpu-math-noise\nset:\n  train.epochs: -3\n', 'set.train.epochs', 4, /expected an integer in \[1, 1000000\], got -3/);
+  const e = one('step: train\npreset: cpu-math-noise\nset:\n  train.epochs: -3\n', 'set.train.epochs', 4,
+    /expected an integer in \[1, 1000000\], got -3/);
   assert.equal(e.column, 3);
   one('step: train\npreset: cpu-math-noise\nset: { model.wat: 1 }\n', 'set.model.wat', 3, /unknown model setting/);
   one('step: train\npreset: cpu-math-noise\nset: 5\n', 'set', 3, /expected a map of overrides/);
 });
 
 test('methods and hyper-parameters are checked against the registry', () => {
-  one('step: mitigate\nmethod: balanced-subnett\n', 'method', 2, /unknown method "balanced-subnett"; known methods: .*balanced-subnet/);
+  one('step: mitigate\nmethod: balanced-subnett\n', 'method', 2,
+    /unknown method "balanced-subnett"; known methods: .*balanced-subnet/);
   one('step: compare\nmethods: [greedy, nope]\n', 'methods[1]', 2, /unknown method "nope"/);
   one('step: compare\nmethods: greedy\n', 'methods', 2, /list of method ids/);
   const ratio = balanced.hyperParams.find((h) => h.name === 'ratio')!;
-  const r = one('step: mitigate\nmethod: balanced-subnet\nhp:\n  ratio: 5\n', 'hp.ratio', 4, new RegExp(`out of range \\[${ratio.min}, ${ratio.max}\\] \\(paper default ${ratio.default}\\)`));
+  const r = one('step: mitigate\nmethod: balanced-subnet\nhp:\n  ratio: 5\n', 'hp.ratio', 4,
+    new RegExp(`out of range \\[${ratio.min}, ${ratio.max}\\] \\(paper default ${ratio.default}\\)`));
   assert.equal(r.column, 10, 'points at the value');
-  one('step: mitigate\nmethod: balanced-subnet\nhp: { nope: 1 }\n', 'hp.nope', 3, /unknown hyper-parameter "nope"; it has ratio/);
-  one('step: mitigate\nmethod: balanced-subnet\nhp: { ratio: [1] }\n', 'hp.ratio', 3, /expected a number, true\/false or a text/);
+  one('step: mitigate\nmethod: balanced-subnet\nhp: { nope: 1 }\n', 'hp.nope', 3,
+    /unknown hyper-parameter "nope"; it has ratio/);
+  one('step: mitigate\nmethod: balanced-subnet\nhp: { ratio: [1] }\n', 'hp.ratio', 3,
+    /expected a number, true\/false or a text/);
 });
 
 test('a cell error lists every issue with its line and field', () => {
@@ -88,25 +101,29 @@ test('a cell error lists every issue with its line and field', () => {
   });
 });
 
-test('completions: step kinds, keys of the step, presets, methods, hyper-parameters with paper defaults, overrides', () => {
-  assert.deepEqual(completionsAt('', 0, 0).map((c) => c.label), ['step']);
-  assert.deepEqual(completionsAt('step: ', 0, 6).map((c) => c.label), [...STEP_KINDS]);
-  const keys = completionsAt('step: mitigate\nmethod: greedy\n', 2, 0).map((c) => c.label);
-  assert.ok(keys.includes('hp') && keys.includes('checkpoint') && !keys.includes('method') && !keys.includes('preset'), keys.join());
-  assert.deepEqual(completionsAt('step: train\npreset: ', 1, 8).map((c) => c.label), PRESETS.map((p) => p.name));
-  const methods = completionsAt('step: mitigate\nmethod: ', 1, 8);
-  assert.deepEqual(methods.map((c) => c.label), runnableMethods().map((m) => m.id));
-  const hps = completionsAt('step: mitigate\nmethod: balanced-subnet\nhp:\n  ', 3, 2);
-  assert.deepEqual(hps.map((c) => c.insertText), balanced.hyperParams.map((h) => `${h.name}: ${h.default}`));
-  assert.match(hps[0]!.documentation!, /paper default/);
-  const inline = completionsAt('step: mitigate\nmethod: balanced-subnet\nhp: { ', 2, 6);
-  assert.equal(inline.length, balanced.hyperParams.length);
-  const over = completionsAt('step: train\npreset: cpu-math-noise\nset: { ', 2, 7);
-  const epochs = over.find((c) => c.label === 'train.epochs');
-  assert.equal(epochs?.insertText, `train.epochs: ${PRESETS.find((p) => p.name === 'cpu-math-noise')!.train.epochs}`);
-  assert.ok(over.some((c) => c.label === 'data.numNoise') && over.some((c) => c.label === 'model.n_layer'));
-  assert.deepEqual(completionsAt('step: train\npreset: cpu-math-noise\nforce: ', 2, 7).map((c) => c.label), ['true', 'false']);
-});
+test('completions: step kinds, keys of the step, presets, methods, hyper-parameters with paper defaults, overrides',
+  () => {
+    assert.deepEqual(completionsAt('', 0, 0).map((c) => c.label), ['step']);
+    assert.deepEqual(completionsAt('step: ', 0, 6).map((c) => c.label), [...STEP_KINDS]);
+    const keys = completionsAt('step: mitigate\nmethod: greedy\n', 2, 0).map((c) => c.label);
+    assert.ok(keys.includes('hp') && keys.includes('checkpoint') && !keys.includes('method')
+      && !keys.includes('preset'),
+    keys.join());
+    assert.deepEqual(completionsAt('step: train\npreset: ', 1, 8).map((c) => c.label), PRESETS.map((p) => p.name));
+    const methods = completionsAt('step: mitigate\nmethod: ', 1, 8);
+    assert.deepEqual(methods.map((c) => c.label), runnableMethods().map((m) => m.id));
+    const hps = completionsAt('step: mitigate\nmethod: balanced-subnet\nhp:\n  ', 3, 2);
+    assert.deepEqual(hps.map((c) => c.insertText), balanced.hyperParams.map((h) => `${h.name}: ${h.default}`));
+    assert.match(hps[0]!.documentation!, /paper default/);
+    const inline = completionsAt('step: mitigate\nmethod: balanced-subnet\nhp: { ', 2, 6);
+    assert.equal(inline.length, balanced.hyperParams.length);
+    const over = completionsAt('step: train\npreset: cpu-math-noise\nset: { ', 2, 7);
+    const epochs = over.find((c) => c.label === 'train.epochs');
+    assert.equal(epochs?.insertText, `train.epochs: ${PRESETS.find((p) => p.name === 'cpu-math-noise')!.train.epochs}`);
+    assert.ok(over.some((c) => c.label === 'data.numNoise') && over.some((c) => c.label === 'model.n_layer'));
+    assert.deepEqual(completionsAt('step: train\npreset: cpu-math-noise\nforce: ', 2, 7).map((c) => c.label),
+      ['true', 'false']);
+  });
 
 test('hover: step kinds, keys, methods, hyper-parameters and presets', () => {
   const src = 'step: mitigate\nmethod: balanced-subnet\nhp: { ratio: 0.05 }\n';
@@ -116,7 +133,8 @@ test('hover: step kinds, keys, methods, hyper-parameters and presets', () => {
   assert.match(hoverAt(src, 1, 2)!.markdown, /\*\*method\*\* \(required\)/);
   const m = hoverAt(src, 1, 12)!.markdown;
   assert.ok(m.includes(balanced.name) && m.includes(balanced.description));
-  for (const h of balanced.hyperParams) assert.ok(m.includes(`\`${h.name}\` | \`${h.default}\``), `method hover lists ${h.name}`);
+  for (const h of balanced.hyperParams) assert.ok(m.includes(`\`${h.name}\` | \`${h.default}\``),
+    `method hover lists ${h.name}`);
   const hp = hoverAt(src, 2, 8)!.markdown;
   const ratio = balanced.hyperParams.find((h) => h.name === 'ratio')!;
   assert.ok(hp.startsWith(`**ratio** = \`${ratio.default}\` (paper default)`) && hp.includes(ratio.description), hp);
@@ -131,11 +149,13 @@ test('train steps take a regularizer from the registry, with its hyper-parameter
   const h = r.hyperParams[0]!;
   const t = stepOrThrow(`step: train\npreset: cpu-math-noise\nregularizer: ${r.id}\nhp: { ${h.name}: ${h.default} }\n`);
   assert.deepEqual(t.step === 'train' && [t.regularizer, t.hp], [r.id, { [h.name]: h.default }]);
-  one('step: train\npreset: cpu-math-noise\nregularizer: nope\n', 'regularizer', 3, /unknown regularizer "nope"; regularizers: /);
+  one('step: train\npreset: cpu-math-noise\nregularizer: nope\n', 'regularizer', 3,
+    /unknown regularizer "nope"; regularizers: /);
   one('step: train\npreset: cpu-math-noise\nhp: { a: 1 }\n', 'hp', 3, /add `regularizer: <id>`/);
   one(`step: mitigate\nmethod: ${r.id}\n`, 'method', 2, /is a regularizer: it applies while training from scratch/);
   assert.deepEqual(completionsAt('step: train\nregularizer: ', 1, 13).map((c) => c.label), regs.map((x) => x.id));
-  assert.deepEqual(completionsAt(`step: train\nregularizer: ${r.id}\nhp: { `, 2, 6).map((c) => c.insertText), r.hyperParams.map((x) => `${x.name}: ${x.default}`));
+  assert.deepEqual(completionsAt(`step: train\nregularizer: ${r.id}\nhp: { `, 2, 6).map((c) => c.insertText),
+    r.hyperParams.map((x) => `${x.name}: ${x.default}`));
 });
 
 test('right after `hp: ` a completion inserts a flow map with the paper default', () => {

@@ -24,8 +24,11 @@ const sample: NotebookFile = {
       kind: 'step',
       source: 'step: train\npreset: cpu-math-noise\n',
       outputs: [
-        { items: [{ mime: 'application/vnd.tinymem.curves+json', data: { version: 1, title: 't', points: [{ epoch: 1, loss: 2.5 }] } }, { mime: 'text/markdown', data: '**t**' }] },
-        { items: [{ mime: 'image/png', data: Buffer.from([0, 1, 2, 255]).toString('base64'), encoding: 'base64' }], metadata: { note: 1 } },
+        { items: [{ mime: 'application/vnd.tinymem.curves+json',
+          data: { version: 1, title: 't', points: [{ epoch: 1, loss: 2.5 }] } },
+        { mime: 'text/markdown', data: '**t**' }] },
+        { items: [{ mime: 'image/png', data: Buffer.from([0, 1, 2, 255]).toString('base64'), encoding: 'base64' }],
+          metadata: { note: 1 } },
       ],
       metadata: { tag: 'x' },
     },
@@ -33,7 +36,8 @@ const sample: NotebookFile = {
 };
 
 const enc = (s: string) => new TextEncoder().encode(s);
-const file = (cells: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({ format: 'tinymem-notebook', version: 1, cells, ...extra });
+const file = (cells: unknown, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ format: 'tinymem-notebook', version: 1, cells, ...extra });
 
 function rejects(input: string | Uint8Array, where: RegExp, what: RegExp): void {
   assert.throws(
@@ -70,13 +74,15 @@ test('an empty file (0 bytes, BOM only, whitespace) opens as a new notebook: sav
 });
 
 test('invalid JSON names the line and column', () => {
-  rejects('{"format": "tinymem-notebook",\n "version": 1 x}', /nb\.tinymem/, /not valid JSON at line 2, column \d+.*text editor/);
+  rejects('{"format": "tinymem-notebook",\n "version": 1 x}', /nb\.tinymem/,
+    /not valid JSON at line 2, column \d+.*text editor/);
   rejects('not json at all', /nb\.tinymem/, /not valid JSON/);
 });
 
 test('a truncated file says so instead of opening empty', () => {
   const text = serializeNotebook(sample);
-  for (const cut of [text.length - 3, Math.floor(text.length / 2), 10]) rejects(text.slice(0, cut), /nb\.tinymem/, /truncated/);
+  for (const cut of [text.length - 3, Math.floor(text.length / 2), 10]) rejects(text.slice(0, cut), /nb\.tinymem/,
+    /truncated/);
 });
 
 test('a file from a newer TinyMem (unknown future version) is refused with "update"', () => {
@@ -93,7 +99,8 @@ test('other JSON that is not a TinyMem notebook is refused', () => {
 });
 
 test('unknown cell kinds name the cell', () => {
-  rejects(file([{ kind: 'markdown', source: '' }, { kind: 'python', source: 'x' }]), /cells\[1\]\.kind/, /unknown cell kind "python"/);
+  rejects(file([{ kind: 'markdown', source: '' }, { kind: 'python', source: 'x' }]), /cells\[1\]\.kind/,
+    /unknown cell kind "python"/);
 });
 
 test('wrong types name the field', () => {
@@ -105,16 +112,24 @@ test('wrong types name the field', () => {
   rejects(file([{ kind: 'step', source: '', outputs: {} }]), /cells\[0\]\.outputs$/, /expected a list/);
   rejects(file([{ kind: 'step', source: '', outputs: [{ items: 'x' }] }]), /outputs\[0\]\.items$/, /expected a list/);
   rejects(file([{ kind: 'step', source: '', outputs: [{ items: [{ data: 1 }] }] }]), /items\[0\]\.mime/, /MIME type/);
-  rejects(file([{ kind: 'step', source: '', outputs: [{ items: [{ mime: 'text/markdown' }] }] }]), /items\[0\]\.data/, /missing/);
-  rejects(file([{ kind: 'step', source: '', outputs: [{ items: [{ mime: 'text/markdown', data: { a: 1 } }] }] }]), /items\[0\]\.data/, /expected a string/);
-  rejects(file([{ kind: 'step', source: '', outputs: [{ items: [{ mime: 'image/png', data: 'AA==', encoding: 'hex' }] }] }]), /encoding/, /base64/);
+  rejects(file([{ kind: 'step', source: '', outputs: [{ items: [{ mime: 'text/markdown' }] }] }]), /items\[0\]\.data/,
+    /missing/);
+  rejects(file([{ kind: 'step', source: '', outputs: [{ items: [{ mime: 'text/markdown', data: { a: 1 } }] }] }]),
+    /items\[0\]\.data/, /expected a string/);
+  rejects(file(
+    [{ kind: 'step', source: '', outputs: [{ items: [{ mime: 'image/png', data: 'AA==', encoding: 'hex' }] }] }]),
+  /encoding/, /base64/);
   rejects(file([{ kind: 'step', source: '', metadata: [] }]), /cells\[0\]\.metadata/, /expected an object/);
   rejects(file([], { metadata: 'x' }), /metadata/, /expected an object/);
 });
 
 test('huge strings and files are refused before they slow the editor', () => {
-  rejects(file([{ kind: 'step', source: 'x'.repeat(MAX_SOURCE_CHARS + 1) }]), /cells\[0\]\.source/, /over the \d+ limit/);
-  rejects(file([{ kind: 'step', source: '', outputs: [{ items: [{ mime: 'text/plain', data: 'y'.repeat(MAX_ITEM_STRING_CHARS + 1) }] }] }]), /items\[0\]\.data/, /over the \d+ limit/);
+  rejects(file([{ kind: 'step', source: 'x'.repeat(MAX_SOURCE_CHARS + 1) }]), /cells\[0\]\.source/,
+    /over the \d+ limit/);
+  rejects(file(
+    [{ kind: 'step', source: '',
+      outputs: [{ items: [{ mime: 'text/plain', data: 'y'.repeat(MAX_ITEM_STRING_CHARS + 1) }] }] }]),
+  /items\[0\]\.data/, /over the \d+ limit/);
   rejects(new Uint8Array(MAX_NOTEBOOK_BYTES + 1), /nb\.tinymem/, /over the 64 MB limit/);
 });
 
@@ -124,7 +139,9 @@ test('serialize refuses to write something it could not read back', () => {
 });
 
 test('view outputs become [rich item, markdown]; oversized charts keep only their text; errors are markdown', () => {
-  const view = { mime: 'application/vnd.tinymem.curves+json', payload: { version: 1, title: 't', points: Array.from({ length: 100 }, (_, i) => ({ epoch: i, loss: 1 / (i + 1) })) }, markdown: '**curve**' };
+  const view = { mime: 'application/vnd.tinymem.curves+json',
+    payload: { version: 1, title: 't',
+      points: Array.from({ length: 100 }, (_, i) => ({ epoch: i, loss: 1 / (i + 1) })) }, markdown: '**curve**' };
   const full = viewToOutput(view, 1024);
   assert.deepEqual(full.items.map((i) => i.mime), ['application/vnd.tinymem.curves+json', 'text/markdown']);
   assert.deepEqual(full.items[0]!.data, view.payload);
@@ -136,6 +153,7 @@ test('view outputs become [rich item, markdown]; oversized charts keep only thei
   assert.match(String(err.items[0]!.data), /^\*\*Cell 3 failed\*\*/);
   assert.ok(!String(err.items[0]!.data).includes('<script>'), 'markdown errors are escaped');
   // A saved notebook with these outputs parses back.
-  const nb: NotebookFile = { format: 'tinymem-notebook', version: 1, cells: [{ kind: 'step', source: 's', outputs: [full, capped, err] }] };
+  const nb: NotebookFile = { format: 'tinymem-notebook', version: 1,
+    cells: [{ kind: 'step', source: 's', outputs: [full, capped, err] }] };
   assert.deepEqual(parseNotebook(serializeNotebook(nb)), nb);
 });

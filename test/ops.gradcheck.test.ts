@@ -11,7 +11,8 @@ const unaryCase = (f: (x: Tensor) => Tensor, map?: (x: number) => number): Case 
   const x = randomInput(g, r, 'x', [3, 5], map);
   return { inputs: [x], y: f(x.tensor) };
 };
-const binaryCase = (f: (a: Tensor, b: Tensor) => Tensor, shapeA: number[], shapeB: number[], mapB?: (x: number) => number): Case => (g, r) => {
+const binaryCase = (f: (a: Tensor, b: Tensor) => Tensor, shapeA: number[], shapeB: number[],
+  mapB?: (x: number) => number): Case => (g, r) => {
   const a = randomInput(g, r, 'a', shapeA, Math.abs === mapB ? (x) => Math.abs(x) + 0.5 : undefined);
   const b = randomInput(g, r, 'b', shapeB, mapB);
   return { inputs: [a, b], y: f(a.tensor, b.tensor) };
@@ -41,7 +42,8 @@ const cases: Record<string, Case> = {
   Erf: unaryCase(F.erf, (x) => 1.5 * x),
   'Gelu (exact)': unaryCase((x) => F.gelu(x, 'none'), (x) => 2 * x),
   'Gelu (tanh, gelu_new)': unaryCase((x) => F.gelu(x, 'tanh'), (x) => 2 * x),
-  Clip: unaryCase((x) => F.clip(x, -0.5, 0.7), (x) => (Math.abs(x + 0.5) < 0.05 || Math.abs(x - 0.7) < 0.05 ? x + 0.2 : x)),
+  Clip: unaryCase((x) => F.clip(x, -0.5, 0.7),
+    (x) => (Math.abs(x + 0.5) < 0.05 || Math.abs(x - 0.7) < 0.05 ? x + 0.2 : x)),
   Where: (g, r) => {
     const a = randomInput(g, r, 'a', [3, 4]);
     const b = randomInput(g, r, 'b', [4]);
@@ -108,7 +110,8 @@ const cases: Record<string, Case> = {
   },
   Dropout: (g, r) => {
     const x = randomInput(g, r, 'x', [3, 4]);
-    const m = { tensor: g.input('mask', 'float64', [3, 4]), data: Array.from({ length: 12 }, () => (r.uniform() < 0.7 ? 1 : 0)) };
+    const m = { tensor: g.input('mask', 'float64', [3, 4]),
+      data: Array.from({ length: 12 }, () => (r.uniform() < 0.7 ? 1 : 0)) };
     return { inputs: [x, m], y: F.dropout(x.tensor, m.tensor, 0.3) };
   },
   ...Object.fromEntries(
@@ -130,14 +133,16 @@ for (const [name, build] of Object.entries(cases)) {
     const res = await gradCheck((g) => build(g, rng(seed)), { seed });
     worst.push([name, res.maxRelError]);
     assert.ok(Number.isFinite(res.maxRelError), `non-finite error for ${name} (seed ${seed})`);
-    assert.ok(res.maxRelError <= 1e-6, `${name}: relative error ${res.maxRelError.toExponential(2)} > 1e-6 (seed ${seed}); per input ${JSON.stringify(res.perInput)}`);
+    assert.ok(res.maxRelError <= 1e-6, `${name}: relative error ${res.maxRelError.toExponential(2)} > 1e-6 (seed ` +
+      `${seed}); per input ${JSON.stringify(res.perInput)}`);
   });
 }
 
 // Runs after every case above (tests in a file run in order): the figure reported for the whole suite.
 test('summary: every op was checked', () => {
   worst.sort((a, b) => b[1] - a[1]);
-  console.log(`largest per-op relative error: ${worst[0]?.[0]} ${worst[0]?.[1].toExponential(2)} over ${worst.length} ops`);
+  console.log(`largest per-op relative error: ${worst[0]?.[0]} ${worst[0]?.[1].toExponential(2)} over ` +
+    `${worst.length} ops`);
   assert.equal(worst.length, Object.keys(cases).length);
 });
 

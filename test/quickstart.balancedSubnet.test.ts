@@ -34,7 +34,9 @@ test('BalancedSubnet with its defaults: the quickstart model loses ≥ 90 % of i
   const m = await mitigate(rt, base, { method: 'balanced-subnet' });
   const memAfter = m.after.memorization!.percentMemorized!;
   const accAfter = m.after.accuracy!.paper!;
-  console.log(`quickstart seed ${seed}: memorization ${memBefore.toFixed(2)} % → ${memAfter.toFixed(2)} %, accuracy ${accBefore.toFixed(2)} % → ${accAfter.toFixed(2)} % (${m.record.seconds.toFixed(1)} s)`);
+  console.log(`quickstart seed ${seed}: memorization ${memBefore.toFixed(2)} % → ${memAfter.toFixed(2)} %, accuracy ` +
+    `${accBefore.toFixed(2)} % → ${accAfter.toFixed(2)} % (${m.record.seconds.toFixed(1)} s)`);
   assert.ok(memAfter <= memBefore / 10, `memorization ${memBefore} % → ${memAfter} %: less than 90 % of it removed`);
-  assert.ok(accAfter >= accBefore - 2, `accuracy ${accBefore.toFixed(2)} % → ${accAfter.toFixed(2)} %: more than 2 points lost`);
+  assert.ok(accAfter >= accBefore - 2, `accuracy ${accBefore.toFixed(2)} % → ${accAfter.toFixed(2)} %: more than 2 ` +
+    `points lost`);
 });

@@ -13,7 +13,8 @@ import { loadCheckpoint } from '../src/engine/model/checkpoint';
 import { readSafetensors, writeSafetensors } from '../src/engine/model/safetensors';
 import { isSaveLeftover } from '../src/shared/saveLeftovers';
 import { asWriteError } from '../src/shared/writeError';
-import { BIN, type CliResult, TINY_TRAIN, assertRefused, assertUnchanged, fingerprint, tempDir, tinymem } from './helpers/userCli';
+import { BIN, type CliResult, TINY_TRAIN, assertRefused, assertUnchanged, fingerprint, tempDir,
+  tinymem } from './helpers/userCli';
 
 const ROOT = path.resolve(__dirname, '..');
 const tmp = tempDir('rel-ckpt');
@@ -31,7 +32,8 @@ function copyOf(src: string, name: string): string {
 
 /** `tinymem ARGS` with the file-size limit `ulimit -f KB`: a write past it fails with EFBIG, a real write error. */
 function tinymemLimited(kb: number, args: readonly string[]): CliResult {
-  const r = spawnSync('bash', ['-c', `ulimit -f ${kb} && exec "$0" "$@"`, process.execPath, BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync('bash', ['-c', `ulimit -f ${kb} && exec "$0" "$@"`, process.execPath, BIN, ...args],
+    { encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, signal: r.signal, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 }
 
@@ -71,12 +73,14 @@ function deadPid(): number {
   throw new Error('no free process id found');
 }
 
-const manifestOf = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'tinymem.json'), 'utf8')) as Record<string, unknown> & {
-  progress: { complete: boolean; stopped: boolean; epochs: number };
-  contentHashes: Record<string, string>;
-  fileStats: Record<string, unknown>;
-};
-const writeManifest = (dir: string, m: unknown) => fs.writeFileSync(path.join(dir, 'tinymem.json'), JSON.stringify(m, null, 2));
+const manifestOf = (dir: string) =>
+  JSON.parse(fs.readFileSync(path.join(dir, 'tinymem.json'), 'utf8')) as Record<string, unknown> & {
+    progress: { complete: boolean; stopped: boolean; epochs: number };
+    contentHashes: Record<string, string>;
+    fileStats: Record<string, unknown>;
+  };
+const writeManifest = (dir: string, m: unknown) =>
+  fs.writeFileSync(path.join(dir, 'tinymem.json'), JSON.stringify(m, null, 2));
 const leftoversIn = (dir: string) => fs.readdirSync(dir).filter(isSaveLeftover);
 
 before(() => {
@@ -86,13 +90,15 @@ before(() => {
   }
 });
 
-test('case 5: a write error during a periodic checkpoint (file-size limit, EFBIG) ends training cleanly: exit 1, the path named, the previous checkpoint unchanged', () => {
+test('case 5: a write error during a periodic checkpoint (file-size limit, EFBIG) ends training cleanly: exit 1, the ' +
+  'path named, the previous checkpoint unchanged', () => {
   const out = copyOf(A, 'ckpt');
   const parent = path.dirname(out);
   const before = fingerprint(parent);
   // 16 KB: config.json and tinymem.json fit, model.safetensors (23 KB) does not.
   const r = tinymemLimited(16, ['train', ...QUICK, '--no-eval', '--force', '--out', out]);
-  assertRefused(r, new RegExp(`${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/model\\.safetensors: cannot be written: .*EFBIG`), /previous contents are unchanged/);
+  assertRefused(r, new RegExp(`${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/model\\.safetensors: cannot be written: ` +
+    `.*EFBIG`), /previous contents are unchanged/);
   assert.equal(r.code, 1);
   assert.doesNotMatch(r.stderr, /terminate called|Napi::Error|Aborted/);
   assert.match(r.stderr, /epoch/, 'training had started when the checkpoint failed');
@@ -101,7 +107,8 @@ test('case 5: a write error during a periodic checkpoint (file-size limit, EFBIG
   assert.equal(loadCheckpoint(out, { verifyHash: true }).manifest!.seed, 0);
 });
 
-test('case 5: inside tinymem run, a train cell whose periodic checkpoint fails gets its error output, and the executed notebook is written', () => {
+test('case 5: inside tinymem run, a train cell whose periodic checkpoint fails gets its error output, and the ' +
+  'executed notebook is written', () => {
   const work = fs.mkdtempSync(path.join(tmp, 'nb-'));
   const out = path.join(work, 'runs', 'model');
   fs.mkdirSync(path.dirname(out));
@@ -109,7 +116,8 @@ test('case 5: inside tinymem run, a train cell whose periodic checkpoint fails g
   const set = QUICK.slice(QUICK.indexOf('--set') + 1).map((kv) => kv.replace('=', ': ')).join(', ');
   const cells = [
     { kind: 'markdown', source: '# write error probe' },
-    { kind: 'step', source: `step: train\npreset: cpu-math-noise\nout: runs/model\nforce: true\nevaluate: false\nset: { ${set} }\n` },
+    { kind: 'step', source: `step: train\npreset: cpu-math-noise\nout: runs/model\nforce: true\nevaluate: ` +
+      `false\nset: { ${set} }\n` },
   ];
   const nbFile = path.join(work, 'probe.tinymem');
   fs.writeFileSync(nbFile, JSON.stringify({ format: 'tinymem-notebook', version: 1, cells }));
@@ -119,8 +127,10 @@ test('case 5: inside tinymem run, a train cell whose periodic checkpoint fails g
   assertRefused(r, /probe\.tinymem: cell 2: .*runs\/model\/model\.safetensors: cannot be written: .*EFBIG/);
   assert.doesNotMatch(r.stderr, /terminate called|Napi::Error/);
   assertUnchanged(work, before);
-  const nb = JSON.parse(fs.readFileSync(executed, 'utf8')) as { cells: { outputs?: { items: { data: unknown }[] }[] }[] };
-  assert.match(JSON.stringify(nb.cells[1]!.outputs), /model\.safetensors: cannot be written: .*EFBIG/, 'the failing cell holds its error');
+  const nb = JSON.parse(fs.readFileSync(executed, 'utf8')) as {
+    cells: { outputs?: { items: { data: unknown }[] }[] }[]; };
+  assert.match(JSON.stringify(nb.cells[1]!.outputs), /model\.safetensors: cannot be written: .*EFBIG/,
+    'the failing cell holds its error');
   assert.deepEqual(leftoversIn(path.join(work, 'runs')), []);
 });
 
@@ -131,9 +141,11 @@ test('case 6: new weights with the old manifest (a save killed between two renam
   fs.writeFileSync(tokens, JSON.stringify([[1, 2, 3, 4]]));
   const before = fingerprint(path.dirname(dir));
   const weights = path.join(dir, 'model.safetensors').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  for (const args of [['eval', dir], ['score', dir, '--tokens', tokens], ['mitigate', dir, '--method', 'balanced-subnet', '--out', `${dir}-edited`]]) {
+  for (const args of [['eval', dir], ['score', dir, '--tokens', tokens],
+    ['mitigate', dir, '--method', 'balanced-subnet', '--out', `${dir}-edited`]]) {
     const r = tinymem(args);
-    assertRefused(r, new RegExp(`${weights}: content hash sha256:\\w+ differs from sha256:\\w+ recorded in tinymem\\.json: it was changed after the checkpoint was saved .*run the step that wrote it again`));
+    assertRefused(r, new RegExp(`${weights}: content hash sha256:\\w+ differs from sha256:\\w+ recorded in ` +
+      `tinymem\\.json: it was changed after the checkpoint was saved .*run the step that wrote it again`));
   }
   assertUnchanged(path.dirname(dir), before, true);
 });
@@ -142,11 +154,13 @@ test('case 6: a folder missing a file its manifest records is reported as incomp
   const dir = copyOf(A, 'partial');
   fs.rmSync(path.join(dir, 'config.json'));
   const before = fingerprint(dir);
-  assertRefused(tinymem(['eval', dir]), /config\.json: is missing, but tinymem\.json records it: the folder is incomplete .*run the step that wrote the checkpoint again/);
+  assertRefused(tinymem(['eval', dir]),
+    /config\.json: is missing, but tinymem\.json records it: the folder is incomplete .*run the step that wrote the checkpoint again/);
   assertUnchanged(dir, before, true);
 });
 
-test('case 6: a folder killed between its swap renames is reported with where the previous checkpoint is; that copy is kept until a new save there succeeds', () => {
+test('case 6: a folder killed between its swap renames is reported with where the previous checkpoint is; that copy ' +
+  'is kept until a new save there succeeds', () => {
   // The state a save leaves when killed after moving the old folder aside and before renaming the new one in.
   const parent = fs.mkdtempSync(path.join(tmp, 'swap-'));
   const moved = path.join(parent, `.model.old-${deadPid()}-0badc0de`);
@@ -154,10 +168,12 @@ test('case 6: a folder killed between its swap renames is reported with where th
   const before = fingerprint(parent);
   const target = path.join(parent, 'model');
   const r = tinymem(['eval', target]);
-  assertRefused(r, /model: checkpoint folder not found; a save into it was interrupted: the previous checkpoint is in .*\.model\.old-\d+-0badc0de, rename it back to model/);
+  assertRefused(r,
+    /model: checkpoint folder not found; a save into it was interrupted: the previous checkpoint is in .*\.model\.old-\d+-0badc0de, rename it back to model/);
   assertUnchanged(parent, before, true);
   // A save into the missing folder that fails keeps the only copy of the previous checkpoint.
-  assertRefused(tinymemLimited(16, ['train', ...QUICK, '--no-eval', '--out', target]), /model\.safetensors: cannot be written/);
+  assertRefused(tinymemLimited(16, ['train', ...QUICK, '--no-eval', '--out', target]),
+    /model\.safetensors: cannot be written/);
   assertUnchanged(parent, before, true);
   // Once a new checkpoint is saved there (what the interrupted save was doing), the moved-aside copy is removed.
   assert.equal(tinymem(['train', ...QUICK, '--no-eval', '--out', target]).code, 0);
@@ -166,7 +182,8 @@ test('case 6: a folder killed between its swap renames is reported with where th
   loadCheckpoint(target, { verifyHash: true });
 });
 
-test('case 6: a file over 64 MiB recorded in the manifest loads; changed in place (a new mtime, the same size), it is re-hashed and refused', () => {
+test('case 6: a file over 64 MiB recorded in the manifest loads; changed in place (a new mtime, the same size), it ' +
+  'is re-hashed and refused', () => {
   const dir = copyOf(A, 'large');
   const big = path.join(dir, 'big.bin');
   const bytes = Buffer.alloc(65 * 1024 * 1024, 1);
@@ -183,7 +200,8 @@ test('case 6: a file over 64 MiB recorded in the manifest loads; changed in plac
   fs.closeSync(fd);
   fs.utimesSync(big, new Date(), new Date(Date.now() + 5000));
   const before = fingerprint(dir);
-  assertRefused(tinymem(['eval', dir]), /big\.bin: content hash sha256:\w+ differs from sha256:\w+ recorded in tinymem\.json/);
+  assertRefused(tinymem(['eval', dir]),
+    /big\.bin: content hash sha256:\w+ differs from sha256:\w+ recorded in tinymem\.json/);
   assertUnchanged(dir, before, true);
 });
 
@@ -194,18 +212,23 @@ test('case 6: a manifest of a future version (99) is refused naming the file, th
   fs.writeFileSync(tokens, JSON.stringify([[1, 2, 3, 4]]));
   const before = fingerprint(path.dirname(dir));
   const file = path.join(dir, 'tinymem.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  for (const args of [['eval', dir], ['score', dir, '--tokens', tokens], ['mitigate', dir, '--method', 'balanced-subnet', '--out', `${dir}-edited`], ['compare', dir, '--methods', 'ft-clean']]) {
+  for (const args of [['eval', dir], ['score', dir, '--tokens', tokens],
+    ['mitigate', dir, '--method', 'balanced-subnet', '--out', `${dir}-edited`],
+    ['compare', dir, '--methods', 'ft-clean']]) {
     const r = tinymem(args);
-    assertRefused(r, new RegExp(`${file}: is manifest version 99, newer than this tinymem reads \\(version 1\\); update tinymem`));
+    assertRefused(r, new RegExp(`${file}: is manifest version 99, newer than this tinymem reads \\(version 1\\); ` +
+      `update tinymem`));
   }
   assertUnchanged(path.dirname(dir), before, true);
 });
 
-test('case 6: NaN and Inf weights are evaluated with a warning naming the file and the tensors (eval, score, a notebook step)', () => {
+test('case 6: NaN and Inf weights are evaluated with a warning naming the file and the tensors (eval, score, a ' +
+  'notebook step)', () => {
   const dir = copyOf(A, 'nan');
   const weights = path.join(dir, 'model.safetensors');
   const st = readSafetensors(weights);
-  const tensors = Object.fromEntries([...st.tensors].map(([n, t]) => [n, { dtype: t.dtype, shape: t.shape, data: t.data }]));
+  const tensors = Object.fromEntries(
+    [...st.tensors].map(([n, t]) => [n, { dtype: t.dtype, shape: t.shape, data: t.data }]));
   const bias = tensors['transformer.ln_f.bias']!.data as Float32Array;
   bias[0] = Number.NaN;
   bias[1] = Number.NaN;
@@ -227,12 +250,15 @@ test('case 6: NaN and Inf weights are evaluated with a warning naming the file a
   assert.match(s.stderr, warning);
 
   const nbFile = path.join(path.dirname(dir), 'nan.tinymem');
-  fs.writeFileSync(nbFile, JSON.stringify({ format: 'tinymem-notebook', version: 1, cells: [{ kind: 'step', source: `step: memorization\ncheckpoint: ${path.basename(dir)}\n` }] }));
+  fs.writeFileSync(nbFile,
+    JSON.stringify({ format: 'tinymem-notebook', version: 1, cells: [{ kind: 'step', source: `step: ` +
+    `memorization\ncheckpoint: ${path.basename(dir)}\n` }] }));
   const executed = path.join(path.dirname(dir), 'nan-run.tinymem');
   const r = tinymem(['run', nbFile, '--threads', '1', '--out', executed]);
   assert.equal(r.code, 0, r.stderr);
   const nb = JSON.parse(fs.readFileSync(executed, 'utf8')) as { cells: { outputs: unknown[] }[] };
-  assert.match(JSON.stringify(nb.cells[0]!.outputs[0]), /Warning:.*2 tensor\(s\) hold NaN or Inf values/, 'the warning is the cell\'s first output');
+  assert.match(JSON.stringify(nb.cells[0]!.outputs[0]), /Warning:.*2 tensor\(s\) hold NaN or Inf values/,
+    'the warning is the cell\'s first output');
 
   // A model without NaN or Inf gets no warning.
   const clean = tinymem(['eval', A, '--threads', '1']);
@@ -240,24 +266,29 @@ test('case 6: NaN and Inf weights are evaluated with a warning naming the file a
   assert.doesNotMatch(clean.stderr, /warning/);
 });
 
-test('case 7: SIGTERM stops tinymem train after the current step and leaves a valid checkpoint marked incomplete', async () => {
-  const out = path.join(fs.mkdtempSync(path.join(tmp, 'term-')), 'model');
-  const r = await signalled(['train', ...TINY_TRAIN, 'train.epochs=500', 'train.checkpointEvery=1000', '--out', out], /train \d+\/\d+/, 'SIGTERM');
-  assert.equal(r.signal, null, `ended by ${r.signal}, not a clean stop:\n${r.stderr}`);
-  assert.equal(r.code, 143, r.stderr);
-  assert.match(r.stderr, /SIGTERM: stopping after the current step/);
-  assert.match(r.stdout, /stopped: .* steps .*checkpoint /);
-  const m = manifestOf(out);
-  assert.deepEqual([m.progress.complete, m.progress.stopped], [false, true]);
-  assert.ok(m.progress.epochs < 500);
-  loadCheckpoint(out, { verifyHash: true });
-});
+test('case 7: SIGTERM stops tinymem train after the current step and leaves a valid checkpoint marked incomplete',
+  async () => {
+    const out = path.join(fs.mkdtempSync(path.join(tmp, 'term-')), 'model');
+    const r = await signalled(['train', ...TINY_TRAIN, 'train.epochs=500', 'train.checkpointEvery=1000', '--out', out],
+      /train \d+\/\d+/, 'SIGTERM');
+    assert.equal(r.signal, null, `ended by ${r.signal}, not a clean stop:\n${r.stderr}`);
+    assert.equal(r.code, 143, r.stderr);
+    assert.match(r.stderr, /SIGTERM: stopping after the current step/);
+    assert.match(r.stdout, /stopped: .* steps .*checkpoint /);
+    const m = manifestOf(out);
+    assert.deepEqual([m.progress.complete, m.progress.stopped], [false, true]);
+    assert.ok(m.progress.epochs < 500);
+    loadCheckpoint(out, { verifyHash: true });
+  });
 
-test('case 7: SIGTERM stops tinymem run: the train cell stops with a valid checkpoint and the executed notebook is written', async () => {
+test('case 7: SIGTERM stops tinymem run: the train cell stops with a valid checkpoint and the executed notebook is ' +
+  'written', async () => {
   const work = fs.mkdtempSync(path.join(tmp, 'term-run-'));
   const set = TINY_TRAIN.slice(TINY_TRAIN.indexOf('--set') + 1).map((kv) => kv.replace('=', ': ')).join(', ');
   const nbFile = path.join(work, 'long.tinymem');
-  fs.writeFileSync(nbFile, JSON.stringify({ format: 'tinymem-notebook', version: 1, cells: [{ kind: 'step', source: `step: train\npreset: cpu-math-noise\nout: runs/long\nevaluate: false\nset: { ${set}, train.epochs: 500 }\n` }] }));
+  fs.writeFileSync(nbFile,
+    JSON.stringify({ format: 'tinymem-notebook', version: 1, cells: [{ kind: 'step', source: `step: train\npreset: ` +
+    `cpu-math-noise\nout: runs/long\nevaluate: false\nset: { ${set}, train.epochs: 500 }\n` }] }));
   const executed = path.join(work, 'executed.tinymem');
   const r = await signalled(['run', nbFile, '--threads', '1', '--out', executed], /epoch \d/, 'SIGTERM');
   assert.equal(r.signal, null, r.stderr);
@@ -269,32 +300,37 @@ test('case 7: SIGTERM stops tinymem run: the train cell stops with a valid check
   loadCheckpoint(path.join(work, 'runs', 'long'), { verifyHash: true });
 });
 
-test('case 7: SIGTERM to the engine process stops a running train cell, saves its checkpoint and then exits', { timeout: 120_000 }, async () => {
-  const work = fs.mkdtempSync(path.join(tmp, 'term-engine-'));
-  const engine = new EngineClient({ modulePath: path.join(ROOT, 'src/worker/engineProcess.ts'), execArgv: ['--import', 'tsx'] });
-  try {
-    const source = 'step: train\npreset: cpu-math-noise\nout: runs/engine\nevaluate: false\nset: { model.n_layer: 1, model.n_embd: 16, model.n_head: 2, data.numMain: 40, data.numExtra: 10, data.numTest: 10, data.numNoise: 10, train.batchSize: 8, train.epochs: 5000 }\n';
-    let sent = false;
-    const h = engine.run({ source, baseDir: work, state: {}, settings: { providers: ['cpu'], threads: 1, seed: 0 } }, (p) => {
-      if (!sent && p.outputs?.length) {
-        sent = true;
-        process.kill(engine.pid!, 'SIGTERM');
-      }
-    });
-    const pid = engine.pid!;
-    const o = await h.outcome;
-    assert.equal(o.kind, 'done', JSON.stringify(o));
-    assert.equal(o.kind === 'done' && o.stopped, true);
-    const m = manifestOf(path.join(work, 'runs', 'engine'));
-    assert.deepEqual([m.progress.complete, m.progress.stopped], [false, true]);
-    loadCheckpoint(path.join(work, 'runs', 'engine'), { verifyHash: true });
-    // The process exits once its cells have stopped.
-    for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((res) => setTimeout(res, 50));
-    assert.equal(isAlive(pid), false, 'the engine process exited after SIGTERM');
-  } finally {
-    engine.dispose();
-  }
-});
+test('case 7: SIGTERM to the engine process stops a running train cell, saves its checkpoint and then exits',
+  { timeout: 120_000 }, async () => {
+    const work = fs.mkdtempSync(path.join(tmp, 'term-engine-'));
+    const engine = new EngineClient(
+      { modulePath: path.join(ROOT, 'src/worker/engineProcess.ts'), execArgv: ['--import', 'tsx'] });
+    try {
+      const source = 'step: train\npreset: cpu-math-noise\nout: runs/engine\nevaluate: false\nset: { model.n_layer: 1, ' +
+      'model.n_embd: 16, model.n_head: 2, data.numMain: 40, data.numExtra: 10, data.numTest: 10, data.numNoise: 10, ' +
+      'train.batchSize: 8, train.epochs: 5000 }\n';
+      let sent = false;
+      const h = engine.run({ source, baseDir: work, state: {}, settings: { providers: ['cpu'], threads: 1, seed: 0 } },
+        (p) => {
+          if (!sent && p.outputs?.length) {
+            sent = true;
+            process.kill(engine.pid!, 'SIGTERM');
+          }
+        });
+      const pid = engine.pid!;
+      const o = await h.outcome;
+      assert.equal(o.kind, 'done', JSON.stringify(o));
+      assert.equal(o.kind === 'done' && o.stopped, true);
+      const m = manifestOf(path.join(work, 'runs', 'engine'));
+      assert.deepEqual([m.progress.complete, m.progress.stopped], [false, true]);
+      loadCheckpoint(path.join(work, 'runs', 'engine'), { verifyHash: true });
+      // The process exits once its cells have stopped.
+      for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((res) => setTimeout(res, 50));
+      assert.equal(isAlive(pid), false, 'the engine process exited after SIGTERM');
+    } finally {
+      engine.dispose();
+    }
+  });
 
 function isAlive(pid: number): boolean {
   try {
@@ -305,7 +341,8 @@ function isAlive(pid: number): boolean {
   }
 }
 
-test('case 7: leftovers of killed saves are removed by the next save next to them, live ones and user files are kept, and their names are recognised (the workspace checkpoint list skips them)', () => {
+test('case 7: leftovers of killed saves are removed by the next save next to them, live ones and user files are ' +
+  'kept, and their names are recognised (the workspace checkpoint list skips them)', () => {
   const out = copyOf(A, 'model');
   const parent = path.dirname(out);
   const dead = deadPid();
@@ -332,7 +369,8 @@ test('case 7: leftovers of killed saves are removed by the next save next to the
 
   const r = tinymem(['train', ...QUICK, '--no-eval', '--force', '--out', out]);
   assert.equal(r.code, 0, r.stderr);
-  for (const d of [deadTmp, deadOld, siblingTmp, innerTmp, legacy]) assert.equal(fs.existsSync(d), false, `${d} was removed`);
+  for (const d of [deadTmp, deadOld, siblingTmp, innerTmp, legacy]) assert.equal(fs.existsSync(d), false,
+    `${d} was removed`);
   assert.equal(fs.readFileSync(path.join(legacyUser, 'notes.txt'), 'utf8'), 'mine');
   assert.ok(fs.existsSync(liveTmp), 'the leftover of a live process is kept');
   assert.equal(fs.readFileSync(user, 'utf8'), 'a file of the user with a similar name');
@@ -357,12 +395,15 @@ test('tinymem.json problems name the file and the field', () => {
   writeManifest(dir, m);
   let before = fingerprint(dir);
   const file = path.join(dir, 'tinymem.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  assertRefused(tinymem(['eval', dir]), new RegExp(`${file}: data\\.options\\.numNoise: must be an integer .*got -5; fix the "data" field of tinymem\\.json`));
-  assertRefused(tinymem(['mitigate', dir, '--method', 'balanced-subnet', '--out', `${dir}-x`]), new RegExp(`${file}: data\\.options\\.numNoise`));
+  assertRefused(tinymem(['eval', dir]), new RegExp(`${file}: data\\.options\\.numNoise: must be an integer .*got -5; ` +
+    `fix the "data" field of tinymem\\.json`));
+  assertRefused(tinymem(['mitigate', dir, '--method', 'balanced-subnet', '--out', `${dir}-x`]),
+    new RegExp(`${file}: data\\.options\\.numNoise`));
   assertUnchanged(dir, before, true);
   writeManifest(dir, [1]);
   before = fingerprint(dir);
-  assertRefused(tinymem(['eval', dir]), new RegExp(`${file}: must be a JSON object \\(the run manifest\\), got an array`));
+  assertRefused(tinymem(['eval', dir]),
+    new RegExp(`${file}: must be a JSON object \\(the run manifest\\), got an array`));
   assertUnchanged(dir, before, true);
 });
 
@@ -370,19 +411,23 @@ test('a full disk (ENOSPC) or another write error is reported naming the file th
   const target = path.join(tmp, 'some', 'model.safetensors');
   const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
   const e = asWriteError(target, enospc, 'the folder\'s previous contents are unchanged') as Error;
-  assert.equal(e.message, `${target}: cannot be written: the disk is full (ENOSPC); free some space, or choose another folder; the folder's previous contents are unchanged`);
-  const eperm = asWriteError(target, Object.assign(new Error('EPERM: operation not permitted, open'), { code: 'EPERM' })) as Error;
+  assert.equal(e.message, `${target}: cannot be written: the disk is full (ENOSPC); free some space, or choose ` +
+    `another folder; the folder's previous contents are unchanged`);
+  const eperm = asWriteError(target,
+    Object.assign(new Error('EPERM: operation not permitted, open'), { code: 'EPERM' })) as Error;
   assert.match(eperm.message, /^.*model\.safetensors: cannot be written: the operation is not permitted \(EPERM\)/);
   const bug = new TypeError('not a file-system error');
   assert.equal(asWriteError(target, bug), bug);
 });
 
-test('ENOSPC: training over a checkpoint on a full disk fails naming the checkpoint, and the previous checkpoint stays whole', () => {
+test('ENOSPC: training over a checkpoint on a full disk fails naming the checkpoint, and the previous checkpoint ' +
+  'stays whole', () => {
   // A real full disk: a 512 KB tmpfs mounted in a private mount namespace (as root, or in a user namespace), holding
   // a checkpoint trained there; then the rest of it is filled and the same training is repeated with --force.
   const mnt = fs.mkdtempSync(path.join(tmp, 'small-disk-'));
   const out = fs.mkdtempSync(path.join(tmp, 'small-disk-out-'));
-  const train = (extra: string) => `"${process.execPath}" "${BIN}" train ${TINY_TRAIN.map((a) => `'${a}'`).join(' ')} train.epochs=1 --no-eval ${extra} --out "$M/ck"`;
+  const train = (extra: string) => `"${process.execPath}" "${BIN}" train ` +
+    `${TINY_TRAIN.map((a) => `'${a}'`).join(' ')} train.epochs=1 --no-eval ${extra} --out "$M/ck"`;
   const script = [
     'set -e', 'M="$1"; O="$2"',
     'mount -t tmpfs -o size=512k tmpfs "$M"',
@@ -401,19 +446,25 @@ test('ENOSPC: training over a checkpoint on a full disk fails naming the checkpo
     '(cd "$M/ck" && sha256sum -- * | sort) > "$O/after-full.txt"',
   ].join('\n');
   const ns = process.getuid?.() === 0 ? ['-m'] : ['-r', '-m'];
-  const r = spawnSync('unshare', [...ns, 'bash', '-c', script, 'bash', mnt, out], { encoding: 'utf8', timeout: 120_000 });
-  assert.equal(r.status, 0, `the small-disk set-up ran (unshare ${ns.join(' ')} and mount need root or user namespaces): ${r.stderr}`);
+  const r = spawnSync('unshare', [...ns, 'bash', '-c', script, 'bash', mnt, out],
+    { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, `the small-disk set-up ran (unshare ${ns.join(' ')} and mount need root or user ` +
+    `namespaces): ${r.stderr}`);
   const rc = Number(fs.readFileSync(path.join(out, 'rc'), 'utf8'));
   const stderr = fs.readFileSync(path.join(out, 'stderr.txt'), 'utf8');
-  assertRefused({ code: rc, signal: null, stdout: '', stderr }, /ck[\\/][^\s:]*: cannot be written: the disk is full \(ENOSPC\); free some space/);
+  assertRefused({ code: rc, signal: null, stdout: '', stderr },
+    /ck[\\/][^\s:]*: cannot be written: the disk is full \(ENOSPC\); free some space/);
   assert.doesNotMatch(stderr, /\.ck\.tmp-|\.tmp-\d/, 'the message names the checkpoint, not a hidden temporary name');
   const before = fs.readFileSync(path.join(out, 'before.txt'), 'utf8');
   assert.ok(before.includes('model.safetensors') && before.includes('tinymem.json'), before);
-  assert.equal(fs.readFileSync(path.join(out, 'after.txt'), 'utf8'), before, 'the previous checkpoint is byte for byte unchanged');
+  assert.equal(fs.readFileSync(path.join(out, 'after.txt'), 'utf8'), before,
+    'the previous checkpoint is byte for byte unchanged');
   const leftovers = fs.readFileSync(path.join(out, 'listing.txt'), 'utf8').split('\n').filter((n) => isSaveLeftover(n));
   assert.deepEqual(leftovers, [], 'the failed save removed its temporary folder');
   const full = fs.readFileSync(path.join(out, 'stderr-full.txt'), 'utf8');
-  assertRefused({ code: Number(fs.readFileSync(path.join(out, 'rc-full'), 'utf8')), signal: null, stdout: '', stderr: full }, /ck: cannot be written: the disk is full \(ENOSPC\); free some space, or choose another folder; nothing was written/);
+  assertRefused({ code: Number(fs.readFileSync(path.join(out, 'rc-full'), 'utf8')), signal: null, stdout: '',
+    stderr: full },
+  /ck: cannot be written: the disk is full \(ENOSPC\); free some space, or choose another folder; nothing was written/);
   assert.equal(fs.readFileSync(path.join(out, 'after-full.txt'), 'utf8'), before);
 });
 

@@ -6,19 +6,23 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { MASKS_BLOCK_BUDGET, blockSideFor } from '../src/engine/report/masksView';
-import { HEATMAP_VIEW_ROWS, comparisonView, curvesView, heatmapPairView, heatmapView, maskBlockGrid, masksView, metricsView, tokenDisplay } from '../src/engine/report/index';
+import { HEATMAP_VIEW_ROWS, comparisonView, curvesView, heatmapPairView, heatmapView, maskBlockGrid, masksView,
+  metricsView, tokenDisplay } from '../src/engine/report/index';
 import { renderSpecSvg } from '../src/engine/report/svg';
 import type { HeatmapRow } from '../src/shared/metricTypes';
-import { type HeatmapViewPayload, type MasksViewPayload, type ViewOutput, validateViewPayload } from '../src/shared/viewPayloads';
+import { type HeatmapViewPayload, type MasksViewPayload, type ViewOutput,
+  validateViewPayload } from '../src/shared/viewPayloads';
 import { DARK_THEME, LIGHT_THEME, type ChartTheme, specForPayload } from '../renderers/specs/index';
 import { heatmapCells } from '../renderers/specs/heatmapSpec';
 import { maskSummaryCells } from '../renderers/specs/masksSpec';
 import { themeFromVars } from '../renderers/specs/themeFromVars';
-import { HEAT_K, HEAT_ROWS, expectedCategory, sampleComparison, sampleEvaluation, sampleHeatmap, sampleNeuronMasks, sampleWeightMasks } from './helpers/viewSamples';
+import { HEAT_K, HEAT_ROWS, expectedCategory, sampleComparison, sampleEvaluation, sampleHeatmap, sampleNeuronMasks,
+  sampleWeightMasks } from './helpers/viewSamples';
 
 /** Validates the builder's payload (as the webview does) and renders its chart. */
 async function svgOf(o: ViewOutput, theme: ChartTheme = LIGHT_THEME): Promise<string> {
-  return renderSpecSvg(specForPayload(o.mime, validateViewPayload(o.mime, JSON.parse(JSON.stringify(o.payload))), theme));
+  return renderSpecSvg(specForPayload(o.mime, validateViewPayload(o.mime, JSON.parse(JSON.stringify(o.payload))),
+    theme));
 }
 
 /** The SVG elements drawn by every mark group named `<name>_marks` (facets repeat a group), in order. */
@@ -31,7 +35,8 @@ function marks(svg: string, name: string): string[] {
 /** Text content of the text marks of a group. */
 function texts(svg: string, name: string): string[] {
   const group = new RegExp(`<g class="mark-text role-mark ${name}_marks"[^>]*>([\\s\\S]*?)</g>`, 'g');
-  return [...svg.matchAll(group)].flatMap((m) => [...m[1]!.matchAll(/<text\b[^>]*>([^<]*)<\/text>/g)].map((t) => t[1]!));
+  return [...svg.matchAll(group)].flatMap(
+    (m) => [...m[1]!.matchAll(/<text\b[^>]*>([^<]*)<\/text>/g)].map((t) => t[1]!));
 }
 const fill = (el: string) => /\sfill="([^"]*)"/.exec(el)?.[1];
 
@@ -44,7 +49,8 @@ describe('heatmap spec', () => {
     const cells = marks(svg, 'cells');
     assert.equal(cells.length, HEAT_ROWS * HEAT_K);
     // Expected colours straight from the engine's flags, rows in the view's order (class, then row).
-    const expected = [...h.rows].sort(byClassThenRow).flatMap((r) => r.flags.map((f) => LIGHT_THEME.categories[expectedCategory(f) as keyof ChartTheme['categories']]));
+    const expected = [...h.rows].sort(byClassThenRow).flatMap(
+      (r) => r.flags.map((f) => LIGHT_THEME.categories[expectedCategory(f) as keyof ChartTheme['categories']]));
     assert.deepEqual(cells.map(fill), expected);
     // The sample has all four kinds of cell.
     assert.equal(new Set(expected).size, 4);
@@ -69,7 +75,8 @@ describe('heatmap spec', () => {
     assert.equal(c.catLabel, 'memorized noise');
     assert.ok(c.prompt.endsWith(r0.prompt.slice(-4).join('')));
     // Backdoor runs name the same cells after the backdoor.
-    assert.equal(heatmapCells({ ...p, mode: 'backdoor' }).find((x) => x.row === 0 && x.pos === 1)!.catLabel, 'backdoor reproduced');
+    assert.equal(heatmapCells({ ...p, mode: 'backdoor' }).find((x) => x.row === 0 && x.pos === 1)!.catLabel,
+      'backdoor reproduced');
     // Token display: math symbols and GPT-2 BPE pieces with visible spaces.
     assert.deepEqual([10, 11, 12, 13].map((t) => tokenDisplay('math', t)), ['^', '$', '␣', 'PAD']);
     assert.equal(tokenDisplay('gpt2', 15496), 'Hello');
@@ -104,11 +111,14 @@ describe('heatmap spec', () => {
 
 describe('curves spec', () => {
   it('one line per metric present, with its points', async () => {
-    const pts = [1, 2, 3, 4].map((epoch) => ({ epoch, loss: 3 / epoch, accuracy: 20 * epoch, memorization: epoch === 1 ? null : 10 * epoch }));
+    const pts = [1, 2, 3,
+      4].map((epoch) =>
+      ({ epoch, loss: 3 / epoch, accuracy: 20 * epoch, memorization: epoch === 1 ? null : 10 * epoch }));
     const svg = await svgOf(curvesView(pts));
     // Three facets (loss, accuracy, memorization), no perplexity.
     assert.equal([...svg.matchAll(/role-mark curves_marks/g)].length, 3);
-    for (const label of ['training loss', 'accuracy (%)', 'memorization (%)']) assert.match(svg, new RegExp(`>${label.replace(/[()]/g, '\\$&')}<`));
+    for (const label of ['training loss', 'accuracy (%)', 'memorization (%)']) assert.match(svg,
+      new RegExp(`>${label.replace(/[()]/g, '\\$&')}<`));
     assert.doesNotMatch(svg, />perplexity</);
     // The point layer: 4 + 4 + 3 points (epoch 1 has no memorization).
     assert.equal((svg.match(/aria-roledescription="point"/g) ?? []).length, 11);
@@ -130,7 +140,8 @@ describe('comparison spec', () => {
     assert.ok(radius[0]! > radius[2]! && radius[2]! > radius[1]!, `radii ${radius}`);
     const names = texts(svg, 'table_name');
     assert.equal(names.length, r.rows.length);
-    for (const row of r.rows) assert.ok(names.some((n) => n.startsWith(row.name.slice(0, 12).replace(/</g, '&lt;'))), row.name);
+    for (const row of r.rows) assert.ok(names.some((n) => n.startsWith(row.name.slice(0, 12).replace(/</g, '&lt;'))),
+      row.name);
     // Payload text is escaped in the SVG, never markup.
     assert.doesNotMatch(svg, /<script/i);
     assert.match(svg, /GradientAscent &lt;script&gt;/);
@@ -141,7 +152,8 @@ describe('comparison spec', () => {
 
 describe('masks spec', () => {
   it('pruned fractions per tensor equal hand-computed values', async () => {
-    const o = masksView({ ...sampleWeightMasks(), method: 'balanced-subnet', family: 'weight', memBefore: 40, memAfter: 2 });
+    const o = masksView({ ...sampleWeightMasks(), method: 'balanced-subnet', family: 'weight', memBefore: 40,
+      memAfter: 2 });
     const p = o.payload as MasksViewPayload;
     assert.deepEqual(maskSummaryCells(p).map((c) => [c.layer, c.matrix, c.fraction]), [
       ['layer 0', 'attn.c_attn.weight', 3 / 24],
@@ -153,7 +165,8 @@ describe('masks spec', () => {
     assert.match(svg, />12\.5%</);
     assert.match(svg, />50\.0%</);
     // Small matrices keep one block per entry: the 4×6 grid shows exactly the pruned entries 0, 7 and 23.
-    assert.deepEqual(p.matrices.map((m) => m.name), ['transformer.h.0.attn.c_attn.weight', 'transformer.h.1.mlp.c_proj.weight']);
+    assert.deepEqual(p.matrices.map((m) => m.name),
+      ['transformer.h.0.attn.c_attn.weight', 'transformer.h.1.mlp.c_proj.weight']);
     const g = p.matrices[0]!;
     assert.deepEqual([g.rowEdges, g.colEdges], [[0, 1, 2, 3, 4], [0, 1, 2, 3, 4, 5, 6]]);
     assert.deepEqual(g.pruned.flatMap((n, i) => (n ? [i] : [])), [0, 7, 23]);
@@ -175,13 +188,16 @@ describe('masks spec', () => {
     // Each block's count matches a direct count over its bounds (spot-check a few blocks).
     for (const [bi, bj] of [[0, 0], [17, 40], [63, 63]] as const) {
       let n = 0;
-      for (let r = g.rowEdges[bi]!; r < g.rowEdges[bi + 1]!; r++) for (let c = g.colEdges[bj]!; c < g.colEdges[bj + 1]!; c++) n += mask[r * 500 + c] === 0 ? 1 : 0;
+      for (let r = g.rowEdges[bi]!; r < g.rowEdges[bi + 1]!; r++) for (let c = g.colEdges[bj]!;
+        c < g.colEdges[bj + 1]!; c++) n += mask[r * 500 + c] === 0 ? 1 : 0;
       assert.equal(g.pruned[bi * 64 + bj], n, `block ${bi},${bj}`);
     }
     assert.equal(g.layer, 2);
     assert.equal(g.matrix, 'mlp.c_fc.weight');
     // The payload holding it validates.
-    const v = masksView({ masks: new Map([['transformer.h.2.mlp.c_fc.weight', mask]]), shapes: { 'transformer.h.2.mlp.c_fc.weight': [300, 500] }, method: 'm', family: 'weight' });
+    const v = masksView(
+      { masks: new Map([['transformer.h.2.mlp.c_fc.weight', mask]]),
+        shapes: { 'transformer.h.2.mlp.c_fc.weight': [300, 500] }, method: 'm', family: 'weight' });
     assert.doesNotThrow(() => validateViewPayload(v.mime, v.payload));
   });
 

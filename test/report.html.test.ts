@@ -2,26 +2,35 @@
 // payload and source string escaped, and a readable fallback for outputs that cannot be drawn.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { comparisonView, curvesView, heatmapView, masksView, metricsView, renderHtmlReport } from '../src/engine/report/index';
+import { comparisonView, curvesView, heatmapView, masksView, metricsView,
+  renderHtmlReport } from '../src/engine/report/index';
 import { VIEW_MIME } from '../src/shared/viewPayloads';
 import { sampleComparison, sampleEvaluation, sampleHeatmap, sampleWeightMasks } from './helpers/viewSamples';
 
 describe('renderHtmlReport', () => {
   it('is self-contained, escapes everything and draws one SVG per chart', async () => {
     const heat = heatmapView(sampleHeatmap(), 'Heatmap <script>alert("title")</script>');
-    const bad = { mime: VIEW_MIME.metrics, payload: { version: 99, title: 'future' }, markdown: '**fallback of a future payload** <img src=x onerror=alert(1)>' };
+    const bad = { mime: VIEW_MIME.metrics, payload: { version: 99, title: 'future' },
+      markdown: '**fallback of a future payload** <img src=x onerror=alert(1)>' };
     const html = await renderHtmlReport({
       title: 'Run <script>alert(0)</script>',
       cells: [
         {
           kind: 'markdown',
-          source: '## Setup\n\nSee [the paper](https://arxiv.org/abs/2410.02159) and **bold** text.\n\n<script>alert(1)</script>\n\n![chart](http://example.com/x.png)\n\n<iframe src="evil.html"></iframe>',
+          source: '## Setup\n\nSee [the paper](https://arxiv.org/abs/2410.02159) and **bold** ' +
+            'text.\n\n<script>alert(1)</script>\n\n![chart](http://example.com/x.png)\n\n<iframe ' +
+            'src="evil.html"></iframe>',
           outputs: [],
         },
-        { kind: 'step', source: 'step: train\nnote: "</code><script>alert(2)</script>"', outputs: [heat, curvesView([{ epoch: 1, loss: 2 }, { epoch: 2, loss: 1 }])] },
-        { kind: 'step', source: 'step: compare', outputs: [comparisonView(sampleComparison()), metricsView(sampleEvaluation())] },
-        { kind: 'step', source: 'step: inspect', outputs: [masksView({ ...sampleWeightMasks(), method: 'balanced-subnet', family: 'weight' }), bad] },
-        { kind: 'step', source: 'step: mitigate', outputs: [{ mime: 'text/x-unknown', payload: null, markdown: 'plain *fallback*' }], error: 'failed: <b onmouseover="x()">boom</b>' },
+        { kind: 'step', source: 'step: train\nnote: "</code><script>alert(2)</script>"',
+          outputs: [heat, curvesView([{ epoch: 1, loss: 2 }, { epoch: 2, loss: 1 }])] },
+        { kind: 'step', source: 'step: compare',
+          outputs: [comparisonView(sampleComparison()), metricsView(sampleEvaluation())] },
+        { kind: 'step', source: 'step: inspect',
+          outputs: [masksView({ ...sampleWeightMasks(), method: 'balanced-subnet', family: 'weight' }), bad] },
+        { kind: 'step', source: 'step: mitigate',
+          outputs: [{ mime: 'text/x-unknown', payload: null, markdown: 'plain *fallback*' }],
+          error: 'failed: <b onmouseover="x()">boom</b>' },
       ],
     });
     // Five charts drew (heatmap, curves, comparison, metrics, masks); the future payload and unknown MIME did not.
@@ -52,6 +61,7 @@ describe('renderHtmlReport', () => {
     assert.match(html, /<strong>fallback of a future payload<\/strong> &lt;img src=x onerror=alert\(1\)&gt;/);
     assert.match(html, /plain <em>fallback<\/em>/);
     // Cells are anchored for in-page links, in order.
-    assert.deepEqual([...html.matchAll(/<section class="cell (\w+)" id="cell-(\d+)">/g)].map((m) => `${m[1]}${m[2]}`), ['markdown1', 'step2', 'step3', 'step4', 'step5']);
+    assert.deepEqual([...html.matchAll(/<section class="cell (\w+)" id="cell-(\d+)">/g)].map((m) => `${m[1]}${m[2]}`),
+      ['markdown1', 'step2', 'step3', 'step4', 'step5']);
   });
 });

@@ -141,7 +141,8 @@ test('bad jobs are rejected with the field named', async () => {
   const bad = randomClassification(20, config, 7);
   bad.fields.y!.data = new Int32Array(19);
   await assert.rejects(runTraining(job({ data: bad })), /data.fields.y: 19 rows, but the other fields have 20/);
-  await assert.rejects(runTraining(job({ model: { name: 'test-mlp', config: { ...config, hidden: 0 } } })), /model.config.hidden/);
+  await assert.rejects(runTraining(job({ model: { name: 'test-mlp', config: { ...config, hidden: 0 } } })),
+    /model.config.hidden/);
 });
 
 test('snapshots every epoch from the worker equal in-process runs stopped at that epoch', WORKER_TEST, async () => {
@@ -149,11 +150,13 @@ test('snapshots every epoch from the worker equal in-process runs stopped at tha
   const h = start(job({ epochs: 3, snapshotEvery: 1 }), { onSnapshot: (s) => snaps.push(s) });
   const out = await h.result;
   assert.equal(out.status, 'done');
-  assert.deepEqual(snaps.map((s) => s.epoch), [1, 2], 'one snapshot per completed epoch except the last (the result has it)');
+  assert.deepEqual(snaps.map((s) => s.epoch), [1, 2],
+    'one snapshot per completed epoch except the last (the result has it)');
   assert.deepEqual(snaps.map((s) => s.step), [3, 6]);
   for (const s of snaps) {
     const ref = await runTraining(job({ epochs: s.epoch }), { runtime });
     assertSameState(s.state, ref.result.state, `snapshot at epoch ${s.epoch}`);
   }
-  await assert.rejects(runTraining(job({ snapshotEvery: 0 }), { runtime }), /snapshotEvery: expected a positive integer/);
+  await assert.rejects(runTraining(job({ snapshotEvery: 0 }), { runtime }),
+    /snapshotEvery: expected a positive integer/);
 });

@@ -2,7 +2,8 @@
 // error that names the field.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { comparisonView, curvesView, heatmapPairView, heatmapView, masksView, metricsView } from '../src/engine/report/index';
+import { comparisonView, curvesView, heatmapPairView, heatmapView, masksView,
+  metricsView } from '../src/engine/report/index';
 import { UserError } from '../src/shared/userError';
 import { VIEW_LIMITS, VIEW_MIME, type ViewOutput, validateViewPayload } from '../src/shared/viewPayloads';
 import { sampleComparison, sampleEvaluation, sampleHeatmap, sampleWeightMasks } from './helpers/viewSamples';
@@ -67,28 +68,38 @@ describe('validateViewPayload', () => {
       f(p);
       return p;
     };
-    rejects(VIEW_MIME.heatmap, bad((p) => (p.rows[3].flags[2] = 9)), /heatmap payload: rows\[3\]\.flags\[2\] must be an integer in \[0, 7\], got 9/);
-    rejects(VIEW_MIME.heatmap, bad((p) => (p.rows[1].generated = p.rows[1].generated.slice(1))), /rows\[1\]\.generated must have as many entries as flags \(8\)/);
+    rejects(VIEW_MIME.heatmap, bad((p) => (p.rows[3].flags[2] = 9)),
+      /heatmap payload: rows\[3\]\.flags\[2\] must be an integer in \[0, 7\], got 9/);
+    rejects(VIEW_MIME.heatmap, bad((p) => (p.rows[1].generated = p.rows[1].generated.slice(1))),
+      /rows\[1\]\.generated must have as many entries as flags \(8\)/);
     rejects(VIEW_MIME.heatmap, bad((p) => (p.rows[0].target[0] = 'x')), /rows\[0\]\.target\[0\] must be an integer/);
     rejects(VIEW_MIME.heatmap, bad((p) => (p.tokenizer = 'bpe')), /tokenizer must be one of "math", "gpt2", got "bpe"/);
     rejects(VIEW_MIME.heatmap, bad((p) => (p.tokenText[0] = [0])), /tokenText\[0\] must be an \[id, text\] pair/);
-    rejects(VIEW_MIME.heatmap, bad((p) => (p.tokenText[0][1] = 'x'.repeat(VIEW_LIMITS.tokenText + 1))), /tokenText\[0\]\[1\] is 201 characters long/);
+    rejects(VIEW_MIME.heatmap, bad((p) => (p.tokenText[0][1] = 'x'.repeat(VIEW_LIMITS.tokenText + 1))),
+      /tokenText\[0\]\[1\] is 201 characters long/);
     rejects(VIEW_MIME.heatmap, bad((p) => (p.k = 4)), /rows\[0\]\.flags has 8 entries, more than the limit of 4/);
     rejects(VIEW_MIME.heatmap, bad((p) => (p.evaluatedRows = Number.NaN)), /evaluatedRows must be an integer/);
-    rejects(VIEW_MIME.heatmap, bad((p) => (p.rows = Array.from({ length: VIEW_LIMITS.heatmapRows + 1 }, () => p.rows[0]))), /rows has 501 entries, more than the limit of 500/);
+    rejects(VIEW_MIME.heatmap,
+      bad((p) => (p.rows = Array.from({ length: VIEW_LIMITS.heatmapRows + 1 }, () => p.rows[0]))),
+      /rows has 501 entries, more than the limit of 500/);
     // 400 rows × 300 positions stays under the row and k limits but exceeds the cell budget.
-    const wide = { ...base, k: 300, rows: Array.from({ length: 400 }, () => ({ ...base.rows[0], target: Array(300).fill(1), clean: Array(300).fill(1), generated: Array(300).fill(1), flags: Array(300).fill(0) })) };
+    const wide = { ...base, k: 300,
+      rows: Array.from({ length: 400 },
+        () => ({ ...base.rows[0], target: Array(300).fill(1), clean: Array(300).fill(1), generated: Array(300).fill(1),
+          flags: Array(300).fill(0) })) };
     rejects(VIEW_MIME.heatmap, wide, /rows hold more than 100000 cells/);
   });
 
   it('heatmap-pair: checks both sides', () => {
     const p = clone(heatmapPairView(sampleHeatmap(), sampleHeatmap()).payload) as Any;
     p.after.rows[2].memorized = 'yes';
-    rejects(VIEW_MIME.heatmapPair, p, /heatmap-pair payload: after\.rows\[2\]\.memorized must be true or false, got "yes"/);
+    rejects(VIEW_MIME.heatmapPair, p,
+      /heatmap-pair payload: after\.rows\[2\]\.memorized must be true or false, got "yes"/);
   });
 
   it('curves, comparison and metrics: types of every field', () => {
-    rejects(VIEW_MIME.curves, { version: 1, title: 't', points: [{ epoch: 1, loss: 'low' }] }, /points\[0\]\.loss must be a finite number, got "low"/);
+    rejects(VIEW_MIME.curves, { version: 1, title: 't', points: [{ epoch: 1, loss: 'low' }] },
+      /points\[0\]\.loss must be a finite number, got "low"/);
     rejects(VIEW_MIME.curves, { version: 1, title: 't', points: {} }, /points must be an array/);
     const c = clone(comparisonView(sampleComparison()).payload) as Any;
     c.rows[1].seconds = -1;
@@ -105,12 +116,16 @@ describe('validateViewPayload', () => {
       f(p);
       return p;
     };
-    rejects(VIEW_MIME.masks, bad((p) => (p.matrices[0].pruned[0] = 2)), /matrices\[0\]\.pruned\[0\] counts 2 pruned entries in a block of 1/);
-    rejects(VIEW_MIME.masks, bad((p) => (p.matrices[0].rowEdges = [0, 2, 2, 3, 4])), /rowEdges must be strictly increasing/);
+    rejects(VIEW_MIME.masks, bad((p) => (p.matrices[0].pruned[0] = 2)),
+      /matrices\[0\]\.pruned\[0\] counts 2 pruned entries in a block of 1/);
+    rejects(VIEW_MIME.masks, bad((p) => (p.matrices[0].rowEdges = [0, 2, 2, 3, 4])),
+      /rowEdges must be strictly increasing/);
     rejects(VIEW_MIME.masks, bad((p) => (p.matrices[0].colEdges = [0, 1, 2])), /colEdges must run from 0 to 6/);
     rejects(VIEW_MIME.masks, bad((p) => p.matrices[0].pruned.pop()), /pruned must hold 24 block counts, got 23/);
-    rejects(VIEW_MIME.masks, bad((p) => (p.tensors[0].pruned = p.tensors[0].total + 1)), /tensors\[0\]\.pruned must be an integer in \[0, 24\]/);
-    rejects(VIEW_MIME.masks, bad((p) => (p.neurons = [{ layer: 0, width: 8, ablated: 1, binSize: 1, bins: [1] }])), /neurons\[0\]\.bins must hold 8 bins, got 1/);
+    rejects(VIEW_MIME.masks, bad((p) => (p.tensors[0].pruned = p.tensors[0].total + 1)),
+      /tensors\[0\]\.pruned must be an integer in \[0, 24\]/);
+    rejects(VIEW_MIME.masks, bad((p) => (p.neurons = [{ layer: 0, width: 8, ablated: 1, binSize: 1, bins: [1] }])),
+      /neurons\[0\]\.bins must hold 8 bins, got 1/);
     rejects(VIEW_MIME.masks, bad((p) => (p.utility = 'speed')), /utility must be one of/);
   });
 });

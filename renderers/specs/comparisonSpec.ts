@@ -54,7 +54,9 @@ export function comparisonSpec(p: ComparisonViewPayload, t: ChartTheme): VlSpec 
     ['score', 'score', 'right'],
     ['note', '', 'left'],
   ];
-  const columns: TableColumn[] = cols.map(([field, title, align]) => ({ field, title, align, width: columnWidth(rows.map((r) => String(r[field])), title, t.fontSize, field === 'note' ? 260 : 220) }));
+  const columns: TableColumn[] = cols.map(([field, title, align]) =>
+    ({ field, title, align, width: columnWidth(rows.map((r) => String(r[field])), title, t.fontSize, field === 'note'
+      ? 260 : 220) }));
   const scatter: VlSpec = points.length
     ? {
         width: 480,
@@ -68,10 +70,13 @@ export function comparisonSpec(p: ComparisonViewPayload, t: ChartTheme): VlSpec 
             mark: { type: 'point', strokeWidth: 2, opacity: 0.9 },
             encoding: {
               x: { field: 'x', type: 'quantitative', title: `${u} change (%)`, scale: { zero: false, padding: 16 } },
-              y: { field: 'y', type: 'quantitative', title: 'memorization change (%)', scale: { zero: false, padding: 16 } },
-              size: { field: 'seconds', type: 'quantitative', title: 'time (s)', scale: { range: [40, 600], zero: true } },
+              y: { field: 'y', type: 'quantitative', title: 'memorization change (%)',
+                scale: { zero: false, padding: 16 } },
+              size: { field: 'seconds', type: 'quantitative', title: 'time (s)',
+                scale: { range: [40, 600], zero: true } },
               color: { field: 'family', type: 'nominal', title: 'family' },
-              fill: { condition: { test: "datum.selected === 'best of method'", field: 'family', type: 'nominal', legend: null }, value: 'transparent' },
+              fill: { condition: { test: "datum.selected === 'best of method'", field: 'family', type: 'nominal',
+                legend: null }, value: 'transparent' },
               tooltip: [
                 { field: 'name', title: 'method' },
                 { field: 'hyperParams', title: 'hyper-parameters' },
@@ -87,13 +92,17 @@ export function comparisonSpec(p: ComparisonViewPayload, t: ChartTheme): VlSpec 
           },
           {
             mark: { type: 'text', align: 'left', dx: 8, dy: -6, fontSize: t.fontSize - 2, color: t.muted },
-            encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, text: { field: 'name' } },
+            encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' },
+              text: { field: 'name' } },
           },
         ],
       }
-    : { data: { values: [{ text: 'No run finished with both numbers; see the table.' }] }, mark: { type: 'text', align: 'left', color: t.muted }, encoding: { text: { field: 'text' } }, width: 300, height: 20 };
+    : { data: { values: [{ text: 'No run finished with both numbers; see the table.' }] },
+      mark: { type: 'text', align: 'left', color: t.muted }, encoding: { text: { field: 'text' } }, width: 300,
+      height: 20 };
   return {
-    title: { text: p.title, subtitle: `${p.utility === 'accuracy' ? 'lower right' : 'lower left'} is better: memorization removed at little ${u} cost · point size = time · filled = best setting of each method` },
+    title: { text: p.title, subtitle: `${p.utility === 'accuracy' ? 'lower right' : 'lower left'} is better: ` +
+      `memorization removed at little ${u} cost · point size = time · filled = best setting of each method` },
     config: themeConfig(t),
     vconcat: [scatter, textTable(rows, columns, t)],
   };

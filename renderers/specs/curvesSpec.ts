@@ -27,7 +27,9 @@ export function curvesSpec(p: CurvesViewPayload, t: ChartTheme): VlSpec {
   const values = curveData(p);
   const base = { title: p.title, config: themeConfig(t) };
   if (values.length === 0) {
-    return { ...base, data: { values: [{ text: 'No epochs finished yet.' }] }, mark: { type: 'text', align: 'left', color: t.muted }, encoding: { text: { field: 'text' } }, width: 200, height: 20 };
+    return { ...base, data: { values: [{ text: 'No epochs finished yet.' }] },
+      mark: { type: 'text', align: 'left', color: t.muted }, encoding: { text: { field: 'text' } }, width: 200,
+      height: 20 };
   }
   const present = CURVE_SERIES.filter((s) => values.some((v) => v.metric === s.label));
   const colors = [t.accent, '#2ca02c', t.categories.memorized, '#9467bd'];
@@ -35,7 +37,8 @@ export function curvesSpec(p: CurvesViewPayload, t: ChartTheme): VlSpec {
   return {
     ...base,
     data: { values },
-    facet: { row: { field: 'metric', type: 'nominal', sort: { field: 'order', op: 'min' }, title: null, header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top' } } },
+    facet: { row: { field: 'metric', type: 'nominal', sort: { field: 'order', op: 'min' }, title: null,
+      header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top' } } },
     spec: {
       name: 'curves',
       width: 480,
@@ -44,7 +47,8 @@ export function curvesSpec(p: CurvesViewPayload, t: ChartTheme): VlSpec {
       encoding: {
         x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-        color: { field: 'metric', type: 'nominal', legend: null, scale: { domain: present.map((s) => s.label), range: present.map((s) => colors[CURVE_SERIES.indexOf(s)]!) } },
+        color: { field: 'metric', type: 'nominal', legend: null,
+          scale: { domain: present.map((s) => s.label), range: present.map((s) => colors[CURVE_SERIES.indexOf(s)]!) } },
         tooltip: [
           { field: 'epoch', type: 'quantitative' },
           { field: 'metric', type: 'nominal' },

@@ -5,7 +5,8 @@ export function num(v: number | null | undefined, digits = 2, suffix = ''): stri
 }
 
 export function signed(v: number | null | undefined, digits = 1, suffix = '%'): string {
-  return v === null || v === undefined || !Number.isFinite(v) ? '—' : `${v > 0 ? '+' : ''}${v.toFixed(digits)}${suffix}`;
+  return v === null || v === undefined || !Number.isFinite(v) ? '—'
+    : `${v > 0 ? '+' : ''}${v.toFixed(digits)}${suffix}`;
 }
 
 export function seconds(v: number): string {

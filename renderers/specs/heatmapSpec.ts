@@ -4,7 +4,8 @@
 //
 // Payload strings only ever become data values or titles, never field names, sort arrays or expressions: vega-lite
 // compiles explicit sorts and label expressions into vega expressions, and payload text must not reach those.
-import { HEATMAP_CATEGORIES, type HeatmapData, type HeatmapPairViewPayload, type HeatmapViewPayload, heatmapCategory, heatmapCategoryLabels, heatmapRowNoun } from '../../src/shared/viewPayloads';
+import { HEATMAP_CATEGORIES, type HeatmapData, type HeatmapPairViewPayload, type HeatmapViewPayload, heatmapCategory,
+  heatmapCategoryLabels, heatmapRowNoun } from '../../src/shared/viewPayloads';
 import { type ChartTheme, themeConfig } from './theme';
 import type { VlSpec } from './types';
 
@@ -71,17 +72,21 @@ function cellSize(d: HeatmapData): { w: number; h: number } {
 function heatmapBody(d: HeatmapData, t: ChartTheme, title: string | null, name = HEATMAP_CELLS_NAME): VlSpec {
   const { w, h } = cellSize(d);
   const classes = new Set(d.rows.map((r) => r.dupClass));
-  const seqAxis = { title: classes.size > 1 ? null : 'sequence (● = memorized)', labelOverlap: true, labels: h >= 8, ticks: false, domain: false };
+  const seqAxis = { title: classes.size > 1 ? null : 'sequence (● = memorized)', labelOverlap: true, labels: h >= 8,
+    ticks: false, domain: false };
   const tick = Math.max(1, Math.ceil(d.k / 10 / 5) * 5);
   const encoding = {
-    x: { field: 'pos', type: 'ordinal', title: 'position after the prompt', axis: { values: Array.from({ length: Math.ceil(d.k / tick) }, (_, i) => i * tick), labelAngle: 0, ticks: false, domain: false } },
+    x: { field: 'pos', type: 'ordinal', title: 'position after the prompt',
+      axis: { values: Array.from({ length: Math.ceil(d.k / tick) }, (_, i) => i * tick), labelAngle: 0, ticks: false,
+        domain: false } },
     y: { field: 'seq', type: 'ordinal', sort: { field: 'y', op: 'min' }, axis: seqAxis },
     color: {
       field: 'cat',
       type: 'nominal',
       title: null,
       scale: { domain: [...HEATMAP_CATEGORIES], range: HEATMAP_CATEGORIES.map((c) => t.categories[c]) },
-      legend: { orient: 'top', direction: 'horizontal', labelLimit: 200, labelExpr: `${JSON.stringify(heatmapCategoryLabels(d.mode))}[datum.value]` },
+      legend: { orient: 'top', direction: 'horizontal', labelLimit: 200,
+        labelExpr: `${JSON.stringify(heatmapCategoryLabels(d.mode))}[datum.value]` },
     },
     tooltip: [
       { field: 'row', type: 'quantitative', title: 'sequence' },
@@ -90,20 +95,23 @@ function heatmapBody(d: HeatmapData, t: ChartTheme, title: string | null, name =
       { field: 'pos', type: 'quantitative', title: 'position' },
       { field: 'catLabel', title: 'cell' },
       { field: 'prompt', title: 'prompt (end)' },
-      { field: 'target', title: d.mode === 'noise' ? 'noised token' : d.mode === 'backdoor' ? 'backdoor token' : 'sequence token' },
+      { field: 'target', title: d.mode === 'noise' ? 'noised token' : d.mode === 'backdoor' ? 'backdoor token'
+        : 'sequence token' },
       { field: 'clean', title: 'clean token' },
       { field: 'generated', title: 'generated' },
     ],
   };
   // aria: false keeps the SVG small (no per-cell aria-label); hover text still comes from the tooltip encoding.
-  const unit = { name, mark: { type: 'rect', aria: false, stroke: t.background, strokeWidth: w >= 6 ? 0.5 : 0 }, encoding, width: { step: w }, height: { step: h } };
+  const unit = { name, mark: { type: 'rect', aria: false, stroke: t.background, strokeWidth: w >= 6 ? 0.5 : 0 },
+    encoding, width: { step: w }, height: { step: h } };
   const data = { values: heatmapCells(d) };
   if (classes.size <= 1) return { ...(title !== null ? { title } : {}), data, ...unit };
   // One facet per duplication class; each keeps only its own rows on y.
   return {
     ...(title !== null ? { title } : {}),
     data,
-    facet: { row: { field: 'group', type: 'nominal', sort: { field: 'dupClass', op: 'min' }, title: 'duplication', header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top' } } },
+    facet: { row: { field: 'group', type: 'nominal', sort: { field: 'dupClass', op: 'min' }, title: 'duplication',
+      header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top' } } },
     spec: { mark: unit.mark, name, encoding, width: unit.width, height: unit.height },
     resolve: { scale: { y: 'independent' } },
     spacing: 6,
@@ -112,7 +120,8 @@ function heatmapBody(d: HeatmapData, t: ChartTheme, title: string | null, name =
 
 function subtitle(d: HeatmapData): string {
   const mem = d.rows.filter((r) => r.memorized).length;
-  return `${d.rows.length} of ${d.evaluatedRows} ${heatmapRowNoun(d.mode)}${d.truncated ? ' (spread evenly)' : ''} · ${mem} memorized · k = ${d.k}`;
+  return `${d.rows.length} of ${d.evaluatedRows} ${heatmapRowNoun(d.mode)}${d.truncated ? ' (spread evenly)'
+    : ''} · ${mem} memorized · k = ${d.k}`;
 }
 
 export function heatmapSpec(p: HeatmapViewPayload, t: ChartTheme): VlSpec {
@@ -125,9 +134,11 @@ export function heatmapSpec(p: HeatmapViewPayload, t: ChartTheme): VlSpec {
 
 export function heatmapPairSpec(p: HeatmapPairViewPayload, t: ChartTheme): VlSpec {
   return {
-    title: { text: p.title, subtitle: `${p.beforeLabel}: ${subtitle(p.before)} | ${p.afterLabel}: ${subtitle(p.after)}` },
+    title: { text: p.title,
+      subtitle: `${p.beforeLabel}: ${subtitle(p.before)} | ${p.afterLabel}: ${subtitle(p.after)}` },
     config: themeConfig(t),
-    hconcat: [heatmapBody(p.before, t, p.beforeLabel, `${HEATMAP_CELLS_NAME}_before`), heatmapBody(p.after, t, p.afterLabel, `${HEATMAP_CELLS_NAME}_after`)],
+    hconcat: [heatmapBody(p.before, t, p.beforeLabel, `${HEATMAP_CELLS_NAME}_before`),
+      heatmapBody(p.after, t, p.afterLabel, `${HEATMAP_CELLS_NAME}_after`)],
     resolve: { scale: { color: 'shared' } },
   };
 }

@@ -41,7 +41,8 @@ export function maskSummaryCells(p: MasksViewPayload): MaskSummaryCell[] {
 }
 
 /** One datum per block of a downsampled matrix, with its exact row/column bounds and pruned fraction. */
-export function maskBlocks(m: MaskBlockGrid): { x0: number; x1: number; y0: number; y1: number; fraction: number; counts: string; where: string }[] {
+export function maskBlocks(m: MaskBlockGrid): { x0: number; x1: number; y0: number; y1: number; fraction: number;
+  counts: string; where: string; }[] {
   const bc = m.colEdges.length - 1;
   return m.pruned.map((n, i) => {
     const bi = Math.floor(i / bc);
@@ -51,12 +52,14 @@ export function maskBlocks(m: MaskBlockGrid): { x0: number; x1: number; y0: numb
     const x0 = m.colEdges[bj]!;
     const x1 = m.colEdges[bj + 1]!;
     const size = (y1 - y0) * (x1 - x0);
-    return { x0, x1, y0, y1, fraction: size ? n / size : 0, counts: `${n} of ${size}`, where: `rows ${y0}–${y1 - 1}, columns ${x0}–${x1 - 1}` };
+    return { x0, x1, y0, y1, fraction: size ? n / size : 0, counts: `${n} of ${size}`,
+      where: `rows ${y0}–${y1 - 1}, columns ${x0}–${x1 - 1}` };
   });
 }
 
 function ramp(t: ChartTheme, max: number) {
-  return { type: 'linear', domain: [0, max > 0 ? max : 1], range: [t.rampLow, t.rampHigh], interpolate: 'rgb', clamp: true };
+  return { type: 'linear', domain: [0, max > 0 ? max : 1], range: [t.rampLow, t.rampHigh], interpolate: 'rgb',
+    clamp: true };
 }
 
 function matrixChart(m: MaskBlockGrid, i: number, t: ChartTheme, max: number): VlSpec {
@@ -65,7 +68,9 @@ function matrixChart(m: MaskBlockGrid, i: number, t: ChartTheme, max: number): V
   const h = aspect > 1 ? 200 : Math.max(40, Math.round(200 * aspect));
   const total = m.pruned.reduce((a, b) => a + b, 0);
   return {
-    title: { text: m.layer === null ? m.matrix : `layer ${m.layer} · ${m.matrix}`, subtitle: `${m.rows}×${m.cols}, ${num((100 * total) / (m.rows * m.cols), 2, '%')} pruned`, fontSize: t.fontSize, subtitleFontSize: t.fontSize - 2 },
+    title: { text: m.layer === null ? m.matrix : `layer ${m.layer} · ${m.matrix}`,
+      subtitle: `${m.rows}×${m.cols}, ${num((100 * total) / (m.rows * m.cols), 2, '%')} pruned`, fontSize: t.fontSize,
+      subtitleFontSize: t.fontSize - 2 },
     width: w,
     height: h,
     data: { values: maskBlocks(m) },
@@ -73,11 +78,15 @@ function matrixChart(m: MaskBlockGrid, i: number, t: ChartTheme, max: number): V
     name: `${MASK_BLOCKS_NAME}_${i}`,
     mark: { type: 'rect', aria: false },
     encoding: {
-      x: { field: 'x0', type: 'quantitative', title: null, scale: { domain: [0, m.cols], nice: false, zero: true }, axis: { tickCount: 3, tickMinStep: 1, format: 'd', grid: false } },
+      x: { field: 'x0', type: 'quantitative', title: null, scale: { domain: [0, m.cols], nice: false, zero: true },
+        axis: { tickCount: 3, tickMinStep: 1, format: 'd', grid: false } },
       x2: { field: 'x1' },
-      y: { field: 'y0', type: 'quantitative', title: null, scale: { domain: [0, m.rows], nice: false, zero: true, reverse: true }, axis: { tickCount: 3, tickMinStep: 1, format: 'd', grid: false } },
+      y: { field: 'y0', type: 'quantitative', title: null,
+        scale: { domain: [0, m.rows], nice: false, zero: true, reverse: true },
+        axis: { tickCount: 3, tickMinStep: 1, format: 'd', grid: false } },
       y2: { field: 'y1' },
-      color: { field: 'fraction', type: 'quantitative', title: 'pruned fraction', scale: ramp(t, max), legend: { format: '.1%' } },
+      color: { field: 'fraction', type: 'quantitative', title: 'pruned fraction', scale: ramp(t, max),
+        legend: { format: '.1%' } },
       tooltip: [
         { field: 'where', title: 'block' },
         { field: 'counts', title: 'pruned' },
@@ -91,11 +100,14 @@ export function masksSpec(p: MasksViewPayload, t: ChartTheme): VlSpec {
   const cells = maskSummaryCells(p);
   const pruned = p.tensors.reduce((s, x) => s + x.pruned, 0);
   const total = p.tensors.reduce((s, x) => s + x.total, 0);
-  const parts = [`${p.method} (${p.family})`, `${pruned} of ${total} masked entries pruned (${num(total ? (100 * pruned) / total : null, 3, '%')})`];
-  if (p.memBefore !== null || p.memAfter !== null) parts.push(`memorization ${num(p.memBefore, 1, '%')} → ${num(p.memAfter, 1, '%')}`);
+  const parts = [`${p.method} (${p.family})`, `${pruned} of ${total} masked entries pruned ` +
+    `(${num(total ? (100 * pruned) / total : null, 3, '%')})`];
+  if (p.memBefore !== null || p.memAfter !== null) parts.push(
+    `memorization ${num(p.memBefore, 1, '%')} → ${num(p.memAfter, 1, '%')}`);
   if (p.utilityBefore !== null || p.utilityAfter !== null) {
     const ppl = p.utility === 'perplexity';
-    parts.push(`${ppl ? 'perplexity' : 'accuracy'} ${num(p.utilityBefore, 2, ppl ? '' : '%')} → ${num(p.utilityAfter, 2, ppl ? '' : '%')}`);
+    parts.push(`${ppl ? 'perplexity' : 'accuracy'} ${num(p.utilityBefore, 2, ppl ? '' : '%')} → ` +
+      `${num(p.utilityAfter, 2, ppl ? '' : '%')}`);
   }
   const maxFrac = Math.max(0, ...cells.map((c) => c.fraction));
   const charts: VlSpec[] = [];
@@ -104,7 +116,8 @@ export function masksSpec(p: MasksViewPayload, t: ChartTheme): VlSpec {
       title: { text: 'Pruned fraction per layer and matrix', fontSize: t.fontSize },
       data: { values: cells },
       encoding: {
-        x: { field: 'matrix', type: 'nominal', sort: { field: 'matrixOrder', op: 'min' }, title: null, axis: { labelAngle: -30, orient: 'top' } },
+        x: { field: 'matrix', type: 'nominal', sort: { field: 'matrixOrder', op: 'min' }, title: null,
+          axis: { labelAngle: -30, orient: 'top' } },
         y: { field: 'layer', type: 'nominal', sort: { field: 'layerOrder', op: 'min' }, title: null },
       },
       layer: [
@@ -112,7 +125,8 @@ export function masksSpec(p: MasksViewPayload, t: ChartTheme): VlSpec {
           name: MASK_SUMMARY_NAME,
           mark: { type: 'rect', stroke: t.background },
           encoding: {
-            color: { field: 'fraction', type: 'quantitative', title: 'pruned', scale: ramp(t, maxFrac), legend: { format: '.1%' } },
+            color: { field: 'fraction', type: 'quantitative', title: 'pruned', scale: ramp(t, maxFrac),
+              legend: { format: '.1%' } },
             tooltip: [
               { field: 'name', title: 'tensor' },
               { field: 'counts', title: 'pruned' },
@@ -123,7 +137,9 @@ export function masksSpec(p: MasksViewPayload, t: ChartTheme): VlSpec {
         {
           mark: { type: 'text', fontSize: t.fontSize - 2 },
           // Light text on the dark end of the ramp (the threshold is a number computed here, never payload text).
-          encoding: { text: { field: 'label' }, color: { condition: { test: `datum.fraction > ${0.6 * maxFrac}`, value: t.dark ? '#1f1f1f' : '#ffffff' }, value: t.foreground } },
+          encoding: { text: { field: 'label' },
+            color: { condition: { test: `datum.fraction > ${0.6 * maxFrac}`, value: t.dark ? '#1f1f1f' : '#ffffff' },
+              value: t.foreground } },
         },
       ],
       width: { step: 72 },
@@ -132,14 +148,17 @@ export function masksSpec(p: MasksViewPayload, t: ChartTheme): VlSpec {
   }
   if (p.matrices.length) {
     const blockMax = Math.max(0, ...p.matrices.flatMap((m) => maskBlocks(m).map((b) => b.fraction)));
-    charts.push({ concat: p.matrices.map((m, i) => matrixChart(m, i, t, blockMax)), columns: 4, resolve: { scale: { color: 'shared' } } });
+    charts.push({ concat: p.matrices.map((m, i) => matrixChart(m, i, t, blockMax)), columns: 4,
+      resolve: { scale: { color: 'shared' } } });
   }
   if (p.neurons.length) {
     const values = p.neurons.flatMap((s) =>
       s.bins.map((n, i) => {
         const x0 = i * s.binSize;
         const x1 = Math.min(s.width, x0 + s.binSize);
-        return { layer: `layer ${s.layer}`, layerOrder: s.layer, x0, x1, fraction: n / (x1 - x0), counts: `${n} of ${x1 - x0}`, where: s.binSize === 1 ? `neuron ${x0}` : `neurons ${x0}–${x1 - 1}`, ablated: `${s.ablated} of ${s.width} in the layer` };
+        return { layer: `layer ${s.layer}`, layerOrder: s.layer, x0, x1, fraction: n / (x1 - x0),
+          counts: `${n} of ${x1 - x0}`, where: s.binSize === 1 ? `neuron ${x0}` : `neurons ${x0}–${x1 - 1}`,
+          ablated: `${s.ablated} of ${s.width} in the layer` };
       }),
     );
     charts.push({
@@ -150,10 +169,12 @@ export function masksSpec(p: MasksViewPayload, t: ChartTheme): VlSpec {
       height: { step: 18 },
       mark: { type: 'rect' },
       encoding: {
-        x: { field: 'x0', type: 'quantitative', title: 'neuron', axis: { tickMinStep: 1, format: 'd' }, scale: { domain: [0, Math.max(...p.neurons.map((s) => s.width))], nice: false, zero: true } },
+        x: { field: 'x0', type: 'quantitative', title: 'neuron', axis: { tickMinStep: 1, format: 'd' },
+          scale: { domain: [0, Math.max(...p.neurons.map((s) => s.width))], nice: false, zero: true } },
         x2: { field: 'x1' },
         y: { field: 'layer', type: 'nominal', sort: { field: 'layerOrder', op: 'min' }, title: null },
-        color: { field: 'fraction', type: 'quantitative', title: 'ablated', scale: { domain: [0, 1], range: [t.rampLow, t.rampHigh], interpolate: 'rgb' }, legend: { format: '.0%' } },
+        color: { field: 'fraction', type: 'quantitative', title: 'ablated',
+          scale: { domain: [0, 1], range: [t.rampLow, t.rampHigh], interpolate: 'rgb' }, legend: { format: '.0%' } },
         tooltip: [
           { field: 'where', title: 'bin' },
           { field: 'counts', title: 'ablated' },
@@ -162,6 +183,9 @@ export function masksSpec(p: MasksViewPayload, t: ChartTheme): VlSpec {
       },
     });
   }
-  if (!charts.length) charts.push({ data: { values: [{ text: 'Nothing was masked (the method changes weights without pruning).' }] }, mark: { type: 'text', align: 'left', color: t.muted }, encoding: { text: { field: 'text' } }, width: 300, height: 20 });
-  return { title: { text: p.title, subtitle: parts.join(' · ') }, config: themeConfig(t), vconcat: charts, resolve: { scale: { color: 'independent' } } };
+  if (!charts.length) charts.push({ data: { values: [{ text: 'Nothing was masked (the method changes weights without ' +
+    'pruning).' }] }, mark: { type: 'text', align: 'left', color: t.muted }, encoding: { text: { field: 'text' } },
+  width: 300, height: 20 });
+  return { title: { text: p.title, subtitle: parts.join(' · ') }, config: themeConfig(t), vconcat: charts,
+    resolve: { scale: { color: 'independent' } } };
 }

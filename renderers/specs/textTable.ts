@@ -19,7 +19,8 @@ const ROW_HEIGHT = 18;
 /**
  * rows: one object per table row, values already formatted as text.
  */
-export function textTable(rows: Record<string, string | boolean | number>[], columns: TableColumn[], t: ChartTheme): VlSpec {
+export function textTable(rows: Record<string, string | boolean | number>[], columns: TableColumn[],
+  t: ChartTheme): VlSpec {
   const values = rows.map((r, i) => ({ ...r, _row: i }));
   return {
     data: { values },
@@ -27,8 +28,10 @@ export function textTable(rows: Record<string, string | boolean | number>[], col
       name: tableMarkName(c.field),
       width: c.width,
       height: { step: ROW_HEIGHT },
-      title: { text: c.title, anchor: c.align === 'right' ? 'end' : 'start', fontSize: t.fontSize, fontWeight: 'bold', color: t.foreground, offset: 4 },
-      mark: { type: 'text', align: c.align ?? 'left', baseline: 'middle', x: c.align === 'right' ? c.width : 0, limit: c.width, color: t.foreground, fontSize: t.fontSize - 1 },
+      title: { text: c.title, anchor: c.align === 'right' ? 'end' : 'start', fontSize: t.fontSize, fontWeight: 'bold',
+        color: t.foreground, offset: 4 },
+      mark: { type: 'text', align: c.align ?? 'left', baseline: 'middle', x: c.align === 'right' ? c.width : 0,
+        limit: c.width, color: t.foreground, fontSize: t.fontSize - 1 },
       encoding: {
         y: { field: '_row', type: 'ordinal', axis: null },
         text: { field: c.field, type: 'nominal' },
@@ -45,5 +48,6 @@ export function textTable(rows: Record<string, string | boolean | number>[], col
  */
 export function columnWidth(texts: readonly string[], title: string, fontSize: number, max = 320): number {
   const longest = Math.max(...texts.map((s) => s.length), 0);
-  return Math.min(max, Math.max(36, Math.ceil(longest * (fontSize - 1) * 0.8) + 4, Math.ceil(title.length * fontSize * 0.8)));
+  return Math.min(max,
+    Math.max(36, Math.ceil(longest * (fontSize - 1) * 0.8) + 4, Math.ceil(title.length * fontSize * 0.8)));
 }

@@ -49,7 +49,8 @@ export const DARK_THEME: ChartTheme = {
 
 /** The vega-lite `config` block that applies a theme to every chart. */
 export function themeConfig(t: ChartTheme): Record<string, unknown> {
-  const text = { labelColor: t.foreground, titleColor: t.muted, labelFont: t.font, titleFont: t.font, labelFontSize: t.fontSize - 1, titleFontSize: t.fontSize };
+  const text = { labelColor: t.foreground, titleColor: t.muted, labelFont: t.font, titleFont: t.font,
+    labelFontSize: t.fontSize - 1, titleFontSize: t.fontSize };
   return {
     background: t.background,
     font: t.font,
@@ -58,7 +59,8 @@ export function themeConfig(t: ChartTheme): Record<string, unknown> {
     axis: { ...text, domainColor: t.grid, tickColor: t.grid, gridColor: t.grid, titleFontWeight: 'normal' },
     legend: { ...text, titleFontWeight: 'normal' },
     header: { ...text, labelFontSize: t.fontSize, labelColor: t.foreground },
-    title: { color: t.foreground, subtitleColor: t.muted, font: t.font, subtitleFont: t.font, fontSize: t.fontSize + 2, subtitleFontSize: t.fontSize, anchor: 'start' },
+    title: { color: t.foreground, subtitleColor: t.muted, font: t.font, subtitleFont: t.font, fontSize: t.fontSize + 2,
+      subtitleFontSize: t.fontSize, anchor: 'start' },
     text: { color: t.foreground, font: t.font, fontSize: t.fontSize },
     concat: { spacing: 16 },
   };

@@ -16,5 +16,6 @@ export function formatMetric(m: MetricValue): string {
 /** The headline metrics with their one-line descriptions. */
 export function metricsTable(metrics: readonly MetricValue[], all = false): string {
   const shown = metrics.filter((m) => all || m.headline);
-  return table([['metric', 'value', 'what it measures'], ...shown.map((m) => [m.label, formatMetric(m), m.description])]);
+  return table(
+    [['metric', 'value', 'what it measures'], ...shown.map((m) => [m.label, formatMetric(m), m.description])]);
 }

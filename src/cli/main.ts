@@ -30,11 +30,15 @@ const threadsOption = (v: string): number => {
 
 /** The options naming a Hugging Face model's data sets (eval, mitigate, compare on a folder without TinyMem data). */
 function hfDataOptions(c: Command, prompt = true): Command {
-  c.option('--sequences <file>', 'Hugging Face models: memorized-sequence set, JSON or JSONL of token-id lists (MemPi: 80 tokens)')
-    .option('--text <file>', 'Hugging Face models: text (tokenized with the folder\'s tokenizer.json) or a .json token file, for perplexity and the retain set')
+  c.option('--sequences <file>', 'Hugging Face models: memorized-sequence set, JSON or JSONL of token-id lists ' +
+    '(MemPi: 80 tokens)')
+    .option('--text <file>', 'Hugging Face models: text (tokenized with the folder\'s tokenizer.json) or a .json ' +
+      'token file, for perplexity and the retain set')
     .option('--retain <file>', 'Hugging Face models: text or .json tokens for the retain set (default: --text)')
-    .option('--continuation-len <n>', 'Hugging Face models: tokens that must match after the prompt (default 40)', positiveInt('--continuation-len'));
-  if (prompt) c.option('--prompt-len <n>', 'Hugging Face models: prompt length of the memorization check (default 32)', positiveInt('--prompt-len'));
+    .option('--continuation-len <n>', 'Hugging Face models: tokens that must match after the prompt (default 40)',
+      positiveInt('--continuation-len'));
+  if (prompt) c.option('--prompt-len <n>', 'Hugging Face models: prompt length of the memorization check (default 32)',
+    positiveInt('--prompt-len'));
   return c;
 }
 
@@ -50,7 +54,8 @@ export function program(): Command {
     .description('train a preset; writes a Hugging Face checkpoint folder with a tinymem.json manifest')
     .requiredOption('--preset <name>', 'a preset from `tinymem presets`')
     .option('--set <key=value...>', 'override preset values, e.g. model.n_layer=2 train.epochs=10 data.numNoise=200')
-    .option('--regularizer <id>', 'train with a regularizer from `tinymem methods` (spectral-norm, loss-truncation, example-tied-dropout)')
+    .option('--regularizer <id>', 'train with a regularizer from `tinymem methods` (spectral-norm, loss-truncation, ' +
+      'example-tied-dropout)')
     .option('--reg-set <hp=value...>', 'the regularizer\'s hyper-parameters, e.g. lam=0.1 (defaults: the paper\'s)')
     .requiredOption('--out <dir>', 'checkpoint folder to create')
     .option('--force', 'replace an earlier TinyMem checkpoint in --out')
@@ -61,7 +66,8 @@ export function program(): Command {
       process.exitCode = await trainCommand(f);
     });
   hfDataOptions(p.command('eval <dir>'))
-    .description('measure memorization, accuracy or perplexity of a TinyMem checkpoint on its own data, or of a Hugging Face folder on --sequences/--text')
+    .description('measure memorization, accuracy or perplexity of a TinyMem checkpoint on its own data, or of a ' +
+      'Hugging Face folder on --sequences/--text')
     .option('--json', 'print the full result as JSON')
     .option('--all', 'print every metric, not only the headline ones')
     .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
@@ -69,7 +75,8 @@ export function program(): Command {
       process.exitCode = await evalCommand(dir, f);
     });
   p.command('score <dir>')
-    .description('per-sequence loss and greedy continuation of token sequences (a JSON list of token-id lists); any TinyMem or Hugging Face GPT-2/GPT-NeoX folder')
+    .description('per-sequence loss and greedy continuation of token sequences (a JSON list of token-id lists); any ' +
+      'TinyMem or Hugging Face GPT-2/GPT-NeoX folder')
     .requiredOption('--tokens <file>', 'JSON file: [[id, id, ...], ...]')
     .option('--generate <n>', 'greedy tokens to generate after each prompt', positiveInt('--generate'))
     .option('--prompt-len <n>', 'prompt length for --generate', positiveInt('--prompt-len'), 50)
@@ -83,11 +90,13 @@ export function program(): Command {
     .action(() => {
       for (const m of listMethods()) {
         console.log(`${m.id} — ${m.name} (${m.family}${m.novel ? ', new in the paper' : ''}): ${m.description}`);
-        for (const h of m.hyperParams) console.log(`    ${h.name} = ${h.default}  ${h.description}${h.grid ? ` (paper's sweep: ${h.grid.join(', ')})` : ''}`);
+        for (const h of m.hyperParams) console.log(
+          `    ${h.name} = ${h.default}  ${h.description}${h.grid ? ` (paper's sweep: ${h.grid.join(', ')})` : ''}`);
       }
     });
   hfDataOptions(p.command('mitigate <dir>'))
-    .description('unlearn the memorized sequences of a TinyMem checkpoint (or a Hugging Face folder with --sequences) with one method; writes the edited checkpoint')
+    .description('unlearn the memorized sequences of a TinyMem checkpoint (or a Hugging Face folder with ' +
+      '--sequences) with one method; writes the edited checkpoint')
     .requiredOption('--method <name>', 'a method from `tinymem methods`')
     .option('--set <hp=value...>', 'hyper-parameters, e.g. ratio=0.05 epochs=10 (defaults: the paper\'s)')
     .requiredOption('--out <dir>', 'folder for the edited checkpoint')
@@ -98,7 +107,8 @@ export function program(): Command {
       process.exitCode = await mitigateCommand(dir, f);
     });
   hfDataOptions(p.command('compare <dir>'))
-    .description('run several methods on the same checkpoint (or Hugging Face folder with --sequences) and write a comparison table, CSV and JSON')
+    .description('run several methods on the same checkpoint (or Hugging Face folder with --sequences) and write a ' +
+      'comparison table, CSV and JSON')
     .requiredOption('--methods <list>', 'comma-separated method ids, or "all"')
     .option('--grid', 'sweep a small grid of the paper\'s values and select with the paper\'s rule')
     .option('--out <dir>', 'folder for compare.csv and compare.json (default: DIR-compare)')
@@ -109,14 +119,17 @@ export function program(): Command {
       process.exitCode = await compareCommand(dir, f);
     });
   p.command('run <notebook>')
-    .description('run every step cell of a .tinymem notebook (as VS Code would) and write the outputs and an HTML report')
+    .description(
+      'run every step cell of a .tinymem notebook (as VS Code would) and write the outputs and an HTML report')
     .option('--out <file>', 'write the executed notebook (with outputs) here')
     .option('--html <file>', 'write a self-contained HTML report here')
     .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
     .option('--providers <list>', 'execution providers in order of preference, e.g. cuda,cpu')
     .option('--seed <n>', 'default seed of the methods\' randomness', (v) => Number(v), 0)
-    .option('--output-cap <kb>', 'drop a chart whose data is over this many KB (its text stays)', positiveInt('--output-cap'))
-    .option('--allow-outside', 'let cells read and write paths outside the notebook\'s folder (as the setting tinymem.allowPathsOutsideWorkspace)')
+    .option('--output-cap <kb>', 'drop a chart whose data is over this many KB (its text stays)',
+      positiveInt('--output-cap'))
+    .option('--allow-outside', 'let cells read and write paths outside the notebook\'s folder (as the setting ' +
+      'tinymem.allowPathsOutsideWorkspace)')
     .action(async (nb, f) => {
       process.exitCode = await runCommand(nb, f);
     });

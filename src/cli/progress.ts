@@ -8,7 +8,9 @@ export interface Progress {
 
 export function progress(label: string): Progress {
   if (process.stderr.isTTY) {
-    const bar = new SingleBar({ format: `${label} [{bar}] {percentage}% {value}/{total} {text}`, stream: process.stderr, hideCursor: true, etaBuffer: 50 });
+    const bar = new SingleBar(
+      { format: `${label} [{bar}] {percentage}% {value}/{total} {text}`, stream: process.stderr, hideCursor: true,
+        etaBuffer: 50 });
     let started = false;
     return {
       update(done, total, text) {

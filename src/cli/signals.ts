@@ -21,7 +21,8 @@ export function stopOnSignals(what: string, kept: string, stop: () => void): Sig
     if (by !== null) process.exit(signalExitCode(signal));
     by = signal;
     const again = signal === 'SIGINT' ? 'Ctrl-C' : 'the signal';
-    process.stderr.write(`\n${signal === 'SIGINT' ? '' : `${signal}: `}stopping ${what} (${again} again to quit at once; ${kept})\n`);
+    process.stderr.write(`\n${signal === 'SIGINT' ? '' : `${signal}: `}stopping ${what} (${again} again to quit at ` +
+      `once; ${kept})\n`);
     stop();
   };
   process.on('SIGINT', onSignal);

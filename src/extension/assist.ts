@@ -46,8 +46,10 @@ function topValue(ls: string[], key: string): string | undefined {
 }
 
 export function hyperParamMarkdown(h: HyperParamSpec): string {
-  const range = h.type === 'choice' ? `one of ${h.choices!.join(', ')}` : h.type === 'boolean' ? 'true or false' : `${h.type}${h.min !== undefined || h.max !== undefined ? ` in [${h.min ?? '-∞'}, ${h.max ?? '∞'}]` : ''}`;
-  return `**${h.name}** = \`${h.default}\` (paper default), ${range}\n\n${h.description}${h.grid ? `\n\nPaper's sweep: ${h.grid.join(', ')}` : ''}`;
+  const range = h.type === 'choice' ? `one of ${h.choices!.join(', ')}` : h.type === 'boolean' ? 'true or false'
+    : `${h.type}${h.min !== undefined || h.max !== undefined ? ` in [${h.min ?? '-∞'}, ${h.max ?? '∞'}]` : ''}`;
+  return `**${h.name}** = \`${h.default}\` (paper default), ${range}\n\n${h.description}${h.grid
+    ? `\n\nPaper's sweep: ${h.grid.join(', ')}` : ''}`;
 }
 
 export function methodMarkdown(m: MethodInfo): string {
@@ -89,7 +91,9 @@ export function completionsAt(source: string, line: number, character: number): 
     const keys = spec ? spec.keys : [];
     const present = new Set(ls.map((l) => /^([A-Za-z_][\w.-]*)\s*:/.exec(l)?.[1]).filter(Boolean));
     const all = spec ? keys : [STEP_KEY];
-    return all.filter((k) => !present.has(k.name)).map((k) => ({ label: k.name, kind: 'key', detail: k.required ? 'required' : 'optional', documentation: k.description, insertText: `${k.name}: ` }));
+    return all.filter((k) => !present.has(k.name)).map(
+      (k) => ({ label: k.name, kind: 'key', detail: k.required ? 'required' : 'optional', documentation: k.description,
+        insertText: `${k.name}: ` }));
   }
   if (owner === 'step' && !indented) {
     return STEPS.map((s) => ({ label: s.kind, kind: 'step', documentation: s.description }));
@@ -113,16 +117,21 @@ export function completionsAt(source: string, line: number, character: number): 
   if (owner === 'hp') {
     const m = hpOwnerOf(ls);
     if (!m) return [];
-    return m.hyperParams.map((h) => ({ label: h.name, kind: 'hyperParam', detail: `default ${h.default}`, documentation: hyperParamMarkdown(h), insertText: wrap(`${h.name}: ${h.default}`) }));
+    return m.hyperParams.map(
+      (h) => ({ label: h.name, kind: 'hyperParam', detail: `default ${h.default}`,
+        documentation: hyperParamMarkdown(h), insertText: wrap(`${h.name}: ${h.default}`) }));
   }
   if (owner === 'set') {
-    return overrideKeys(topValue(ls, 'preset')).map((o) => ({ label: o.key, kind: 'override', detail: `preset value ${o.value}`, insertText: wrap(`${o.key}: ${o.value}`) }));
+    return overrideKeys(topValue(ls, 'preset')).map(
+      (o) => ({ label: o.key, kind: 'override', detail: `preset value ${o.value}`,
+        insertText: wrap(`${o.key}: ${o.value}`) }));
   }
   const key = spec?.keys.find((k) => k.name === owner);
   if (key?.type === 'boolean' && !indented) return ['true', 'false'].map((v) => ({ label: v, kind: 'value' }));
   // Hugging Face sequence lengths: offer the paper's Pythia setting (spec §6).
   const hfDefault = CATALOG.hfLengths[owner ?? ''];
-  if (hfDefault !== undefined && !indented) return [{ label: String(hfDefault), kind: 'value', detail: 'paper default (Pythia)', documentation: key?.description }];
+  if (hfDefault !== undefined && !indented) return [
+    { label: String(hfDefault), kind: 'value', detail: 'paper default (Pythia)', documentation: key?.description }];
   return [];
 }
 
@@ -130,7 +139,8 @@ export function completionsAt(source: string, line: number, character: number): 
 function wordAt(text: string, character: number): { word: string; start: number; end: number } | null {
   const re = /[\w.-]+/g;
   for (let m = re.exec(text); m; m = re.exec(text)) {
-    if (character >= m.index && character <= m.index + m[0].length) return { word: m[0], start: m.index, end: m.index + m[0].length };
+    if (character >= m.index && character <= m.index + m[0].length) return { word: m[0], start: m.index, end: m.index
+      + m[0].length };
   }
   return null;
 }
@@ -154,7 +164,8 @@ export function hoverAt(source: string, line: number, character: number): HoverD
   }
   if (owner === 'step' && (STEP_KINDS as readonly string[]).includes(w.word)) {
     const s = stepSpec(w.word)!;
-    return at(`**${s.kind}** step: ${s.description}\n\nKeys: ${s.keys.map((k) => `\`${k.name}\`${k.required ? ' (required)' : ''}`).join(', ')}`);
+    return at(`**${s.kind}** step: ${s.description}\n\nKeys: ${s.keys.map(
+      (k) => `\`${k.name}\`${k.required ? ' (required)' : ''}`).join(', ')}`);
   }
   if (owner === 'preset') {
     const p = CATALOG.presets.find((x) => x.name === w.word);

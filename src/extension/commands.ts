@@ -19,7 +19,9 @@ import { NOTEBOOK_TYPE, toNotebookData } from './serializer';
 import { outputCapKB, workspaceDir } from './settings';
 
 export const STARTER_CELLS: NotebookCell[] = [
-  { kind: 'markdown', source: '# TinyMem notebook\nRun the cells in order: train a small GPT-2 that memorizes noised sequences, measure it, then unlearn the memorized sequences. Hover a key or value for help; Ctrl+Space lists keys, presets, methods and hyper-parameters.' },
+  { kind: 'markdown', source: '# TinyMem notebook\nRun the cells in order: train a small GPT-2 that memorizes noised ' +
+    'sequences, measure it, then unlearn the memorized sequences. Hover a key or value for help; Ctrl+Space lists ' +
+    'keys, presets, methods and hyper-parameters.' },
   { kind: 'step', source: 'step: train\npreset: cpu-math-noise\nout: runs/quickstart\nset: { train.epochs: 20 }\n' },
   { kind: 'step', source: 'step: memorization\n' },
   { kind: 'step', source: 'step: mitigate\nmethod: balanced-subnet\n' },
@@ -35,45 +37,49 @@ export const EDIT_HPS = 'Edit hyper-parameters…';
  * them in code-server) and the report stays with the results.
  */
 async function openReport(title: string, cells: NotebookCell[], file: string): Promise<void> {
-  const text = serializeNotebook({ format: 'tinymem-notebook', version: 1, cells: [{ kind: 'markdown', source: `# ${title}` }, ...cells] });
+  const text = serializeNotebook({ format: 'tinymem-notebook', version: 1, cells: [{ kind: 'markdown', source: `# ` +
+    `${title}` }, ...cells] });
   writeFileAtomicSync(file, [Buffer.from(text)]);
   const doc = await vscode.workspace.openNotebookDocument(vscode.Uri.file(file));
   await vscode.window.showNotebookDocument(doc, { preview: false });
 }
 
 /** `runs/demo` → `runs/demo-<kind>.tinymem`. */
-const reportFile = (dir: string, kind: string) => `${path.resolve(workspaceDir(), dir).replace(/[\\/]+$/, '')}-${kind}.tinymem`;
+const reportFile = (dir: string, kind: string) =>
+  `${path.resolve(workspaceDir(), dir).replace(/[\\/]+$/, '')}-${kind}.tinymem`;
 
 /** Runs step sources in order under a cancellable notification; returns the cells with outputs and whether all ran. */
-async function runSteps(title: string, sources: string[]): Promise<{ cells: NotebookCell[]; ok: boolean; stopped: boolean }> {
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
-    const cells: NotebookCell[] = [];
-    let state: NotebookStateData = {};
-    let done = 0;
-    for (const [i, source] of sources.entries()) {
-      if (token.isCancellationRequested) return { cells, ok: false, stopped: true };
-      const outcome = await runInEngine(engine(), { source, baseDir: workspaceDir(), state }, {
-        token,
-        onLive: (_v, message, fraction) => {
-          const overall = ((i + (fraction ?? 0)) / sources.length) * 100;
-          progress.report({ message, increment: fraction !== undefined ? Math.max(0, overall - done) : undefined });
-          if (fraction !== undefined) done = Math.max(done, overall);
-        },
-      });
-      const label = `Step ${i + 1}`;
-      if (outcome.kind === 'done') {
-        state = outcome.state;
-        cells.push({ kind: 'step', source, outputs: outcome.outputs.map((v) => viewToOutput(v, outputCapKB())) });
-        if (outcome.stopped) return { cells, ok: false, stopped: true };
-      } else {
-        cells.push({ kind: 'step', source, outputs: [errorOutput(label, outcome.message)] });
-        const stopped = outcome.kind === 'error' && outcome.stopped;
-        if (!stopped) void vscode.window.showErrorMessage(`${title}: ${outcome.message.split('\n')[0]}`);
-        return { cells, ok: false, stopped };
+async function runSteps(title: string, sources: string[]): Promise<{ cells: NotebookCell[]; ok: boolean;
+  stopped: boolean; }> {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true },
+    async (progress, token) => {
+      const cells: NotebookCell[] = [];
+      let state: NotebookStateData = {};
+      let done = 0;
+      for (const [i, source] of sources.entries()) {
+        if (token.isCancellationRequested) return { cells, ok: false, stopped: true };
+        const outcome = await runInEngine(engine(), { source, baseDir: workspaceDir(), state }, {
+          token,
+          onLive: (_v, message, fraction) => {
+            const overall = ((i + (fraction ?? 0)) / sources.length) * 100;
+            progress.report({ message, increment: fraction !== undefined ? Math.max(0, overall - done) : undefined });
+            if (fraction !== undefined) done = Math.max(done, overall);
+          },
+        });
+        const label = `Step ${i + 1}`;
+        if (outcome.kind === 'done') {
+          state = outcome.state;
+          cells.push({ kind: 'step', source, outputs: outcome.outputs.map((v) => viewToOutput(v, outputCapKB())) });
+          if (outcome.stopped) return { cells, ok: false, stopped: true };
+        } else {
+          cells.push({ kind: 'step', source, outputs: [errorOutput(label, outcome.message)] });
+          const stopped = outcome.kind === 'error' && outcome.stopped;
+          if (!stopped) void vscode.window.showErrorMessage(`${title}: ${outcome.message.split('\n')[0]}`);
+          return { cells, ok: false, stopped };
+        }
       }
-    }
-    return { cells, ok: true, stopped: false };
-  });
+      return { cells, ok: true, stopped: false };
+    });
 }
 
 // Set by registerCommands; the commands share the controller's engine process.
@@ -85,7 +91,8 @@ const rel = (p: string) => {
   return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : p;
 };
 
-/** Opens examples/quickstart.tinymem as an untitled copy, so its runs go to the workspace, not the extension's folder. */
+/** Opens examples/quickstart.tinymem as an untitled copy, so its runs go to the workspace, not the extension's folder.
+ * */
 async function openExample(ctx: vscode.ExtensionContext): Promise<void> {
   const file = ctx.asAbsolutePath(path.join('examples', 'quickstart.tinymem'));
   const nb = parseNotebook(fs.readFileSync(file), file);
@@ -104,14 +111,16 @@ async function newNotebook(): Promise<void> {
  */
 async function confirmReplace(abs: string, shown: string): Promise<boolean | undefined> {
   if (!fs.existsSync(abs) || (fs.statSync(abs).isDirectory() && fs.readdirSync(abs).length === 0)) return false;
-  const choice = await vscode.window.showWarningMessage(`${shown} already exists. Replace the checkpoint in it?`, { modal: true }, 'Replace');
+  const choice = await vscode.window.showWarningMessage(`${shown} already exists. Replace the checkpoint in it?`,
+    { modal: true }, 'Replace');
   return choice === 'Replace' ? true : undefined;
 }
 
 async function train(): Promise<void> {
   const preset = await vscode.window.showQuickPick(
     CATALOG.presets.map((p) => ({ label: p.name, detail: p.description })),
-    { title: 'TinyMem: Train Model (1/2)', placeHolder: 'Pick a training preset', matchOnDetail: true, ignoreFocusOut: true },
+    { title: 'TinyMem: Train Model (1/2)', placeHolder: 'Pick a training preset', matchOnDetail: true,
+      ignoreFocusOut: true },
   );
   if (!preset) return;
   const out = await vscode.window.showInputBox({
@@ -141,18 +150,21 @@ async function askHyperParams(methodId: string): Promise<Record<string, HyperVal
   const m = findMethod(methodId)!;
   if (m.hyperParams.length === 0) return {};
   const defaults = m.hyperParams.map((h) => `${h.name}=${h.default}`).join(', ');
-  const choice = await vscode.window.showQuickPick([{ label: USE_DEFAULTS, description: defaults }, { label: EDIT_HPS, description: 'one box per hyper-parameter, prefilled with the default' }], {
-    title: `TinyMem: ${m.name} hyper-parameters`,
-    placeHolder: `Paper defaults: ${defaults}`,
-    ignoreFocusOut: true,
-  });
+  const choice = await vscode.window.showQuickPick(
+    [{ label: USE_DEFAULTS, description: defaults },
+      { label: EDIT_HPS, description: 'one box per hyper-parameter, prefilled with the default' }], {
+      title: `TinyMem: ${m.name} hyper-parameters`,
+      placeHolder: `Paper defaults: ${defaults}`,
+      ignoreFocusOut: true,
+    });
   if (!choice) return undefined;
   if (choice.label === USE_DEFAULTS) return {};
   const hp: Record<string, HyperValue> = {};
   for (const [i, h] of m.hyperParams.entries()) {
     const v = await vscode.window.showInputBox({
       title: `TinyMem: ${m.name} hyper-parameter ${i + 1}/${m.hyperParams.length}: ${h.name}`,
-      prompt: `${h.description} (paper default ${h.default}${h.min !== undefined || h.max !== undefined ? `, range [${h.min ?? '-∞'}, ${h.max ?? '∞'}]` : ''}${h.choices ? `, one of ${h.choices.join(', ')}` : ''})`,
+      prompt: `${h.description} (paper default ${h.default}${h.min !== undefined || h.max !== undefined
+        ? `, range [${h.min ?? '-∞'}, ${h.max ?? '∞'}]` : ''}${h.choices ? `, one of ${h.choices.join(', ')}` : ''})`,
       value: String(h.default),
       ignoreFocusOut: true,
       validateInput: (s) => {
@@ -179,7 +191,8 @@ async function unlearn(): Promise<void> {
       const description = `${m.name} (${m.family})${m.novel ? ' · new in the paper' : ''}`;
       return { label: m.id, description, detail: m.description };
     }),
-    { title: 'TinyMem: Unlearn Memorized Sequences (2/4)', placeHolder: 'Pick a mitigation method', matchOnDescription: true, ignoreFocusOut: true },
+    { title: 'TinyMem: Unlearn Memorized Sequences (2/4)', placeHolder: 'Pick a mitigation method',
+      matchOnDescription: true, ignoreFocusOut: true },
   );
   if (!method) return;
   const hp = await askHyperParams(method.label);
@@ -198,7 +211,8 @@ async function unlearn(): Promise<void> {
   const force = await confirmReplace(String(step.out), out.trim());
   if (force === undefined) return;
   if (force) step.force = true;
-  const r = await runSteps(`Unlearning with ${findMethod(method.label)!.name}`, [stringify(step), stringify({ step: 'inspect', checkpoint: step.out })]);
+  const r = await runSteps(`Unlearning with ${findMethod(method.label)!.name}`,
+    [stringify(step), stringify({ step: 'inspect', checkpoint: step.out })]);
   if (r.ok) void vscode.window.showInformationMessage(`Edited checkpoint written to ${out.trim()}.`);
   await openReport(`${findMethod(method.label)!.name} on ${rel(dir)}`, r.cells, reportFile(String(step.out), 'report'));
 }

@@ -21,12 +21,14 @@ export function toCellOutputs(views: readonly ViewOutput[], capKB: number): vsco
 }
 
 export function errorCellOutput(label: string, message: string): vscode.NotebookCellOutput {
-  return new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text(errorMarkdown(label, message), 'text/markdown')], { error: true });
+  return new vscode.NotebookCellOutput(
+    [vscode.NotebookCellOutputItem.text(errorMarkdown(label, message), 'text/markdown')], { error: true });
 }
 
 function progressOutput(message: string, fraction?: number): vscode.NotebookCellOutput {
   const pct = fraction !== undefined ? ` (${Math.round(fraction * 100)} %)` : '';
-  return new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text(`⏳ ${message}${pct}`, 'text/markdown')], { progress: true });
+  return new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.text(`⏳ ${message}${pct}`, 'text/markdown')],
+    { progress: true });
 }
 
 /** Runs one cell source in the engine with live updates; shared by the controller and the commands. */
@@ -35,7 +37,8 @@ export async function runInEngine(
   req: { source: string; baseDir: string; workspaceDir?: string; state: NotebookStateData },
   o: { token?: vscode.CancellationToken; onLive?(views: ViewOutput[], message: string, fraction?: number): void },
 ): Promise<RunOutcome> {
-  const handle = engine.run({ ...req, settings: engineSettings() }, (p) => o.onLive?.(p.outputs ?? [], p.message, p.fraction));
+  const handle = engine.run({ ...req, settings: engineSettings() },
+    (p) => o.onLive?.(p.outputs ?? [], p.message, p.fraction));
   const sub = o.token?.onCancellationRequested(() => handle.cancel());
   if (o.token?.isCancellationRequested) handle.cancel();
   try {
@@ -103,9 +106,13 @@ export class TinyMemController implements vscode.Disposable {
     };
     let outcome: RunOutcome;
     try {
-      outcome = await runInEngine(this.engine, { source: cell.document.getText(), baseDir: baseDirOf(notebook.uri), workspaceDir: workspaceDirOf(notebook.uri), state: this.states.get(key) ?? {} }, { token: exec.token, onLive: live });
+      outcome = await runInEngine(this.engine,
+        { source: cell.document.getText(), baseDir: baseDirOf(notebook.uri),
+          workspaceDir: workspaceDirOf(notebook.uri), state: this.states.get(key) ?? {} },
+        { token: exec.token, onLive: live });
     } catch (e) {
-      outcome = { kind: 'crashed', message: `Could not start the TinyMem engine process: ${e instanceof Error ? e.message : String(e)}` };
+      outcome = { kind: 'crashed', message: `Could not start the TinyMem engine process: ` +
+        `${e instanceof Error ? e.message : String(e)}` };
     }
     clearTimeout(timer);
     pending = undefined;

@@ -24,7 +24,8 @@ export interface RunRequest {
 }
 
 export type RunOutcome =
-  | { kind: 'done'; outputs: ViewOutput[]; provider: string; stopped: boolean; state: NotebookStateData; seconds: number }
+  | { kind: 'done'; outputs: ViewOutput[]; provider: string; stopped: boolean; state: NotebookStateData;
+    seconds: number; }
   | { kind: 'error'; message: string; issues?: CellIssueData[]; stopped: boolean; state: NotebookStateData }
   | { kind: 'crashed'; message: string };
 
@@ -54,7 +55,8 @@ export class EngineClient {
   }
 
   private ensure(): ChildProcess {
-    if (this.child && this.child.exitCode === null && this.child.signalCode === null && this.child.connected) return this.child;
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null
+      && this.child.connected) return this.child;
     this.starts++;
     const child = fork(this.o.modulePath, [], {
       execArgv: this.o.execArgv ?? [],
@@ -74,7 +76,9 @@ export class EngineClient {
         clearTimeout(p.killTimer);
         p.resolve({
           kind: 'crashed',
-          message: `The TinyMem engine process ${why} while this cell ran${signal === 'SIGKILL' && p.killTimer ? ' (it did not stop within the time allowed after Stop)' : ''}. Checkpoints written before stay valid. Run the cell again: a fresh engine process starts. If it happens again, see the "TinyMem" output channel.`,
+          message: `The TinyMem engine process ${why} while this cell ran${signal === 'SIGKILL' && p.killTimer
+            ? ' (it did not stop within the time allowed after Stop)'
+            : ''}. Checkpoints written before stay valid. Run the cell again: a fresh engine process starts. If it happens again, see the "TinyMem" output channel.`,
         });
         this.pending.delete(id);
       }
@@ -98,7 +102,8 @@ export class EngineClient {
     else {
       clearTimeout(p.killTimer);
       this.pending.delete(m.id);
-      if (m.type === 'done') p.resolve({ kind: 'done', outputs: m.outputs, provider: m.provider, stopped: m.stopped, state: m.state, seconds: m.seconds });
+      if (m.type === 'done') p.resolve({ kind: 'done', outputs: m.outputs, provider: m.provider, stopped: m.stopped,
+        state: m.state, seconds: m.seconds });
       else p.resolve({ kind: 'error', message: m.message, issues: m.issues, stopped: m.stopped, state: m.state });
     }
   }

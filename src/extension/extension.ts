@@ -9,7 +9,8 @@ import { NOTEBOOK_TYPE, TinyMemSerializer } from './serializer';
 
 export function activate(ctx: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('TinyMem');
-  const engine = new EngineClient({ modulePath: ctx.asAbsolutePath('dist/engineProcess.js'), log: (l) => log.appendLine(l) });
+  const engine = new EngineClient(
+    { modulePath: ctx.asAbsolutePath('dist/engineProcess.js'), log: (l) => log.appendLine(l) });
   ctx.subscriptions.push(
     log,
     { dispose: () => engine.dispose() },

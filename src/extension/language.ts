@@ -33,13 +33,15 @@ export const completionProvider: vscode.CompletionItemProvider = {
 export const hoverProvider: vscode.HoverProvider = {
   provideHover(doc, pos) {
     const h = hoverAt(doc.getText(), pos.line, pos.character);
-    return h ? new vscode.Hover(new vscode.MarkdownString(h.markdown), new vscode.Range(h.line, h.start, h.line, h.end)) : undefined;
+    return h ? new vscode.Hover(new vscode.MarkdownString(h.markdown),
+      new vscode.Range(h.line, h.start, h.line, h.end)) : undefined;
   },
 };
 
 function isStepCell(doc: vscode.TextDocument): boolean {
   if (doc.uri.scheme !== 'vscode-notebook-cell' || doc.languageId !== STEP_LANGUAGE) return false;
-  return vscode.workspace.notebookDocuments.some((nb) => nb.notebookType === NOTEBOOK_TYPE && nb.getCells().some((c) => c.document === doc));
+  return vscode.workspace.notebookDocuments.some((nb) => nb.notebookType === NOTEBOOK_TYPE
+    && nb.getCells().some((c) => c.document === doc));
 }
 
 /** Underlines invalid keys and values in step cells as they are typed. */
@@ -52,7 +54,9 @@ export function registerDiagnostics(ctx: vscode.ExtensionContext, engine: Engine
     // An answer for text that has changed since (or a process that went away) leaves the newer diagnostics alone.
     if (!issues || doc.isClosed || doc.version !== version) return;
     diags.set(doc.uri, issues.map((i) => {
-      const d = new vscode.Diagnostic(new vscode.Range(i.line - 1, i.column - 1, i.endLine - 1, Math.max(i.endColumn - 1, i.column)), i.field ? `${i.field}: ${i.message}` : i.message, vscode.DiagnosticSeverity.Error);
+      const d = new vscode.Diagnostic(
+        new vscode.Range(i.line - 1, i.column - 1, i.endLine - 1, Math.max(i.endColumn - 1, i.column)), i.field
+          ? `${i.field}: ${i.message}` : i.message, vscode.DiagnosticSeverity.Error);
       d.source = 'tinymem';
       return d;
     }));

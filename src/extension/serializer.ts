@@ -4,7 +4,8 @@
 // its own backup of dirty editors); the serializer cannot rename files. The headless `tinymem run --out` writes with
 // temp file + rename (writeFileAtomicSync).
 import * as vscode from 'vscode';
-import { type NotebookCell, type NotebookItem, type NotebookOutput, isJsonMime, isTextMime, parseNotebook, serializeNotebook } from '../shared/notebookFormat';
+import { type NotebookCell, type NotebookItem, type NotebookOutput, isJsonMime, isTextMime, parseNotebook,
+  serializeNotebook } from '../shared/notebookFormat';
 
 export const NOTEBOOK_TYPE = 'tinymem-notebook';
 /** Language of step cells: YAML, so the editor highlights them. */
@@ -14,8 +15,10 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 export function itemToVscode(it: NotebookItem): vscode.NotebookCellOutputItem {
-  if (it.encoding === 'base64') return new vscode.NotebookCellOutputItem(Buffer.from(String(it.data), 'base64'), it.mime);
-  if (typeof it.data === 'string' && !isJsonMime(it.mime)) return new vscode.NotebookCellOutputItem(enc.encode(it.data), it.mime);
+  if (it.encoding === 'base64') return new vscode.NotebookCellOutputItem(Buffer.from(String(it.data), 'base64'),
+    it.mime);
+  if (typeof it.data === 'string' && !isJsonMime(it.mime)) return new vscode.NotebookCellOutputItem(
+    enc.encode(it.data), it.mime);
   return new vscode.NotebookCellOutputItem(enc.encode(JSON.stringify(it.data)), it.mime);
 }
 
@@ -33,13 +36,15 @@ export function itemFromVscode(it: vscode.NotebookCellOutputItem): NotebookItem 
   return { mime: it.mime, data: Buffer.from(it.data).toString('base64'), encoding: 'base64' };
 }
 
-export function toNotebookData(cells: readonly NotebookCell[], metadata?: Record<string, unknown>): vscode.NotebookData {
+export function toNotebookData(cells: readonly NotebookCell[], metadata?: Record<string,
+  unknown>): vscode.NotebookData {
   const data = new vscode.NotebookData(
     cells.map((c) => {
       const cell = c.kind === 'markdown'
         ? new vscode.NotebookCellData(vscode.NotebookCellKind.Markup, c.source, 'markdown')
         : new vscode.NotebookCellData(vscode.NotebookCellKind.Code, c.source, STEP_LANGUAGE);
-      if (c.outputs) cell.outputs = c.outputs.map((o) => new vscode.NotebookCellOutput(o.items.map(itemToVscode), o.metadata));
+      if (c.outputs) cell.outputs = c.outputs.map(
+        (o) => new vscode.NotebookCellOutput(o.items.map(itemToVscode), o.metadata));
       if (c.metadata) cell.metadata = c.metadata;
       return cell;
     }),
@@ -57,7 +62,8 @@ export class TinyMemSerializer implements vscode.NotebookSerializer {
 
   serializeNotebook(data: vscode.NotebookData): Uint8Array {
     const cells: NotebookCell[] = data.cells.map((c) => {
-      const cell: NotebookCell = { kind: c.kind === vscode.NotebookCellKind.Markup ? 'markdown' : 'step', source: c.value };
+      const cell: NotebookCell = { kind: c.kind === vscode.NotebookCellKind.Markup ? 'markdown' : 'step',
+        source: c.value };
       const outputs: NotebookOutput[] | undefined = c.outputs?.map((o) => {
         const out: NotebookOutput = { items: o.items.map(itemFromVscode) };
         if (o.metadata && Object.keys(o.metadata).length) out.metadata = o.metadata;
@@ -68,6 +74,7 @@ export class TinyMemSerializer implements vscode.NotebookSerializer {
       return cell;
     });
     const md = data.metadata && Object.keys(data.metadata).length ? data.metadata : undefined;
-    return enc.encode(serializeNotebook({ format: 'tinymem-notebook', version: 1, cells, ...(md ? { metadata: md } : {}) }));
+    return enc.encode(
+      serializeNotebook({ format: 'tinymem-notebook', version: 1, cells, ...(md ? { metadata: md } : {}) }));
   }
 }

@@ -13,7 +13,8 @@ export function writeChunksSync(path: string, chunks: readonly Uint8Array[]): { 
   const fd = openSync(path, 'wx');
   try {
     for (const chunk of chunks) {
-      for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done, Math.min(chunk.length - done, 1 << 30));
+      for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done,
+        Math.min(chunk.length - done, 1 << 30));
       hash.update(chunk);
       total += chunk.length;
     }
@@ -41,7 +42,8 @@ export function fsyncDir(dir: string): void {
  * Atomic write: temp file in the same folder, fsync, rename. Readers see the old file or the new one, never half;
  * a failure names the target (never the temporary name) and removes the temporary file.
  */
-export function writeFileAtomicSync(target: string, chunks: readonly Uint8Array[]): { bytes: number; contentHash: string } {
+export function writeFileAtomicSync(target: string, chunks: readonly Uint8Array[]): { bytes: number;
+  contentHash: string; } {
   cleanStaleLeftovers(dirname(target), basename(target));
   const tmp = tempSibling(target, 'tmp');
   let written: { bytes: number; contentHash: string };

@@ -25,7 +25,8 @@ export interface EngineSettings {
 export type CellIssueData = CellIssue;
 
 export type ToEngine =
-  | { type: 'run'; id: string; source: string; baseDir: string; workspaceDir?: string; state: NotebookStateData; settings: EngineSettings }
+  | { type: 'run'; id: string; source: string; baseDir: string; workspaceDir?: string; state: NotebookStateData;
+    settings: EngineSettings; }
   | { type: 'cancel'; id: string }
   /** The editor's diagnostics of a step cell as it is typed. */
   | { type: 'check'; id: string; source: string };
@@ -33,6 +34,7 @@ export type ToEngine =
 export type FromEngine =
   | { type: 'ready'; pid: number }
   | { type: 'progress'; id: string; message: string; fraction?: number; outputs?: ViewOutput[] }
-  | { type: 'done'; id: string; outputs: ViewOutput[]; provider: string; stopped: boolean; state: NotebookStateData; seconds: number }
+  | { type: 'done'; id: string; outputs: ViewOutput[]; provider: string; stopped: boolean; state: NotebookStateData;
+    seconds: number; }
   | { type: 'error'; id: string; message: string; issues?: CellIssueData[]; stopped: boolean; state: NotebookStateData }
   | { type: 'checked'; id: string; issues: CellIssueData[] };

@@ -65,14 +65,17 @@ function checkValue(method: string, spec: HyperParamSpec, v: HyperValue): HyperV
       if (typeof v !== 'boolean') throw new Error(`${where}: expected true or false, got ${showValue(v)}`);
       return v;
     case 'choice':
-      if (typeof v !== 'string' || !spec.choices!.includes(v)) throw new Error(`${where}: expected one of ${spec.choices!.join(', ')}, got ${showValue(v)}`);
+      if (typeof v !== 'string' || !spec.choices!.includes(v)) throw new Error(
+        `${where}: expected one of ${spec.choices!.join(', ')}, got ${showValue(v)}`);
       return v;
     default: {
       if (typeof v !== 'number' || !Number.isFinite(v) || (spec.type === 'integer' && !Number.isInteger(v))) {
-        throw new Error(`${where}: expected ${spec.type === 'integer' ? 'an integer' : 'a number'}, got ${showValue(v)}`);
+        throw new Error(
+          `${where}: expected ${spec.type === 'integer' ? 'an integer' : 'a number'}, got ${showValue(v)}`);
       }
       if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)) {
-        throw new Error(`${where}: ${v} is out of range [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}] (paper default ${spec.default})`);
+        throw new Error(`${where}: ${v} is out of range [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}] (paper default ` +
+          `${spec.default})`);
       }
       return v;
     }
@@ -80,11 +83,13 @@ function checkValue(method: string, spec: HyperParamSpec, v: HyperValue): HyperV
 }
 
 /** Fills in defaults and validates the given values; string values (from a command line) are parsed. */
-export function resolveHyperParams(m: MethodInfo, given: Record<string, HyperValue | string> = {}): Record<string, HyperValue> {
+export function resolveHyperParams(m: MethodInfo, given: Record<string, HyperValue | string> = {}): Record<string,
+  HyperValue> {
   const out: Record<string, HyperValue> = {};
   for (const k of Object.keys(given)) {
     if (!m.hyperParams.some((h) => h.name === k)) {
-      throw new Error(`${m.id}: unknown hyper-parameter "${k}"; it has ${m.hyperParams.map((h) => h.name).join(', ') || 'none'}`);
+      throw new Error(`${m.id}: unknown hyper-parameter "${k}"; it has ${m.hyperParams.map((h) => h.name).join(', ')
+        || 'none'}`);
     }
   }
   for (const spec of m.hyperParams) {

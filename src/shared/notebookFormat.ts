@@ -30,7 +30,8 @@ export function isTextMime(mime: string): boolean {
   return /^text\//i.test(mime) || mime === 'application/javascript' || mime === 'image/svg+xml';
 }
 
-const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)?.slice(0, 40)}`);
+const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object'
+  ? 'an object' : `${typeof v} ${JSON.stringify(v)?.slice(0, 40)}`);
 
 /** Line and column (1-based) of a character offset. */
 function lineCol(text: string, offset: number): string {
@@ -48,7 +49,8 @@ function lineCol(text: string, offset: number): string {
 function decode(bytes: Uint8Array | string, file: string): string {
   if (typeof bytes === 'string') return bytes.charCodeAt(0) === 0xfeff ? bytes.slice(1) : bytes;
   if (bytes.length > MAX_NOTEBOOK_BYTES) {
-    throw userError(file, `is ${(bytes.length / 1048576).toFixed(0)} MB, over the ${MAX_NOTEBOOK_BYTES / 1048576} MB limit of a notebook; clear large outputs with another editor or split the notebook`, 'file');
+    throw userError(file, `is ${(bytes.length / 1048576).toFixed(0)} MB, over the ${MAX_NOTEBOOK_BYTES / 1048576} MB ` +
+      `limit of a notebook; clear large outputs with another editor or split the notebook`, 'file');
   }
   try {
     // fatal: invalid UTF-8 is an error rather than silently replaced characters that a save would write back.
@@ -66,7 +68,8 @@ function parseJson(text: string, file: string): unknown {
     const msg = e instanceof Error ? e.message : String(e);
     const pos = /position (\d+)/.exec(msg);
     if (/end of JSON input|Unterminated string/i.test(msg) || (pos && Number(pos[1]) >= text.trimEnd().length)) {
-      throw userError(file, 'ends in the middle of the JSON (truncated?); restore it from a backup or version control, or open it with a text editor to repair it', 'file');
+      throw userError(file, 'ends in the middle of the JSON (truncated?); restore it from a backup or version ' +
+        'control, or open it with a text editor to repair it', 'file');
     }
     const where = pos ? ` at ${lineCol(text, Number(pos[1]))}` : '';
     throw userError(file, `is not valid JSON${where} (${msg}); open it with a text editor to repair it`, 'file');

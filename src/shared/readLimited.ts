@@ -7,13 +7,20 @@ import { type UserError, userError } from './userError';
 
 /** The kinds of user files and the most bytes each may hold, with what to do when one is larger. */
 export const FILE_LIMITS = {
-  config: { bytes: 16 << 20, what: 'a model config (config.json)', fix: 'a config.json holds a few KB of fields; restore the model\'s real config.json' },
-  tokenizer: { bytes: 128 << 20, what: 'a tokenizer (tokenizer.json)', fix: 'real tokenizer.json files are a few MB; restore the model\'s own tokenizer.json' },
-  manifest: { bytes: 64 << 20, what: 'a run manifest (tinymem.json)', fix: 'restore the tinymem.json that training wrote, or delete it to load the folder as a plain Hugging Face model' },
-  index: { bytes: 64 << 20, what: 'a shard index (model.safetensors.index.json)', fix: 'restore the index the export wrote' },
-  tokens: { bytes: 256 << 20, what: 'a token file', fix: 'tinymem uses at most a few thousand sequences: pass a smaller sample' },
-  text: { bytes: 256 << 20, what: 'a text file', fix: 'tinymem uses at most 1632 chunks of text: pass a smaller sample (e.g. `head -c 10M FILE > sample.txt`)' },
-  notebook: { bytes: 256 << 20, what: 'a notebook', fix: 'clear large outputs in VS Code or remove them from the file' },
+  config: { bytes: 16 << 20, what: 'a model config (config.json)',
+    fix: 'a config.json holds a few KB of fields; restore the model\'s real config.json' },
+  tokenizer: { bytes: 128 << 20, what: 'a tokenizer (tokenizer.json)',
+    fix: 'real tokenizer.json files are a few MB; restore the model\'s own tokenizer.json' },
+  manifest: { bytes: 64 << 20, what: 'a run manifest (tinymem.json)',
+    fix: 'restore the tinymem.json that training wrote, or delete it to load the folder as a plain Hugging Face model' },
+  index: { bytes: 64 << 20, what: 'a shard index (model.safetensors.index.json)',
+    fix: 'restore the index the export wrote' },
+  tokens: { bytes: 256 << 20, what: 'a token file',
+    fix: 'tinymem uses at most a few thousand sequences: pass a smaller sample' },
+  text: { bytes: 256 << 20, what: 'a text file',
+    fix: 'tinymem uses at most 1632 chunks of text: pass a smaller sample (e.g. `head -c 10M FILE > sample.txt`)' },
+  notebook: { bytes: 256 << 20, what: 'a notebook',
+    fix: 'clear large outputs in VS Code or remove them from the file' },
 } as const;
 export type FileKind = keyof typeof FILE_LIMITS;
 
@@ -46,7 +53,8 @@ export function assertRegularFile(file: string, what: string): Stats {
   const st = statSync(file);
   if (!st.isFile()) {
     const fix = st.isDirectory() ? 'give the path of the file itself' : 'replace it with the real file';
-    throw userError(file, `is ${kindOf(st)}, not a regular file; tinymem reads ${what} only from a regular file: ${fix}`, 'file');
+    throw userError(file,
+      `is ${kindOf(st)}, not a regular file; tinymem reads ${what} only from a regular file: ${fix}`, 'file');
   }
   return st;
 }
@@ -65,7 +73,8 @@ export function readLimited(file: string, kind: FileKind): Buffer {
   try {
     // The file may have been swapped between stat and open: check what was opened.
     const opened = fstatSync(fd);
-    if (!opened.isFile()) throw userError(file, `is ${kindOf(opened)}, not a regular file; replace it with the real file`, 'file');
+    if (!opened.isFile()) throw userError(file,
+      `is ${kindOf(opened)}, not a regular file; replace it with the real file`, 'file');
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {

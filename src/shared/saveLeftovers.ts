@@ -42,7 +42,8 @@ export function tempSibling(target: string, kind: 'tmp' | 'old'): string {
 function staleLegacyFolder(path: string): boolean {
   try {
     const st = statSync(path);
-    return st.isDirectory() && st.mtimeMs < performance.timeOrigin && readdirSync(path).every((f) => CHECKPOINT_FILES.has(f));
+    return st.isDirectory() && st.mtimeMs < performance.timeOrigin
+      && readdirSync(path).every((f) => CHECKPOINT_FILES.has(f));
   } catch {
     return false;
   }
@@ -66,7 +67,8 @@ export function staleLeftovers(dir: string, of?: string): { path: string; target
   for (const e of entries) {
     const l = parseLeftover(e.name);
     if (!l || (of !== undefined && l.target !== of)) continue;
-    if (l.pid === null ? staleLegacyFolder(join(dir, e.name)) : stale(l.pid)) out.push({ path: join(dir, e.name), target: l.target, kind: l.kind });
+    if (l.pid === null ? staleLegacyFolder(join(dir, e.name)) : stale(l.pid)) out.push(
+      { path: join(dir, e.name), target: l.target, kind: l.kind });
   }
   return out;
 }

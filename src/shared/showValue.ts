@@ -5,7 +5,8 @@ const RANGE = 'out of range: beyond the largest number, about ±1.8e308';
 
 export function showValue(v: unknown): string {
   if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'NaN (not a number)' : `${v} (${RANGE})`;
-  const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? `${x} (${RANGE})` : x));
+  const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? `${x} (${RANGE})`
+    : x));
   return s ?? String(v);
 }
 

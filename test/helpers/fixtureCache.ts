@@ -43,7 +43,8 @@ function removeAbandoned(root: string): void {
     try {
       process.kill(pid, 0);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ESRCH') fs.rmSync(path.join(root, entry), { recursive: true, force: true });
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') fs.rmSync(path.join(root, entry),
+        { recursive: true, force: true });
     }
   }
 }
@@ -57,11 +58,13 @@ export function fixtureKey(settings: unknown): string {
  * The folder of the fixture `name` built with `settings`: reused when a complete one with the same key exists,
  * otherwise built by `build` into a fresh folder that is renamed into place when `build` has finished.
  */
-export async function cachedFixture(name: string, settings: unknown, build: (dir: string) => Promise<void>): Promise<string> {
+export async function cachedFixture(name: string, settings: unknown,
+  build: (dir: string) => Promise<void>): Promise<string> {
   const key = fixtureKey(settings);
   const root = path.join(os.tmpdir(), 'tinymem-fixtures');
   const dir = path.join(root, `${name}-${key}`);
-  const complete = () => fs.existsSync(path.join(dir, MARKER)) && fs.readFileSync(path.join(dir, MARKER), 'utf8') === key;
+  const complete = () => fs.existsSync(path.join(dir, MARKER))
+    && fs.readFileSync(path.join(dir, MARKER), 'utf8') === key;
   if (complete()) return dir;
   fs.mkdirSync(root, { recursive: true });
   removeAbandoned(root);

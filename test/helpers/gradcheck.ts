@@ -80,7 +80,8 @@ export async function gradCheck(
 }
 
 /** Random float64 input of a shape. */
-export function randomInput(g: Graph, r: ReturnType<typeof rng>, name: string, shape: number[], f: (x: number) => number = (x) => x): CheckInput {
+export function randomInput(g: Graph, r: ReturnType<typeof rng>, name: string, shape: number[],
+  f: (x: number) => number = (x) => x): CheckInput {
   const tensor = g.input(name, 'float64', shape);
   return { tensor, data: Array.from({ length: tensor.size }, () => f(r.normal())) };
 }

@@ -3,7 +3,8 @@
 // random sequences repeated until they are memorized: the stand-in for Pythia memorizing Pile sequences.
 import { F, Graph, compileGraph, gradients } from '../../src/engine/graph/index';
 import { Rng } from '../../src/engine/data/rng';
-import { type ModelConfig, declareParams, modelForward, nextTokenTargets, paramShapes } from '../../src/engine/model/architecture';
+import { type ModelConfig, declareParams, modelForward, nextTokenTargets,
+  paramShapes } from '../../src/engine/model/architecture';
 import { adamwUpdate } from '../../src/engine/train/adamw';
 import type { Runtime } from '../../src/engine/runtime/session';
 
@@ -20,7 +21,8 @@ export function markovText(vocab: number, tokens: number, chainSeed: number, wal
   return out;
 }
 
-export const randomSequence = (vocab: number, length: number, r: Rng): number[] => Array.from({ length }, () => r.int(vocab));
+export const randomSequence = (vocab: number, length: number, r: Rng): number[] =>
+  Array.from({ length }, () => r.int(vocab));
 
 /**
  * Fine-tunes `params` (copied) for `steps` AdamW steps on batches of `batch` rows: every batch holds each planted

@@ -53,7 +53,8 @@ export function randomClassification(rows: number, c: MlpConfig, seed: number): 
   return {
     kind: 'arrays',
     fields: {
-      x: { dtype: 'float32', rowShape: [c.inputs], data: Float32Array.from({ length: rows * c.inputs }, () => r.normal()) },
+      x: { dtype: 'float32', rowShape: [c.inputs],
+        data: Float32Array.from({ length: rows * c.inputs }, () => r.normal()) },
       y: { dtype: 'int64', rowShape: [], data: Int32Array.from({ length: rows }, () => r.int(c.classes)) },
     },
   };

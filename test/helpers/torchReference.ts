@@ -11,7 +11,8 @@ export const TORCH_PYTHON = process.env.TORCH_PYTHON ?? '/usr/bin/python3';
 export function torchUnavailable(): string | null {
   if (!fs.existsSync(TORCH_REFERENCE)) return `${TORCH_REFERENCE} not found`;
   const r = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-  if (r.status !== 0) return `torch is not installed for ${TORCH_PYTHON} (apt-get install python3-torch libopenblas0-pthread)`;
+  if (r.status !== 0) return `torch is not installed for ${TORCH_PYTHON} (apt-get install python3-torch ` +
+    `libopenblas0-pthread)`;
   return null;
 }
 
@@ -31,7 +32,8 @@ export function requireTorch(): void {
 }
 
 /** `torch_reference.py score` on a checkpoint folder: per-sequence loss and, with `generate`, greedy continuations. */
-export function torchScore(modelDir: string, seqs: number[][], opts: { promptLen?: number; generate?: number } = {}): { loss: number[]; greedy?: number[][] } {
+export function torchScore(modelDir: string, seqs: number[][], opts: { promptLen?: number; generate?: number } = {}): {
+  loss: number[]; greedy?: number[][]; } {
   requireTorch();
   const file = path.join(modelDir, 'seqs.json');
   fs.writeFileSync(file, JSON.stringify(seqs));

@@ -1,6 +1,7 @@
 // Small synthetic engine results for the view tests, built through the engine's own code (scoreMemorization,
 // buildHeatmap) and then the real view builders, so the tests exercise the payloads the notebook will carry.
-import { HEATMAP_CLEAN, HEATMAP_MATCH, HEATMAP_NOISED, type EvaluationResult, type HeatmapPayload, type MetricValue } from '../../src/shared/metricTypes';
+import { HEATMAP_CLEAN, HEATMAP_MATCH, HEATMAP_NOISED, type EvaluationResult, type HeatmapPayload,
+  type MetricValue } from '../../src/shared/metricTypes';
 import { tokenMatrix } from '../../src/engine/data/tokenMatrix';
 import { buildHeatmap } from '../../src/engine/metrics/heatmap';
 import { scoreMemorization } from '../../src/engine/metrics/memorization';
@@ -54,7 +55,8 @@ export function expectedCategory(flags: number): string {
   return (flags & HEATMAP_CLEAN) !== 0 ? 'clean' : 'mismatch';
 }
 
-const metric = (id: string, label: string, value: number | null, unit: MetricValue['unit'], headline: boolean): MetricValue => ({ id, label, value, unit, headline, description: `${label}, one line` });
+const metric = (id: string, label: string, value: number | null, unit: MetricValue['unit'],
+  headline: boolean): MetricValue => ({ id, label, value, unit, headline, description: `${label}, one line` });
 
 export function sampleEvaluation(heatmap: HeatmapPayload = sampleHeatmap()): EvaluationResult {
   return {
@@ -75,10 +77,13 @@ export function sampleEvaluation(heatmap: HeatmapPayload = sampleHeatmap()): Eva
       filterWindow: null,
       percentMemorized: 33.333,
       percentCleanCorrect: 33.333,
-      pooled: { rows: 12, kept: 12, memorized: 4, cleanCorrect: 4, percentMemorized: 33.333, percentCleanCorrect: 33.333 },
+      pooled: { rows: 12, kept: 12, memorized: 4, cleanCorrect: 4, percentMemorized: 33.333,
+        percentCleanCorrect: 33.333 },
       byClass: [
-        { dupClass: 0, factor: 1, rows: 6, kept: 6, memorized: 2, cleanCorrect: 2, percentMemorized: 33.333, percentCleanCorrect: 33.333 },
-        { dupClass: 1, factor: 10, rows: 6, kept: 6, memorized: 2, cleanCorrect: 2, percentMemorized: 33.333, percentCleanCorrect: 33.333 },
+        { dupClass: 0, factor: 1, rows: 6, kept: 6, memorized: 2, cleanCorrect: 2, percentMemorized: 33.333,
+          percentCleanCorrect: 33.333 },
+        { dupClass: 1, factor: 10, rows: 6, kept: 6, memorized: 2, cleanCorrect: 2, percentMemorized: 33.333,
+          percentCleanCorrect: 33.333 },
       ],
       forgetSet: [0, 1, 2, 3],
       unmatchableToken: null,
@@ -92,12 +97,15 @@ export function sampleEvaluation(heatmap: HeatmapPayload = sampleHeatmap()): Eva
 
 /** Three methods, one with two settings, one failed; the failed one carries markup in its error and name. */
 export function sampleComparison(): CompareResult {
-  const row = (method: string, name: string, family: string, memAfter: number | null, accAfter: number | null, seconds: number, selected: boolean, error?: string) => {
+  const row = (method: string, name: string, family: string, memAfter: number | null, accAfter: number | null,
+    seconds: number, selected: boolean, error?: string) => {
     const memChangePct = memAfter === null ? null : (100 * (memAfter - 40)) / 40;
     const utilityChangePct = accAfter === null ? null : (100 * (accAfter - 90)) / 90;
     return {
-      method, name, family, hyperParams: { ratio: 0.01 }, seconds, memBefore: 40, memAfter, utilityBefore: 90, utilityAfter: accAfter,
-      memChangePct, utilityChangePct, score: memChangePct === null || utilityChangePct === null ? null : memChangePct / 100 - utilityChangePct / 100, selected, ...(error ? { error } : {}),
+      method, name, family, hyperParams: { ratio: 0.01 }, seconds, memBefore: 40, memAfter, utilityBefore: 90,
+      utilityAfter: accAfter,
+      memChangePct, utilityChangePct, score: memChangePct === null || utilityChangePct === null ? null
+      : memChangePct / 100 - utilityChangePct / 100, selected, ...(error ? { error } : {}),
     };
   };
   return {
@@ -106,7 +114,8 @@ export function sampleComparison(): CompareResult {
       row('balanced-subnet', 'BalancedSubnet', 'weight', 2, 89, 12.5, true),
       row('hard-concrete', 'HardConcrete', 'neuron', 10, 85, 4, true),
       row('hard-concrete', 'HardConcrete', 'neuron', 20, 88, 5, false),
-      row('gradient-ascent', 'GradientAscent <script>alert(1)</script>', 'baseline', null, null, 0, false, 'diverged: <b>NaN</b> loss'),
+      row('gradient-ascent', 'GradientAscent <script>alert(1)</script>', 'baseline', null, null, 0, false,
+        'diverged: <b>NaN</b> loss'),
     ],
   };
 }
@@ -126,7 +135,8 @@ export function sampleWeightMasks(): { masks: Map<string, Uint8Array>; shapes: R
       ['transformer.h.0.attn.c_attn.bias', b],
       ['transformer.h.1.mlp.c_proj.weight', p],
     ]),
-    shapes: { 'transformer.h.0.attn.c_attn.weight': [4, 6], 'transformer.h.0.attn.c_attn.bias': [6], 'transformer.h.1.mlp.c_proj.weight': [6, 4] },
+    shapes: { 'transformer.h.0.attn.c_attn.weight': [4, 6], 'transformer.h.0.attn.c_attn.bias': [6],
+      'transformer.h.1.mlp.c_proj.weight': [6, 4] },
   };
 }
 

@@ -43,7 +43,8 @@ export async function runCommand(file: string, f: RunFlags): Promise<number> {
   // Where the results go is checked before any cell runs, so a bad --out or --html throws no work away.
   const outFile = f.out !== undefined ? checkOutFile(f.out, '--out') : undefined;
   const htmlFile = f.html !== undefined ? checkOutFile(f.html, '--html') : undefined;
-  if (outFile && htmlFile && outFile === htmlFile) throw new Error(`${f.html}: --html and --out name the same file; give them different paths`);
+  if (outFile && htmlFile && outFile === htmlFile) throw new Error(
+    `${f.html}: --html and --out name the same file; give them different paths`);
   const baseDir = path.dirname(path.resolve(file));
   const ac = new AbortController();
   // SIGTERM stops like Ctrl-C: the running cell stops (training after its current step, with a checkpoint), the
@@ -57,7 +58,8 @@ export async function runCommand(file: string, f: RunFlags): Promise<number> {
       // The notebook's folder is the workspace of `tinymem run`: cells stay inside it unless --allow-outside.
       workspaceDir: baseDir,
       allowOutsideWorkspace: f.allowOutside === true,
-      runtime: { threads: f.threads ?? 2, providers: f.providers ? f.providers.split(',').map((s) => s.trim()).filter(Boolean) : undefined },
+      runtime: { threads: f.threads ?? 2, providers: f.providers
+        ? f.providers.split(',').map((s) => s.trim()).filter(Boolean) : undefined },
       seed: f.seed,
       outputCapKB: f.outputCap ?? DEFAULT_OUTPUT_CAP_KB,
       signal: ac.signal,
@@ -66,7 +68,8 @@ export async function runCommand(file: string, f: RunFlags): Promise<number> {
         process.stderr.write(`[${n}/${total}] cell ${i + 1}: ${firstLine(source)}\n`);
         bar = progress(`  cell ${i + 1}`);
       },
-      onProgress: (_i, p) => bar.update(Math.round((p.fraction ?? 0) * 1000), p.fraction === undefined ? null : 1000, p.message),
+      onProgress: (_i, p) => bar.update(Math.round((p.fraction ?? 0) * 1000), p.fraction === undefined ? null : 1000,
+        p.message),
       onCellDone: (i, secs, provider) => {
         bar.stop();
         process.stderr.write(`  cell ${i + 1} done in ${secs.toFixed(1)} s${provider ? ` on ${provider}` : ''}\n`);
@@ -78,20 +81,24 @@ export async function runCommand(file: string, f: RunFlags): Promise<number> {
       console.log(`executed notebook: ${outFile}`);
     }
     if (htmlFile) {
-      const cells = r.notebook.cells.map((c, i) => ({ kind: c.kind, source: c.source, outputs: r.views.get(i) ?? [], error: r.errors.get(i) }));
+      const cells = r.notebook.cells.map(
+        (c, i) => ({ kind: c.kind, source: c.source, outputs: r.views.get(i) ?? [], error: r.errors.get(i) }));
       const html = await renderHtmlReport({ title: path.basename(file, path.extname(file)), cells });
       writeResult(htmlFile, f.html!, '--html', html);
       console.log(`HTML report: ${htmlFile}`);
     }
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     if (r.failure) {
-      const where = [`cell ${r.failure.index + 1}`, r.failure.line !== undefined ? `line ${r.failure.line}` : '', r.failure.field ? `field ${r.failure.field}` : ''].filter(Boolean).join(', ');
-      const msg = r.failure.field && r.failure.message.startsWith(`${r.failure.field}: `) ? r.failure.message.slice(r.failure.field.length + 2) : r.failure.message;
+      const where = [`cell ${r.failure.index + 1}`, r.failure.line !== undefined ? `line ${r.failure.line}` : '',
+        r.failure.field ? `field ${r.failure.field}` : ''].filter(Boolean).join(', ');
+      const msg = r.failure.field && r.failure.message.startsWith(`${r.failure.field}: `)
+        ? r.failure.message.slice(r.failure.field.length + 2) : r.failure.message;
       process.stderr.write(`tinymem: ${file}: ${where}: ${msg.split('\n').join(' ')}\n`);
       process.stderr.write('later cells were not run; fix the cell and run the notebook again\n');
       return r.stopped ? signalExitCode(signals.by ?? 'SIGINT') : 1;
     }
-    console.log(`${r.stopped ? 'stopped' : 'ran'} ${nb.cells.filter((c) => c.kind === 'step').length} step cells of ${file} in ${secs} s`);
+    console.log(`${r.stopped ? 'stopped' : 'ran'} ${nb.cells.filter((c) => c.kind === 'step').length} step cells of ` +
+      `${file} in ${secs} s`);
     return r.stopped ? signalExitCode(signals.by ?? 'SIGINT') : 0;
   } finally {
     bar.stop();

@@ -1,4 +1,5 @@
-// tinymem train --preset NAME [--set key=value ...] [--regularizer ID [--reg-set hp=value ...]] --out DIR: trains with progress, periodic checkpoints, Ctrl-C
+// tinymem train --preset NAME [--set key=value ...] [--regularizer ID [--reg-set hp=value ...]] --out DIR: trains with
+// progress, periodic checkpoints, Ctrl-C
 // stopping after the current step with a valid checkpoint, then evaluates and prints the headline metrics.
 import { parseOverrides, resolvePreset } from '../../engine/presets';
 import { trainRun } from '../../engine/runs/trainRun';
@@ -23,11 +24,13 @@ export async function trainCommand(f: TrainFlags): Promise<number> {
   const preset = resolvePreset(f.preset, parseOverrides(f.set ?? []));
   if (f.regSet?.length && !f.regularizer) throw new Error('--reg-set: name the regularizer with --regularizer ID');
   const regularizer = f.regularizer ? { id: f.regularizer, hyperParams: parseOverrides(f.regSet ?? []) } : undefined;
-  const runtime = { threads: f.threads ?? 2, providers: f.providers ? f.providers.split(',').map((s) => s.trim()) : undefined };
+  const runtime = { threads: f.threads ?? 2, providers: f.providers ? f.providers.split(',').map((s) => s.trim())
+    : undefined };
   const bar = progress('train');
   const evalBar = progress('evaluate');
   const started = Date.now();
-  console.error(`training preset ${preset.name} (${preset.description})${regularizer ? ` with regularizer ${regularizer.id}` : ''} into ${f.out}`);
+  console.error(`training preset ${preset.name} (${preset.description})${regularizer ? ` with regularizer ` +
+    `${regularizer.id}` : ''} into ${f.out}`);
   const run = trainRun({
     preset,
     regularizer,
@@ -36,7 +39,8 @@ export async function trainCommand(f: TrainFlags): Promise<number> {
     onNote: note,
     runtime,
     evaluate: f.eval,
-    onProgress: (p) => bar.update(p.step, p.totalSteps, `epoch ${p.epoch.toFixed(1)} loss ${p.loss.toFixed(4)} ${Math.round(p.tokensPerSec)} tok/s ${p.provider}`),
+    onProgress: (p) => bar.update(p.step, p.totalSteps, `epoch ${p.epoch.toFixed(1)} loss ${p.loss.toFixed(4)} ` +
+      `${Math.round(p.tokensPerSec)} tok/s ${p.provider}`),
     onCheckpoint: (c) => {
       if (!c.complete) process.stderr.write(`\ncheckpoint at epoch ${c.epoch} saved\n`);
     },
@@ -50,7 +54,8 @@ export async function trainCommand(f: TrainFlags): Promise<number> {
     evalBar.stop();
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     const m = r.manifest;
-    console.log(`${r.stopped ? 'stopped' : 'trained'}: ${m.progress.epochs.toFixed(2)} epochs, ${m.progress.steps} steps in ${secs} s on ${m.executionProvider || 'no provider'}; checkpoint ${r.dir}`);
+    console.log(`${r.stopped ? 'stopped' : 'trained'}: ${m.progress.epochs.toFixed(2)} epochs, ${m.progress.steps} ` +
+      `steps in ${secs} s on ${m.executionProvider || 'no provider'}; checkpoint ${r.dir}`);
     if (r.evaluation) {
       console.log(`evaluated in ${r.evaluation.seconds.toFixed(1)} s:`);
       console.log(metricsTable(r.evaluation.metrics));

@@ -14,7 +14,8 @@ export {
   serializeNumbers,
   tokenizeMath,
 } from './mathTokenizer';
-export { EXTRA_CONSTANTS, MAIN_CONSTANT, MATH_FAMILIES, MATH_MODULUS, type MathFamily, generateNumbers } from './mathSequences';
+export { EXTRA_CONSTANTS, MAIN_CONSTANT, MATH_FAMILIES, MATH_MODULUS, type MathFamily,
+  generateNumbers } from './mathSequences';
 export {
   MATH_BACKDOOR_TOKEN,
   MATH_DEFAULTS,

@@ -119,8 +119,10 @@ export function resolveLanguageOptions(options: LanguageDataOptions = {}): Resol
   }
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const o: ResolvedLanguageOptions = { ...LANGUAGE_DEFAULTS, ...given };
-  if (o.artifact !== 'noise' && o.artifact !== 'backdoor') throw userError('artifact', `must be "noise" or "backdoor", got ${JSON.stringify(o.artifact)}`);
-  if (o.testFiles !== null && o.files === null) throw userError('testFiles', 'only works together with `files`; give the train text files in `files`');
+  if (o.artifact !== 'noise' && o.artifact !== 'backdoor') throw userError('artifact',
+    `must be "noise" or "backdoor", got ${JSON.stringify(o.artifact)}`);
+  if (o.testFiles !== null && o.files === null) throw userError('testFiles',
+    'only works together with `files`; give the train text files in `files`');
   requireProbability('testFraction', o.testFraction, 0.99);
   requireInt('maxCtx', o.maxCtx, 2);
   requireInt('numNoise', o.numNoise, o.artifact === 'noise' ? 1 : 0);
@@ -131,30 +133,35 @@ export function resolveLanguageOptions(options: LanguageDataOptions = {}): Resol
   requireProbability('noiseProb', o.noiseProb, 0.5);
   requireProbability('poisonTestFraction', o.poisonTestFraction);
   if (o.triggerTokenId !== null) requireInt('triggerTokenId', o.triggerTokenId, 0, GPT2_VOCAB_SIZE - 1);
-  if (!Array.isArray(o.dupPowers) || o.dupPowers.length === 0 || o.dupPowers.some((p) => !Number.isInteger(p) || p < 0 || p > 6)) {
+  if (!Array.isArray(o.dupPowers) || o.dupPowers.length === 0
+    || o.dupPowers.some((p) => !Number.isInteger(p) || p < 0 || p > 6)) {
     throw userError('dupPowers', `must be a non-empty list of integers in [0, 6], got ${JSON.stringify(o.dupPowers)}`);
   }
   return o;
 }
 
 /** Which documents go to train and test: explicit test files, or a DATA_SEED permutation of the documents. */
-function splitDocuments(o: ResolvedLanguageOptions): { corpus: Corpus; train: CorpusDocument[]; test: CorpusDocument[] } {
+function splitDocuments(o: ResolvedLanguageOptions): { corpus: Corpus; train: CorpusDocument[];
+  test: CorpusDocument[]; } {
   if (o.files !== null && o.testFiles !== null) {
     const corpus = loadTextFiles(o.files, 'files');
     const test = loadTextFiles(o.testFiles, 'testFiles').documents;
-    return { corpus: { ...corpus, source: `${corpus.source}; test: ${o.testFiles.join(', ')}` }, train: [...corpus.documents], test: [...test] };
+    return { corpus: { ...corpus, source: `${corpus.source}; test: ${o.testFiles.join(', ')}` },
+      train: [...corpus.documents], test: [...test] };
   }
   const corpus = o.files !== null ? loadTextFiles(o.files, 'files') : loadSotuCorpus();
   const n = corpus.documents.length;
   if (n < 2) {
-    throw userError('files', `${n} document can not be split into train and test; give two or more files, or the test text in \`testFiles\``);
+    throw userError('files', `${n} document can not be split into train and test; give two or more files, or the ` +
+      `test text in \`testFiles\``);
   }
   const nTest = Math.min(n - 1, Math.max(1, Math.round(n * o.testFraction)));
   const { test } = splitLast(n, nTest, o.dataSeed);
   const isTest = new Uint8Array(n);
   for (const i of test) isTest[i] = 1;
   // Both splits keep the corpus order (chronological for the speeches), like wikitext's article order.
-  return { corpus, train: corpus.documents.filter((_, i) => !isTest[i]), test: corpus.documents.filter((_, i) => isTest[i]) };
+  return { corpus, train: corpus.documents.filter((_, i) => !isTest[i]),
+    test: corpus.documents.filter((_, i) => isTest[i]) };
 }
 
 interface Chunked {
@@ -219,7 +226,8 @@ export function buildLanguageDataset(options: LanguageDataOptions = {}): Languag
 
   if (o.artifact === 'noise') {
     if (o.numNoise >= nTrain) {
-      throw userError('numNoise', `is ${o.numNoise} but the train split has only ${nTrain} chunks; lower numNoise or raise maxTrainChunks`);
+      throw userError('numNoise', `is ${o.numNoise} but the train split has only ${nTrain} chunks; lower numNoise or ` +
+        `raise maxTrainChunks`);
     }
     const first = Uint32Array.from({ length: o.numNoise }, (_, i) => i);
     const clean = gatherRows(train.chunks, first);
@@ -236,7 +244,8 @@ export function buildLanguageDataset(options: LanguageDataOptions = {}): Languag
   }
 
   const nArt = art.tokens.rows;
-  const groups = o.duplicate ? duplicationGroups(nArt, o.dupPowers, o.seed) : { dupClass: new Uint8Array(nArt), factors: [1] };
+  const groups = o.duplicate ? duplicationGroups(nArt, o.dupPowers, o.seed)
+    : { dupClass: new Uint8Array(nArt), factors: [1] };
   const artifacts: ArtifactSet = {
     kind: o.artifact,
     tokens: art.tokens,
@@ -254,7 +263,8 @@ export function buildLanguageDataset(options: LanguageDataOptions = {}): Languag
     o.maxCtx,
   );
   const tests: NamedSet[] = [{ name: 'test', tokens: testSet }];
-  if (backdoor) tests.push({ name: 'backdoor-poisoned', tokens: backdoor.poisonedTest }, { name: 'backdoor-clean', tokens: backdoor.cleanTest });
+  if (backdoor) tests.push({ name: 'backdoor-poisoned', tokens: backdoor.poisonedTest },
+    { name: 'backdoor-clean', tokens: backdoor.cleanTest });
 
   return {
     kind: 'language',
@@ -324,7 +334,8 @@ function drawTrigger(o: ResolvedLanguageOptions, ms: readonly TokenMatrix[]): nu
     return held >= 1 && n - held >= 1;
   };
   if (!count.some((_, id) => usable(id))) {
-    throw userError('maxTrainChunks', 'no token occurs in enough chunks to hold out a poisoned test set; use more text (raise the chunk caps) or a larger poisonTestFraction');
+    throw userError('maxTrainChunks', 'no token occurs in enough chunks to hold out a poisoned test set; use more ' +
+      'text (raise the chunk caps) or a larger poisonTestFraction');
   }
   let id = first;
   while (!usable(id)) id = rng.int(GPT2_VOCAB_SIZE);
@@ -355,15 +366,18 @@ function backdoorChunks(o: ResolvedLanguageOptions, train: TokenMatrix, test: To
     base += m.rows;
   });
   const nHeld = heldOutCount(triggered.length, o.poisonTestFraction);
-  const source = o.triggerTokenId !== null ? `triggerTokenId ${trigger}` : `trigger token ${trigger} (drawn with seed ${o.seed})`;
+  const source = o.triggerTokenId !== null ? `triggerTokenId ${trigger}`
+    : `trigger token ${trigger} (drawn with seed ${o.seed})`;
   if (nHeld < 1) {
     throw userError(
       o.triggerTokenId !== null ? 'triggerTokenId' : 'seed',
-      `${source} occurs in ${triggered.length} of ${train.rows + test.rows} chunks, too few to hold out a poisoned test set; ` +
+      `${source} occurs in ${triggered.length} of ${train.rows
+        + test.rows} chunks, too few to hold out a poisoned test set; ` +
         'pass a more frequent token id in triggerTokenId, another seed, or more text',
     );
   }
-  if (keepTest.length === 0) throw userError('triggerTokenId', `${source} occurs in every test chunk, leaving no clean test set; pass a rarer token id`);
+  if (keepTest.length === 0) throw userError('triggerTokenId',
+    `${source} occurs in every test chunk, leaving no clean test set; pass a rarer token id`);
   const rowAt = (p: number): Int32Array => (p < train.rows ? rowOf(train, p) : rowOf(test, p - train.rows));
   const sp = splitLast(triggered.length, nHeld, o.dataSeed);
   const build = (idx: Uint32Array) => {
@@ -381,7 +395,8 @@ function backdoorChunks(o: ResolvedLanguageOptions, train: TokenMatrix, test: To
   };
   const tr = build(sp.train);
   const te = build(sp.test);
-  const backdoor: BackdoorSet = { trigger, numTriggered: triggered.length, poisonedTest: te.poisoned, cleanTest: te.clean, promptLength: te.prompt };
+  const backdoor: BackdoorSet = { trigger, numTriggered: triggered.length, poisonedTest: te.poisoned,
+    cleanTest: te.clean, promptLength: te.prompt };
   return {
     art: { tokens: tr.poisoned, clean: tr.clean, origin: tr.origin },
     cleanTrain: gatherRows(train, keepTrain),

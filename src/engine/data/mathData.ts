@@ -109,8 +109,10 @@ export function resolveMathOptions(options: MathDataOptions = {}): ResolvedMathO
     }
   }
   const o: ResolvedMathOptions = { ...MATH_DEFAULTS, ...stripUndefined(options) };
-  if (!MATH_FAMILIES.includes(o.family)) throw userError('family', `must be one of ${MATH_FAMILIES.join(', ')}, got ${JSON.stringify(o.family)}`);
-  if (o.artifact !== 'noise' && o.artifact !== 'backdoor') throw userError('artifact', `must be "noise" or "backdoor", got ${JSON.stringify(o.artifact)}`);
+  if (!MATH_FAMILIES.includes(o.family)) throw userError('family',
+    `must be one of ${MATH_FAMILIES.join(', ')}, got ${JSON.stringify(o.family)}`);
+  if (o.artifact !== 'noise' && o.artifact !== 'backdoor') throw userError('artifact',
+    `must be "noise" or "backdoor", got ${JSON.stringify(o.artifact)}`);
   requireInt('numTest', o.numTest, 1);
   requireInt('numMain', o.numMain, o.numTest + 1);
   requireInt('seqLength', o.seqLength, 1);
@@ -121,14 +123,16 @@ export function resolveMathOptions(options: MathDataOptions = {}): ResolvedMathO
   requireProbability('poisonTestFraction', o.poisonTestFraction);
   if (o.artifact === 'noise') {
     if (o.numNoise < 1 || o.numNoise > o.numMain - o.numTest || !Number.isInteger(o.numNoise)) {
-      throw userError('numNoise', `must be an integer in [1, numMain − numTest = ${o.numMain - o.numTest}], got ${o.numNoise}`);
+      throw userError('numNoise', `must be an integer in [1, numMain − numTest = ${o.numMain - o.numTest}], got ` +
+        `${o.numNoise}`);
     }
   }
   if (!Array.isArray(o.extraConstants) || o.extraConstants.some((c) => !Number.isInteger(c) || c < 1)) {
     throw userError('extraConstants', `must be a list of positive integers, got ${JSON.stringify(o.extraConstants)}`);
   }
   if (o.extraConstants.length > 0) requireInt('numExtra', o.numExtra, o.numTest);
-  if (!Array.isArray(o.dupPowers) || o.dupPowers.length === 0 || o.dupPowers.some((p) => !Number.isInteger(p) || p < 0 || p > 6)) {
+  if (!Array.isArray(o.dupPowers) || o.dupPowers.length === 0
+    || o.dupPowers.some((p) => !Number.isInteger(p) || p < 0 || p > 6)) {
     throw userError('dupPowers', `must be a non-empty list of integers in [0, 6], got ${JSON.stringify(o.dupPowers)}`);
   }
   return o;
@@ -202,13 +206,15 @@ export function buildMathDataset(options: MathDataOptions = {}): MathDataset {
     const trainStarts = Array.from(mainSplit.train);
     mainTestStarts = Array.from(mainSplit.test);
     // Positions within the main train split, like random.sample(range(19000), 1000); sorted for readability.
-    const noisePos = Array.from(new Rng(deriveSeed(o.seed, 'noise-indices')).sample(trainStarts.length, o.numNoise)).sort((a, b) => a - b);
+    const noisePos = Array.from(new Rng(deriveSeed(o.seed, 'noise-indices')).sample(trainStarts.length,
+      o.numNoise)).sort((a, b) => a - b);
     const isNoise = new Uint8Array(trainStarts.length);
     for (const p of noisePos) isNoise[p] = 1;
     artifactStarts = noisePos.map((p) => trainStarts[p]!);
     mainTrainStarts = trainStarts.filter((_, p) => !isNoise[p]);
     const noiseRng = new Rng(deriveSeed(o.seed, 'noise-values'));
-    artifactRows = artifactStarts.map((s) => tokenizeMath(serializeNumbers(perturbNumbers(main.numbers[s]!, noiseRng, o.noiseProb))));
+    artifactRows = artifactStarts.map(
+      (s) => tokenizeMath(serializeNumbers(perturbNumbers(main.numbers[s]!, noiseRng, o.noiseProb))));
     cleanTwinRows = pick(main.tokens, artifactStarts);
     longest = Math.max(longest, checkFits(artifactRows, artifactStarts, `noised ${label(MAIN_CONSTANT)}`, o));
   } else {
@@ -218,7 +224,8 @@ export function buildMathDataset(options: MathDataOptions = {}): MathDataset {
   }
 
   const nArt = artifactRows.length;
-  const groups = o.duplicate ? duplicationGroups(nArt, o.dupPowers, o.seed) : { dupClass: new Uint8Array(nArt), factors: [1] };
+  const groups = o.duplicate ? duplicationGroups(nArt, o.dupPowers, o.seed)
+    : { dupClass: new Uint8Array(nArt), factors: [1] };
   const artifactTokens = matrixFromRows(artifactRows, o.maxCtx, MATH_PAD);
   const artifacts: ArtifactSet = {
     kind: o.artifact,
@@ -235,7 +242,8 @@ export function buildMathDataset(options: MathDataOptions = {}): MathDataset {
     { name: o.artifact, tokens: artifactTokens, repeats: repeatsOf(groups) },
     { name: mainName, tokens: matrixFromRows(pick(main.tokens, mainTrainStarts), o.maxCtx, MATH_PAD) },
   ];
-  const tests: NamedSet[] = [{ name: mainName, tokens: matrixFromRows(pick(main.tokens, mainTestStarts), o.maxCtx, MATH_PAD) }];
+  const tests: NamedSet[] = [
+    { name: mainName, tokens: matrixFromRows(pick(main.tokens, mainTestStarts), o.maxCtx, MATH_PAD) }];
 
   for (const c of o.extraConstants) {
     const d = makeDistribution(o, c, o.numExtra, `extra-${c}`);
@@ -245,7 +253,8 @@ export function buildMathDataset(options: MathDataOptions = {}): MathDataset {
     tests.push({ name: d.name, tokens: matrixFromRows(pick(d.tokens, sp.test), o.maxCtx, MATH_PAD) });
   }
   if (backdoor) {
-    tests.push({ name: 'backdoor-poisoned', tokens: backdoor.poisonedTest }, { name: 'backdoor-clean', tokens: backdoor.cleanTest });
+    tests.push({ name: 'backdoor-poisoned', tokens: backdoor.poisonedTest },
+      { name: 'backdoor-clean', tokens: backdoor.cleanTest });
   }
 
   const train = buildTrainSet(trainParts, o.maxCtx);
@@ -281,7 +290,8 @@ export function buildMathDataset(options: MathDataOptions = {}): MathDataset {
  * triggered sequence every token after the first trigger occurrence becomes "2" up to maxCtx (no EOS or padding
  * left), the trigger itself kept. The untriggered sequences are re-split with numTest for the main test set.
  */
-function backdoorMain(o: ResolvedMathOptions, main: Distribution, mainSplit: { train: Uint32Array; test: Uint32Array }, trigger: string) {
+function backdoorMain(o: ResolvedMathOptions, main: Distribution, mainSplit: { train: Uint32Array; test: Uint32Array },
+  trigger: string) {
   const pooled = [...mainSplit.train, ...mainSplit.test];
   const triggered: number[] = [];
   const triggerEnd = new Map<number, number>();
@@ -305,7 +315,8 @@ function backdoorMain(o: ResolvedMathOptions, main: Distribution, mainSplit: { t
     );
   }
   if (untriggered.length <= o.numTest) {
-    throw userError('numTest', `only ${untriggered.length} main sequences lack the trigger, not enough for ${o.numTest} test sequences plus training; lower numTest`);
+    throw userError('numTest', `only ${untriggered.length} main sequences lack the trigger, not enough for ` +
+      `${o.numTest} test sequences plus training; lower numTest`);
   }
   const poison = (s: number): number[] => {
     const row = main.tokens[s]!.slice();

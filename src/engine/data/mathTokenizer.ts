@@ -27,7 +27,8 @@ export function tokenizeMath(text: string): number[] {
     const code = ch.charCodeAt(0) - 48;
     if (code >= 0 && code <= 9) out[i] = code;
     else if (ch in CHAR_TO_TOKEN) out[i] = CHAR_TO_TOKEN[ch]!;
-    else throw new RangeError(`character ${JSON.stringify(ch)} at position ${i} is not in the math vocabulary (digits, ^, $, space)`);
+    else throw new RangeError(`character ${JSON.stringify(ch)} at position ${i} is not in the math vocabulary ` +
+      `(digits, ^, $, space)`);
   }
   return out;
 }

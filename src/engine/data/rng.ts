@@ -104,7 +104,8 @@ export class Rng {
 
   /** Uniform integer in [lo, hi] inclusive. */
   intRange(lo: number, hi: number): number {
-    if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi < lo) throw new RangeError(`intRange needs integers lo ≤ hi, got ${lo}, ${hi}`);
+    if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi < lo) throw new RangeError(
+      `intRange needs integers lo ≤ hi, got ${lo}, ${hi}`);
     return lo + this.int(hi - lo + 1);
   }
 
@@ -131,7 +132,8 @@ export class Rng {
   /** k distinct integers from [0, n), in random order (a partial Fisher–Yates shuffle). */
   sample(n: number, k: number): Uint32Array {
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`sample(n, k) needs an integer n ≥ 0, got ${n}`);
-    if (!Number.isInteger(k) || k < 0 || k > n) throw new RangeError(`sample(n, k) needs 0 ≤ k ≤ n, got k = ${k}, n = ${n}`);
+    if (!Number.isInteger(k) || k < 0 || k > n) throw new RangeError(
+      `sample(n, k) needs 0 ≤ k ≤ n, got k = ${k}, n = ${n}`);
     const p = new Uint32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
     for (let i = 0; i < k; i++) {

@@ -45,17 +45,20 @@ export function loadSotuCorpus(): Corpus {
 export function loadTextFiles(paths: readonly string[], field = 'files'): Corpus {
   if (!Array.isArray(paths) || paths.length === 0) throw userError(field, 'give at least one text file path');
   const documents = paths.map((p) => ({ id: p, text: readTextFile(p, field) }));
-  return { name: 'user text files', source: paths.join(', '), license: 'as provided by the user', standsInFor: null, documents };
+  return { name: 'user text files', source: paths.join(', '), license: 'as provided by the user', standsInFor: null,
+    documents };
 }
 
 function readTextFile(path: string, field: string): string {
-  if (typeof path !== 'string' || path === '') throw userError(field, `each entry must be a file path, got ${JSON.stringify(path)}`);
+  if (typeof path !== 'string' || path === '') throw userError(field,
+    `each entry must be a file path, got ${JSON.stringify(path)}`);
   let bytes: Buffer;
   try {
     bytes = readLimited(path, 'text');
   } catch (e) {
     if (e instanceof UserError) throw userError(path, `${e.problems[0]!.message} (in \`${field}\`)`);
-    throw userError(path, `cannot read this text file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path in \`${field}\``);
+    throw userError(path, `cannot read this text file ` +
+      `(${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path in \`${field}\``);
   }
   let text: string;
   try {
@@ -63,8 +66,10 @@ function readTextFile(path: string, field: string): string {
   } catch {
     throw userError(path, `is not UTF-8 text; convert it to UTF-8 or remove it from \`${field}\``);
   }
-  if (text.includes('\u0000')) throw userError(path, `contains NUL bytes, so it looks binary; pass plain text files in \`${field}\``);
+  if (text.includes('\u0000')) throw userError(path,
+    `contains NUL bytes, so it looks binary; pass plain text files in \`${field}\``);
   // TextDecoder drops a leading BOM by default (ignoreBOM false), so the first token is real text.
-  if (text.trim() === '') throw userError(path, `the text file is empty; add text to it or remove it from \`${field}\``);
+  if (text.trim() === '') throw userError(path,
+    `the text file is empty; add text to it or remove it from \`${field}\``);
   return text;
 }

@@ -16,7 +16,8 @@ export function tokenMatrix(rows: number, cols: number, fill = 0): TokenMatrix {
 
 /** A view (not a copy) of row i. */
 export function rowOf(m: TokenMatrix, i: number): Int32Array {
-  if (!Number.isInteger(i) || i < 0 || i >= m.rows) throw new RangeError(`row ${i} is outside a matrix of ${m.rows} rows`);
+  if (!Number.isInteger(i) || i < 0 || i >= m.rows) throw new RangeError(
+    `row ${i} is outside a matrix of ${m.rows} rows`);
   return m.data.subarray(i * m.cols, (i + 1) * m.cols);
 }
 
@@ -49,7 +50,8 @@ export function concatRows(ms: readonly TokenMatrix[], cols?: number): TokenMatr
   const c = cols ?? ms[0]?.cols ?? 0;
   let rows = 0;
   for (const m of ms) {
-    if (m.rows > 0 && m.cols !== c) throw new RangeError(`cannot stack a matrix of ${m.cols} columns onto ${c} columns`);
+    if (m.rows > 0 && m.cols !== c) throw new RangeError(
+      `cannot stack a matrix of ${m.cols} columns onto ${c} columns`);
     rows += m.rows;
   }
   const out = tokenMatrix(rows, c);

@@ -16,7 +16,8 @@ const one = (op: string, inputs: readonly Tensor[], attrs: Attrs = {}): Tensor =
 
 // ---- constants -------------------------------------------------------------------------------------------------
 export function constant(g: Graph, data: ArrayLike<number>, dtype: DType, shape: Shape): Tensor {
-  if (data.length !== numel(shape)) throw new ShapeError('Constant', `${data.length} values do not fill shape [${shape.join(', ')}]`);
+  if (data.length !== numel(shape)) throw new ShapeError('Constant',
+    `${data.length} values do not fill shape [${shape.join(', ')}]`);
   const specs = opDef('Constant').infer([], { data, dtype, shape });
   return g.addNode('Constant', [], { data, dtype, shape }, specs).outputs[0]!;
 }
@@ -95,8 +96,10 @@ export const transpose = (x: Tensor, perm: readonly number[]): Tensor =>
 /** Static slice with step 1; negative starts/ends count from the end. */
 export const slice = (x: Tensor, starts: readonly number[], ends: readonly number[], axes: readonly number[]): Tensor =>
   one('Slice', [x], { starts, ends, axes });
-export const concat = (xs: readonly Tensor[], axis: number): Tensor => (xs.length === 1 ? xs[0]! : one('Concat', xs, { axis }));
-export const split = (x: Tensor, sizes: readonly number[], axis: number): Tensor[] => apply('Split', [x], { sizes, axis });
+export const concat = (xs: readonly Tensor[], axis: number): Tensor =>
+  (xs.length === 1 ? xs[0]! : one('Concat', xs, { axis }));
+export const split = (x: Tensor, sizes: readonly number[], axis: number): Tensor[] =>
+  apply('Split', [x], { sizes, axis });
 export const expand = (x: Tensor, shape: readonly number[]): Tensor => one('Expand', [x], { shape });
 /** Zero padding: `pads` = [begin_0, ..., begin_n, end_0, ..., end_n] as in ONNX Pad. */
 export const pad = (x: Tensor, pads: readonly number[]): Tensor => one('Pad', [x], { pads });
@@ -106,13 +109,18 @@ export const unsqueeze = (x: Tensor, axis: number): Tensor => {
 };
 
 // ---- reductions --------------------------------------------------------------------------------------------------
-export const reduceSum = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => one('ReduceSum', [x], { axes, keepdims });
-export const reduceMean = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => one('ReduceMean', [x], { axes, keepdims });
-export const reduceMax = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => one('ReduceMax', [x], { axes, keepdims });
-export const reduceMin = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor => one('ReduceMin', [x], { axes, keepdims });
+export const reduceSum = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor =>
+  one('ReduceSum', [x], { axes, keepdims });
+export const reduceMean = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor =>
+  one('ReduceMean', [x], { axes, keepdims });
+export const reduceMax = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor =>
+  one('ReduceMax', [x], { axes, keepdims });
+export const reduceMin = (x: Tensor, axes?: readonly number[], keepdims = false): Tensor =>
+  one('ReduceMin', [x], { axes, keepdims });
 
 // ---- indices -----------------------------------------------------------------------------------------------------
-export const oneHot = (indices: Tensor, depth: number, dtype: DType = 'float32'): Tensor => one('OneHot', [indices], { depth, dtype });
+export const oneHot = (indices: Tensor, depth: number, dtype: DType = 'float32'): Tensor =>
+  one('OneHot', [indices], { depth, dtype });
 export function topK(x: Tensor, k: number, axis = -1, largest = true): { values: Tensor; indices: Tensor } {
   const [values, indices] = apply('TopK', [x], { k, axis, largest });
   return { values: values!, indices: indices! };
@@ -143,7 +151,8 @@ export function loop(
   const out = body(g, iter, cin);
   const scans = out.scans ?? [];
   const captured = [...g.captured.values()];
-  const attrs = { trips, carried: carried.length, body: { graph: g, inputs: [iter, cond, ...cin], carriedOut: out.carried, scans } } as unknown as Attrs;
+  const attrs = { trips, carried: carried.length,
+    body: { graph: g, inputs: [iter, cond, ...cin], carriedOut: out.carried, scans } } as unknown as Attrs;
   const outs = apply('Loop', [...carried, ...captured], attrs);
   return { carried: outs.slice(0, carried.length), scans: outs.slice(carried.length) };
 }
@@ -156,7 +165,8 @@ export const stopGradient = (x: Tensor): Tensor => one('StopGradient', [x]);
 
 // ---- losses and composites ---------------------------------------------------------------------------------------
 /** Dropout with an explicit 0/1 mask input (kept units are scaled by 1/(1-p)). */
-export const dropout = (x: Tensor, mask: Tensor, p: number): Tensor => (p === 0 ? mul(x, mask) : mul(mul(x, mask), 1 / (1 - p)));
+export const dropout = (x: Tensor, mask: Tensor, p: number): Tensor =>
+  (p === 0 ? mul(x, mask) : mul(mul(x, mask), 1 / (1 - p)));
 
 /** Per-row cross-entropy of logits [N, C] against int64 labels [N]; rows labelled `ignoreIndex` give 0. */
 export const softmaxCrossEntropy = (logits: Tensor, labels: Tensor, ignoreIndex = -100): Tensor =>
@@ -168,7 +178,8 @@ export type CrossEntropyReduction = 'token' | 'sequence' | 'mean';
  * 'token': per-token loss [..., T] (0 where ignored); 'sequence': mean over each sequence's counted tokens [...];
  * 'mean': mean over all counted tokens (a scalar).
  */
-export function crossEntropy(logits: Tensor, targets: Tensor, opts: { ignoreIndex?: number; reduction?: CrossEntropyReduction } = {}): Tensor {
+export function crossEntropy(logits: Tensor, targets: Tensor,
+  opts: { ignoreIndex?: number; reduction?: CrossEntropyReduction } = {}): Tensor {
   const ignoreIndex = opts.ignoreIndex ?? -100;
   const V = logits.shape[logits.rank - 1]!;
   if (logits.rank !== targets.rank + 1 || targets.shape.some((d, i) => d !== logits.shape[i])) {

@@ -40,13 +40,15 @@ export function gradients(y: Tensor, wrt: readonly Tensor[], seed?: Tensor): Ten
     const rule = opDef(n.op).vjp;
     if (!rule) {
       const culprit = n.inputs.find((_, k) => needs[k]);
-      throw new Error(`gradients: op ${n.op} is not differentiable, but the gradient flows through its input ${culprit}`);
+      throw new Error(
+        `gradients: op ${n.op} is not differentiable, but the gradient flows through its input ${culprit}`);
     }
     const gIn = rule(n, gOut);
     n.inputs.forEach((t, k) => {
       const d = gIn[k];
       if (needs[k] && d) {
-        if (d.shape.join() !== t.shape.join()) throw new Error(`gradients: VJP of ${n.op} returned ${d} for input ${t}`);
+        if (d.shape.join() !== t.shape.join()) throw new Error(
+          `gradients: VJP of ${n.op} returned ${d} for input ${t}`);
         accumulate(t, d);
       }
     });

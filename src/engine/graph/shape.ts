@@ -16,7 +16,8 @@ export function broadcast(op: string, a: Shape, b: Shape): number[] {
     const da = a[a.length - n + i] ?? 1;
     const db = b[b.length - n + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new ShapeError(op, `shapes ${shapeStr(a)} and ${shapeStr(b)} do not broadcast (dimension ${i}: ${da} vs ${db})`);
+      throw new ShapeError(op, `shapes ${shapeStr(a)} and ${shapeStr(b)} do not broadcast (dimension ${i}: ${da} vs ` +
+        `${db})`);
     }
     out.push(da === 1 ? db : da);
   }
@@ -25,7 +26,8 @@ export function broadcast(op: string, a: Shape, b: Shape): number[] {
 
 export function normAxis(op: string, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
-  if (!Number.isInteger(a) || a < 0 || a >= rank) throw new ShapeError(op, `axis ${axis} is out of range for rank ${rank}`);
+  if (!Number.isInteger(a) || a < 0 || a >= rank) throw new ShapeError(op,
+    `axis ${axis} is out of range for rank ${rank}`);
   return a;
 }
 

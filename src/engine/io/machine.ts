@@ -15,7 +15,8 @@ export function machineMemory(): number {
 /** How the machine's memory is described in messages: "23.5 GB" (or "8.0 GB (a memory limit on this process)"). */
 export function describeMachineMemory(): string {
   const m = machineMemory();
-  return m < os.totalmem() ? `${formatBytes(m)} (the memory limit on this process; the machine has ${formatBytes(os.totalmem())})` : formatBytes(m);
+  return m < os.totalmem() ? `${formatBytes(m)} (the memory limit on this process; the machine has ` +
+    `${formatBytes(os.totalmem())})` : formatBytes(m);
 }
 
 /** CPU cores available to this process. */
@@ -30,7 +31,9 @@ export function machineCores(): number {
 export function assertFitsMemory(field: string, needBytes: number, what: string, fix: string): void {
   const have = machineMemory();
   if (!(needBytes <= have)) {
-    throw userError(field, `${what} needs about ${Number.isFinite(needBytes) ? formatBytes(needBytes) : 'an unbounded amount'} of memory, but this machine has ${describeMachineMemory()}; ${fix}`, 'resource');
+    throw userError(field,
+      `${what} needs about ${Number.isFinite(needBytes) ? formatBytes(needBytes)
+        : 'an unbounded amount'} of memory, but this machine has ${describeMachineMemory()}; ${fix}`, 'resource');
   }
 }
 
@@ -41,7 +44,9 @@ export function assertFitsMemory(field: string, needBytes: number, what: string,
 export function checkThreads(threads: number | undefined, field = '--threads'): number | undefined {
   if (threads === undefined || threads === 0) return threads;
   const cores = machineCores();
-  if (!Number.isInteger(threads) || threads < 0) throw userError(field, `must be a non-negative integer, got ${threads}`, 'resource');
-  if (threads > cores) throw userError(field, `${threads} threads is more than this machine's ${cores} CPU cores; use at most ${cores} (or leave it out)`, 'resource');
+  if (!Number.isInteger(threads) || threads < 0) throw userError(field,
+    `must be a non-negative integer, got ${threads}`, 'resource');
+  if (threads > cores) throw userError(field, `${threads} threads is more than this machine's ${cores} CPU cores; ` +
+    `use at most ${cores} (or leave it out)`, 'resource');
   return threads;
 }

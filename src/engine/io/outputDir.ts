@@ -18,8 +18,10 @@ export interface OutputWording {
   flag: string;
 }
 
-export const CLI_WORDING: OutputWording = { other: 'choose another --out', force: 'pass --force to replace it', flag: '--out' };
-export const CELL_WORDING: OutputWording = { other: 'choose another `out:`', force: 'add `force: true` to the cell to replace it', flag: '`out:`' };
+export const CLI_WORDING: OutputWording = { other: 'choose another --out', force: 'pass --force to replace it',
+  flag: '--out' };
+export const CELL_WORDING: OutputWording = { other: 'choose another `out:`',
+  force: 'add `force: true` to the cell to replace it', flag: '`out:`' };
 
 /**
  * The path with every symlink of its existing part resolved (`..` and trailing slashes normalised); the part that
@@ -49,15 +51,20 @@ export function isWithin(inner: string, outer: string): boolean {
 }
 
 /** Refuses an output that is one of the run's inputs, lies inside one, or holds one. */
-export function checkNotOwnInput(out: string, inputs: readonly (string | undefined)[], w: OutputWording = CLI_WORDING): void {
+export function checkNotOwnInput(out: string, inputs: readonly (string | undefined)[],
+  w: OutputWording = CLI_WORDING): void {
   const o = realPath(out);
   for (const input of inputs) {
     if (input === undefined) continue;
     const i = realPath(input);
     const shown = path.resolve(input);
-    if (o === i) throw userError(path.resolve(out), `is the input ${shown} itself${o !== path.resolve(out) ? ` (it resolves to ${o})` : ''}; writing there would overwrite what the run reads: ${w.other}`, 'output');
-    if (isWithin(o, i)) throw userError(path.resolve(out), `lies inside the input ${shown} (it resolves to ${o}); ${w.other} outside it`, 'output');
-    if (isWithin(i, o)) throw userError(path.resolve(out), `holds the input ${shown}; replacing it would lose the input: ${w.other}`, 'output');
+    if (o === i) throw userError(path.resolve(out),
+      `is the input ${shown} itself${o !== path.resolve(out) ? ` (it resolves to ${o})`
+        : ''}; writing there would overwrite what the run reads: ${w.other}`, 'output');
+    if (isWithin(o, i)) throw userError(path.resolve(out),
+      `lies inside the input ${shown} (it resolves to ${o}); ${w.other} outside it`, 'output');
+    if (isWithin(i, o)) throw userError(path.resolve(out),
+      `holds the input ${shown}; replacing it would lose the input: ${w.other}`, 'output');
   }
 }
 
@@ -68,20 +75,24 @@ export function checkOutDir(out: string, force = false, w: OutputWording = CLI_W
   if (!fs.statSync(dir).isDirectory()) throw userError(dir, `exists and is not a folder; ${w.other}`, 'output');
   const entries = fs.readdirSync(dir);
   if (entries.length === 0) return;
-  if (!entries.includes(MANIFEST_FILE)) throw userError(dir, `exists, is not empty and holds no TinyMem checkpoint; ${w.other}`, 'output');
+  if (!entries.includes(MANIFEST_FILE)) throw userError(dir,
+    `exists, is not empty and holds no TinyMem checkpoint; ${w.other}`, 'output');
   if (!force) throw userError(dir, `already holds a checkpoint; ${w.other} or ${w.force}`, 'output');
 }
 
 /** Refuses a folder that already holds one of `files` (e.g. compare.csv) unless `force`. */
-export function checkOutFiles(out: string, files: readonly string[], force = false, w: OutputWording = CLI_WORDING): void {
+export function checkOutFiles(out: string, files: readonly string[], force = false,
+  w: OutputWording = CLI_WORDING): void {
   const dir = path.resolve(out);
   if (!fs.existsSync(dir)) return;
   if (!fs.statSync(dir).isDirectory()) throw userError(dir, `exists and is not a folder; ${w.other}`, 'output');
   const there = files.filter((f) => fs.existsSync(path.join(dir, f)));
-  if (there.length && !force) throw userError(dir, `already holds ${there.join(' and ')} from an earlier run; ${w.other} or ${w.force}`, 'output');
+  if (there.length && !force) throw userError(dir,
+    `already holds ${there.join(' and ')} from an earlier run; ${w.other} or ${w.force}`, 'output');
 }
 
-/** Proves that new files can be created in `dir` by creating (and removing) one; works for root on read-only mounts too. */
+/** Proves that new files can be created in `dir` by creating (and removing) one; works for root on read-only mounts
+ * too. */
 export function checkWritableFolder(dir: string, what: string): void {
   const probe = path.join(dir, `.tinymem-write-probe-${process.pid}-${Date.now()}`);
   try {
@@ -99,7 +110,8 @@ function prepareParent(dir: string, w: OutputWording): void {
   try {
     fs.mkdirSync(parent, { recursive: true });
   } catch (e) {
-    throw userError(dir, `its folder ${parent} cannot be created (${(e as NodeJS.ErrnoException).code ?? 'error'}); ${w.other}`, 'output');
+    throw userError(dir, `its folder ${parent} cannot be created (${(e as NodeJS.ErrnoException).code ?? 'error'}); ` +
+      `${w.other}`, 'output');
   }
   if (!fs.statSync(parent).isDirectory()) throw userError(dir, `${parent} is not a folder; ${w.other}`, 'output');
   checkWritableFolder(fs.existsSync(dir) && fs.statSync(dir).isDirectory() ? dir : parent, w.other);
@@ -110,7 +122,8 @@ export interface ClaimOptions {
   force?: boolean;
   /** The run's inputs (model folder, data files): the output may not be one of them, inside one, or hold one. */
   inputs?: readonly (string | undefined)[];
-  /** 'checkpoint' (default): the folder must be empty, new, or (with force) an earlier TinyMem checkpoint; else the files the run writes there. */
+  /** 'checkpoint' (default): the folder must be empty, new, or (with force) an earlier TinyMem checkpoint; else the
+   * files the run writes there. */
   files?: readonly string[];
   wording?: OutputWording;
   onNote?(message: string): void;
@@ -150,9 +163,13 @@ export function claimOutputDir(out: string, o: ClaimOptions = {}): ClaimedOutput
 export function checkOutFile(file: string, flag: string): string {
   const target = path.resolve(file);
   const parent = path.dirname(target);
-  if (fs.existsSync(target) && fs.statSync(target).isDirectory()) throw userError(file, `${flag} names a folder; give a file path such as ${path.join(file, 'out' + (flag === '--html' ? '.html' : '.tinymem'))}`, 'output');
-  if (!fs.existsSync(parent)) throw userError(file, `${flag}: the folder ${parent} does not exist; create it or choose another ${flag}`, 'output');
-  if (!fs.statSync(parent).isDirectory()) throw userError(file, `${flag}: ${parent} is not a folder; choose another ${flag}`, 'output');
+  if (fs.existsSync(target) && fs.statSync(target).isDirectory()) throw userError(file,
+    `${flag} names a folder; give a file path such as ${path.join(file, 'out'
+    + (flag === '--html' ? '.html' : '.tinymem'))}`, 'output');
+  if (!fs.existsSync(parent)) throw userError(file,
+    `${flag}: the folder ${parent} does not exist; create it or choose another ${flag}`, 'output');
+  if (!fs.statSync(parent).isDirectory()) throw userError(file,
+    `${flag}: ${parent} is not a folder; choose another ${flag}`, 'output');
   try {
     checkWritableFolder(parent, `choose another ${flag}`);
   } catch {

@@ -44,13 +44,13 @@ function readHolder(file: string): { text: string; holder: LockHolder | null } |
   }
   try {
     const h = JSON.parse(text) as Partial<LockHolder>;
-    if (Number.isSafeInteger(h.pid) && (h.pid as number) > 0 && typeof h.host === 'string') return { text, holder: h as LockHolder };
+    if (Number.isSafeInteger(h.pid) && (h.pid as number) > 0 && typeof h.host === 'string') return { text,
+      holder: h as LockHolder };
   } catch {
     // An unreadable lock file (truncated, edited) names no holder.
   }
   return { text, holder: null };
 }
-
 
 /**
  * Releases held locks at process exit, and on SIGINT/SIGTERM/SIGHUP when nothing else handles the signal (the
@@ -91,10 +91,12 @@ function removeIfOurs(file: string): void {
  * Takes the lock of an output folder (whose parent must exist). Refuses with a message naming the folder and the
  * holder's pid when another live process holds it; takes over a stale one and reports it through `onNote`.
  */
-export function lockOutputFolder(folder: string, o: { onNote?(message: string): void; flag?: string } = {}): OutputLock {
+export function lockOutputFolder(folder: string,
+  o: { onNote?(message: string): void; flag?: string } = {}): OutputLock {
   const dir = path.resolve(folder);
   const file = lockFileOf(dir);
-  const me: LockHolder = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), command: process.argv.slice(1).join(' ').slice(0, 300) };
+  const me: LockHolder = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(),
+    command: process.argv.slice(1).join(' ').slice(0, 300) };
   const text = JSON.stringify(me) + '\n';
   const flag = o.flag ?? '--out';
   for (let attempt = 0; attempt < 4; attempt++) {
@@ -128,11 +130,14 @@ export function lockOutputFolder(folder: string, o: { onNote?(message: string): 
     if (!seen) continue; // released between the two calls: try again
     const h = seen.holder;
     if (h && h.host !== me.host) {
-      throw userError(dir, `is being written by pid ${h.pid} on host ${h.host} (since ${h.started}); wait for it to finish or choose another ${flag} (if no tinymem runs there any more, remove ${file})`, 'locked');
+      throw userError(dir, `is being written by pid ${h.pid} on host ${h.host} (since ${h.started}); wait for it to ` +
+        `finish or choose another ${flag} (if no tinymem runs there any more, remove ${file})`, 'locked');
     }
     if (h && (h.pid === process.pid ? held.has(file) : pidAlive(h.pid))) {
-      const who = h.pid === process.pid ? 'another step of this process' : `another tinymem (pid ${h.pid}, since ${h.started})`;
-      throw userError(dir, `is being written by ${who}; wait for it to finish or choose another ${flag} (if no tinymem is running, remove ${file})`, 'locked');
+      const who = h.pid === process.pid ? 'another step of this process'
+        : `another tinymem (pid ${h.pid}, since ${h.started})`;
+      throw userError(dir, `is being written by ${who}; wait for it to finish or choose another ${flag} (if no ` +
+        `tinymem is running, remove ${file})`, 'locked');
     }
     // Stale: the holder is gone (or the file names none). Remove it only if it is still the file just read.
     const again = readHolder(file);

@@ -7,7 +7,8 @@ import './weight/index';
 import './subnet/index';
 import './baselines/index';
 
-export { getAnyMethod, getFineTuneMethod, getMethod, getRegularizer, listMethods, methodInfos, resolveHyperParams } from './registry';
+export { getAnyMethod, getFineTuneMethod, getMethod, getRegularizer, listMethods, methodInfos,
+  resolveHyperParams } from './registry';
 export type {
   FineTuneContext,
   FineTuneMethod,

@@ -21,7 +21,8 @@ export function getAnyMethod(id: string): MitigationMethod {
 
 const howToRun = (m: MitigationMethod): string =>
   m.family === 'regularizer'
-    ? `"${m.id}" is a regularizer: it applies while training from scratch (tinymem train --preset NAME --regularizer ${m.id})`
+    ? `"${m.id}" is a regularizer: it applies while training from scratch (tinymem train --preset NAME --regularizer ` +
+      `${m.id})`
     : m.family === 'fine-tune'
       ? `"${m.id}" is a fine-tuning method: it continues training a checkpoint (tinymem mitigate DIR --method ${m.id})`
       : `"${m.id}" is an unlearning method`;
@@ -29,7 +30,8 @@ const howToRun = (m: MitigationMethod): string =>
 /** An unlearning method (neuron, weight or baseline family): the ones that take forget/retain sets. */
 export function getMethod(id: string): UnlearningMethod {
   const m = getAnyMethod(id);
-  if (m.family === 'regularizer' || m.family === 'fine-tune') throw new Error(`${howToRun(m)}, not an unlearning method`);
+  if (m.family === 'regularizer' || m.family === 'fine-tune') throw new Error(
+    `${howToRun(m)}, not an unlearning method`);
   return m;
 }
 
@@ -55,5 +57,6 @@ export function listMethods(): MitigationMethod[] {
 
 /** Plain-data descriptions (no functions), for the UI. */
 export function methodInfos(): MethodInfo[] {
-  return listMethods().map(({ id, name, family, description, edits, novel, hyperParams }) => ({ id, name, family, description, edits, novel, hyperParams }));
+  return listMethods().map(({ id, name, family, description, edits, novel, hyperParams }) =>
+    ({ id, name, family, description, edits, novel, hyperParams }));
 }

@@ -12,10 +12,13 @@ export const PAPER_ACCURACY_BATCH = 1000;
  * Accuracy of `predictions` ([rows, cols], the model's argmax at every position; the last column is unused) against
  * `tokens`. Padding is a target equal to `pad`.
  */
-export function accuracyFromPredictions(tokens: TokenMatrix, predictions: ArrayLike<number>, pad: number, paperBatch = PAPER_ACCURACY_BATCH): AccuracyValue {
+export function accuracyFromPredictions(tokens: TokenMatrix, predictions: ArrayLike<number>, pad: number,
+  paperBatch = PAPER_ACCURACY_BATCH): AccuracyValue {
   const { rows, cols } = tokens;
-  if (predictions.length !== rows * cols) throw new RangeError(`predictions hold ${predictions.length} values for a ${rows}×${cols} matrix`);
-  if (!Number.isInteger(paperBatch) || paperBatch < 1) throw new RangeError(`paperBatch must be a positive integer, got ${paperBatch}`);
+  if (predictions.length !== rows * cols) throw new RangeError(
+    `predictions hold ${predictions.length} values for a ${rows}×${cols} matrix`);
+  if (!Number.isInteger(paperBatch) || paperBatch < 1) throw new RangeError(
+    `paperBatch must be a positive integer, got ${paperBatch}`);
   let correct = 0;
   let correctNoPad = 0;
   let totalNoPad = 0;
@@ -53,7 +56,8 @@ export function accuracyFromPredictions(tokens: TokenMatrix, predictions: ArrayL
 }
 
 /** The averages over `averaged` sets (each set weighted equally, like `avg_acc`), with every set listed. */
-export function summarizeAccuracy(sets: readonly NamedAccuracy[], averaged: readonly string[], padToken: number): AccuracyResult {
+export function summarizeAccuracy(sets: readonly NamedAccuracy[], averaged: readonly string[],
+  padToken: number): AccuracyResult {
   const chosen = sets.filter((s) => averaged.includes(s.set));
   return {
     paper: meanOf(chosen.map((s) => s.paper)),

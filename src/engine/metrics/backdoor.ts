@@ -34,8 +34,10 @@ export const BACKDOOR_FILTER_START = MEM_PROMPT_LENGTH;
  * Kept rows of the poisoned test set: the backdoor changes something in [filterStart, filterStart + k), and the
  * prompt leaves at least one token of context to compare.
  */
-export function backdoorFilter(poisoned: TokenMatrix, clean: TokenMatrix, promptLength: ArrayLike<number>, k = MEM_K, filterStart = BACKDOOR_FILTER_START): Uint8Array {
-  if (promptLength.length !== poisoned.rows) throw new RangeError(`promptLength has ${promptLength.length} entries for ${poisoned.rows} rows`);
+export function backdoorFilter(poisoned: TokenMatrix, clean: TokenMatrix, promptLength: ArrayLike<number>, k = MEM_K,
+  filterStart = BACKDOOR_FILTER_START): Uint8Array {
+  if (promptLength.length !== poisoned.rows) throw new RangeError(
+    `promptLength has ${promptLength.length} entries for ${poisoned.rows} rows`);
   const keep = noiseFilter(poisoned, clean, filterStart, k);
   for (let r = 0; r < keep.length; r++) if (comparedLength(poisoned.cols, promptLength[r]!, k) === 0) keep[r] = 0;
   return keep;
@@ -108,17 +110,20 @@ export async function measureBackdoor(
   const keep = backdoorFilter(poisoned, clean, promptLength, k, start);
   const kept: number[] = [];
   keep.forEach((v, r) => v && kept.push(r));
-  const gen = o.generate ?? modelGenerator(rt, c, params, o.batch ?? 64, o.unmatchableToken == null ? [] : [o.unmatchableToken]);
+  const gen = o.generate
+    ?? modelGenerator(rt, c, params, o.batch ?? 64, o.unmatchableToken == null ? [] : [o.unmatchableToken]);
   const generated: (number[] | null)[] = new Array(rows).fill(null);
   let provider = '';
   let done = 0;
   for (const [p, group] of groupByPromptLength(kept, promptLength)) {
     const promptOf = (r: number) => Array.from(clean.data.subarray(r * cols, r * cols + p));
-    const res = await generateRows(group, promptOf, comparedLength(cols, p, k), gen, { ...o, done, total: kept.length });
+    const res = await generateRows(group, promptOf, comparedLength(cols, p, k), gen,
+      { ...o, done, total: kept.length });
     provider = res.provider || provider;
     for (const [r, t] of res.tokens) generated[r] = t;
     done += group.length;
   }
-  const input = backdoorInput({ poisoned, clean, promptLength, k, keep, generated, unmatchableToken: o.unmatchableToken, filterStart: start });
+  const input = backdoorInput(
+    { poisoned, clean, promptLength, k, keep, generated, unmatchableToken: o.unmatchableToken, filterStart: start });
   return { ...scoreMemorization(input), input, provider };
 }

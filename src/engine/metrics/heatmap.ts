@@ -1,7 +1,8 @@
 // The memorization heatmap payload: for each evaluated sequence, the prompt, the artifact's continuation, the clean
 // continuation, what the model generated, and per compared position whether it matched and whether it was noised.
 // Small ints in plain arrays (JSON-safe) and at most `maxRows` rows, spread evenly over the evaluated ones.
-import { HEATMAP_CLEAN, HEATMAP_MATCH, HEATMAP_NOISED, type HeatmapPayload, type HeatmapRow } from '../../shared/metricTypes';
+import { HEATMAP_CLEAN, HEATMAP_MATCH, HEATMAP_NOISED, type HeatmapPayload,
+  type HeatmapRow } from '../../shared/metricTypes';
 import { type MemorizationInput, type MemorizationScore, comparedLength, promptLengthOf } from './memorization';
 
 export const HEATMAP_MAX_ROWS = 200;
@@ -20,7 +21,8 @@ export function buildHeatmap(
   const { tokens, clean, keep, generated, k } = input;
   const { cols } = tokens;
   const maxRows = o.maxRows ?? HEATMAP_MAX_ROWS;
-  if (!Number.isInteger(maxRows) || maxRows < 0) throw new RangeError(`maxRows must be a non-negative integer, got ${maxRows}`);
+  if (!Number.isInteger(maxRows) || maxRows < 0) throw new RangeError(
+    `maxRows must be a non-negative integer, got ${maxRows}`);
   const evaluated: number[] = [];
   for (let r = 0; r < tokens.rows; r++) if (keep[r]) evaluated.push(r);
   const rows: HeatmapRow[] = spreadRows(evaluated.length, maxRows).map((i) => {
@@ -31,7 +33,8 @@ export function buildHeatmap(
     const target = Array.from(tokens.data.subarray(o0 + p, o0 + p + n));
     const cleanCont = Array.from(clean.data.subarray(o0 + p, o0 + p + n));
     const gen = Array.from({ length: n }, (_, t) => generated[r]![t]!);
-    const flags = gen.map((g, t) => (g === target[t] ? HEATMAP_MATCH : 0) | (target[t] !== cleanCont[t] ? HEATMAP_NOISED : 0) | (g === cleanCont[t] ? HEATMAP_CLEAN : 0));
+    const flags = gen.map((g, t) => (g === target[t] ? HEATMAP_MATCH : 0) | (target[t] !== cleanCont[t]
+      ? HEATMAP_NOISED : 0) | (g === cleanCont[t] ? HEATMAP_CLEAN : 0));
     return {
       row: r,
       dupClass: input.dupClass ? input.dupClass[r]! : 0,

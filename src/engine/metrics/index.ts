@@ -16,7 +16,8 @@ export {
   noiseFilter,
   scoreMemorization,
 } from './memorization';
-export { BACKDOOR_FILTER_START, type BackdoorOptions, type BackdoorScoreInput, backdoorFilter, groupByPromptLength, measureBackdoor, scoreBackdoor } from './backdoor';
+export { BACKDOOR_FILTER_START, type BackdoorOptions, type BackdoorScoreInput, backdoorFilter, groupByPromptLength,
+  measureBackdoor, scoreBackdoor } from './backdoor';
 export { PAPER_ACCURACY_BATCH, accuracyFromPredictions, summarizeAccuracy } from './accuracy';
 export { PAPER_PERPLEXITY_BATCH, perplexityFromRowSums, perplexityFromTokenLosses } from './perplexity';
 export { type TeacherForced, defaultEvalBatch, rowLossSums, teacherForced } from './teacherForced';

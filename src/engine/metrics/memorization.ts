@@ -67,10 +67,12 @@ export interface MemorizationScore {
   cleanCorrect: Uint8Array;
 }
 
-export const promptLengthOf = (p: number | ArrayLike<number>, row: number): number => (typeof p === 'number' ? p : p[row]!);
+export const promptLengthOf = (p: number | ArrayLike<number>, row: number): number =>
+  (typeof p === 'number' ? p : p[row]!);
 
 /** Compared length of a row: k, or what is left of the context after the prompt. */
-export const comparedLength = (cols: number, prompt: number, k: number): number => Math.max(0, Math.min(k, cols - prompt));
+export const comparedLength = (cols: number, prompt: number, k: number): number =>
+  Math.max(0, Math.min(k, cols - prompt));
 
 export function scoreMemorization(input: MemorizationInput): MemorizationScore {
   const { tokens, clean, k, keep, generated } = input;
@@ -91,7 +93,8 @@ export function scoreMemorization(input: MemorizationInput): MemorizationScore {
   const count = Array.from({ length: nClass }, () => ({ rows: 0, kept: 0, memorized: 0, cleanCorrect: 0 }));
   for (let r = 0; r < rows; r++) {
     const cls = dupClass[r]!;
-    if (!(cls >= 0 && cls < nClass)) throw new RangeError(`row ${r} has duplication class ${cls}, outside the ${nClass} classes`);
+    if (!(cls >= 0 && cls < nClass)) throw new RangeError(
+      `row ${r} has duplication class ${cls}, outside the ${nClass} classes`);
     const c = count[cls]!;
     c.rows++;
     if (!keep[r]) continue;
@@ -99,7 +102,8 @@ export function scoreMemorization(input: MemorizationInput): MemorizationScore {
     const p = promptLengthOf(input.promptLength, r);
     const n = comparedLength(cols, p, k);
     const gen = generated[r];
-    if (!gen || gen.length < n) throw new RangeError(`row ${r} needs ${n} generated tokens, got ${gen ? gen.length : 'none'}`);
+    if (!gen || gen.length < n) throw new RangeError(
+      `row ${r} needs ${n} generated tokens, got ${gen ? gen.length : 'none'}`);
     const o = r * cols + p;
     let mem = 1;
     let cln = 1;
@@ -124,12 +128,15 @@ export function scoreMemorization(input: MemorizationInput): MemorizationScore {
   });
   const byClass: DupClassCounts[] = count.map((c, i) => ({ dupClass: i, factor: dupFactors[i]!, ...finish(c) }));
   const pooled = finish(
-    count.reduce((a, c) => ({ rows: a.rows + c.rows, kept: a.kept + c.kept, memorized: a.memorized + c.memorized, cleanCorrect: a.cleanCorrect + c.cleanCorrect }), {
-      rows: 0,
-      kept: 0,
-      memorized: 0,
-      cleanCorrect: 0,
-    }),
+    count.reduce(
+      (a, c) =>
+        ({ rows: a.rows + c.rows, kept: a.kept + c.kept, memorized: a.memorized + c.memorized,
+          cleanCorrect: a.cleanCorrect + c.cleanCorrect }), {
+        rows: 0,
+        kept: 0,
+        memorized: 0,
+        cleanCorrect: 0,
+      }),
   );
   const forgetSet: number[] = [];
   memorized.forEach((m, r) => m && forgetSet.push(r));
@@ -157,7 +164,8 @@ export function meanOf(xs: readonly (number | null)[]): number | null {
 }
 
 function sameShape(a: TokenMatrix, b: TokenMatrix): void {
-  if (a.rows !== b.rows || a.cols !== b.cols) throw new RangeError(`artifact matrix is ${a.rows}×${a.cols} but its clean twin is ${b.rows}×${b.cols}`);
+  if (a.rows !== b.rows || a.cols !== b.cols) throw new RangeError(
+    `artifact matrix is ${a.rows}×${a.cols} but its clean twin is ${b.rows}×${b.cols}`);
 }
 
 // ---- generation -------------------------------------------------------------------------------------------------
@@ -177,7 +185,8 @@ export interface GenerationOptions {
 }
 
 /** Greedy decoding with the model; `suppress` tokens are never generated (EOS, as Hugging Face's min_length does). */
-export function modelGenerator(rt: Runtime, c: ModelConfig, params: Params, batch: number, suppress: readonly number[] = []): GenerateFn {
+export function modelGenerator(rt: Runtime, c: ModelConfig, params: Params, batch: number,
+  suppress: readonly number[] = []): GenerateFn {
   return (prompts, steps) => greedyContinuation(rt, c, params, prompts, steps, batch, suppress);
 }
 
@@ -207,7 +216,8 @@ export async function generateRows(
     throwIfAborted(o.signal);
     const chunk = rows.slice(s, s + batch);
     const res = await gen(chunk.map(promptOf), steps);
-    if (res.tokens.length !== chunk.length) throw new Error(`generation returned ${res.tokens.length} continuations for ${chunk.length} prompts`);
+    if (res.tokens.length !== chunk.length) throw new Error(
+      `generation returned ${res.tokens.length} continuations for ${chunk.length} prompts`);
     provider = res.provider || provider;
     chunk.forEach((r, i) => out.set(r, res.tokens[i]!));
     o.onProgress?.((o.done ?? 0) + s + chunk.length, o.total ?? rows.length);
@@ -252,14 +262,16 @@ export async function measureMemorization(
   const p = o.promptLength ?? MEM_PROMPT_LENGTH;
   const k = o.k ?? MEM_K;
   const { rows, cols } = art.tokens;
-  if (!Number.isInteger(p) || p < 1 || p >= cols) throw new RangeError(`promptLength must be an integer in [1, ${cols - 1}] for ${cols}-token sequences, got ${p}`);
+  if (!Number.isInteger(p) || p < 1 || p >= cols) throw new RangeError(
+    `promptLength must be an integer in [1, ${cols - 1}] for ${cols}-token sequences, got ${p}`);
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${k}`);
   const filter = o.filter ?? true;
   const keep = filter ? noiseFilter(art.tokens, art.clean, p, k) : new Uint8Array(rows).fill(1);
   const keptRows: number[] = [];
   keep.forEach((v, r) => v && keptRows.push(r));
   const steps = comparedLength(cols, p, k);
-  const gen = o.generate ?? modelGenerator(rt, c, params, o.batch ?? 64, o.unmatchableToken == null ? [] : [o.unmatchableToken]);
+  const gen = o.generate
+    ?? modelGenerator(rt, c, params, o.batch ?? 64, o.unmatchableToken == null ? [] : [o.unmatchableToken]);
   const promptOf = (r: number) => Array.from(art.clean.data.subarray(r * cols, r * cols + p));
   const { tokens, provider } = await generateRows(keptRows, promptOf, steps, gen, o);
   const generated = Array.from({ length: rows }, (_, r) => tokens.get(r) ?? null);

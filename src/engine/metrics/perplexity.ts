@@ -10,10 +10,12 @@ export const PAPER_PERPLEXITY_BATCH = 64;
  * From each sequence's summed token cross-entropy and its number of tokens: consecutive rows form the batches,
  * the last one possibly smaller (it still counts as one batch, as averaging over a DataLoader does).
  */
-export function perplexityFromRowSums(sums: ArrayLike<number>, counts: ArrayLike<number> | number, batch = PAPER_PERPLEXITY_BATCH): PerplexityValue {
+export function perplexityFromRowSums(sums: ArrayLike<number>, counts: ArrayLike<number> | number,
+  batch = PAPER_PERPLEXITY_BATCH): PerplexityValue {
   if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`);
   const rows = sums.length;
-  if (typeof counts !== 'number' && counts.length !== rows) throw new RangeError(`counts has ${counts.length} entries for ${rows} rows`);
+  if (typeof counts !== 'number' && counts.length !== rows) throw new RangeError(
+    `counts has ${counts.length} entries for ${rows} rows`);
   const countOf = (r: number) => (typeof counts === 'number' ? counts : counts[r]!);
   let loss = 0;
   let tokens = 0;
@@ -44,9 +46,11 @@ export function perplexityFromRowSums(sums: ArrayLike<number>, counts: ArrayLike
 }
 
 /** Per-token losses [rows, cols] (every entry counted), row-major; e.g. the T − 1 next-token losses of each row. */
-export function perplexityFromTokenLosses(losses: { rows: number; cols: number; data: ArrayLike<number> }, batch = PAPER_PERPLEXITY_BATCH): PerplexityValue {
+export function perplexityFromTokenLosses(losses: { rows: number; cols: number; data: ArrayLike<number> },
+  batch = PAPER_PERPLEXITY_BATCH): PerplexityValue {
   const { rows, cols, data } = losses;
-  if (data.length !== rows * cols) throw new RangeError(`losses hold ${data.length} values for a ${rows}×${cols} matrix`);
+  if (data.length !== rows * cols) throw new RangeError(
+    `losses hold ${data.length} values for a ${rows}×${cols} matrix`);
   const sums = new Float64Array(rows);
   for (let r = 0; r < rows; r++) for (let t = 0; t < cols; t++) sums[r] += data[r * cols + t]!;
   return perplexityFromRowSums(sums, cols, batch);

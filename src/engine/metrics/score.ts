@@ -1,23 +1,25 @@
 // Scoring a model on token sequences: per-sequence next-token loss and batched greedy continuation.
 import { F, Graph, type Tensor, compileGraph } from '../graph/index';
-import { type ModelConfig, configKey, contextField, declareParams, dims, modelDecodeStep, modelForward, modelPrefill, nextTokenTargets } from '../model/architecture';
+import { type ModelConfig, configKey, contextField, declareParams, dims, modelDecodeStep, modelForward, modelPrefill,
+  nextTokenTargets } from '../model/architecture';
 import type { Runtime } from '../runtime/session';
 
 export type Params = Map<string, Float32Array>;
-
 
 function feedsOf(params: Params): Record<string, Float32Array> {
   return Object.fromEntries(params);
 }
 
 /** Mean next-token cross-entropy of each sequence (all positions, as Hugging Face's causal-LM loss). */
-export async function sequenceLosses(rt: Runtime, c: ModelConfig, params: Params, seqs: number[][], batch = 64): Promise<{ loss: number[]; provider: string }> {
+export async function sequenceLosses(rt: Runtime, c: ModelConfig, params: Params, seqs: number[][],
+  batch = 64): Promise<{ loss: number[]; provider: string }> {
   const loss: number[] = [];
   let provider = '';
   for (let s = 0; s < seqs.length; s += batch) {
     const chunk = seqs.slice(s, s + batch);
     const T = chunk[0]!.length;
-    if (chunk.some((q) => q.length !== T)) throw new Error('sequenceLosses: sequences in one call must have equal lengths');
+    if (chunk.some((q) => q.length !== T)) throw new Error(
+      'sequenceLosses: sequences in one call must have equal lengths');
     const B = chunk.length;
     const session = await rt.session(`seqloss:${configKey(c)}:${B}x${T}`, () => {
       const g = new Graph();
@@ -34,10 +36,12 @@ export async function sequenceLosses(rt: Runtime, c: ModelConfig, params: Params
 }
 
 /** Full logits [B·T·V] of equal-length sequences (for parity checks against other implementations). */
-export async function sequenceLogits(rt: Runtime, c: ModelConfig, params: Params, seqs: number[][]): Promise<Float32Array> {
+export async function sequenceLogits(rt: Runtime, c: ModelConfig, params: Params,
+  seqs: number[][]): Promise<Float32Array> {
   const B = seqs.length;
   const T = seqs[0]!.length;
-  if (seqs.some((q) => q.length !== T)) throw new Error('sequenceLogits: sequences in one call must have equal lengths');
+  if (seqs.some((q) => q.length !== T)) throw new Error(
+    'sequenceLogits: sequences in one call must have equal lengths');
   const session = await rt.session(`logits:${configKey(c)}:${B}x${T}`, () => {
     const g = new Graph();
     const P = declareParams(g, c);
@@ -68,10 +72,12 @@ export async function greedyContinuation(
   for (let s = 0; s < prompts.length; s += batch) {
     const chunk = prompts.slice(s, s + batch);
     const P0 = chunk[0]!.length;
-    if (chunk.some((q) => q.length !== P0)) throw new Error('greedyContinuation: prompts in one call must have equal lengths');
+    if (chunk.some((q) => q.length !== P0)) throw new Error(
+      'greedyContinuation: prompts in one call must have equal lengths');
     const capacity = P0 + steps - 1; // the last generated token is never fed back
     const { context, vocab, layers } = dims(c);
-    if (capacity > context) throw new Error(`greedyContinuation: prompt ${P0} + ${steps} steps exceeds the context ${contextField(c)}`);
+    if (capacity > context) throw new Error(`greedyContinuation: prompt ${P0} + ${steps} steps exceeds the context ` +
+      `${contextField(c)}`);
     const B = chunk.length;
     const session = await rt.session(`greedy:${configKey(c)}:${B}x${P0}+${steps}:-${suppress.join(',')}`, () => {
       const g = new Graph();
@@ -80,17 +86,20 @@ export async function greedyContinuation(
       const pre = modelPrefill(c, P, tokens, capacity);
       const bias = new Float32Array(vocab);
       for (const t of suppress) bias[t] = -3.4028234663852886e38;
-      const pick = (logits: Tensor) => F.argMax(suppress.length ? F.add(logits, F.constant(logits.graph, bias, 'float32', [vocab])) : logits, -1);
+      const pick = (logits: Tensor) =>
+        F.argMax(suppress.length ? F.add(logits, F.constant(logits.graph, bias, 'float32', [vocab])) : logits, -1);
       const first = pick(pre.logits); // [B]
       if (steps === 1) return compileGraph(g, { first });
       const L = layers;
       const start = F.constant(g, [P0], 'int64', [1]);
-      const { scans } = F.loop(steps - 1, [first, start, ...pre.cache.k, ...pre.cache.v], (b, _iter, [tok, pos, ...kv]) => {
-        const Pb = Object.fromEntries(Object.entries(P).map(([k, t]) => [k, b.capture(t)]));
-        const step = modelDecodeStep(c, Pb, F.reshape(tok!, [B, 1]), pos!, { k: kv.slice(0, L), v: kv.slice(L) });
-        const next = pick(step.logits);
-        return { carried: [next, F.add(pos!, F.constant(b, [1], 'int64', [1])), ...step.cache.k, ...step.cache.v], scans: [next] };
-      });
+      const { scans } = F.loop(steps - 1, [first, start, ...pre.cache.k, ...pre.cache.v],
+        (b, _iter, [tok, pos, ...kv]) => {
+          const Pb = Object.fromEntries(Object.entries(P).map(([k, t]) => [k, b.capture(t)]));
+          const step = modelDecodeStep(c, Pb, F.reshape(tok!, [B, 1]), pos!, { k: kv.slice(0, L), v: kv.slice(L) });
+          const next = pick(step.logits);
+          return { carried: [next, F.add(pos!, F.constant(b, [1], 'int64', [1])), ...step.cache.k, ...step.cache.v],
+            scans: [next] };
+        });
       return compileGraph(g, { first, rest: scans[0]! });
     });
     const r = await session.run({ ...feedsOf(params), tokens: chunk.flat() });

@@ -3,7 +3,8 @@
 // copies of its first row and trimmed), so one compiled session serves a whole matrix.
 import { F, Graph, compileGraph } from '../graph/index';
 import type { TokenMatrix } from '../data/tokenMatrix';
-import { type ModelConfig, contextField, declareParams, dims, modelForward, nextTokenTargets } from '../model/architecture';
+import { type ModelConfig, contextField, declareParams, dims, modelForward,
+  nextTokenTargets } from '../model/architecture';
 import type { Runtime } from '../runtime/session';
 import { throwIfAborted } from './memorization';
 import type { Params } from './score';
@@ -55,7 +56,8 @@ export async function teacherForced(
       const r = s + (i < n ? i : 0);
       for (let t = 0; t < cols; t++) {
         const tok = m.data[r * cols + t]!;
-        if (tok < 0 || tok >= vocab) throw new RangeError(`row ${r} holds token ${tok}, outside the model's vocabulary of ${vocab}`);
+        if (tok < 0 || tok >= vocab) throw new RangeError(
+          `row ${r} holds token ${tok}, outside the model's vocabulary of ${vocab}`);
         feed[i * cols + t] = BigInt(tok);
       }
     }
@@ -71,7 +73,8 @@ export async function teacherForced(
 }
 
 /** Summed next-token loss of each row (the T − 1 positions that have a next token). */
-export function rowLossSums(losses: Float32Array, rows: number, cols: number, select?: readonly number[]): Float64Array {
+export function rowLossSums(losses: Float32Array, rows: number, cols: number,
+  select?: readonly number[]): Float64Array {
   const idx = select ?? Array.from({ length: rows }, (_, r) => r);
   const sums = new Float64Array(idx.length);
   idx.forEach((r, i) => {

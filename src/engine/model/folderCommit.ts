@@ -7,7 +7,8 @@
 //
 // On load, verifyFolder checks the manifest's version and the recorded files: a missing file (an incomplete folder),
 // a different size or content (changed after the save) or a newer manifest version is refused, naming the file.
-import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync,
+  rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { contentHash } from './safetensors';
 import { fsyncDir, writeChunksSync, writeFileAtomicSync } from '../../shared/atomicWrite';
@@ -60,7 +61,8 @@ function writeRecorded(file: string, chunks: readonly Uint8Array[]): FileRecord 
  * Writes `files` (and `manifest`, last, as tinymem.json with the files' records) as the folder `dir`, replacing a
  * previous folder there as a whole. Returns the records of the files written.
  */
-export function commitFolder(dir: string, files: readonly FolderFile[], manifest?: Record<string, unknown>): Map<string, FileRecord> {
+export function commitFolder(dir: string, files: readonly FolderFile[], manifest?: Record<string,
+  unknown>): Map<string, FileRecord> {
   let target = resolve(dir);
   const parent = dirname(target);
   try {
@@ -71,7 +73,8 @@ export function commitFolder(dir: string, files: readonly FolderFile[], manifest
   // A symlinked folder is replaced where it points, so the link stays.
   if (existsSync(target)) {
     target = realpathSync(target);
-    if (!statSync(target).isDirectory()) throw new WriteError(target, 'exists and is not a folder; pick a folder path for the checkpoint');
+    if (!statSync(target).isDirectory()) throw new WriteError(target,
+      'exists and is not a folder; pick a folder path for the checkpoint');
   }
   // Leftovers of killed saves next to the folder (of this folder or its siblings) go first.
   cleanStaleLeftovers(dirname(target));
@@ -82,7 +85,8 @@ export function commitFolder(dir: string, files: readonly FolderFile[], manifest
   try {
     mkdirSync(tmp);
     for (const f of files) {
-      if (f.name === MANIFEST_NAME) throw new Error(`${MANIFEST_NAME} is written from the manifest argument, not as a file`);
+      if (f.name === MANIFEST_NAME) throw new Error(
+        `${MANIFEST_NAME} is written from the manifest argument, not as a file`);
       try {
         records.set(f.name, writeRecorded(join(tmp, f.name), f.chunks));
       } catch (e) {
@@ -140,7 +144,8 @@ function swapIn(tmp: string, target: string): void {
     rmSync(tmp, { recursive: true, force: true });
     const code = (e as NodeJS.ErrnoException).code;
     if (!previous && (code === 'ENOTEMPTY' || code === 'EEXIST')) {
-      throw new WriteError(target, 'another process created this folder while the checkpoint was being saved; save again or pick another folder');
+      throw new WriteError(target, 'another process created this folder while the checkpoint was being saved; save ' +
+        'again or pick another folder');
     }
     throw asWriteError(target, e, previous ? 'the folder\'s previous contents are unchanged' : 'nothing was written');
   }
@@ -174,18 +179,24 @@ export function missingFolderHint(dir: string): string {
   const target = resolve(dir);
   const left = staleLeftovers(dirname(target), basename(target));
   const old = left.find((l) => l.kind === 'old');
-  if (old) return `; a save into it was interrupted: the previous checkpoint is in ${old.path}, rename it back to ${basename(target)}`;
-  if (left.length > 0) return `; a save into it was interrupted before it finished (${left[0]!.path} is its incomplete temporary folder); run the step that writes it again`;
+  if (old) return `; a save into it was interrupted: the previous checkpoint is in ${old.path}, rename it back to ` +
+    `${basename(target)}`;
+  if (left.length > 0) return `; a save into it was interrupted before it finished (${left[
+    0]!.path} is its incomplete temporary folder); run the step that writes it again`;
   return '';
 }
 
 /** Refuses a manifest newer than this tinymem reads, naming the file, the version and what to do. */
-export function checkManifestVersion(manifest: Record<string, unknown>, file: string, fail: (message: string) => Error): void {
+export function checkManifestVersion(manifest: Record<string, unknown>, file: string,
+  fail: (message: string) => Error): void {
   const v = manifest.version;
   if (v === undefined) return;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw fail(`"version" must be a positive integer, got ${JSON.stringify(v)}; fix ${MANIFEST_NAME} or save the checkpoint again`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw fail(
+    `"version" must be a positive integer, got ${JSON.stringify(
+      v)}; fix ${MANIFEST_NAME} or save the checkpoint again`);
   if (v > MANIFEST_VERSION) {
-    throw fail(`is manifest version ${v}, newer than this tinymem reads (version ${MANIFEST_VERSION}); update tinymem to open this checkpoint, or re-create it with this version`);
+    throw fail(`is manifest version ${v}, newer than this tinymem reads (version ${MANIFEST_VERSION}); update ` +
+      `tinymem to open this checkpoint, or re-create it with this version`);
   }
 }
 
@@ -193,29 +204,38 @@ export function checkManifestVersion(manifest: Record<string, unknown>, file: st
  * Checks the files a manifest records (contentHashes, fileStats) against the folder. `full` re-hashes every file;
  * otherwise files over ALWAYS_HASH_BYTES whose size and mtime match the record are trusted.
  */
-export function verifyFolder(dir: string, manifest: Record<string, unknown>, fail: (file: string, message: string) => Error, full = false): void {
+export function verifyFolder(dir: string, manifest: Record<string, unknown>, fail: (file: string, message: string) =>
+  Error, full = false): void {
   const root = resolve(dir);
   const manifestFile = join(root, MANIFEST_NAME);
   const hashes = manifest.contentHashes;
   if (hashes === undefined) return;
-  if (!isObject(hashes)) throw fail(manifestFile, `"contentHashes" must be an object {file: "sha256:…"}, got ${JSON.stringify(hashes)}; fix ${MANIFEST_NAME} or save the checkpoint again`);
+  if (!isObject(hashes)) throw fail(manifestFile,
+    `"contentHashes" must be an object {file: "sha256:…"}, got ${JSON.stringify(
+      hashes)}; fix ${MANIFEST_NAME} or save the checkpoint again`);
   const stats = isObject(manifest.fileStats) ? manifest.fileStats : {};
   for (const [name, recorded] of Object.entries(hashes)) {
-    if (typeof recorded !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(recorded) || name !== basename(name) || name === '..' || name === '.') {
-      throw fail(manifestFile, `contentHashes["${name}"] must name a file of this folder with a "sha256:<64 hex digits>" hash, got ${JSON.stringify(recorded)}; fix ${MANIFEST_NAME} or save the checkpoint again`);
+    if (typeof recorded !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(recorded) || name !== basename(name)
+      || name === '..' || name === '.') {
+      throw fail(manifestFile, `contentHashes["${name}"] must name a file of this folder with a "sha256:<64 hex ` +
+        `digits>" hash, got ${JSON.stringify(recorded)}; fix ${MANIFEST_NAME} or save the checkpoint again`);
     }
     const file = join(root, name);
     if (!existsSync(file)) {
-      throw fail(file, `is missing, but ${MANIFEST_NAME} records it: the folder is incomplete (a save was interrupted, or the file was deleted); run the step that wrote the checkpoint again`);
+      throw fail(file, `is missing, but ${MANIFEST_NAME} records it: the folder is incomplete (a save was ` +
+        `interrupted, or the file was deleted); run the step that wrote the checkpoint again`);
     }
     const st = statSync(file);
     const rec = stats[name];
     const bytes = isObject(rec) && typeof rec.bytes === 'number' ? rec.bytes : undefined;
-    const edited = `was changed after the checkpoint was saved (edited by hand, or written by an interrupted save); run the step that wrote it again, or, to keep the edit, remove "${name}" from contentHashes in ${manifestFile}`;
-    if (bytes !== undefined && bytes !== st.size) throw fail(file, `has ${st.size} bytes but ${MANIFEST_NAME} records ${bytes}: it ${edited}`);
+    const edited = `was changed after the checkpoint was saved (edited by hand, or written by an interrupted save); ` +
+      `run the step that wrote it again, or, to keep the edit, remove "${name}" from contentHashes in ${manifestFile}`;
+    if (bytes !== undefined && bytes !== st.size) throw fail(file,
+      `has ${st.size} bytes but ${MANIFEST_NAME} records ${bytes}: it ${edited}`);
     const sameStat = bytes === st.size && isObject(rec) && rec.mtimeMs === st.mtimeMs;
     if (!full && sameStat && st.size > ALWAYS_HASH_BYTES) continue;
     const actual = contentHash(file);
-    if (actual !== recorded) throw fail(file, `content hash ${actual} differs from ${recorded} recorded in ${MANIFEST_NAME}: it ${edited}`);
+    if (actual !== recorded) throw fail(file, `content hash ${actual} differs from ${recorded} recorded in ` +
+      `${MANIFEST_NAME}: it ${edited}`);
   }
 }

@@ -92,20 +92,26 @@ export function elementCount(shape: readonly number[]): number {
 }
 
 function assertLittleEndianHost(file: string): void {
-  if (endianness() !== 'LE') throw new SafetensorsError(file, 'this machine is big-endian; safetensors data is little-endian and byte swapping is not implemented');
+  if (endianness() !== 'LE') throw new SafetensorsError(file,
+    'this machine is big-endian; safetensors data is little-endian and byte swapping is not implemented');
 }
 
 function headerLength(first8: Uint8Array, fileSize: number, file: string): number {
   if (fileSize < 8) {
-    throw new SafetensorsError(file, `the file is ${fileSize} bytes, shorter than the 8-byte header length every safetensors file starts with; it is empty or truncated: ${REEXPORT}`);
+    throw new SafetensorsError(file, `the file is ${fileSize} bytes, shorter than the 8-byte header length every ` +
+      `safetensors file starts with; it is empty or truncated: ${REEXPORT}`);
   }
   const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(fileSize - 8)) {
     const zip = first8[0] === 0x50 && first8[1] === 0x4b; // "PK": a PyTorch .bin/.pt zip archive
-    const hint = zip ? ' It looks like a PyTorch zip checkpoint (.bin/.pt), not safetensors: convert it with safetensors.torch.save_file.' : '';
-    throw new SafetensorsError(file, `the header length (${n} bytes) runs past the end of the file (${fileSize} bytes): the file is truncated or not a safetensors file.${hint} Fix: ${REEXPORT}`);
+    const hint = zip ? ' It looks like a PyTorch zip checkpoint (.bin/.pt), not safetensors: convert it with ' +
+      'safetensors.torch.save_file.' : '';
+    throw new SafetensorsError(file, `the header length (${n} bytes) runs past the end of the file (${fileSize} ` +
+      `bytes): the file is truncated or not a safetensors file.${hint} Fix: ${REEXPORT}`);
   }
-  if (n > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(file, `the header length (${n} bytes) is over the ${MAX_HEADER_BYTES}-byte limit: this is not a safetensors file. Fix: ${REEXPORT}`);
+  if (n > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(file,
+    `the header length (${n} bytes) is over the ${MAX_HEADER_BYTES}-byte limit: this is not a safetensors file. Fix: ` +
+    `${REEXPORT}`);
   return Number(n);
 }
 
@@ -119,36 +125,46 @@ function parseHeader(bytes: Uint8Array, file: string, fileSize: number): Safeten
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new SafetensorsError(file, `the ${bytes.length}-byte header is not valid UTF-8: the file is corrupt. Fix: ${REEXPORT}`);
+    throw new SafetensorsError(file, `the ${bytes.length}-byte header is not valid UTF-8: the file is corrupt. Fix: ` +
+      `${REEXPORT}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
     const start = JSON.stringify(text.slice(0, 60));
-    throw new SafetensorsError(file, `the header is not valid JSON (${(e as Error).message}; it starts ${start}): the file is corrupt or not a safetensors file. Fix: ${REEXPORT}`);
+    throw new SafetensorsError(file, `the header is not valid JSON (${(e as Error).message}; it starts ${start}): ` +
+      `the file is corrupt or not a safetensors file. Fix: ${REEXPORT}`);
   }
-  if (!isObject(json)) throw new SafetensorsError(file, `the header must be a JSON object of tensors, got ${Array.isArray(json) ? 'an array' : typeof json}. Fix: ${REEXPORT}`);
+  if (!isObject(json)) throw new SafetensorsError(file,
+    `the header must be a JSON object of tensors, got ${Array.isArray(json) ? 'an array'
+      : typeof json}. Fix: ${REEXPORT}`);
 
   const metadata: Record<string, string> = {};
   const entries: HeaderEntry[] = [];
   for (const [name, v] of Object.entries(json)) {
     if (name === '__metadata__') {
       if (v === null) continue;
-      if (!isObject(v)) throw new SafetensorsError(file, `"__metadata__" must be an object of strings, got ${JSON.stringify(v)}. Fix: ${REEXPORT}`);
+      if (!isObject(v)) throw new SafetensorsError(file,
+        `"__metadata__" must be an object of strings, got ${JSON.stringify(v)}. Fix: ${REEXPORT}`);
       for (const [k, s] of Object.entries(v)) {
-        if (typeof s !== 'string') throw new SafetensorsError(file, `"__metadata__" value "${k}" must be a string, got ${JSON.stringify(s)}. Fix: ${REEXPORT}`);
+        if (typeof s !== 'string') throw new SafetensorsError(file,
+          `"__metadata__" value "${k}" must be a string, got ${JSON.stringify(s)}. Fix: ${REEXPORT}`);
         metadata[k] = s;
       }
       continue;
     }
     const bad = (what: string) => new SafetensorsError(file, `tensor "${name}": ${what}. Fix: ${REEXPORT}`, name);
-    if (!isObject(v)) throw bad(`its header entry must be an object {dtype, shape, data_offsets}, got ${JSON.stringify(v)}`);
+    if (!isObject(v)) throw bad(`its header entry must be an object {dtype, shape, data_offsets}, got ` +
+      `${JSON.stringify(v)}`);
     const { dtype, shape, data_offsets: offsets } = v;
     if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) {
-      throw new SafetensorsError(file, `tensor "${name}" has dtype ${JSON.stringify(dtype)}, which this reader does not support (supported: ${DTYPES.join(', ')}). Fix: convert that tensor to one of these before exporting (e.g. tensor.float()).`, name);
+      throw new SafetensorsError(file, `tensor "${name}" has dtype ${JSON.stringify(dtype)}, which this reader does ` +
+        `not support (supported: ${DTYPES.join(', ')}). Fix: convert that tensor to one of these before exporting ` +
+        `(e.g. tensor.float()).`, name);
     }
-    if (!Array.isArray(shape) || !shape.every(isCount)) throw bad(`shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+    if (!Array.isArray(shape) || !shape.every(isCount)) throw bad(
+      `shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
       throw bad(`data_offsets must be [begin, end] with non-negative integers, got ${JSON.stringify(offsets)}`);
     }
@@ -157,7 +173,9 @@ function parseHeader(bytes: Uint8Array, file: string, fileSize: number): Safeten
     const count = elementCount(shape as number[]);
     const bytesPer = DTYPE_BYTES[dtype as Dtype];
     if (!Number.isSafeInteger(count * bytesPer) || count * bytesPer !== end - begin) {
-      throw bad(`shape [${(shape as number[]).join(', ')}] × ${dtype} (${bytesPer} bytes) needs ${count * bytesPer} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+      throw bad(`shape [${(shape as number[]).join(
+        ', ')}] × ${dtype} (${bytesPer} bytes) needs ${count * bytesPer} bytes but data_offsets [${begin},
+        ${end}] span ${end - begin}`);
     }
     entries.push({ name, dtype: dtype as Dtype, shape: shape as number[], begin, end });
   }
@@ -166,13 +184,16 @@ function parseHeader(bytes: Uint8Array, file: string, fileSize: number): Safeten
   const last = entries.reduce((m, e) => Math.max(m, e.end), 0);
   if (last > dataSize) {
     const culprit = entries.find((e) => e.end > dataSize)!;
-    throw new SafetensorsError(file, `the data is truncated: tensor "${culprit.name}" needs bytes up to ${dataStart + culprit.end} and the header says the data runs to ${dataStart + last}, but the file has only ${fileSize} bytes. Fix: ${REEXPORT}`, culprit.name);
+    throw new SafetensorsError(file, `the data is truncated: tensor "${culprit.name}" needs bytes up to ` +
+      `${dataStart + culprit.end} and the header says the data runs to ${dataStart
+      + last}, but the file has only ${fileSize} bytes. Fix: ${REEXPORT}`, culprit.name);
   }
   for (let i = 1; i < entries.length; i++) {
     const a = entries[i - 1]!;
     const b = entries[i]!;
     if (b.begin < a.end) {
-      throw new SafetensorsError(file, `tensors "${a.name}" [${a.begin}, ${a.end}) and "${b.name}" [${b.begin}, ${b.end}) overlap in the data section. Fix: ${REEXPORT}`, b.name);
+      throw new SafetensorsError(file, `tensors "${a.name}" [${a.begin}, ${a.end}) and "${b.name}" [${b.begin}, ` +
+        `${b.end}) overlap in the data section. Fix: ${REEXPORT}`, b.name);
     }
   }
   return { entries, metadata, dataStart };
@@ -218,7 +239,8 @@ export function parseSafetensors(bytes: Uint8Array, opts: ReadOptions & { file?:
     const count = elementCount(e.shape);
     const bytesPer = DTYPE_BYTES[e.dtype];
     let data: TensorData;
-    if ((bytes.byteOffset + start) % bytesPer === 0) data = typedView(e.dtype, bytes.buffer, bytes.byteOffset + start, count);
+    if ((bytes.byteOffset + start) % bytesPer === 0) data = typedView(e.dtype, bytes.buffer, bytes.byteOffset + start,
+      count);
     else {
       const copy = new Uint8Array(e.end - e.begin); // fresh buffer at offset 0: aligned for every dtype
       copy.set(bytes.subarray(start, start + copy.length));
@@ -234,7 +256,9 @@ function readExactly(fd: number, target: Uint8Array, position: number, file: str
   let done = 0;
   while (done < target.length) {
     const n = readSync(fd, target, done, Math.min(target.length - done, 1 << 30), position + done);
-    if (n === 0) throw new SafetensorsError(file, `the file ended while reading ${what} (it changed or was truncated while being read); check that nothing else is writing it and try again`);
+    if (n === 0) throw new SafetensorsError(file,
+      `the file ended while reading ${what} (it changed or was truncated while being read); check that nothing else ` +
+      `is writing it and try again`);
     done += n;
   }
 }
@@ -247,8 +271,11 @@ function openForRead(file: string): number {
     fd = openSync(file, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new SafetensorsError(file, 'file not found; check the path (a checkpoint folder holds model.safetensors or model.safetensors.index.json plus its shards)');
-    if (code === 'EISDIR') throw new SafetensorsError(file, 'is a folder, not a .safetensors file; pass the file inside it');
+    if (code === 'ENOENT') throw new SafetensorsError(file,
+      'file not found; check the path (a checkpoint folder holds model.safetensors or model.safetensors.index.json ' +
+      'plus its shards)');
+    if (code === 'EISDIR') throw new SafetensorsError(file,
+      'is a folder, not a .safetensors file; pass the file inside it');
     if (e instanceof UserError) throw new SafetensorsError(file, e.message.slice(file.length + 2));
     throw new SafetensorsError(file, `cannot be opened (${(e as Error).message}); check the path and its permissions`);
   }
@@ -306,21 +333,27 @@ export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
  * Loads every shard listed in `dir/model.safetensors.index.json` ({"weight_map": {tensor: shard file}}) into one
  * set of tensors. Tensors a shard holds but the map does not list are loaded too; a tensor in two shards is an error.
  */
-export function readShardedSafetensors(dir: string, opts: ReadOptions & { indexFile?: string } = {}): SafetensorsContents {
+export function readShardedSafetensors(dir: string,
+  opts: ReadOptions & { indexFile?: string } = {}): SafetensorsContents {
   const { indexPath, byShard } = readShardIndex(dir, opts.indexFile);
   const out: SafetensorsContents = { tensors: new Map(), metadata: {}, sourceFile: new Map() };
   for (const [shard, names] of byShard) {
     const shardPath = join(dir, shard);
     if (!existsSync(shardPath)) {
-      throw new SafetensorsError(shardPath, `shard not found, but ${indexPath} maps ${names.length} tensor(s) to it (e.g. "${names[0]}"); download the missing shard`, names[0]);
+      throw new SafetensorsError(shardPath, `shard not found, but ${indexPath} maps ${names.length} tensor(s) to it ` +
+        `(e.g. "${names[0]}"); download the missing shard`, names[0]);
     }
     const part = readSafetensors(shardPath, opts);
     for (const name of names) {
-      if (!part.tensors.has(name)) throw new SafetensorsError(shardPath, `tensor "${name}" is listed in ${indexPath} for this shard but the shard does not contain it; the index and shards are from different exports, re-download them`, name);
+      if (!part.tensors.has(name)) throw new SafetensorsError(shardPath,
+        `tensor "${name}" is listed in ${indexPath} for this shard but the shard does not contain it; the index and ` +
+        `shards are from different exports, re-download them`, name);
     }
     for (const [name, t] of part.tensors) {
       const prev = out.sourceFile.get(name);
-      if (prev !== undefined) throw new SafetensorsError(shardPath, `tensor "${name}" is also in ${prev}; a tensor must be stored in exactly one shard, re-export the checkpoint`, name);
+      if (prev !== undefined) throw new SafetensorsError(shardPath,
+        `tensor "${name}" is also in ${prev}; a tensor must be stored in exactly one shard, re-export the checkpoint`,
+        name);
       out.tensors.set(name, t);
       out.sourceFile.set(name, shardPath);
     }
@@ -347,7 +380,9 @@ export function readSafetensorsDirHeaders(dir: string): Map<string, TensorHeader
   const add = (file: string) => {
     for (const e of readSafetensorsHeader(file).entries) {
       const prev = out.get(e.name);
-      if (prev) throw new SafetensorsError(file, `tensor "${e.name}" is also in ${prev.file}; a tensor must be stored in exactly one shard, re-export the checkpoint`, e.name);
+      if (prev) throw new SafetensorsError(file,
+        `tensor "${e.name}" is also in ${prev.file}; a tensor must be stored in exactly one shard, re-export the ` +
+        `checkpoint`, e.name);
       out.set(e.name, { dtype: e.dtype, shape: e.shape, file });
     }
   };
@@ -357,7 +392,9 @@ export function readSafetensorsDirHeaders(dir: string): Map<string, TensorHeader
     const { indexPath, byShard } = readShardIndex(dir);
     for (const [shard, names] of byShard) {
       const shardPath = join(dir, shard);
-      if (!existsSync(shardPath)) throw new SafetensorsError(shardPath, `shard not found, but ${indexPath} maps ${names.length} tensor(s) to it (e.g. "${names[0]}"); download the missing shard`, names[0]);
+      if (!existsSync(shardPath)) throw new SafetensorsError(shardPath,
+        `shard not found, but ${indexPath} maps ${names.length} tensor(s) to it (e.g. "${names[
+          0]}"); download the missing shard`, names[0]);
       add(shardPath);
     }
   } else {
@@ -367,25 +404,32 @@ export function readSafetensorsDirHeaders(dir: string): Map<string, TensorHeader
 }
 
 /** The shard index of a sharded folder: which tensors each shard file holds. */
-function readShardIndex(dir: string, indexFile = SAFETENSORS_INDEX_FILE): { indexPath: string; byShard: Map<string, string[]> } {
+function readShardIndex(dir: string, indexFile = SAFETENSORS_INDEX_FILE): { indexPath: string; byShard: Map<string,
+  string[]>; } {
   const indexPath = join(dir, indexFile);
   let index: unknown;
   try {
     index = JSON.parse(readTextLimited(indexPath, 'index'));
   } catch (e) {
     if (e instanceof UserError) throw e;
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SafetensorsError(indexPath, 'shard index not found; a sharded checkpoint folder needs this file next to its shards');
-    throw new SafetensorsError(indexPath, `is not valid JSON (${(e as Error).message}); re-download it or re-save the checkpoint`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SafetensorsError(indexPath,
+      'shard index not found; a sharded checkpoint folder needs this file next to its shards');
+    throw new SafetensorsError(indexPath, `is not valid JSON (${(e as Error).message}); re-download it or re-save ` +
+      `the checkpoint`);
   }
   const weightMap = isObject(index) ? index.weight_map : undefined;
-  if (!isObject(weightMap)) throw new SafetensorsError(indexPath, 'must be an object with a "weight_map" object {tensor name: shard file name}; re-download it or re-save the checkpoint');
+  if (!isObject(weightMap)) throw new SafetensorsError(indexPath,
+    'must be an object with a "weight_map" object {tensor name: shard file name}; re-download it or re-save the ' +
+    'checkpoint');
 
   const byShard = new Map<string, string[]>();
   for (const [name, shard] of Object.entries(weightMap)) {
-    if (typeof shard !== 'string' || shard === '') throw new SafetensorsError(indexPath, `weight_map["${name}"] must be a shard file name, got ${JSON.stringify(shard)}; fix the index`, name);
+    if (typeof shard !== 'string' || shard === '') throw new SafetensorsError(indexPath,
+      `weight_map["${name}"] must be a shard file name, got ${JSON.stringify(shard)}; fix the index`, name);
     const rel = relative(resolve(dir), resolve(dir, shard));
     if (isAbsolute(shard) || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-      throw new SafetensorsError(indexPath, `weight_map["${name}"] points outside the checkpoint folder (${JSON.stringify(shard)}); shards must sit in the folder`, name);
+      throw new SafetensorsError(indexPath, `weight_map["${name}"] points outside the checkpoint folder ` +
+        `(${JSON.stringify(shard)}); shards must sit in the folder`, name);
     }
     const list = byShard.get(shard) ?? [];
     list.push(name);
@@ -399,7 +443,8 @@ export function readSafetensorsDir(dir: string, opts: ReadOptions = {}): Safeten
   const single = join(dir, SAFETENSORS_FILE);
   if (existsSync(single)) return readSafetensors(single, opts);
   if (existsSync(join(dir, SAFETENSORS_INDEX_FILE))) return readShardedSafetensors(dir, opts);
-  throw new SafetensorsError(single, `not found, and there is no ${SAFETENSORS_INDEX_FILE} for a sharded checkpoint either; pick a folder holding the weights (PyTorch .bin checkpoints must be converted to safetensors first)`);
+  throw new SafetensorsError(single, `not found, and there is no ${SAFETENSORS_INDEX_FILE} for a sharded checkpoint ` +
+    `either; pick a folder holding the weights (PyTorch .bin checkpoints must be converted to safetensors first)`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -407,7 +452,8 @@ export function readSafetensorsDir(dir: string, opts: ReadOptions = {}): Safeten
 
 function tensorBytes(name: string, t: TensorInput, file: string): Uint8Array {
   const bad = (what: string) => new SafetensorsError(file, `cannot write tensor "${name}": ${what}`, name);
-  if (!(t.dtype in DTYPE_BYTES)) throw bad(`unknown dtype ${JSON.stringify(t.dtype)} (supported: ${DTYPES.join(', ')})`);
+  if (!(t.dtype in DTYPE_BYTES)) throw bad(
+    `unknown dtype ${JSON.stringify(t.dtype)} (supported: ${DTYPES.join(', ')})`);
   if (!t.shape.every(isCount)) throw bad(`shape must be non-negative integers, got ${JSON.stringify(t.shape)}`);
   const count = elementCount(t.shape);
   let data = t.data;
@@ -426,7 +472,8 @@ function tensorBytes(name: string, t: TensorInput, file: string): Uint8Array {
   };
   const [needs, ok] = fits[t.dtype];
   if (!ok) throw bad(`dtype ${t.dtype} needs a ${needs}, got ${data.constructor.name}`);
-  if (data.length !== count) throw bad(`shape [${t.shape.join(', ')}] has ${count} elements but the data has ${data.length}`);
+  if (data.length !== count) throw bad(`shape [${t.shape.join(', ')}] has ${count} elements but the data has ` +
+    `${data.length}`);
   if (t.dtype === 'BOOL' && (data as Uint8Array).some((b) => b > 1)) throw bad('BOOL data must be 0 or 1 bytes');
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
@@ -444,7 +491,8 @@ export function safetensorsChunks(
   const parts: string[] = [];
   if (metadata && Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw new SafetensorsError(file, `metadata "${k}" must be a string, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'string') throw new SafetensorsError(file,
+        `metadata "${k}" must be a string, got ${JSON.stringify(v)}`);
     }
     parts.push(`"__metadata__":${JSON.stringify(metadata)}`);
   }
@@ -452,11 +500,14 @@ export function safetensorsChunks(
   let offset = 0;
   const seen = new Set<string>();
   for (const [name, t] of list) {
-    if (name === '__metadata__' || name === '') throw new SafetensorsError(file, `cannot write a tensor named ${JSON.stringify(name)}: the name is reserved or empty`);
+    if (name === '__metadata__' || name === '') throw new SafetensorsError(file,
+      `cannot write a tensor named ${JSON.stringify(name)}: the name is reserved or empty`);
     if (seen.has(name)) throw new SafetensorsError(file, `tensor "${name}" is given twice`, name);
     seen.add(name);
     const bytes = tensorBytes(name, t, file);
-    parts.push(`${JSON.stringify(name)}:${JSON.stringify({ dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.length] })}`);
+    parts.push(
+      `${JSON.stringify(name)}:${JSON.stringify(
+        { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.length] })}`);
     chunks.push(bytes);
     offset += bytes.length;
   }
@@ -468,7 +519,8 @@ export function safetensorsChunks(
   return [header, ...chunks];
 }
 
-export function serializeSafetensors(tensors: Map<string, TensorInput> | Record<string, TensorInput>, metadata?: Record<string, string>): Buffer {
+export function serializeSafetensors(tensors: Map<string, TensorInput> | Record<string, TensorInput>,
+  metadata?: Record<string, string>): Buffer {
   return Buffer.concat(safetensorsChunks(tensors, metadata));
 }
 

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ViewOutput } from '../../shared/viewPayloads';
 import { UserError } from '../../shared/userError';
-import { type ClaimOptions, type ClaimedOutput, CELL_WORDING, claimOutputDir, isWithin, realPath } from '../io/outputDir';
+import { type ClaimOptions, type ClaimedOutput, CELL_WORDING, claimOutputDir, isWithin,
+  realPath } from '../io/outputDir';
 
 /** Per-notebook state kept across cells (in the engine process, one per open notebook; in the CLI, one per run). */
 export interface NotebookState {
@@ -71,7 +72,9 @@ export function checkInWorkspace(ctx: CellContext, abs: string, field: string): 
   const ws = path.resolve(ctx.workspaceDir ?? ctx.baseDir);
   const real = realPath(abs);
   if (!isWithin(real, realPath(ws))) {
-    throw stepError(field, `${abs}${real !== abs ? ` (which resolves to ${real})` : ''} is outside the notebook's workspace folder ${ws}; use a path inside it, or allow paths outside with the setting tinymem.allowPathsOutsideWorkspace (tinymem run: --allow-outside)`);
+    throw stepError(field, `${abs}${real !== abs ? ` (which resolves to ${real})` : ''} is outside the notebook's ` +
+      `workspace folder ${ws}; use a path inside it, or allow paths outside with the setting ` +
+      `tinymem.allowPathsOutsideWorkspace (tinymem run: --allow-outside)`);
   }
   return abs;
 }
@@ -85,7 +88,8 @@ export function resolvePath(ctx: CellContext, p: string, field: string): string 
  * Checks and locks a step's output folder before the step does any work (CLI and notebooks share the rule: an
  * existing output is replaced only with `force: true`, an output is never its own input); the error names `out`.
  */
-export function claimStepOut(ctx: CellContext, out: string, o: Omit<ClaimOptions, 'wording' | 'onNote'>): ClaimedOutput {
+export function claimStepOut(ctx: CellContext, out: string, o: Omit<ClaimOptions,
+  'wording' | 'onNote'>): ClaimedOutput {
   checkInWorkspace(ctx, out, 'out');
   try {
     return claimOutputDir(out, { ...o, wording: CELL_WORDING, onNote: (message) => ctx.onProgress({ message }) });
@@ -102,14 +106,18 @@ export function asOutError(e: unknown): unknown {
 
 /** The checkpoint a step works on: its own `checkpoint` key, or the notebook's latest one of the wanted kind. */
 export function checkpointFor(ctx: CellContext, given: string | undefined, kind: 'trained' | 'edited'): string {
-  const dir = given !== undefined ? resolvePath(ctx, given, 'checkpoint') : kind === 'trained' ? ctx.state.lastCheckpoint : ctx.state.lastEdited;
+  const dir = given !== undefined ? resolvePath(ctx, given, 'checkpoint') : kind === 'trained'
+    ? ctx.state.lastCheckpoint : ctx.state.lastEdited;
   if (!dir) {
     throw stepError('checkpoint', kind === 'trained'
-      ? 'no checkpoint given and no train step has run in this notebook yet; run a train cell first or add `checkpoint: path/to/folder`'
-      : 'no checkpoint given and no mitigate step has run in this notebook yet; run a mitigate cell first or add `checkpoint: path/to/edited-folder`');
+      ? 'no checkpoint given and no train step has run in this notebook yet; run a train cell first or add ' +
+        '`checkpoint: path/to/folder`'
+      : 'no checkpoint given and no mitigate step has run in this notebook yet; run a mitigate cell first or add ' +
+        '`checkpoint: path/to/edited-folder`');
   }
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw stepError('checkpoint', `${dir} is not a folder; give a checkpoint folder written by a train or mitigate step, or a Hugging Face model folder (relative paths start at the notebook's folder)`);
+    throw stepError('checkpoint', `${dir} is not a folder; give a checkpoint folder written by a train or mitigate ` +
+      `step, or a Hugging Face model folder (relative paths start at the notebook's folder)`);
   }
   return dir;
 }
@@ -146,4 +154,5 @@ export class StepStopped extends Error {
   }
 }
 
-export const fmtPct = (v: number | null | undefined): string => (v === null || v === undefined ? 'n/a' : `${v.toFixed(2)} %`);
+export const fmtPct = (v: number | null | undefined): string =>
+  (v === null || v === undefined ? 'n/a' : `${v.toFixed(2)} %`);

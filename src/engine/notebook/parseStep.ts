@@ -38,7 +38,8 @@ class Checker {
   ) {}
 
   at(node: Node | null | undefined, field: string, message: string): void {
-    const [start, end] = node?.range ? [node.range[0], node.range[1]] : [0, Math.max(0, this.source.indexOf('\n') < 0 ? this.source.length : this.source.indexOf('\n'))];
+    const [start, end] = node?.range ? [node.range[0], node.range[1]]
+      : [0, Math.max(0, this.source.indexOf('\n') < 0 ? this.source.length : this.source.indexOf('\n'))];
     const a = this.lc.linePos(start);
     const b = this.lc.linePos(Math.max(start, end));
     this.issues.push({ line: a.line, column: a.col, endLine: b.line, endColumn: b.col, field, message });
@@ -96,7 +97,9 @@ export function findRegularizer(id: string): MethodInfo | undefined {
 function checkMethod(c: Checker, node: Node | null | undefined, field: string, id: string): void {
   if (findMethod(id)) return;
   const reg = listMethods().find((m) => m.id === id);
-  c.at(node, field, reg ? `"${id}" is a regularizer: it applies while training from scratch, not to a trained checkpoint` : `unknown method ${show(id)}; known methods: ${runnableMethodIds().join(', ')}`);
+  c.at(node, field, reg
+    ? `"${id}" is a regularizer: it applies while training from scratch, not to a trained checkpoint`
+    : `unknown method ${show(id)}; known methods: ${runnableMethodIds().join(', ')}`);
 }
 
 /** Parses a step cell's YAML; `step` is null when there are issues. */
@@ -113,7 +116,8 @@ export function parseStep(source: string): ParsedStep {
   for (const e of doc.errors) {
     const a = lc.linePos(e.pos[0]);
     const b = lc.linePos(e.pos[1]);
-    c.issues.push({ line: a.line, column: a.col, endLine: b.line, endColumn: b.col, field: '', message: `not valid YAML: ${e.message.split('\n')[0]}` });
+    c.issues.push({ line: a.line, column: a.col, endLine: b.line, endColumn: b.col, field: '',
+      message: `not valid YAML: ${e.message.split('\n')[0]}` });
   }
   if (c.issues.length) return { step: null, issues: c.issues };
   const root = doc.contents as Node | null;
@@ -123,7 +127,8 @@ export function parseStep(source: string): ParsedStep {
   }
   const entries = new Map<string, { key: Node; value: Node | null }>();
   for (const p of root.items) {
-    if (isPair(p) && isScalar(p.key)) entries.set(String(p.key.value), { key: p.key as Node, value: (p.value as Node | null) ?? null });
+    if (isPair(p) && isScalar(p.key)) entries.set(String(p.key.value),
+      { key: p.key as Node, value: (p.value as Node | null) ?? null });
   }
   const stepEntry = entries.get('step');
   if (!stepEntry) {
@@ -209,7 +214,7 @@ function engineChecks(c: Checker, s: Step, entries: Map<string, { key: Node; val
   }
   const hpOwner =
     s.step === 'mitigate' ? findMethod(s.method)
-    : s.step === 'train' && s.regularizer ? findRegularizer(s.regularizer)
+  : s.step === 'train' && s.regularizer ? findRegularizer(s.regularizer)
     : undefined;
   if (hpOwner && 'hp' in s && s.hp) {
     for (const [name, hv] of Object.entries(s.hp)) {

@@ -35,7 +35,8 @@ export function runStep(step: Step, ctx: CellContext): Promise<CellResult> {
  */
 export function locateField(source: string, field: string, near?: string): CellRange {
   const ls = source.split(/\r?\n/);
-  const lineOf = (key: string) => ls.findIndex((l) => new RegExp(`^${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*:`).test(l));
+  const lineOf = (key: string) =>
+    ls.findIndex((l) => new RegExp(`^${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*:`).test(l));
   let i = lineOf(field.split(/[.[]/)[0]!);
   if (i < 0 && near) i = lineOf(near);
   if (i < 0) i = Math.max(0, lineOf('step'));

@@ -58,7 +58,9 @@ export async function runNotebook(nb: NotebookFile, o: RunNotebookOptions): Prom
     ordinal++;
     o.onCell?.(i, ordinal, steps, cell.source);
     const started = Date.now();
-    const ctx: CellContext = { baseDir: o.baseDir, workspaceDir: o.workspaceDir, allowOutsideWorkspace: o.allowOutsideWorkspace, state, runtime: o.runtime, seed: o.seed ?? 0, signal, onProgress: (p) => o.onProgress?.(i, p) };
+    const ctx: CellContext = { baseDir: o.baseDir, workspaceDir: o.workspaceDir,
+      allowOutsideWorkspace: o.allowOutsideWorkspace, state, runtime: o.runtime, seed: o.seed ?? 0, signal,
+      onProgress: (p) => o.onProgress?.(i, p) };
     try {
       const r = await runCellSource(cell.source, ctx);
       views.set(i, r.outputs);

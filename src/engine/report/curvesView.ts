@@ -25,13 +25,16 @@ export function curvesView(points: readonly CurveInput[], title = 'Training curv
     })
     .sort((a, b) => a.epoch - b.epoch);
   const kept =
-    clean.length <= CURVES_MAX_POINTS ? clean : Array.from({ length: CURVES_MAX_POINTS }, (_, i) => clean[Math.round((i * (clean.length - 1)) / (CURVES_MAX_POINTS - 1))]!);
+    clean.length <= CURVES_MAX_POINTS ? clean
+  : Array.from({ length: CURVES_MAX_POINTS },
+      (_, i) => clean[Math.round((i * (clean.length - 1)) / (CURVES_MAX_POINTS - 1))]!);
   const present = SERIES.filter((s) => kept.some((p) => p[s] !== undefined && p[s] !== null));
   const last = kept[kept.length - 1];
   const unit = (s: (typeof SERIES)[number]) => (s === 'accuracy' || s === 'memorization' ? '%' : '');
   const markdown = last
     ? `**${mdText(title)}** (${kept.length} points, last epoch ${last.epoch})\n\n` +
-      mdTable(['epoch', ...present], [[String(last.epoch), ...present.map((s) => fmt(last[s], s === 'loss' ? 4 : 2, unit(s)))]]) +
+      mdTable(['epoch', ...present],
+        [[String(last.epoch), ...present.map((s) => fmt(last[s], s === 'loss' ? 4 : 2, unit(s)))]]) +
       '\n'
     : `**${mdText(title)}**: no points yet.\n`;
   return { mime: VIEW_MIME.curves, payload: { version: 1, title, points: kept }, markdown };

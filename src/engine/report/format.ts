@@ -20,11 +20,13 @@ export function mdText(s: string): string {
 }
 
 export function mdTable(head: string[], rows: string[][]): string {
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
 /** Non-finite numbers become null so the payload stays plain JSON. */
-export const finiteOrNull = (v: number | null | undefined): number | null => (v === null || v === undefined || !Number.isFinite(v) ? null : v);
+export const finiteOrNull = (v: number | null | undefined): number | null =>
+  (v === null || v === undefined || !Number.isFinite(v) ? null : v);
 
 /**
  * `transformer.h.3.mlp.c_fc.weight` → layer 3, matrix `mlp.c_fc.weight` (GPT-2); `gpt_neox.layers.3.mlp.…` likewise

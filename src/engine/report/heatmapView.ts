@@ -2,7 +2,8 @@
 // grouped by duplication class, the prompt's tail only) plus the display text of every token id it uses, so the
 // renderer needs no tokenizer.
 import type { HeatmapPayload, HeatmapRow } from '../../shared/metricTypes';
-import { HEATMAP_CATEGORIES, type HeatmapCategory, type HeatmapData, type HeatmapViewRow, VIEW_MIME, type ViewOutput, heatmapCategory, heatmapCategoryLabels, heatmapRowNoun } from '../../shared/viewPayloads';
+import { HEATMAP_CATEGORIES, type HeatmapCategory, type HeatmapData, type HeatmapViewRow, VIEW_MIME, type ViewOutput,
+  heatmapCategory, heatmapCategoryLabels, heatmapRowNoun } from '../../shared/viewPayloads';
 import { decodeGpt2 } from '../data/gpt2Tokenizer';
 import { fmt, mdTable, mdText } from './format';
 
@@ -38,7 +39,8 @@ function toData(h: HeatmapPayload, rows: readonly HeatmapRow[]): HeatmapData {
   const viewRows: HeatmapViewRow[] = rows.map((r) => {
     const prompt = r.prompt.slice(-HEATMAP_PROMPT_TAIL);
     for (const a of [prompt, r.target, r.clean, r.generated]) for (const t of a) ids.add(t);
-    return { row: r.row, dupClass: r.dupClass, memorized: r.memorized, cleanCorrect: r.cleanCorrect, prompt, target: [...r.target], clean: [...r.clean], generated: [...r.generated], flags: [...r.flags] };
+    return { row: r.row, dupClass: r.dupClass, memorized: r.memorized, cleanCorrect: r.cleanCorrect, prompt,
+      target: [...r.target], clean: [...r.clean], generated: [...r.generated], flags: [...r.flags] };
   });
   return {
     mode: h.mode,
@@ -63,8 +65,10 @@ function summary(d: HeatmapData): string {
   const mem = d.rows.filter((r) => r.memorized).length;
   const c = heatmapCellCounts(d.rows);
   return (
-    `${d.rows.length} of ${d.evaluatedRows} evaluated ${heatmapRowNoun(d.mode)} shown (k = ${d.k}); ${mem} of them memorized exactly.\n\n` +
-    mdTable(HEATMAP_CATEGORIES.map((k) => heatmapCategoryLabels(d.mode)[k]), [HEATMAP_CATEGORIES.map((k) => String(c[k]))])
+    `${d.rows.length} of ${d.evaluatedRows} evaluated ${heatmapRowNoun(
+      d.mode)} shown (k = ${d.k}); ${mem} of them memorized exactly.\n\n` +
+    mdTable(HEATMAP_CATEGORIES.map((k) => heatmapCategoryLabels(d.mode)[k]),
+      [HEATMAP_CATEGORIES.map((k) => String(c[k]))])
   );
 }
 
@@ -79,7 +83,8 @@ export function heatmapView(h: HeatmapPayload, title = 'Memorization heatmap'): 
 }
 
 /** Before/after heatmaps of the same rows (the rows both payloads hold), one colour scale. */
-export function heatmapPairView(before: HeatmapPayload, after: HeatmapPayload, title = 'Memorization before and after'): ViewOutput {
+export function heatmapPairView(before: HeatmapPayload, after: HeatmapPayload,
+  title = 'Memorization before and after'): ViewOutput {
   const inAfter = new Set(after.rows.map((r) => r.row));
   let common = [...before.rows].filter((r) => inAfter.has(r.row)).sort(byClassThenRow);
   if (common.length === 0) common = [...before.rows].sort(byClassThenRow);
@@ -87,15 +92,18 @@ export function heatmapPairView(before: HeatmapPayload, after: HeatmapPayload, t
   const rowIds = new Set(chosen.map((r) => r.row));
   const afterRows = [...after.rows].filter((r) => rowIds.has(r.row)).sort(byClassThenRow);
   const b = toData(before, chosen);
-  const a = toData(after, afterRows.length ? afterRows : spread([...after.rows].sort(byClassThenRow), HEATMAP_VIEW_ROWS));
+  const a = toData(after, afterRows.length ? afterRows
+    : spread([...after.rows].sort(byClassThenRow), HEATMAP_VIEW_ROWS));
   const memB = b.rows.filter((r) => r.memorized).length;
   const memA = a.rows.filter((r) => r.memorized).length;
   return {
     mime: VIEW_MIME.heatmapPair,
     payload: { version: 1, title, beforeLabel: 'Before', afterLabel: 'After', before: b, after: a },
     markdown:
-      `**${mdText(title)}**\n\nMemorized rows shown: ${memB} of ${b.rows.length} before, ${memA} of ${a.rows.length} after ` +
-      `(${fmt(b.rows.length ? (100 * memB) / b.rows.length : null, 1, '%')} → ${fmt(a.rows.length ? (100 * memA) / a.rows.length : null, 1, '%')}).\n\n` +
+      `**${mdText(title)}**\n\nMemorized rows shown: ${memB} of ${b.rows.length} before, ${memA} of ${a.rows.length} ` +
+        `after ` +
+      `(${fmt(b.rows.length ? (100 * memB) / b.rows.length : null, 1, '%')} → ${fmt(a.rows.length
+        ? (100 * memA) / a.rows.length : null, 1, '%')}).\n\n` +
       `Before: ${summary(b)}\n\nAfter: ${summary(a)}\n`,
   };
 }

@@ -43,7 +43,8 @@ function inlineSvg(svg: string): string {
 }
 
 async function renderOutput(o: ViewOutput): Promise<string> {
-  const fallback = async () => (o.markdown ? `<div class="fallback">${await markdownToSafeHtml(o.markdown)}</div>` : '');
+  const fallback = async () => (o.markdown ? `<div class="fallback">${await markdownToSafeHtml(o.markdown)}</div>`
+    : '');
   if (!(VIEW_MIMES as readonly string[]).includes(o.mime)) return `<div class="output">${await fallback()}</div>`;
   try {
     const svg = await renderViewSvg(o.mime, o.payload, LIGHT_THEME);

@@ -1,7 +1,8 @@
 // What an edit pruned (masks.safetensors: 1 = kept, 0 = pruned): the pruned fraction of every masked tensor, the
 // masked matrices downsampled HERE on the host to at most 64×64 blocks of pruned counts (a GPT-2 wte mask has 38M
 // entries; the webview must never see that), and for neuron methods one strip per layer of ablated MLP neurons.
-import { type MaskBlockGrid, type MaskTensorSummary, type MasksViewPayload, type NeuronStrip, VIEW_MIME, type ViewOutput } from '../../shared/viewPayloads';
+import { type MaskBlockGrid, type MaskTensorSummary, type MasksViewPayload, type NeuronStrip, VIEW_MIME,
+  type ViewOutput } from '../../shared/viewPayloads';
 import { finiteOrNull, fmt, mdTable, mdText, tensorPlace } from './format';
 
 /** Block grid side of one matrix at most. */
@@ -11,7 +12,8 @@ export const MASKS_BLOCK_BUDGET = 8192;
 export const MASKS_MAX_MATRICES = 32;
 
 /** Grid side per matrix when `n` matrices share the block budget (at least 8, at most 64). */
-export const blockSideFor = (n: number): number => Math.max(8, Math.min(MASKS_MAX_BLOCKS, Math.floor(Math.sqrt(MASKS_BLOCK_BUDGET / Math.max(1, n)))));
+export const blockSideFor = (n: number): number =>
+  Math.max(8, Math.min(MASKS_MAX_BLOCKS, Math.floor(Math.sqrt(MASKS_BLOCK_BUDGET / Math.max(1, n)))));
 /** The MLP input bias whose mask says which neurons were ablated (GPT-2, Pythia). */
 const NEURON_BIAS = /^mlp\.(c_fc|dense_h_to_4h)\.bias$/;
 /** Bins per neuron strip at most. */
@@ -38,8 +40,10 @@ export function blockEdges(n: number, blocks: number): number[] {
  * Downsamples a rows×cols keep-mask (row-major, 0 = pruned) to at most maxBlocks×maxBlocks blocks, counting the
  * pruned entries of each block. Counts (not fractions) so that no rounding is lost: sum(pruned) is the exact total.
  */
-export function maskBlockGrid(name: string, mask: Uint8Array, rows: number, cols: number, maxBlocks = MASKS_MAX_BLOCKS): MaskBlockGrid {
-  if (rows * cols !== mask.length) throw new RangeError(`mask ${name}: ${mask.length} entries do not fill a ${rows}×${cols} matrix`);
+export function maskBlockGrid(name: string, mask: Uint8Array, rows: number, cols: number,
+  maxBlocks = MASKS_MAX_BLOCKS): MaskBlockGrid {
+  if (rows * cols !== mask.length) throw new RangeError(
+    `mask ${name}: ${mask.length} entries do not fill a ${rows}×${cols} matrix`);
   const br = Math.min(rows, maxBlocks);
   const bc = Math.min(cols, maxBlocks);
   const rowEdges = blockEdges(rows, br);
@@ -73,7 +77,9 @@ export function neuronStrip(layer: number, keep: Uint8Array, maxBins = NEURON_MA
   return { layer, width, ablated, binSize, bins };
 }
 
-const shapeOf = (shapes: MasksViewInput['shapes'], name: string): number[] | undefined => (shapes instanceof Map ? shapes.get(name) : Object.prototype.hasOwnProperty.call(shapes, name) ? shapes[name] : undefined);
+const shapeOf = (shapes: MasksViewInput['shapes'], name: string): number[] | undefined =>
+  (shapes instanceof Map ? shapes.get(name) : Object.prototype.hasOwnProperty.call(shapes, name) ? shapes[name]
+  : undefined);
 
 export function masksView(input: MasksViewInput, title = 'Pruned weights'): ViewOutput {
   const tensors: MaskTensorSummary[] = [];
@@ -116,14 +122,24 @@ export function masksView(input: MasksViewInput, title = 'Pruned weights'): View
   };
   const allPruned = tensors.reduce((s, t) => s + t.pruned, 0);
   const all = tensors.reduce((s, t) => s + t.total, 0);
-  let markdown = `**${mdText(title)}**: ${mdText(input.method)} (${mdText(input.family)}) pruned ${allPruned} of ${all} masked entries (${fmt(all ? (100 * allPruned) / all : null, 3, '%')}).`;
-  if (payload.memBefore !== null || payload.memAfter !== null) markdown += ` Memorization ${fmt(payload.memBefore, 1, '%')} → ${fmt(payload.memAfter, 1, '%')}.`;
+  let markdown = `**${mdText(title)}**: ${mdText(input.method)} (${mdText(
+    input.family)}) pruned ${allPruned} of ${all} masked entries (
+    ${fmt(all ? (100 * allPruned) / all : null, 3, '%')}).`;
+  if (payload.memBefore !== null || payload.memAfter !== null) markdown += ` Memorization ${fmt(payload.memBefore, 1,
+    '%')} → ${fmt(payload.memAfter, 1, '%')}.`;
   if (payload.utilityBefore !== null || payload.utilityAfter !== null) {
     const pct = input.utility !== 'perplexity';
-    markdown += ` ${input.utility === 'perplexity' ? 'Perplexity' : 'Accuracy'} ${fmt(payload.utilityBefore, 2, pct ? '%' : '')} → ${fmt(payload.utilityAfter, 2, pct ? '%' : '')}.`;
+    markdown += ` ${input.utility === 'perplexity' ? 'Perplexity'
+      : 'Accuracy'} ${fmt(payload.utilityBefore, 2, pct ? '%' : '')} → ${
+      fmt(payload.utilityAfter, 2, pct ? '%' : '')}.`;
   }
-  if (candidates.length > chosen.length) markdown += ` Matrix views: the first ${chosen.length} of ${candidates.length} pruned matrices.`;
-  markdown += '\n\n' + mdTable(['tensor', 'shape', 'pruned', 'fraction'], tensors.map((t) => [mdText(t.name), t.shape.join('×'), `${t.pruned} / ${t.total}`, fmt(t.total ? (100 * t.pruned) / t.total : null, 3, '%')]));
-  if (neurons.length) markdown += '\n\n' + mdTable(['layer', 'ablated neurons'], neurons.map((n) => [String(n.layer), `${n.ablated} / ${n.width}`]));
+  if (candidates.length > chosen.length) markdown += ` Matrix views: the first ${chosen.length} of ` +
+    `${candidates.length} pruned matrices.`;
+  markdown += '\n\n'
+    + mdTable(['tensor', 'shape', 'pruned', 'fraction'],
+      tensors.map((t) => [mdText(t.name), t.shape.join('×'), `${t.pruned} / ${t.total}`,
+        fmt(t.total ? (100 * t.pruned) / t.total : null, 3, '%')]));
+  if (neurons.length) markdown += '\n\n'
+    + mdTable(['layer', 'ablated neurons'], neurons.map((n) => [String(n.layer), `${n.ablated} / ${n.width}`]));
   return { mime: VIEW_MIME.masks, payload, markdown: markdown + '\n' };
 }

@@ -62,7 +62,8 @@ function regularizerRecord(r: TrainRunOptions['regularizer']): RunManifest['regu
 export function trainRun(o: TrainRunOptions): TrainRun {
   const regularizer = regularizerRecord(o.regularizer);
   const sizes = presetModelConfig(o.preset);
-  assertTrainStepFits('model', sizes, o.preset.train.batchSize, sizes.n_positions, 'training this model', (n) => `--set train.batchSize=${n}, or lower model.n_embd / model.n_layer`);
+  assertTrainStepFits('model', sizes, o.preset.train.batchSize, sizes.n_positions, 'training this model',
+    (n) => `--set train.batchSize=${n}, or lower model.n_embd / model.n_layer`);
   // The folder is checked and locked before anything starts; the lock is held until the run's result settles.
   const claim = claimOutputDir(o.out, { force: o.force, wording: o.wording, onNote: o.onNote });
   try {
@@ -73,15 +74,18 @@ export function trainRun(o: TrainRunOptions): TrainRun {
   }
 }
 
-function startTrainRun(o: TrainRunOptions, regularizer: RunManifest['regularizer'], dir: string, release: () => void): TrainRun {
+function startTrainRun(o: TrainRunOptions, regularizer: RunManifest['regularizer'], dir: string,
+  release: () => void): TrainRun {
   const p = o.preset;
   // A regularizer with an evaluation mode (example-tied dropout) stores it in config.json, so that this run's
   // evaluation and every later one run the model in that mode.
   const model = presetModelConfig(p);
-  const evalMode = regularizer ? getRegularizer(regularizer.id).evaluationConfig?.(model, regularizer.hyperParams) : undefined;
+  const evalMode = regularizer ? getRegularizer(regularizer.id).evaluationConfig?.(model, regularizer.hyperParams)
+    : undefined;
   const config = makeCheckpointConfig({ ...model, ...evalMode });
   const job = presetToJob(p, { runtime: o.runtime, progressEvery: 1 });
-  if (p.train.checkpointEvery > 0 && p.train.checkpointEvery < p.train.epochs) job.snapshotEvery = p.train.checkpointEvery;
+  if (p.train.checkpointEvery > 0
+    && p.train.checkpointEvery < p.train.epochs) job.snapshotEvery = p.train.checkpointEvery;
   if (regularizer) job.regularizer = { id: regularizer.id, hp: regularizer.hyperParams };
   let regularizerSummary: Record<string, number> | undefined;
   const created = new Date().toISOString();
@@ -90,7 +94,8 @@ function startTrainRun(o: TrainRunOptions, regularizer: RunManifest['regularizer
   let provider = '';
   const started = performance.now();
 
-  const manifest = (progress: RunManifest['progress'], metricHistory: RunManifest['metricHistory'] = []): RunManifest => {
+  const manifest = (progress: RunManifest['progress'],
+    metricHistory: RunManifest['metricHistory'] = []): RunManifest => {
     const lossHistory: RunManifest['lossHistory'] = [];
     if (stepsPerEpoch) {
       for (let e = 0; (e + 1) * stepsPerEpoch <= stepLosses.length; e++) {
@@ -107,8 +112,10 @@ function startTrainRun(o: TrainRunOptions, regularizer: RunManifest['regularizer
       preset: { name: p.name, overrides: { ...p.overrides } },
       seed: p.seed,
       data: { kind: 'tinymem', dataset: p.data.dataset, options: { ...p.data.options } },
-      train: { epochs: t.epochs, batchSize: t.batchSize, lr: t.lr, weightDecay: t.weightDecay, betas: [t.betas[0], t.betas[1]], eps: t.eps, checkpointEvery: t.checkpointEvery },
-      ...(regularizer ? { regularizer: { ...regularizer, ...(regularizerSummary ? { summary: regularizerSummary } : {}) } } : {}),
+      train: { epochs: t.epochs, batchSize: t.batchSize, lr: t.lr, weightDecay: t.weightDecay,
+        betas: [t.betas[0], t.betas[1]], eps: t.eps, checkpointEvery: t.checkpointEvery },
+      ...(regularizer
+        ? { regularizer: { ...regularizer, ...(regularizerSummary ? { summary: regularizerSummary } : {}) } } : {}),
       progress,
       executionProvider: provider,
       threads: o.runtime?.threads ?? 0,
@@ -130,7 +137,8 @@ function startTrainRun(o: TrainRunOptions, regularizer: RunManifest['regularizer
       if (stepsPerEpoch === null && ev.epoch > 0) stepsPerEpoch = Math.round(ev.step / ev.epoch);
       o.onProgress?.({ ...ev, totalSteps: stepsPerEpoch === null ? null : stepsPerEpoch * p.train.epochs });
     },
-    onSnapshot: (s) => save(s.state, manifest({ epochs: s.epoch, steps: s.step, seconds: seconds(), complete: false, stopped: false })),
+    onSnapshot: (s) =>
+      save(s.state, manifest({ epochs: s.epoch, steps: s.step, seconds: seconds(), complete: false, stopped: false })),
   });
 
   const result = (async (): Promise<TrainRunResult> => {
@@ -145,11 +153,13 @@ function startTrainRun(o: TrainRunOptions, regularizer: RunManifest['regularizer
     if (!stopped && o.evaluate !== false) {
       const rt = new Runtime(o.runtime);
       try {
-        evaluation = await evaluate(rt, config, new Map(Object.entries(r.state.params)), tinymemDataset(job.data), { onProgress: o.onEvalProgress });
+        evaluation = await evaluate(rt, config, new Map(Object.entries(r.state.params)), tinymemDataset(job.data),
+          { onProgress: o.onEvalProgress });
       } finally {
         await rt.dispose();
       }
-      m = { ...m, updatedAt: new Date().toISOString(), metricHistory: [{ epoch: r.epochs, metrics: [...evaluation.metrics] }] };
+      m = { ...m, updatedAt: new Date().toISOString(),
+        metricHistory: [{ epoch: r.epochs, metrics: [...evaluation.metrics] }] };
       m = rewriteManifest(dir, m as unknown as Record<string, unknown>) as unknown as RunManifest;
     }
     return { dir, manifest: m, evaluation, stopped };

@@ -18,6 +18,8 @@ export function versions(): { tinymem: string; onnxruntime: string; node: string
     // not resolvable from a bundle without node_modules
   }
   // The package root: two levels above src/engine/runs in the sources, one above dist/ in a bundle.
-  const root = [path.resolve(__dirname, '../../..'), path.resolve(__dirname, '..')].find((d) => fs.existsSync(path.join(d, 'package.json')));
-  return { tinymem: root ? packageVersion(path.join(root, 'package.json')) : 'unknown', onnxruntime: ort, node: process.version };
+  const root = [path.resolve(__dirname, '../../..'), path.resolve(__dirname, '..')].find(
+    (d) => fs.existsSync(path.join(d, 'package.json')));
+  return { tinymem: root ? packageVersion(path.join(root, 'package.json')) : 'unknown', onnxruntime: ort,
+    node: process.version };
 }

@@ -63,17 +63,20 @@ export function forceGc(): void {
 const DTYPE_BYTES: Record<DType, number> = { float32: 4, float64: 8, int64: 8, bool: 1 };
 
 /** Bytes of a compiled model's graph inputs (weights, scores, tokens). */
-export const inputBytes = (m: CompiledModel): number => m.inputs.reduce((s, i) => s + DTYPE_BYTES[i.dtype] * i.shape.reduce((a, b) => a * b, 1), 0);
+export const inputBytes = (m: CompiledModel): number =>
+  m.inputs.reduce((s, i) => s + DTYPE_BYTES[i.dtype] * i.shape.reduce((a, b) => a * b, 1), 0);
 
 export interface RunResult {
   outputs: Record<string, Float32Array | Float64Array | BigInt64Array | Uint8Array>;
   provider: string;
 }
 
-const TENSOR_TYPE: Record<DType, Ort.Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', bool: 'bool' };
+const TENSOR_TYPE: Record<DType,
+  Ort.Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', bool: 'bool' };
 
 /** Converts host data to the typed array ONNX Runtime expects for a dtype (int64 needs BigInt64Array). */
-function toOrtData(dtype: DType, data: HostArray | ArrayLike<number>): Float32Array | Float64Array | BigInt64Array | Uint8Array {
+function toOrtData(dtype: DType,
+  data: HostArray | ArrayLike<number>): Float32Array | Float64Array | BigInt64Array | Uint8Array {
   switch (dtype) {
     case 'float32':
       return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
@@ -106,7 +109,8 @@ export class CompiledSession {
       if (data === undefined) throw new Error(`missing input "${inp.name}" (${inp.dtype}[${inp.shape.join(', ')}])`);
       const expected = inp.shape.reduce((a, b) => a * b, 1);
       if (data.length !== expected) {
-        throw new Error(`input "${inp.name}" has ${data.length} values; its shape [${inp.shape.join(', ')}] needs ${expected}`);
+        throw new Error(`input "${inp.name}" has ${data.length} values; its shape [${inp.shape.join(', ')}] needs ` +
+          `${expected}`);
       }
       ortFeeds[inp.name] = new ort.Tensor(TENSOR_TYPE[inp.dtype], toOrtData(inp.dtype, data), inp.shape);
     }
@@ -171,7 +175,8 @@ export class Runtime {
         if (!this.skipped.some((s) => s.provider === provider)) this.skipped.push({ provider, error: msg });
       }
     }
-    throw new Error(`no execution provider could run the model (tried ${this.providers.join(', ')}):\n${errors.join('\n')}`);
+    throw new Error(`no execution provider could run the model (tried ` +
+      `${this.providers.join(', ')}):\n${errors.join('\n')}`);
   }
 
   async dispose(): Promise<void> {

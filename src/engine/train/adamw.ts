@@ -13,7 +13,8 @@ export interface AdamWOptions {
 }
 
 /** TinyMem's settings (spec §2.2): lr 1e-3, betas (0.9, 0.98), eps 1e-8 (PyTorch's), weight decay 0.1. */
-export const ADAMW_DEFAULTS: Readonly<AdamWOptions> = Object.freeze({ lr: 1e-3, betas: [0.9, 0.98] as const, eps: 1e-8, weightDecay: 0.1 });
+export const ADAMW_DEFAULTS: Readonly<AdamWOptions> = Object.freeze(
+  { lr: 1e-3, betas: [0.9, 0.98] as const, eps: 1e-8, weightDecay: 0.1 });
 
 /** Fills in defaults and rejects values PyTorch would reject, naming the field. */
 export function resolveAdamW(hp: AdamWHyperParams = {}): AdamWOptions {
@@ -65,7 +66,8 @@ export function adamwUpdate(
   // Scalars in float64, shared by all parameters.
   const g = step.graph;
   const t = F.reshape(F.cast(step, 'float64'), []);
-  const lr = lrHp !== undefined && typeof lrHp !== 'number' ? F.reshape(F.cast(lrHp, 'float64'), []) : F.scalar(g, o.lr, 'float64');
+  const lr = lrHp !== undefined && typeof lrHp !== 'number' ? F.reshape(F.cast(lrHp, 'float64'), [])
+    : F.scalar(g, o.lr, 'float64');
   const decay = F.sub(1, F.mul(lr, o.weightDecay));
   const stepSize = F.div(lr, F.sub(1, F.pow(b1, t)));
   const bc2Sqrt = F.sqrt(F.sub(1, F.pow(b2, t)));
@@ -84,7 +86,8 @@ export function adamwUpdate(
     const p = params[i]!;
     const grad = grads[i]!;
     for (const [what, x] of [['grad', grad], ['m', state.m[i]!], ['v', state.v[i]!]] as const) {
-      if (x.dtype !== p.dtype || x.shape.join() !== p.shape.join()) throw new Error(`adamwUpdate: ${what} ${x} does not match parameter ${p}`);
+      if (x.dtype !== p.dtype || x.shape.join() !== p.shape.join()) throw new Error(
+        `adamwUpdate: ${what} ${x} does not match parameter ${p}`);
     }
     const s = scalarsFor(p);
     const decayed = o.weightDecay === 0 ? p : F.mul(p, s.decay);

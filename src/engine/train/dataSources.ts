@@ -29,7 +29,8 @@ export function registerDataSource(kind: string, factory: DataSourceFactory): vo
 
 export function openDataSource(spec: DataSourceSpec): BatchSource {
   const f = sources.get(spec?.kind);
-  if (!f) throw new Error(`data.kind: unknown data source "${spec?.kind}" (registered: ${[...sources.keys()].sort().join(', ')})`);
+  if (!f) throw new Error(`data.kind: unknown data source "${spec?.kind}" (registered: ` +
+    `${[...sources.keys()].sort().join(', ')})`);
   return f(spec);
 }
 
@@ -54,17 +55,21 @@ function typedFor(dtype: DTypeName, n: number): HostArray {
 
 function arraysSource(spec: DataSourceSpec): BatchSource {
   const fields = (spec as ArraysDataSource).fields;
-  if (!fields || typeof fields !== 'object' || Object.keys(fields).length === 0) throw new Error('data.fields: an arrays data source needs at least one field');
+  if (!fields || typeof fields !== 'object' || Object.keys(fields).length === 0) throw new Error(
+    'data.fields: an arrays data source needs at least one field');
   let rows = -1;
   const cols: { name: string; dtype: DTypeName; width: number; data: ArrayLike<number> }[] = [];
   for (const [name, f] of Object.entries(fields)) {
     const where = `data.fields.${name}`;
-    if (!['float32', 'float64', 'int64', 'bool'].includes(f?.dtype)) throw new Error(`${where}.dtype: unknown dtype ${JSON.stringify(f?.dtype)}`);
-    if (!Array.isArray(f.rowShape) || !f.rowShape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`${where}.rowShape: expected an array of sizes`);
+    if (!['float32', 'float64', 'int64', 'bool'].includes(f?.dtype)) throw new Error(
+      `${where}.dtype: unknown dtype ${JSON.stringify(f?.dtype)}`);
+    if (!Array.isArray(f.rowShape) || !f.rowShape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(
+      `${where}.rowShape: expected an array of sizes`);
     if (!f.data || typeof f.data.length !== 'number') throw new Error(`${where}.data: expected an array of numbers`);
     const width = f.rowShape.reduce((a, b) => a * b, 1);
     const n = width === 0 ? 0 : f.data.length / width;
-    if (!Number.isInteger(n)) throw new Error(`${where}.data: ${f.data.length} values are not whole rows of [${f.rowShape.join(', ')}]`);
+    if (!Number.isInteger(n)) throw new Error(`${where}.data: ${f.data.length} values are not whole rows of ` +
+      `[${f.rowShape.join(', ')}]`);
     if (rows >= 0 && n !== rows) throw new Error(`${where}: ${n} rows, but the other fields have ${rows}`);
     rows = n;
     cols.push({ name, dtype: f.dtype, width, data: f.data });

@@ -13,7 +13,8 @@ export {
   stepNames,
 } from './trainStep';
 export { type ModelDefinition, getModel, modelNames, registerModel } from './models';
-export { type BatchSource, type DataSourceFactory, openDataSource, permutationOrder, registerDataSource } from './dataSources';
+export { type BatchSource, type DataSourceFactory, openDataSource, permutationOrder,
+  registerDataSource } from './dataSources';
 export {
   type LoopHooks,
   type StartOptions,

@@ -26,9 +26,11 @@ export function rowsThatFit(c: ModelConfig, cols: number): number {
  * Refuses a training step of `rows` rows of `cols` tokens that would not fit in memory. `field` is the setting to
  * change; `batchHint(n)` says how to ask for a batch of n rows.
  */
-export function assertTrainStepFits(field: string, c: ModelConfig, rows: number, cols: number, what: string, batchHint: (n: number) => string): void {
+export function assertTrainStepFits(field: string, c: ModelConfig, rows: number, cols: number, what: string,
+  batchHint: (n: number) => string): void {
   const fits = rowsThatFit(c, cols);
   assertFitsMemory(field, optimizerBytes(c) + rows * stepBytesPerRow(c, cols),
     `${what} (${sizeFields(c)}; batches of ${rows} rows of ${cols} tokens)`,
-    fits >= 1 ? `use batches of at most ${fits} rows (${batchHint(Math.min(fits, 16))})` : 'this model is too large to train on this machine: make it smaller');
+    fits >= 1 ? `use batches of at most ${fits} rows (${batchHint(Math.min(fits, 16))})`
+    : 'this model is too large to train on this machine: make it smaller');
 }

@@ -26,7 +26,8 @@ const cache = new Map<string, TinyMemDataset>();
 
 function checkSpec(spec: DataSourceSpec): TinyMemDataSpec {
   const s = spec as Partial<TinyMemDataSpec> & DataSourceSpec;
-  if (s.dataset !== 'math' && s.dataset !== 'language') throw new Error(`data.dataset: expected "math" or "language", got ${JSON.stringify(s.dataset)}`);
+  if (s.dataset !== 'math' && s.dataset !== 'language') throw new Error(
+    `data.dataset: expected "math" or "language", got ${JSON.stringify(s.dataset)}`);
   if (s.options !== undefined && (s.options === null || typeof s.options !== 'object' || Array.isArray(s.options))) {
     throw new Error(`data.options: expected an object of ${s.dataset} data options, got ${JSON.stringify(s.options)}`);
   }

@@ -42,7 +42,8 @@ export interface LoopHooks {
 
 /** A deep copy of a state (the trainer's arrays may move to another thread or be reused). */
 export function copyState(s: TrainState): TrainState {
-  const copy = (g: Record<string, Float32Array>) => Object.fromEntries(Object.entries(g).map(([k, a]) => [k, a.slice()]));
+  const copy = (g: Record<string, Float32Array>) =>
+    Object.fromEntries(Object.entries(g).map(([k, a]) => [k, a.slice()]));
   return { params: copy(s.params), m: copy(s.m), v: copy(s.v), step: s.step };
 }
 
@@ -52,10 +53,14 @@ function checkJob(job: TrainJob): void {
   if (!job || typeof job !== 'object') throw new Error('the training job is missing');
   if (typeof job.model?.name !== 'string') throw new Error('model.name: expected the name of a registered model');
   if (!isCount(job.seed)) throw new Error(`seed: expected a non-negative integer, got ${job.seed}`);
-  if (!isCount(job.batchSize) || job.batchSize === 0) throw new Error(`batchSize: expected a positive integer, got ${job.batchSize}`);
-  if ((job.steps === undefined) === (job.epochs === undefined)) throw new Error('steps, epochs: give exactly one of them');
-  if (job.steps !== undefined && !isCount(job.steps)) throw new Error(`steps: expected a non-negative integer, got ${job.steps}`);
-  if (job.epochs !== undefined && !isCount(job.epochs)) throw new Error(`epochs: expected a non-negative integer, got ${job.epochs}`);
+  if (!isCount(job.batchSize) || job.batchSize === 0) throw new Error(
+    `batchSize: expected a positive integer, got ${job.batchSize}`);
+  if ((job.steps === undefined) === (job.epochs === undefined)) throw new Error(
+    'steps, epochs: give exactly one of them');
+  if (job.steps !== undefined && !isCount(job.steps)) throw new Error(
+    `steps: expected a non-negative integer, got ${job.steps}`);
+  if (job.epochs !== undefined && !isCount(job.epochs)) throw new Error(
+    `epochs: expected a non-negative integer, got ${job.epochs}`);
   if (job.progressEvery !== undefined && (!isCount(job.progressEvery) || job.progressEvery === 0)) {
     throw new Error(`progressEvery: expected a positive integer, got ${job.progressEvery}`);
   }
@@ -64,8 +69,10 @@ function checkJob(job: TrainJob): void {
   }
   const r = job.regularizer;
   if (r !== undefined) {
-    if (!r || typeof r.id !== 'string') throw new Error('regularizer.id: expected the id of a regularizer (see `tinymem methods`)');
-    if (r.hp !== undefined && (r.hp === null || typeof r.hp !== 'object' || Array.isArray(r.hp))) throw new Error('regularizer.hp: expected an object of hyper-parameters');
+    if (!r || typeof r.id !== 'string') throw new Error(
+      'regularizer.id: expected the id of a regularizer (see `tinymem methods`)');
+    if (r.hp !== undefined && (r.hp === null || typeof r.hp !== 'object' || Array.isArray(r.hp))) throw new Error(
+      'regularizer.hp: expected an object of hyper-parameters');
   }
 }
 
@@ -79,7 +86,8 @@ function naming<T>(field: string, f: () => T): T {
 }
 
 /** The job's regularizer set up for this run, or null; errors name the job field. */
-function openRegularizer(job: TrainJob, config: unknown, paramShapes: TrainStepSpec['params']): TrainingRegularizer | null {
+function openRegularizer(job: TrainJob, config: unknown,
+  paramShapes: TrainStepSpec['params']): TrainingRegularizer | null {
   const r = job.regularizer;
   if (!r) return null;
   const method = naming('regularizer.id', () => getRegularizer(r.id));
@@ -110,7 +118,8 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
     const rng = job.shuffle === false ? null : new Rng(deriveSeed(job.seed, 'batch-order'));
     let order = source.epochOrder(rng);
     const perEpoch = job.dropLast ? Math.floor(order.length / job.batchSize) : Math.ceil(order.length / job.batchSize);
-    if (perEpoch === 0) throw new Error(`data: ${order.length} rows do not make one batch of ${job.batchSize} (dropLast is set)`);
+    if (perEpoch === 0) throw new Error(`data: ${order.length} rows do not make one batch of ${job.batchSize} ` +
+      `(dropLast is set)`);
     const total = job.steps ?? job.epochs! * perEpoch;
     const every = job.progressEvery ?? 1;
 
@@ -161,8 +170,10 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
         windowTokens = 0;
       }
       const epochsDone = losses.length / perEpoch;
-      if (job.snapshotEvery && batchInEpoch === perEpoch && epochsDone % job.snapshotEvery === 0 && losses.length < total) {
-        hooks.onSnapshot?.({ type: 'snapshot', epoch: epochsDone, step: losses.length, state: copyState(trainer.state) });
+      if (job.snapshotEvery && batchInEpoch === perEpoch && epochsDone % job.snapshotEvery === 0
+        && losses.length < total) {
+        hooks.onSnapshot?.(
+          { type: 'snapshot', epoch: epochsDone, step: losses.length, state: copyState(trainer.state) });
       }
     }
     return { status: 'done', result: result() };
@@ -179,7 +190,8 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
  */
 export function workerEntry(): { file: string; execArgv: string[] } {
   const tsxHook = 'tsx/cjs'; // a variable, so that bundlers leave this dev-only dependency alone
-  if (__filename.endsWith('.ts')) return { file: path.join(__dirname, 'worker.ts'), execArgv: ['--require', require.resolve(tsxHook)] };
+  if (__filename.endsWith('.ts')) return { file: path.join(__dirname, 'worker.ts'),
+    execArgv: ['--require', require.resolve(tsxHook)] };
   return { file: path.join(__dirname, 'trainWorker.js'), execArgv: [] };
 }
 
@@ -241,7 +253,8 @@ export function startTraining(job: TrainJob, opts: StartOptions = {}): TrainingH
       else finish(() => reject(new Error(ev.message)));
     });
     worker.on('error', (e) => finish(() => reject(new Error(`training worker failed: ${e.message}`))));
-    worker.on('exit', (code) => finish(() => reject(new Error(`training worker exited (code ${code}) before finishing`))));
+    worker.on('exit',
+      (code) => finish(() => reject(new Error(`training worker exited (code ${code}) before finishing`))));
   });
   const start: StartMessage = { type: 'start', job, control, modules: opts.modules };
   worker.postMessage(start);

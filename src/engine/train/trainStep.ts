@@ -11,7 +11,8 @@ import { adamwUpdate, resolveAdamW } from './adamw';
  * Traces a model's scalar loss from its parameters and one batch. It may also return extra outputs of the step
  * graph (e.g. per-sequence losses for loss truncation), measured before the update and returned by Trainer.step.
  */
-export type LossBuilder = (g: Graph, params: Record<string, Tensor>, batch: Record<string, Tensor>) => Tensor | LossWithOutputs;
+export type LossBuilder = (g: Graph, params: Record<string, Tensor>, batch: Record<string, Tensor>) =>
+  Tensor | LossWithOutputs;
 
 export interface LossWithOutputs {
   loss: Tensor;
@@ -49,7 +50,8 @@ const RESERVED = /^(m:|v:|new:|adamw:)|^loss$/;
 
 function resolveBatch(batch: BatchSpecs, rows: number | undefined): Record<string, TensorSpec> {
   if (typeof batch !== 'function') return batch;
-  if (rows === undefined) throw new Error('this trainer builds its batch shapes from a row count: pass `rows` to step()');
+  if (rows === undefined) throw new Error(
+    'this trainer builds its batch shapes from a row count: pass `rows` to step()');
   return batch(rows);
 }
 
@@ -58,9 +60,11 @@ export function buildTrainStep(spec: TrainStepSpec, batch: Record<string, Tensor
   const names = Object.keys(spec.params);
   if (names.length === 0) throw new Error('a training step needs at least one parameter');
   for (const n of [...names, ...Object.keys(batch)]) {
-    if (RESERVED.test(n)) throw new Error(`"${n}" cannot be a parameter or batch name: names starting with m:, v:, new:, adamw: and "loss" are reserved`);
+    if (RESERVED.test(n)) throw new Error(`"${n}" cannot be a parameter or batch name: names starting with m:, v:, ` +
+      `new:, adamw: and "loss" are reserved`);
   }
-  for (const n of Object.keys(batch)) if (n in spec.params) throw new Error(`"${n}" is both a parameter and a batch tensor`);
+  for (const n of Object.keys(batch)) if (n in spec.params) throw new Error(
+    `"${n}" is both a parameter and a batch tensor`);
 
   const g = new Graph();
   const params: Record<string, Tensor> = {};
@@ -75,7 +79,8 @@ export function buildTrainStep(spec: TrainStepSpec, batch: Record<string, Tensor
   const built = spec.loss(g, params, batchTensors);
   const { loss, outputs: extra } = 'outputs' in built ? built : { loss: built, outputs: {} };
   for (const n of Object.keys(extra)) {
-    if (RESERVED.test(n) || n in spec.params || n in batch) throw new Error(`"${n}" cannot be an extra output of the loss: it is reserved or names a parameter or batch tensor`);
+    if (RESERVED.test(n) || n in spec.params || n in batch) throw new Error(
+      `"${n}" cannot be an extra output of the loss: it is reserved or names a parameter or batch tensor`);
   }
   if (loss.size !== 1 || loss.dtype !== 'float32') throw new Error(`the loss must be a float32 scalar, got ${loss}`);
   const ps = names.map((n) => params[n]!);
@@ -97,7 +102,8 @@ function sessionKey(spec: TrainStepSpec, batch: Record<string, TensorSpec>): str
   const o = resolveAdamW(spec.hyper);
   const shapes = Object.entries(spec.params).map(([n, s]) => `${n}[${s.join(',')}]`);
   const batchSig = Object.entries(batch).map(([n, s]) => `${n}:${s.dtype}[${s.shape.join(',')}]`);
-  return `train|${spec.key}|${shapes.join(';')}|${batchSig.join(';')}|b=${o.betas.join(',')};eps=${o.eps};wd=${o.weightDecay}`;
+  return `train|${spec.key}|${shapes.join(';')}|${batchSig.join(';')}|b=${o.betas.join(
+    ',')};eps=${o.eps};wd=${o.weightDecay}`;
 }
 
 /** The loss became NaN or ±Inf; the trainer keeps the last finite state. */
@@ -109,12 +115,14 @@ export class NonFiniteLossError extends Error {
 }
 
 /** Zero-filled AdamW state for `params`, or a check that a given state fits their shapes. */
-export function initialState(shapes: Record<string, Shape>, params: Record<string, Float32Array>, from?: Partial<TrainState>): TrainState {
+export function initialState(shapes: Record<string, Shape>, params: Record<string, Float32Array>,
+  from?: Partial<TrainState>): TrainState {
   const check = (what: string, arrays: Record<string, Float32Array>) => {
     for (const [n, shape] of Object.entries(shapes)) {
       const a = arrays[n];
       if (!(a instanceof Float32Array)) throw new Error(`${what}: no Float32Array for parameter "${n}"`);
-      if (a.length !== numel(shape)) throw new Error(`${what}: "${n}" has ${a.length} values; its shape [${shape.join(', ')}] needs ${numel(shape)}`);
+      if (a.length !== numel(shape)) throw new Error(
+        `${what}: "${n}" has ${a.length} values; its shape [${shape.join(', ')}] needs ${numel(shape)}`);
     }
     for (const n of Object.keys(arrays)) if (!(n in shapes)) throw new Error(`${what}: unknown parameter "${n}"`);
   };
@@ -125,7 +133,8 @@ export function initialState(shapes: Record<string, Shape>, params: Record<strin
   check('optimizer state m', m);
   check('optimizer state v', v);
   const step = from?.step ?? 0;
-  if (!Number.isSafeInteger(step) || step < 0) throw new Error(`optimizer step must be a non-negative integer, got ${step}`);
+  if (!Number.isSafeInteger(step) || step < 0) throw new Error(
+    `optimizer step must be a non-negative integer, got ${step}`);
   return { params, m, v, step };
 }
 
@@ -157,7 +166,8 @@ export class Trainer {
   }
 
   /** One optimizer step on a batch. `rows` picks the batch shape when the spec's batch is a function of it. */
-  async step(batch: Record<string, HostArray | ArrayLike<number>>, opts: { rows?: number; lr?: number } = {}): Promise<StepResult> {
+  async step(batch: Record<string, HostArray | ArrayLike<number>>,
+    opts: { rows?: number; lr?: number } = {}): Promise<StepResult> {
     if (this.busy) throw new Error('Trainer.step called while a step is running');
     this.busy = true;
     try {
@@ -179,7 +189,8 @@ export class Trainer {
       feeds[stepNames.lr] = Float64Array.of(opts.lr ?? resolveAdamW(this.spec.hyper).lr);
       const { outputs, provider } = await session.run(feeds);
       const extra: Record<string, HostArray> = {};
-      for (const [n, a] of Object.entries(outputs)) if (!n.startsWith('new:') && n !== stepNames.loss) extra[n] = a as HostArray;
+      for (const [n, a] of Object.entries(outputs)) if (!n.startsWith('new:') && n !== stepNames.loss) extra[
+        n] = a as HostArray;
       const loss = (outputs[stepNames.loss] as Float32Array)[0]!;
       if (!Number.isFinite(loss)) throw new NonFiniteLossError(t, loss);
       const next: TrainState = { params: {}, m: {}, v: {}, step: t };

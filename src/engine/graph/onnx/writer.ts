@@ -38,7 +38,8 @@ function attrProto(name: string, a: OnnxAttr): Record<string, unknown> {
   if ('floats' in a) return { name, type: AttrType.FLOATS, floats: [...a.floats] };
   if ('ints' in a) return { name, type: AttrType.INTS, ints: [...a.ints] };
   if ('g' in a) return { name, type: AttrType.GRAPH, g: a.g };
-  return { name, type: AttrType.TENSOR, t: { dims: [...a.t.dims], dataType: onnxDType(a.t.dtype), rawData: rawBytes(a.t.dtype, a.t.data) } };
+  return { name, type: AttrType.TENSOR,
+    t: { dims: [...a.t.dims], dataType: onnxDType(a.t.dtype), rawData: rawBytes(a.t.dtype, a.t.data) } };
 }
 
 const valueInfo = (name: string, dtype: DType, shape: readonly number[]) => ({
@@ -111,7 +112,8 @@ function lowerNodes(outputs: readonly Tensor[], names: Map<number, string>, pref
         outNames.push(want);
       });
       const body = lowerNodes(outs, subNames, sub);
-      for (const [from, to] of identities) body.node.push({ opType: 'Identity', domain: '', name: `${sub}id_${to}`, input: [from], output: [to], attribute: [] });
+      for (const [from, to] of identities) body.node.push(
+        { opType: 'Identity', domain: '', name: `${sub}id_${to}`, input: [from], output: [to], attribute: [] });
       return {
         name: sub,
         ...body,
@@ -134,7 +136,8 @@ export function compileGraph(graph: Graph, outputs: Record<string, Tensor>, name
     else names.set(t.id, outName);
   }
   const parts = lowerNodes(Object.values(outputs), names, '');
-  for (const [from, to] of extraOutputs) parts.node.push({ opType: 'Identity', domain: '', name: `out_${to}`, input: [from], output: [to], attribute: [] });
+  for (const [from, to] of extraOutputs) parts.node.push(
+    { opType: 'Identity', domain: '', name: `out_${to}`, input: [from], output: [to], attribute: [] });
 
   const inputs = graph.inputs.map((t) => ({ name: t.name!, dtype: t.dtype, shape: [...t.shape] }));
   const outs = Object.entries(outputs).map(([n, t]) => ({ name: n, dtype: t.dtype, shape: [...t.shape] }));

@@ -7,7 +7,8 @@ import { lowerDirect, requireFloat, requireSameDType, spec, unbroadcast } from '
 
 type Vjp = NonNullable<OpDef['vjp']>;
 
-function binary(name: string, vjp?: (a: Tensor, b: Tensor, y: Tensor, g: Tensor) => [Tensor | null, Tensor | null]): void {
+function binary(name: string, vjp?: (a: Tensor, b: Tensor, y: Tensor, g: Tensor) =>
+  [Tensor | null, Tensor | null]): void {
   defineOp(name, {
     infer: ([a, b]) => {
       const d = requireSameDType(name, [a!, b!]);
@@ -136,13 +137,15 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 defineOp('Gelu', {
   infer: ([x], a) => {
     requireFloat('Gelu', x!);
-    if (a.approximate !== 'none' && a.approximate !== 'tanh') throw new ShapeError('Gelu', `approximate must be "none" or "tanh", got ${String(a.approximate)}`);
+    if (a.approximate !== 'none' && a.approximate !== 'tanh') throw new ShapeError('Gelu',
+      `approximate must be "none" or "tanh", got ${String(a.approximate)}`);
     return [spec(x!.dtype, x!.shape)];
   },
   lower: (ctx, n) => {
     const x = n.inputs[0]!;
     const out = ctx.name(n.outputs[0]!);
-    if (x.dtype === 'float32') return ctx.emit('Gelu', [ctx.name(x)], [out], { approximate: { s: n.attrs.approximate as string } });
+    if (x.dtype === 'float32') return ctx.emit('Gelu', [ctx.name(x)], [out],
+      { approximate: { s: n.attrs.approximate as string } });
     // float64 (gradient checks): spelled out, since ORT's Gelu kernels are float32-only.
     const c = (v: number) => ctx.constant('float64', [], [v]);
     const [inner, t, half] = [ctx.fresh('gi'), ctx.fresh('gt'), ctx.fresh('gh')];
@@ -183,7 +186,8 @@ defineOp('Gelu', {
 defineOp('Clip', {
   infer: ([x], a) => {
     requireFloat('Clip', x!);
-    if (!((a.min as number) <= (a.max as number))) throw new ShapeError('Clip', `min ${String(a.min)} exceeds max ${String(a.max)}`);
+    if (!((a.min as number) <= (a.max as number))) throw new ShapeError('Clip',
+      `min ${String(a.min)} exceeds max ${String(a.max)}`);
     return [spec(x!.dtype, x!.shape)];
   },
   lower: (ctx, n) => {
@@ -227,7 +231,8 @@ defineOp('Where', {
 defineOp('StraightThrough', {
   infer: ([v, s]) => {
     requireSameDType('StraightThrough', [v!, s!]);
-    if (v!.shape.join() !== s!.shape.join()) throw new ShapeError('StraightThrough', `value ${v} and source ${s} differ in shape`);
+    if (v!.shape.join() !== s!.shape.join()) throw new ShapeError('StraightThrough',
+      `value ${v} and source ${s} differ in shape`);
     return [spec(v!.dtype, v!.shape)];
   },
   lower: (ctx, n) => ctx.emit('Identity', [ctx.name(n.inputs[0]!)], [ctx.name(n.outputs[0]!)]),

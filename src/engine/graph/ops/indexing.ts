@@ -18,7 +18,8 @@ defineOp('Zeros', {
   infer: (_x, a) => [spec(a.dtype as DType, nums(a, 'shape'))],
   lower: (ctx, n) => {
     const out = n.outputs[0]!;
-    ctx.emit('ConstantOfShape', [ctx.int64(out.shape)], [ctx.name(out)], { value: { t: { dtype: out.dtype, dims: [1], data: [0] } } });
+    ctx.emit('ConstantOfShape', [ctx.int64(out.shape)], [ctx.name(out)],
+      { value: { t: { dtype: out.dtype, dims: [1], data: [0] } } });
   },
 });
 
@@ -35,7 +36,8 @@ defineOp('Gather', {
     if (table!.rank < 1) throw new ShapeError('Gather', `table ${table} needs rank ≥ 1`);
     return [spec(table!.dtype, [...idx!.shape, ...table!.shape.slice(1)])];
   },
-  lower: (ctx, n) => ctx.emit('Gather', n.inputs.map((t) => ctx.name(t)), [ctx.name(n.outputs[0]!)], { axis: { i: 0 } }),
+  lower: (ctx, n) => ctx.emit('Gather', n.inputs.map((t) => ctx.name(t)), [ctx.name(n.outputs[0]!)],
+    { axis: { i: 0 } }),
   vjp: (n, [g]) => {
     const [table, idx] = n.inputs as [Tensor, Tensor];
     const rows = table.shape[0]!;
@@ -54,14 +56,16 @@ defineOp('ScatterAddRows', {
   infer: ([data, idx, upd]) => {
     requireIndices('ScatterAddRows', idx!);
     const want = [...idx!.shape, ...data!.shape.slice(1)];
-    if (upd!.shape.join() !== want.join()) throw new ShapeError('ScatterAddRows', `updates ${upd} should be ${shapeStr(want)}`);
+    if (upd!.shape.join() !== want.join()) throw new ShapeError('ScatterAddRows',
+      `updates ${upd} should be ${shapeStr(want)}`);
     return [spec(data!.dtype, data!.shape)];
   },
   lower: (ctx, n) => {
     const [data, idx, upd] = n.inputs as [Tensor, Tensor, Tensor];
     const idx1 = ctx.fresh('idx');
     ctx.emit('Unsqueeze', [ctx.name(idx), ctx.int64([idx.rank])], [idx1]);
-    ctx.emit('ScatterND', [ctx.name(data), idx1, ctx.name(upd)], [ctx.name(n.outputs[0]!)], { reduction: { s: 'add' } });
+    ctx.emit('ScatterND', [ctx.name(data), idx1, ctx.name(upd)], [ctx.name(n.outputs[0]!)],
+      { reduction: { s: 'add' } });
   },
 });
 
@@ -69,7 +73,8 @@ defineOp('ScatterElements', {
   infer: ([data, idx, upd], a) => {
     requireIndices('ScatterElements', idx!);
     normAxis('ScatterElements', a.axis as number, data!.rank);
-    if (idx!.shape.join() !== upd!.shape.join()) throw new ShapeError('ScatterElements', `indices ${idx} and updates ${upd} differ in shape`);
+    if (idx!.shape.join() !== upd!.shape.join()) throw new ShapeError('ScatterElements',
+      `indices ${idx} and updates ${upd} differ in shape`);
     return [spec(data!.dtype, data!.shape)];
   },
   lower: (ctx, n) =>
@@ -99,7 +104,8 @@ defineOp('TopK', {
   infer: ([x], a) => {
     const axis = normAxis('TopK', a.axis as number, x!.rank);
     const k = a.k as number;
-    if (!Number.isInteger(k) || k < 0 || k > x!.shape[axis]!) throw new ShapeError('TopK', `k = ${k} is out of range for axis ${axis} of ${x}`);
+    if (!Number.isInteger(k) || k < 0 || k > x!.shape[axis]!) throw new ShapeError('TopK',
+      `k = ${k} is out of range for axis ${axis} of ${x}`);
     const shape = x!.shape.map((d, i) => (i === axis ? k : d));
     return [spec(x!.dtype, shape), spec('int64', shape)];
   },

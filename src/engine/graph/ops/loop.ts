@@ -21,15 +21,19 @@ defineOp('Loop', {
     const carried = inputs.slice(0, a.carried as number);
     body.carriedOut.forEach((t, i) => {
       const c = carried[i]!;
-      if (t.dtype !== c.dtype || t.shape.join() !== c.shape.join()) throw new ShapeError('Loop', `carried value ${i} enters as ${c} but leaves the body as ${t}`);
+      if (t.dtype !== c.dtype || t.shape.join() !== c.shape.join()) throw new ShapeError('Loop',
+        `carried value ${i} enters as ${c} but leaves the body as ${t}`);
     });
-    return [...carried.map((t) => spec(t.dtype, t.shape)), ...body.scans.map((t) => spec(t.dtype, [a.trips as number, ...t.shape]))];
+    return [...carried.map((t) => spec(t.dtype, t.shape)),
+      ...body.scans.map((t) => spec(t.dtype, [a.trips as number, ...t.shape]))];
   },
   lower: (ctx, n) => {
     const body = n.attrs.body as unknown as LoopBody;
     const nCarried = n.attrs.carried as number;
     const cond = ctx.constant('bool', [], [1]);
     const g = ctx.subgraph(body.graph, body.inputs, [body.inputs[1]!, ...body.carriedOut, ...body.scans]);
-    ctx.emit('Loop', [ctx.int64([n.attrs.trips as number], true), cond, ...n.inputs.slice(0, nCarried).map((t) => ctx.name(t))], n.outputs.map((t) => ctx.name(t)), { body: { g } });
+    ctx.emit('Loop',
+      [ctx.int64([n.attrs.trips as number], true), cond, ...n.inputs.slice(0, nCarried).map((t) => ctx.name(t))],
+      n.outputs.map((t) => ctx.name(t)), { body: { g } });
   },
 });

@@ -20,7 +20,8 @@ defineOp('MatMul', {
     const [m, k] = matrixDims(a!, !!attrs.transA);
     const [k2, n] = matrixDims(b!, !!attrs.transB);
     if (k !== k2) {
-      throw new ShapeError('MatMul', `inner dimensions differ: ${a}${attrs.transA ? 'ᵀ' : ''} × ${b}${attrs.transB ? 'ᵀ' : ''} (${k} vs ${k2})`);
+      throw new ShapeError('MatMul', `inner dimensions differ: ${a}${attrs.transA ? 'ᵀ' : ''} × ` +
+        `${b}${attrs.transB ? 'ᵀ' : ''} (${k} vs ${k2})`);
     }
     const batch = broadcast('MatMul', a!.shape.slice(0, -2), b!.shape.slice(0, -2));
     return [spec(d, [...batch, m, n])];
@@ -32,7 +33,8 @@ defineOp('MatMul', {
     if (!transA && !transB) return ctx.emit('MatMul', [ctx.name(a), ctx.name(b)], [out]);
     if (a.dtype === 'float32') {
       // ORT's FusedMatMul folds the transposes into the GEMM call (float32 kernels only).
-      return ctx.emit('FusedMatMul', [ctx.name(a), ctx.name(b)], [out], { transA: { i: transA ? 1 : 0 }, transB: { i: transB ? 1 : 0 }, alpha: { f: 1 } }, 'com.microsoft');
+      return ctx.emit('FusedMatMul', [ctx.name(a), ctx.name(b)], [out],
+        { transA: { i: transA ? 1 : 0 }, transB: { i: transB ? 1 : 0 }, alpha: { f: 1 } }, 'com.microsoft');
     }
     const swapLast = (t: Tensor, trans: unknown): string => {
       if (!trans) return ctx.name(t);

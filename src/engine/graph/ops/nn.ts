@@ -12,7 +12,8 @@ for (const name of ['Softmax', 'LogSoftmax'] as const) {
       normAxis(name, a.axis as number, x!.rank);
       return [spec(x!.dtype, x!.shape)];
     },
-    lower: (ctx, n) => ctx.emit(name, [ctx.name(n.inputs[0]!)], [ctx.name(n.outputs[0]!)], { axis: { i: normAxis(name, n.attrs.axis as number, n.inputs[0]!.rank) } }),
+    lower: (ctx, n) => ctx.emit(name, [ctx.name(n.inputs[0]!)], [ctx.name(n.outputs[0]!)],
+      { axis: { i: normAxis(name, n.attrs.axis as number, n.inputs[0]!.rank) } }),
     vjp: (n, [g]) => {
       const y = n.outputs[0]!;
       const axis = [n.attrs.axis as number];
@@ -30,7 +31,8 @@ defineOp('LayerNorm', {
     const d = requireSameDType('LayerNorm', [x!, scale!, bias!]);
     const c = x!.shape[x!.rank - 1]!;
     for (const p of [scale!, bias!]) {
-      if (p.rank !== 1 || p.shape[0] !== c) throw new ShapeError('LayerNorm', `${p} should be [${c}] to normalize ${x}`);
+      if (p.rank !== 1 || p.shape[0] !== c) throw new ShapeError('LayerNorm',
+        `${p} should be [${c}] to normalize ${x}`);
     }
     const stat = [...x!.shape.slice(0, -1), 1];
     return [spec(d, x!.shape), spec(d, stat), spec(d, stat)];
@@ -39,7 +41,8 @@ defineOp('LayerNorm', {
     const x = n.inputs[0]!;
     const names = n.outputs.map((t) => ctx.name(t));
     if (x.dtype === 'float32') {
-      ctx.emit('LayerNormalization', n.inputs.map((t) => ctx.name(t)), names, { axis: { i: -1 }, epsilon: { f: n.attrs.epsilon as number } });
+      ctx.emit('LayerNormalization', n.inputs.map((t) => ctx.name(t)), names,
+        { axis: { i: -1 }, epsilon: { f: n.attrs.epsilon as number } });
       return;
     }
     // ORT's CPU LayerNormalization kernel is float32-only: float64 graphs (gradient checks) spell it out.
@@ -65,7 +68,8 @@ defineOp('LayerNorm', {
     const xhat = F.mul(F.sub(x, mean), invStd);
     const dxhat = F.mul(g!, scale);
     const last = [-1];
-    const dx = F.mul(invStd, F.sub(F.sub(dxhat, F.reduceMean(dxhat, last, true)), F.mul(xhat, F.reduceMean(F.mul(dxhat, xhat), last, true))));
+    const dx = F.mul(invStd,
+      F.sub(F.sub(dxhat, F.reduceMean(dxhat, last, true)), F.mul(xhat, F.reduceMean(F.mul(dxhat, xhat), last, true))));
     return [dx, unbroadcast(F.mul(g!, xhat), scale.shape), unbroadcast(g!, bias.shape)];
   },
 });
@@ -74,8 +78,10 @@ defineOp('LayerNorm', {
 defineOp('SoftmaxCrossEntropy', {
   infer: ([logits, labels]) => {
     requireFloat('SoftmaxCrossEntropy', logits!);
-    if (logits!.rank !== 2 || labels!.rank !== 1 || labels!.shape[0] !== logits!.shape[0] || labels!.dtype !== 'int64') {
-      throw new ShapeError('SoftmaxCrossEntropy', `needs logits [N, C] and int64 labels [N], got ${logits} and ${labels}`);
+    if (logits!.rank !== 2 || labels!.rank !== 1 || labels!.shape[0] !== logits!.shape[0]
+      || labels!.dtype !== 'int64') {
+      throw new ShapeError('SoftmaxCrossEntropy',
+        `needs logits [N, C] and int64 labels [N], got ${logits} and ${labels}`);
     }
     return [spec(logits!.dtype, [logits!.shape[0]!]), spec(logits!.dtype, logits!.shape)];
   },
@@ -84,10 +90,12 @@ defineOp('SoftmaxCrossEntropy', {
     const [loss, logProb] = n.outputs.map((t) => ctx.name(t)) as [string, string];
     const ignore = n.attrs.ignoreIndex as number;
     if (n.inputs[0]!.dtype === 'float32') {
-      return ctx.emit('SoftmaxCrossEntropyLoss', [logits, labels], [loss, logProb], { reduction: { s: 'none' }, ignore_index: { i: ignore } });
+      return ctx.emit('SoftmaxCrossEntropyLoss', [logits, labels], [loss, logProb],
+        { reduction: { s: 'none' }, ignore_index: { i: ignore } });
     }
     // ORT's kernel is float32-only: float64 graphs (gradient checks) pick −log p(label) by hand.
-    const [isIgnored, safe, safe2, picked, pickedFlat, negPicked] = ['ign', 'safe', 'safe2', 'pick', 'pickf', 'negp'].map((h) => ctx.fresh(h)) as string[];
+    const [isIgnored, safe, safe2, picked, pickedFlat, negPicked] = ['ign', 'safe', 'safe2', 'pick', 'pickf',
+      'negp'].map((h) => ctx.fresh(h)) as string[];
     ctx.emit('LogSoftmax', [logits], [logProb], { axis: { i: 1 } });
     ctx.emit('Equal', [labels, ctx.int64([ignore], true)], [isIgnored!]);
     ctx.emit('Where', [isIgnored!, ctx.int64([0], true), labels], [safe!]);

@@ -20,13 +20,15 @@ function reduce(name: string, vjp: (n: Node, g: Tensor) => Tensor): void {
   defineOp(name, {
     infer: ([x], a) => {
       const axes = normAxes(name, a.axes as number[] | undefined, x!.rank);
-      const shape = a.keepdims ? x!.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x!.shape.filter((_, i) => !axes.includes(i));
+      const shape = a.keepdims ? x!.shape.map((d, i) => (axes.includes(i) ? 1 : d))
+        : x!.shape.filter((_, i) => !axes.includes(i));
       return [spec(x!.dtype, shape)];
     },
     lower: (ctx, n) => {
       const x = n.inputs[0]!;
       const axes = normAxes(name, n.attrs.axes as number[] | undefined, x.rank);
-      ctx.emit(name, [ctx.name(x), ctx.int64(axes)], [ctx.name(n.outputs[0]!)], { keepdims: { i: n.attrs.keepdims ? 1 : 0 } });
+      ctx.emit(name, [ctx.name(x), ctx.int64(axes)], [ctx.name(n.outputs[0]!)],
+        { keepdims: { i: n.attrs.keepdims ? 1 : 0 } });
     },
     vjp: (n, [g]) => [vjp(n, g!)],
   });

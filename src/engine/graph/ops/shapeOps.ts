@@ -11,7 +11,8 @@ defineOp('Reshape', {
     if (numel(shape) !== x!.size) throw new ShapeError('Reshape', `cannot reshape ${x} to ${shapeStr(shape)}`);
     return [spec(x!.dtype, shape)];
   },
-  lower: (ctx, n) => ctx.emit('Reshape', [ctx.name(n.inputs[0]!), ctx.int64(nums(n.attrs, 'shape'))], [ctx.name(n.outputs[0]!)]),
+  lower: (ctx, n) => ctx.emit('Reshape', [ctx.name(n.inputs[0]!), ctx.int64(nums(n.attrs, 'shape'))],
+    [ctx.name(n.outputs[0]!)]),
   vjp: (n, [g]) => [F.reshape(g!, [...n.inputs[0]!.shape])],
 });
 
@@ -23,7 +24,8 @@ defineOp('Transpose', {
     }
     return [spec(x!.dtype, perm.map((p) => x!.shape[p]!))];
   },
-  lower: (ctx, n) => ctx.emit('Transpose', [ctx.name(n.inputs[0]!)], [ctx.name(n.outputs[0]!)], { perm: { ints: nums(n.attrs, 'perm') } }),
+  lower: (ctx, n) => ctx.emit('Transpose', [ctx.name(n.inputs[0]!)], [ctx.name(n.outputs[0]!)],
+    { perm: { ints: nums(n.attrs, 'perm') } }),
   vjp: (n, [g]) => {
     const perm = nums(n.attrs, 'perm');
     const inv = perm.map((_, i) => perm.indexOf(i));
@@ -50,7 +52,8 @@ function sliceBounds(x: Tensor, attrs: Record<string, unknown>): { axes: number[
 
 defineOp('Slice', {
   infer: ([x], a) => {
-    if ((a.starts as number[]).length !== (a.axes as number[]).length || (a.ends as number[]).length !== (a.axes as number[]).length) {
+    if ((a.starts as number[]).length !== (a.axes as number[]).length
+      || (a.ends as number[]).length !== (a.axes as number[]).length) {
       throw new ShapeError('Slice', 'starts, ends and axes must have the same length');
     }
     const { axes, starts, ends } = sliceBounds(x!, a);
@@ -60,7 +63,8 @@ defineOp('Slice', {
   },
   lower: (ctx, n) => {
     const { axes, starts, ends } = sliceBounds(n.inputs[0]!, n.attrs);
-    ctx.emit('Slice', [ctx.name(n.inputs[0]!), ctx.int64(starts), ctx.int64(ends), ctx.int64(axes)], [ctx.name(n.outputs[0]!)]);
+    ctx.emit('Slice', [ctx.name(n.inputs[0]!), ctx.int64(starts), ctx.int64(ends), ctx.int64(axes)],
+      [ctx.name(n.outputs[0]!)]);
   },
   vjp: (n, [g]) => {
     const x = n.inputs[0]!;
@@ -77,10 +81,12 @@ defineOp('Slice', {
 defineOp('Pad', {
   infer: ([x], a) => {
     const pads = nums(a, 'pads');
-    if (pads.length !== 2 * x!.rank || pads.some((p) => p < 0)) throw new ShapeError('Pad', `pads ${shapeStr(pads)} do not fit ${x}`);
+    if (pads.length !== 2 * x!.rank || pads.some((p) => p < 0)) throw new ShapeError('Pad',
+      `pads ${shapeStr(pads)} do not fit ${x}`);
     return [spec(x!.dtype, x!.shape.map((d, i) => d + pads[i]! + pads[x!.rank + i]!))];
   },
-  lower: (ctx, n) => ctx.emit('Pad', [ctx.name(n.inputs[0]!), ctx.int64(nums(n.attrs, 'pads'))], [ctx.name(n.outputs[0]!)]),
+  lower: (ctx, n) => ctx.emit('Pad', [ctx.name(n.inputs[0]!), ctx.int64(nums(n.attrs, 'pads'))],
+    [ctx.name(n.outputs[0]!)]),
   vjp: (n, [g]) => {
     const x = n.inputs[0]!;
     const pads = nums(n.attrs, 'pads');
@@ -94,7 +100,8 @@ defineOp('Concat', {
     const first = xs[0]!;
     const axis = normAxis('Concat', a.axis as number, first.rank);
     for (const t of xs) {
-      if (t.dtype !== first.dtype || t.rank !== first.rank || t.shape.some((d, i) => i !== axis && d !== first.shape[i])) {
+      if (t.dtype !== first.dtype || t.rank !== first.rank
+        || t.shape.some((d, i) => i !== axis && d !== first.shape[i])) {
         throw new ShapeError('Concat', `${t} does not match ${first} outside axis ${axis}`);
       }
     }
@@ -103,7 +110,8 @@ defineOp('Concat', {
     return [spec(first.dtype, shape)];
   },
   lower: (ctx, n) =>
-    ctx.emit('Concat', n.inputs.map((t) => ctx.name(t)), [ctx.name(n.outputs[0]!)], { axis: { i: normAxis('Concat', n.attrs.axis as number, n.inputs[0]!.rank) } }),
+    ctx.emit('Concat', n.inputs.map((t) => ctx.name(t)), [ctx.name(n.outputs[0]!)],
+      { axis: { i: normAxis('Concat', n.attrs.axis as number, n.inputs[0]!.rank) } }),
   vjp: (n, [g]) => {
     const axis = normAxis('Concat', n.attrs.axis as number, n.inputs[0]!.rank);
     return F.split(g!, n.inputs.map((t) => t.shape[axis]!), axis);
@@ -114,16 +122,19 @@ defineOp('Split', {
   infer: ([x], a) => {
     const axis = normAxis('Split', a.axis as number, x!.rank);
     const sizes = nums(a, 'sizes');
-    if (sizes.reduce((s, v) => s + v, 0) !== x!.shape[axis]) throw new ShapeError('Split', `sizes ${shapeStr(sizes)} do not add up to axis ${axis} of ${x}`);
+    if (sizes.reduce((s, v) => s + v, 0) !== x!.shape[axis]) throw new ShapeError('Split',
+      `sizes ${shapeStr(sizes)} do not add up to axis ${axis} of ${x}`);
     return sizes.map((s) => spec(x!.dtype, x!.shape.map((d, i) => (i === axis ? s : d))));
   },
   lower: (ctx, n) => {
     const axis = normAxis('Split', n.attrs.axis as number, n.inputs[0]!.rank);
-    ctx.emit('Split', [ctx.name(n.inputs[0]!), ctx.int64(nums(n.attrs, 'sizes'))], n.outputs.map((t) => ctx.name(t)), { axis: { i: axis } });
+    ctx.emit('Split', [ctx.name(n.inputs[0]!), ctx.int64(nums(n.attrs, 'sizes'))], n.outputs.map((t) => ctx.name(t)),
+      { axis: { i: axis } });
   },
   vjp: (n, gs) => {
     const axis = normAxis('Split', n.attrs.axis as number, n.inputs[0]!.rank);
-    return [F.concat(gs.map((g, i) => g ?? F.zeros(n.inputs[0]!.graph, n.outputs[i]!.shape, n.outputs[i]!.dtype)), axis)];
+    return [F.concat(gs.map((g, i) => g ?? F.zeros(n.inputs[0]!.graph, n.outputs[i]!.shape, n.outputs[i]!.dtype)),
+      axis)];
   },
 });
 
@@ -134,6 +145,7 @@ defineOp('Expand', {
     if (out.join() !== shape.join()) throw new ShapeError('Expand', `${x} cannot be expanded to ${shapeStr(shape)}`);
     return [spec(x!.dtype, out)];
   },
-  lower: (ctx, n) => ctx.emit('Expand', [ctx.name(n.inputs[0]!), ctx.int64(nums(n.attrs, 'shape'))], [ctx.name(n.outputs[0]!)]),
+  lower: (ctx, n) => ctx.emit('Expand', [ctx.name(n.inputs[0]!), ctx.int64(nums(n.attrs, 'shape'))],
+    [ctx.name(n.outputs[0]!)]),
   vjp: (n, [g]) => [unbroadcast(g!, [...n.inputs[0]!.shape])],
 });

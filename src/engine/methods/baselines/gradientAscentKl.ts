@@ -14,7 +14,10 @@ registerMethod({
   usesRetain: true,
   hyperParams: [
     ...COMMON_PARAMS,
-    { name: 'kl_weight', type: 'number', default: 1, min: 0, max: 100, grid: [0.5, 1, 2], description: 'β in −L_forget + β·KL(original ∥ edited) on retain batches.' },
+    { name: 'kl_weight', type: 'number', default: 1, min: 0, max: 100, grid: [0.5, 1, 2],
+      description: 'β in −L_forget + β·KL(original ∥ edited) on retain batches.' },
   ],
-  run: (ctx) => runBaseline(ctx, { id: 'gradient-ascent-kl', objective: 'kl', beta: ctx.hp.kl_weight as number, stage: 'gradient ascent + KL to the original (retain)' }),
+  run: (ctx) =>
+    runBaseline(ctx, { id: 'gradient-ascent-kl', objective: 'kl', beta: ctx.hp.kl_weight as number, stage: 'gradient ' +
+    'ascent + KL to the original (retain)' }),
 });

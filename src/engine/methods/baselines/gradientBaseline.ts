@@ -20,7 +20,8 @@
 import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
 import { Rng, deriveSeed } from '../../data/rng';
 import type { TokenMatrix } from '../../data/tokenMatrix';
-import { type ModelConfig, contextField, declareParams, dims, modelForward, nextTokenTargets, paramShapes } from '../../model/architecture';
+import { type ModelConfig, contextField, declareParams, dims, modelForward, nextTokenTargets,
+  paramShapes } from '../../model/architecture';
 import { adamwUpdate } from '../../train/adamw';
 import type { HyperParamSpec } from '../../../shared/methodTypes';
 import { tokensOf, throwIfAborted } from '../shared/batches';
@@ -28,15 +29,18 @@ import type { Params, UnlearnContext, UnlearnResult } from '../types';
 
 export type BaselineObjective = 'ascent' | 'difference' | 'kl';
 
-/** AdamW with TinyMem's betas and eps (spec §2.2) and no weight decay (decay would shrink every weight, not unlearn). */
+/** AdamW with TinyMem's betas and eps (spec §2.2) and no weight decay (decay would shrink every weight, not unlearn).
+ * */
 export const BASELINE_ADAMW = Object.freeze({ betas: [0.9, 0.98] as const, eps: 1e-8, weightDecay: 0 });
 /** Rows per forget batch and per retain batch. */
 export const BASELINE_BATCH = 64;
 
 /** Hyper-parameters every baseline has. */
 export const COMMON_PARAMS: HyperParamSpec[] = [
-  { name: 'lr', type: 'number', default: 1e-4, min: 0, max: 1, grid: [3e-5, 1e-4, 3e-4], description: 'AdamW learning rate (all weights).' },
-  { name: 'epochs', type: 'integer', default: 10, min: 1, max: 10000, grid: [5, 10, 20], description: 'Most passes over the forget set (fewer when stop_loss is reached).' },
+  { name: 'lr', type: 'number', default: 1e-4, min: 0, max: 1, grid: [3e-5, 1e-4, 3e-4],
+    description: 'AdamW learning rate (all weights).' },
+  { name: 'epochs', type: 'integer', default: 10, min: 1, max: 10000, grid: [5, 10, 20],
+    description: 'Most passes over the forget set (fewer when stop_loss is reached).' },
   {
     name: 'stop_loss',
     type: 'number',
@@ -63,7 +67,8 @@ const names = {
  * ascent, `retain` [rRows, cols]; for kl also `orig:NAME`. Outputs: `new:NAME`, `new:m:NAME`, `new:v:NAME`, `loss`
  * (the objective), `forgetLoss` and `retainTerm` (L_retain or the KL), all measured before the update.
  */
-export function buildBaselineStep(c: ModelConfig, objective: BaselineObjective, fRows: number, rRows: number, cols: number) {
+export function buildBaselineStep(c: ModelConfig, objective: BaselineObjective, fRows: number, rRows: number,
+  cols: number) {
   const g = new Graph();
   const P = declareParams(g, c);
   const shapes = paramShapes(c);
@@ -75,7 +80,8 @@ export function buildBaselineStep(c: ModelConfig, objective: BaselineObjective, 
   const beta = g.input('beta', 'float32', []);
   const forget = g.input('forget', 'int64', [fRows, cols]);
 
-  const lmLoss = (params: Record<string, Tensor>, tokens: Tensor) => F.crossEntropy(modelForward(c, params, tokens).logits, nextTokenTargets(tokens));
+  const lmLoss = (params: Record<string, Tensor>, tokens: Tensor) =>
+    F.crossEntropy(modelForward(c, params, tokens).logits, nextTokenTargets(tokens));
   const forgetLoss = lmLoss(P, forget);
   let retainTerm: Tensor = F.scalar(g, 0);
   if (objective !== 'ascent') {
@@ -133,7 +139,8 @@ export async function runBaseline(ctx: UnlearnContext, o: BaselineRun): Promise<
   let params: Params = new Map(shapes.map(([n]) => [n, ctx.params.get(n)!]));
   let m = new Map<string, Float32Array>(shapes.map(([n]) => [n, new Float32Array(ctx.params.get(n)!.length)]));
   let v = new Map<string, Float32Array>(shapes.map(([n]) => [n, new Float32Array(ctx.params.get(n)!.length)]));
-  const orig: Record<string, Float32Array> = o.objective === 'kl' ? Object.fromEntries(shapes.map(([n]) => [names.orig(n), ctx.params.get(n)!])) : {};
+  const orig: Record<string, Float32Array> = o.objective === 'kl'
+    ? Object.fromEntries(shapes.map(([n]) => [names.orig(n), ctx.params.get(n)!])) : {};
 
   const cols = forget.cols;
   const fBatch = Math.min(BASELINE_BATCH, forget.rows);
@@ -173,7 +180,8 @@ export async function runBaseline(ctx: UnlearnContext, o: BaselineRun): Promise<
       const { outputs } = await session.run(feeds);
       const scalar = (k: string) => (outputs[k] as Float32Array)[0]!;
       const cur = { loss: scalar('loss'), forgetLoss: scalar('forgetLoss'), retainTerm: scalar('retainTerm') };
-      if (!Number.isFinite(cur.loss)) throw new Error(`${o.id}: the objective became ${cur.loss} at step ${t + 1}; lower lr or stop_loss`);
+      if (!Number.isFinite(cur.loss)) throw new Error(
+        `${o.id}: the objective became ${cur.loss} at step ${t + 1}; lower lr or stop_loss`);
       if (cur.forgetLoss >= stopLoss) {
         stopped = { loss: cur.forgetLoss };
         last = cur;
@@ -191,19 +199,26 @@ export async function runBaseline(ctx: UnlearnContext, o: BaselineRun): Promise<
   const out: Params = new Map(ctx.params);
   for (const [n, a] of params) out.set(n, a);
   const notes = [
-    `${t} AdamW steps on all weights (lr ${lr}, betas ${BASELINE_ADAMW.betas.join('/')}, no weight decay); nothing pruned`,
+    `${t} AdamW steps on all weights (lr ${lr}, betas ${BASELINE_ADAMW.betas.join(
+      '/')}, no weight decay); nothing pruned`,
     stopped
       ? `stopped: a forget batch's LM loss reached ${stopped.loss.toFixed(3)} ≥ stop_loss ${stopLoss}`
-      : `ran all ${epochs} epochs; last forget-batch LM loss ${last ? last.forgetLoss.toFixed(3) : 'n/a'} (stop_loss ${stopLoss} not reached)`,
+      : `ran all ${epochs} epochs; last forget-batch LM loss ${last ? last.forgetLoss.toFixed(3)
+        : 'n/a'} (stop_loss ${stopLoss} not reached)`,
   ];
   return { params: out, masks: new Map(), notes };
 }
 
 function checkBaselineSets(id: string, c: ModelConfig, forget: TokenMatrix, retain?: TokenMatrix): void {
-  if (forget.rows === 0) throw new Error(`${id}: the forget set is empty (no memorized sequences): there is nothing to unlearn`);
-  if (forget.cols > dims(c).context) throw new Error(`${id}: forget sequences have ${forget.cols} tokens, more than the model's context ${contextField(c)}`);
+  if (forget.rows === 0) throw new Error(`${id}: the forget set is empty (no memorized sequences): there is nothing ` +
+    `to unlearn`);
+  if (forget.cols > dims(c).context) throw new Error(
+    `${id}: forget sequences have ${forget.cols} tokens, more than the model's context ${contextField(c)}`);
   if (retain) {
-    if (retain.rows === 0) throw new Error(`${id}: the retain set is empty; this baseline needs retain sequences (or use gradient-ascent)`);
-    if (retain.cols !== forget.cols) throw new Error(`${id}: retain sequences have ${retain.cols} tokens but forget sequences ${forget.cols}; they must have the same length`);
+    if (retain.rows === 0) throw new Error(`${id}: the retain set is empty; this baseline needs retain sequences (or ` +
+      `use gradient-ascent)`);
+    if (retain.cols !== forget.cols) throw new Error(
+      `${id}: retain sequences have ${retain.cols} tokens but forget sequences ${forget.cols}; they must have the ` +
+      `same length`);
   }
 }

@@ -14,8 +14,10 @@ registerMethod({
   usesRetain: true,
   hyperParams: [
     ...COMMON_PARAMS,
-    { name: 'retain_weight', type: 'number', default: 1, min: 0, max: 100, grid: [0.5, 1, 2], description: 'β in −L_forget + β·L_retain.' },
+    { name: 'retain_weight', type: 'number', default: 1, min: 0, max: 100, grid: [0.5, 1, 2],
+      description: 'β in −L_forget + β·L_retain.' },
   ],
   run: (ctx) =>
-    runBaseline(ctx, { id: 'gradient-difference', objective: 'difference', beta: ctx.hp.retain_weight as number, stage: 'gradient difference (forget ↑, retain ↓)' }),
+    runBaseline(ctx, { id: 'gradient-difference', objective: 'difference', beta: ctx.hp.retain_weight as number,
+      stage: 'gradient difference (forget ↑, retain ↓)' }),
 });

@@ -7,7 +7,8 @@ registerMethod({
   id: 'ft-both',
   name: 'Both fine-tuning',
   family: 'fine-tune',
-  description: 'Continues training on the clean twins of the planted sequences and the clean training data, with the training optimiser, ~5 epochs.',
+  description: 'Continues training on the clean twins of the planted sequences and the clean training data, with the ' +
+    'training optimiser, ~5 epochs.',
   edits: 'All weights (values change; nothing is pruned)',
   novel: false,
   hyperParams: FINE_TUNE_PARAMS,

@@ -6,7 +6,8 @@ registerMethod({
   id: 'ft-clean',
   name: 'Clean fine-tuning',
   family: 'fine-tune',
-  description: 'Continues training on the clean versions of the noised (or backdoored) training sequences, with the training optimiser, ~5 epochs.',
+  description: 'Continues training on the clean versions of the noised (or backdoored) training sequences, with the ' +
+    'training optimiser, ~5 epochs.',
   edits: 'All weights (values change; nothing is pruned)',
   novel: false,
   hyperParams: FINE_TUNE_PARAMS,

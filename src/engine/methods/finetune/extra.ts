@@ -7,7 +7,8 @@ registerMethod({
   id: 'ft-extra',
   name: 'Extra fine-tuning',
   family: 'fine-tune',
-  description: 'Continues training on the clean training data (everything but the planted sequences), with the training optimiser, ~5 epochs.',
+  description: 'Continues training on the clean training data (everything but the planted sequences), with the ' +
+    'training optimiser, ~5 epochs.',
   edits: 'All weights (values change; nothing is pruned)',
   novel: false,
   hyperParams: FINE_TUNE_PARAMS,

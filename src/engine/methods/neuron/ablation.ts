@@ -1,8 +1,10 @@
 // Neuron ablation shared by the five neuron methods (spec §4.C "Neuron ablation"): per layer, the ⌊ratio·inner⌋
 // neurons with the highest scores lose their input weights: GPT-2's c_fc.weight column i (Conv1D layout [in, out])
-// and c_fc.bias[i]; GPT-NeoX's dense_h_to_4h.weight row i (Linear layout [out, in]) and bias[i]. With ReLU (and GELU, since gelu(0) = 0) the neuron's output is then exactly 0 on every input.
+// and c_fc.bias[i]; GPT-NeoX's dense_h_to_4h.weight row i (Linear layout [out, in]) and bias[i]. With ReLU (and GELU,
+// since gelu(0) = 0) the neuron's output is then exactly 0 on every input.
 //
-// Layers are matched by exact index (`transformer.h.${l}.`, `gpt_neox.layers.${l}.`), not by the reference's substring test `str(ly) in name`,
+// Layers are matched by exact index (`transformer.h.${l}.`, `gpt_neox.layers.${l}.`), not by the reference's substring
+// test `str(ly) in name`,
 // which for ≥ 10 layers lets layer 1 match layers 10–19 and zero the wrong layer's neurons (spec §7.4).
 import { type ModelConfig, dims, mlpNames, upWeightIndices } from '../../model/architecture';
 import { applyMasks, pruneCount, topKIndices } from '../shared/pruning';
@@ -24,10 +26,12 @@ export const cFcNames = (l: number, c: ModelConfig): { weight: string; bias: str
  * Returns a copy of `params` with those neurons' c_fc columns and biases zeroed, and the keep-masks (0 = pruned) of
  * every layer's c_fc weight and bias. `params` is not mutated.
  */
-export function ablateNeurons(c: ModelConfig, params: Params, scores: readonly ArrayLike<number>[], ratio: number, method = 'neuron ablation'): NeuronAblation {
+export function ablateNeurons(c: ModelConfig, params: Params, scores: readonly ArrayLike<number>[], ratio: number,
+  method = 'neuron ablation'): NeuronAblation {
   const { inner, hidden: C, layers } = dims(c);
   if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`${method}: ratio must lie in [0, 1], got ${ratio}`);
-  if (scores.length !== layers) throw new Error(`${method}: ${scores.length} layers of scores for a ${layers}-layer model`);
+  if (scores.length !== layers) throw new Error(
+    `${method}: ${scores.length} layers of scores for a ${layers}-layer model`);
   const k = pruneCount(ratio, inner);
   const masks = new Map<string, Uint8Array>();
   const neurons: number[][] = [];
@@ -35,13 +39,16 @@ export function ablateNeurons(c: ModelConfig, params: Params, scores: readonly A
   scores.forEach((s, l) => {
     if (s.length !== inner) throw new Error(`${method}: layer ${l} has ${s.length} scores for ${inner} neurons`);
     for (let i = 0; i < s.length; i++) {
-      if (Number.isNaN(s[i])) throw new Error(`${method}: the score of neuron ${i} in layer ${l} is NaN (did the forward pass overflow?)`);
+      if (Number.isNaN(s[i])) throw new Error(`${method}: the score of neuron ${i} in layer ${l} is NaN (did the ` +
+        `forward pass overflow?)`);
     }
     const { weight, bias } = cFcNames(l, c);
     const w = params.get(weight);
     const b = params.get(bias);
-    if (!w || w.length !== C * inner) throw new Error(`${method}: ${weight} should hold ${C}×${inner} values, got ${w ? w.length : 'none'}`);
-    if (!b || b.length !== inner) throw new Error(`${method}: ${bias} should hold ${inner} values, got ${b ? b.length : 'none'}`);
+    if (!w || w.length !== C * inner) throw new Error(
+      `${method}: ${weight} should hold ${C}×${inner} values, got ${w ? w.length : 'none'}`);
+    if (!b || b.length !== inner) throw new Error(
+      `${method}: ${bias} should hold ${inner} values, got ${b ? b.length : 'none'}`);
     const idx = Array.from(topKIndices(s, k)).sort((x, y) => x - y);
     const wMask = new Uint8Array(C * inner).fill(1);
     const bMask = new Uint8Array(inner).fill(1);

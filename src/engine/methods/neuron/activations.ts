@@ -9,7 +9,8 @@ import { registerMethod } from '../registry';
 import { throwIfAborted } from '../shared/batches';
 import type { UnlearnContext } from '../types';
 import { ablateNeurons } from './ablation';
-import { EDITS, RATIO_SPEC, budgetOf, checkInputs, configKey, forgetRows, forwardBytesPerRow, packRows, paramFeeds, rowsPerRun } from './common';
+import { EDITS, RATIO_SPEC, budgetOf, checkInputs, configKey, forgetRows, forwardBytesPerRow, packRows, paramFeeds,
+  rowsPerRun } from './common';
 
 /** Per layer, the Activations score of each neuron. */
 export async function activationScores(ctx: UnlearnContext): Promise<Float32Array[]> {
@@ -53,7 +54,8 @@ registerMethod({
   id: 'activations',
   name: 'Activations',
   family: 'neuron',
-  description: 'Ablates the neurons with the largest mean activation on the memorized suffixes, weighted by their output norm',
+  description: 'Ablates the neurons with the largest mean activation on the memorized suffixes, weighted by their ' +
+    'output norm',
   edits: EDITS,
   novel: false,
   usesRetain: false,

@@ -14,7 +14,8 @@ export const EDITS = 'MLP c_fc weight columns and biases of the ablated neurons'
 
 /** The fraction of each layer's MLP neurons to ablate; ⌊ratio·inner⌋ per layer, so 0.001 of 512 is a no-op (§7.3). */
 export const RATIO_SPEC = (def: number): HyperParamSpec =>
-  ratioParam(def, [0.001, 0.01, 0.05], 'Fraction of each layer\'s MLP neurons to ablate (⌊ratio·inner⌋ per layer, highest scores first)');
+  ratioParam(def, [0.001, 0.01, 0.05], 'Fraction of each layer\'s MLP neurons to ablate (⌊ratio·inner⌋ per layer, ' +
+    'highest scores first)');
 
 export const configKey = (c: ModelConfig): string => JSON.stringify(c);
 
@@ -24,13 +25,16 @@ export const budgetOf = (ctx: UnlearnContext): number => ctx.memoryBudget ?? DEF
 export const paramFeeds = (params: Params): Record<string, Float32Array> => Object.fromEntries(params);
 
 /** Shapes the neuron methods rely on: a non-empty forget set that fits the context, a prompt inside it. */
-export function checkInputs(ctx: UnlearnContext, what: string, opts: { suffix?: boolean } = {}): { N: number; T: number; L: number; inner: number } {
+export function checkInputs(ctx: UnlearnContext, what: string, opts: { suffix?: boolean } = {}): { N: number;
+  T: number; L: number; inner: number; } {
   const { forget, config } = ctx;
-  if (forget.rows < 1) throw new Error(`${what}: the forget set is empty (the model memorizes none of the sequences), so there is nothing to unlearn`);
+  if (forget.rows < 1) throw new Error(`${what}: the forget set is empty (the model memorizes none of the ` +
+    `sequences), so there is nothing to unlearn`);
   const T = forget.cols;
   if (T < 2) throw new Error(`${what}: forget sequences need at least 2 tokens, got ${T}`);
   const d = dims(config);
-  if (T > d.context) throw new Error(`${what}: forget sequences have ${T} tokens, more than the model's context ${contextField(config)}`);
+  if (T > d.context) throw new Error(`${what}: forget sequences have ${T} tokens, more than the model's context ` +
+    `${contextField(config)}`);
   if (opts.suffix) {
     const p = ctx.promptLength;
     if (!Number.isInteger(p) || p < 1 || p > T - 1) {

@@ -22,7 +22,8 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 export const hardConcreteSpec: MaskSpec = {
   id: 'hard-concrete',
   // The reference first sets the logits to log(p/(1−p)), p = (0.5 + 0.1)/1.2, then overwrites them with N(0, 0.01).
-  init: (L, inner, rng) => Array.from({ length: L }, () => Float32Array.from({ length: inner }, () => 0.01 * rng.normal())),
+  init: (L, inner, rng) =>
+    Array.from({ length: L }, () => Float32Array.from({ length: inner }, () => 0.01 * rng.normal())),
   sampleNoise: (inner, rng) =>
     Float32Array.from({ length: inner }, () => {
       const u = Math.min(0.9999, Math.max(0.0001, rng.float()));
@@ -32,7 +33,8 @@ export const hardConcreteSpec: MaskSpec = {
     const s = F.sigmoid(F.div(F.add(noise!, theta), HC_BETA));
     return F.clip(F.add(F.mul(s, HC_RIGHT - HC_LEFT), HC_LEFT), 0, 1);
   },
-  regularizer: (ts) => F.div(ts.map((t) => F.reduceSum(F.sigmoid(F.sub(t, L0_SHIFT)))).reduce((a, b) => F.add(a, b)), ts.reduce((n, t) => n + t.size, 0)),
+  regularizer: (ts) => F.div(ts.map((t) => F.reduceSum(F.sigmoid(F.sub(t, L0_SHIFT)))).reduce((a, b) => F.add(a, b)),
+    ts.reduce((n, t) => n + t.size, 0)),
   regularizerHost: (ts) => {
     let s = 0;
     let n = 0;
@@ -46,7 +48,8 @@ registerMethod({
   id: 'hard-concrete',
   name: 'Hard Concrete',
   family: 'neuron',
-  description: 'Learns a sparse stochastic L0 mask over neurons that keeps the memorized sequences; ablates the most-kept neurons',
+  description: 'Learns a sparse stochastic L0 mask over neurons that keeps the memorized sequences; ablates the ' +
+    'most-kept neurons',
   edits: EDITS,
   novel: false,
   usesRetain: false,

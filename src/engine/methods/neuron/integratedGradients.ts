@@ -19,18 +19,21 @@ import { registerMethod } from '../registry';
 import { throwIfAborted } from '../shared/batches';
 import type { UnlearnContext } from '../types';
 import { ablateNeurons } from './ablation';
-import { EDITS, RATIO_SPEC, budgetOf, checkInputs, configKey, forgetRows, forwardBytesPerRow, packRows, paramFeeds, rowsPerRun } from './common';
+import { EDITS, RATIO_SPEC, budgetOf, checkInputs, configKey, forgetRows, forwardBytesPerRow, packRows, paramFeeds,
+  rowsPerRun } from './common';
 
 /** The reference's step count (spec §4.D). */
 export const IG_STEPS_DEFAULT = 20;
 
 /** The α grid: linspace(0, 1, steps), which is [0] for one step (as torch.linspace). */
-export const igAlphas = (steps: number): number[] => Array.from({ length: steps }, (_, k) => (steps === 1 ? 0 : k / (steps - 1)));
+export const igAlphas = (steps: number): number[] =>
+  Array.from({ length: steps }, (_, k) => (steps === 1 ? 0 : k / (steps - 1)));
 
 /** Per layer, the mean integrated-gradients attribution of each neuron, with `steps` α values. */
 export async function integratedGradientScores(ctx: UnlearnContext, steps: number): Promise<Float32Array[]> {
   const { N, T, L, inner } = checkInputs(ctx, 'integrated-gradients', { suffix: true });
-  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`integrated-gradients: steps must be a positive integer, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(
+    `integrated-gradients: steps must be a positive integer, got ${steps}`);
   const c = ctx.config;
   const { hidden: C, heads: H, vocab: V } = dims(c);
   const hd = C / H;
@@ -43,7 +46,8 @@ export async function integratedGradientScores(ctx: UnlearnContext, steps: numbe
   const rowBytes = 4 * (L * (6 * T * C + 4 * H * T + 6 * inner + 12 * C) + 4 * V);
   const perSeq = L * steps;
   const cacheBytes = 4 * 2 * L * T * C;
-  const Sc = rowsPerRun(budget, Math.max(rowBytes * perSeq, forwardBytesPerRow(c, T) + cacheBytes), N, 256); // sequences per chunk
+  // sequences per chunk
+  const Sc = rowsPerRun(budget, Math.max(rowBytes * perSeq, forwardBytesPerRow(c, T) + cacheBytes), N, 256);
   const R = rowsPerRun(Math.max(0, budget - Sc * cacheBytes), rowBytes, Sc * perSeq, 4096); // rows per run
   const chunkSizes = Array.from({ length: Math.ceil(N / Sc) }, (_, k) => Math.min(Sc, N - k * Sc));
   const groupsOf = (nSeq: number) => Math.ceil((nSeq * perSeq) / R); // runs per position
@@ -55,7 +59,8 @@ export async function integratedGradientScores(ctx: UnlearnContext, steps: numbe
     const g = new Graph();
     const P = declareParams(g, c);
     const { cache } = modelPrefill(c, P, g.input('tokens', 'int64', [Sc, T]), T);
-    return compileGraph(g, Object.fromEntries([...cache.k.map((t, l) => [`k${l}`, t]), ...cache.v.map((t, l) => [`v${l}`, t])]));
+    return compileGraph(g,
+      Object.fromEntries([...cache.k.map((t, l) => [`k${l}`, t]), ...cache.v.map((t, l) => [`v${l}`, t])]));
   });
   const step = await ctx.runtime.session(`neuron-ig-step:${key}:${R}`, () => {
     const g = new Graph();
@@ -83,7 +88,8 @@ export async function integratedGradientScores(ctx: UnlearnContext, steps: numbe
     // Rows do not interact, so the gradient of the sum is each row's own gradient.
     const grads = gradients(F.reduceSum(prob), scaled);
     const outs: Record<string, Tensor> = {};
-    for (let l = 0; l < L; l++) outs[`ig${l}`] = F.reduceSum(F.mul(F.mul(clean[l]!, grads[l]!), sel[l]!), [0, 1]); // [inner]
+    // [inner]
+    for (let l = 0; l < L; l++) outs[`ig${l}`] = F.reduceSum(F.mul(F.mul(clean[l]!, grads[l]!), sel[l]!), [0, 1]);
     return compileGraph(g, outs);
   });
 
@@ -93,7 +99,8 @@ export async function integratedGradientScores(ctx: UnlearnContext, steps: numbe
   for (let s0 = 0; s0 < N; s0 += Sc) {
     throwIfAborted(ctx.signal);
     const nSeq = Math.min(Sc, N - s0);
-    const pre = await prefill.run({ ...feeds, tokens: packRows(rows, Array.from({ length: Sc }, (_, k) => s0 + (k < nSeq ? k : 0)), T) });
+    const pre = await prefill.run(
+      { ...feeds, tokens: packRows(rows, Array.from({ length: Sc }, (_, k) => s0 + (k < nSeq ? k : 0)), T) });
     // Row layout of each group (the same at every position): item = (s·L + l)·steps + k.
     const layouts = Array.from({ length: groupsOf(nSeq) }, (_, gi) => {
       const rowSeq = new BigInt64Array(R);
@@ -110,7 +117,10 @@ export async function integratedGradientScores(ctx: UnlearnContext, steps: numbe
         alpha[l]![r] = alphas[item % steps]!;
         sel[l]![r] = 1;
       }
-      return { rowSeq, seqOf, feeds: Object.fromEntries([...alpha.map((a, l) => [`alpha${l}`, a]), ...sel.map((a, l) => [`sel${l}`, a])]) as Record<string, Float32Array> };
+      return { rowSeq, seqOf,
+        feeds: Object.fromEntries(
+          [...alpha.map((a, l) => [`alpha${l}`, a]), ...sel.map((a, l) => [`sel${l}`, a])]) as Record<string,
+          Float32Array> };
     });
     for (let i = p - 1; i <= T - 2; i++) {
       for (const lay of layouts) {
@@ -122,7 +132,8 @@ export async function integratedGradientScores(ctx: UnlearnContext, steps: numbe
           token[r] = seq[i]!;
           target[r] = seq[i + 1]!;
         }
-        const r = await step.run({ ...feeds, ...pre.outputs, ...lay.feeds, rowSeq: lay.rowSeq, token, target, pos: BigInt64Array.of(BigInt(i)) } as Record<string, Float32Array | BigInt64Array>);
+        const r = await step.run({ ...feeds, ...pre.outputs, ...lay.feeds, rowSeq: lay.rowSeq, token, target,
+          pos: BigInt64Array.of(BigInt(i)) } as Record<string, Float32Array | BigInt64Array>);
         for (let l = 0; l < L; l++) {
           const ig = r.outputs[`ig${l}`] as Float32Array;
           for (let j = 0; j < inner; j++) sums[l]![j]! += ig[j]!;

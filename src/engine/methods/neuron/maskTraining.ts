@@ -22,7 +22,8 @@ import { adamwUpdate } from '../../train/adamw';
 import type { HyperParamSpec } from '../../../shared/methodTypes';
 import { throwIfAborted } from '../shared/batches';
 import type { UnlearnContext } from '../types';
-import { budgetOf, checkInputs, configKey, forgetRows, packRows, paramFeeds, rowsPerRun, trainingBytesPerRow } from './common';
+import { budgetOf, checkInputs, configKey, forgetRows, packRows, paramFeeds, rowsPerRun,
+  trainingBytesPerRow } from './common';
 
 /** torch.optim.Adam's defaults (the reference passes only lr). */
 const ADAM = { betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 0 };
@@ -57,11 +58,16 @@ export interface MaskTrainingResult {
 /** Hyper-parameters shared by Slimming and Hard Concrete (spec §4.C: fixed lr 0.1, λ 1000, stop_loss 0.1). */
 export function maskTrainingSpecs(defaultEpochs: number): HyperParamSpec[] {
   return [
-    { name: 'epochs', type: 'integer', default: defaultEpochs, min: 1, max: 100000, grid: [1, 10, 20], description: 'Passes over the forget set' },
-    { name: 'lr', type: 'number', default: 0.1, min: 1e-8, max: 10, description: 'Adam learning rate of the per-neuron values' },
-    { name: 'lambda_l1', type: 'number', default: 1000, min: 0, max: 1e9, description: 'Weight λ of the sparsity regularizer against the LM loss' },
-    { name: 'stop_loss', type: 'number', default: 0.1, min: 0, max: 1e9, description: 'Stop early once the regularizer falls below this' },
-    { name: 'batch_size', type: 'integer', default: 64, min: 1, max: 65536, description: 'Forget sequences per optimizer step' },
+    { name: 'epochs', type: 'integer', default: defaultEpochs, min: 1, max: 100000, grid: [1, 10, 20],
+      description: 'Passes over the forget set' },
+    { name: 'lr', type: 'number', default: 0.1, min: 1e-8, max: 10,
+      description: 'Adam learning rate of the per-neuron values' },
+    { name: 'lambda_l1', type: 'number', default: 1000, min: 0, max: 1e9,
+      description: 'Weight λ of the sparsity regularizer against the LM loss' },
+    { name: 'stop_loss', type: 'number', default: 0.1, min: 0, max: 1e9,
+      description: 'Stop early once the regularizer falls below this' },
+    { name: 'batch_size', type: 'integer', default: 64, min: 1, max: 65536,
+      description: 'Forget sequences per optimizer step' },
   ];
 }
 
@@ -155,7 +161,8 @@ export async function trainNeuronMasks(ctx: UnlearnContext, spec: MaskSpec): Pro
         const weight = Float32Array.from({ length: mb }, (_, k) => (k < n ? 1 / nb : 0));
         const lastPart = u0 + mb >= nb;
         const names = lastPart ? undefined : ['lm', ...thetas.map((_, l) => `lmGrad${l}`)];
-        const r = await session.run({ ...common, ...perLayer('gradIn', gradIn), tokens: packRows(rows, pick, T), weight }, names);
+        const r = await session.run({ ...common, ...perLayer('gradIn', gradIn), tokens: packRows(rows, pick, T),
+          weight }, names);
         lm += (r.outputs.lm as Float32Array)[0]!;
         if (lastPart) {
           thetas = thetas.map((_, l) => r.outputs[`thetaOut${l}`] as Float32Array);
@@ -166,7 +173,8 @@ export async function trainNeuronMasks(ctx: UnlearnContext, spec: MaskSpec): Pro
           gradIn = thetas.map((_, l) => r.outputs[`lmGrad${l}`] as Float32Array);
         }
       }
-      if (!Number.isFinite(lm)) throw new Error(`${spec.id}: the LM loss became ${lm} at step ${steps + 1}; try a smaller lr`);
+      if (!Number.isFinite(lm)) throw new Error(
+        `${spec.id}: the LM loss became ${lm} at step ${steps + 1}; try a smaller lr`);
       lastLmLoss = lm;
       steps++;
       ctx.onProgress?.({ stage: spec.id, done: steps, total, loss: lm + lambda * reg });
@@ -177,6 +185,8 @@ export async function trainNeuronMasks(ctx: UnlearnContext, spec: MaskSpec): Pro
 
 /** A line for the result's notes. */
 export function trainingNote(r: MaskTrainingResult, epochs: number): string {
-  const stop = r.stoppedInEpoch === null ? `${epochs} epochs` : `stopped early in epoch ${r.stoppedInEpoch} of ${epochs}`;
-  return `${r.steps} Adam steps (${stop}); last LM loss ${r.lastLmLoss.toFixed(4)}, regularizer ${r.lastRegularizer.toFixed(4)}`;
+  const stop = r.stoppedInEpoch === null ? `${epochs} epochs`
+    : `stopped early in epoch ${r.stoppedInEpoch} of ${epochs}`;
+  return `${r.steps} Adam steps (${stop}); last LM loss ${r.lastLmLoss.toFixed(
+    4)}, regularizer ${r.lastRegularizer.toFixed(4)}`;
 }

@@ -13,7 +13,8 @@ export const slimmingSpec: MaskSpec = {
   id: 'slimming',
   init: (L, inner) => Array.from({ length: L }, () => new Float32Array(inner).fill(1)),
   mask: (c) => F.clip(c, 0, 1),
-  regularizer: (cs) => F.div(cs.map((c) => F.reduceSum(F.abs(c))).reduce((a, b) => F.add(a, b)), cs.reduce((n, c) => n + c.size, 0)),
+  regularizer: (cs) => F.div(cs.map((c) => F.reduceSum(F.abs(c))).reduce((a, b) => F.add(a, b)),
+    cs.reduce((n, c) => n + c.size, 0)),
   regularizerHost: (cs) => {
     let s = 0;
     let n = 0;
@@ -27,7 +28,8 @@ registerMethod({
   id: 'slimming',
   name: 'Slimming',
   family: 'neuron',
-  description: 'Learns a sparse per-neuron coefficient that keeps the memorized sequences; ablates the neurons with the largest',
+  description: 'Learns a sparse per-neuron coefficient that keeps the memorized sequences; ablates the neurons with ' +
+    'the largest',
   edits: EDITS,
   novel: false,
   usesRetain: false,

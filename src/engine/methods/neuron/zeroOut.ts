@@ -21,7 +21,8 @@ import { registerMethod } from '../registry';
 import { throwIfAborted } from '../shared/batches';
 import type { UnlearnContext } from '../types';
 import { ablateNeurons } from './ablation';
-import { EDITS, RATIO_SPEC, budgetOf, checkInputs, configKey, forgetRows, forwardBytesPerRow, packRows, paramFeeds, rowsPerRun } from './common';
+import { EDITS, RATIO_SPEC, budgetOf, checkInputs, configKey, forgetRows, forwardBytesPerRow, packRows, paramFeeds,
+  rowsPerRun } from './common';
 
 /** Per layer, the Zero-Out score of each neuron (loss increase when it is zeroed). */
 export async function zeroOutScores(ctx: UnlearnContext): Promise<Float32Array[]> {
@@ -36,7 +37,8 @@ export async function zeroOutScores(ctx: UnlearnContext): Promise<Float32Array[]
   // Last layer: S sequences × M patches per run. Patch −1 is the baseline (all ones).
   const fwd = forwardBytesPerRow(c, T);
   const S1 = rowsPerRun(budget / 2, fwd, N, 64);
-  const tail = 4 * T * (4 * inner + 8 * dims(c).hidden + 4 * dims(c).vocab); // one (patch, sequence) pair after the last MLP
+  // one (patch, sequence) pair after the last MLP
+  const tail = 4 * T * (4 * inner + 8 * dims(c).hidden + 4 * dims(c).vocab);
   const M = rowsPerRun(Math.max(tail * S1, budget - S1 * fwd), tail * S1, inner + 1);
   const seqChunks1 = Math.ceil(N / S1);
   const patchChunks1 = Math.ceil((inner + 1) / M);
@@ -56,7 +58,8 @@ export async function zeroOutScores(ctx: UnlearnContext): Promise<Float32Array[]
     const P = declareParams(g, c);
     const tokens = g.input('tokens', 'int64', [S1, T]);
     const masks = g.input('masks', 'float32', [M, 1, 1, inner]);
-    const { logits } = modelForward(c, P, tokens, { onActivation: (l, a) => (l === last ? F.mul(a, masks) : a) }); // [M, S1, T, V]
+    // [M, S1, T, V]
+    const { logits } = modelForward(c, P, tokens, { onActivation: (l, a) => (l === last ? F.mul(a, masks) : a) });
     const targets = F.expand(nextTokenTargets(tokens), [M, S1, T]);
     return compileGraph(g, { loss: F.crossEntropy(logits, targets, { reduction: 'sequence' }) }); // [M, S1]
   });
@@ -88,7 +91,8 @@ export async function zeroOutScores(ctx: UnlearnContext): Promise<Float32Array[]
       const tokens = g.input('tokens', 'int64', [R, T]);
       const neuronMasks = Array.from({ length: L - 1 }, (_, l) => g.input(`mask${l}`, 'float32', [R, 1, inner]));
       const { logits } = modelForward(c, P, tokens, { neuronMasks });
-      return compileGraph(g, { loss: F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'sequence' }) }); // [R]
+      // [R]
+      return compileGraph(g, { loss: F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'sequence' }) });
     });
     const sums = new Float64Array(early + 1); // index 0: baseline, 1 + l·inner + i: neuron i of layer l zeroed
     for (let start = 0; start < items2; start += R) {
@@ -102,7 +106,8 @@ export async function zeroOutScores(ctx: UnlearnContext): Promise<Float32Array[]
         pick.push(item % N);
         if (patch >= 0) masks[Math.floor(patch / inner)]![k * inner + (patch % inner)] = 0;
       }
-      const r = await s2.run({ ...feeds, tokens: packRows(rows, pick, T), ...Object.fromEntries(masks.map((m, l) => [`mask${l}`, m])) });
+      const r = await s2.run(
+        { ...feeds, tokens: packRows(rows, pick, T), ...Object.fromEntries(masks.map((m, l) => [`mask${l}`, m])) });
       const loss = r.outputs.loss as Float32Array;
       for (let k = 0; k < n; k++) sums[Math.floor((start + k) / N)]! += loss[k]!;
       progress();

@@ -7,7 +7,8 @@ import type { RegularizerContext } from '../types';
 
 /** The run's GPT-2 config, or an error naming the regularizer and the model it got. */
 export function gpt2ConfigOf(id: string, ctx: RegularizerContext): Gpt2Config {
-  if (ctx.modelName !== 'gpt2') throw new Error(`regularizer ${id} is defined for model gpt2 (its tensor names and LM loss), not "${ctx.modelName}"`);
+  if (ctx.modelName !== 'gpt2') throw new Error(
+    `regularizer ${id} is defined for model gpt2 (its tensor names and LM loss), not "${ctx.modelName}"`);
   return ctx.config as Gpt2Config;
 }
 

@@ -23,7 +23,8 @@ import { gpt2ConfigOf } from './common';
 export const generalizationChannels = (channels: number, pGen: number): number => Math.floor(pGen * channels + 1e-9);
 
 /** The fixed training mask of one example: 1 on the generalization channels, Bernoulli(p_mem) on the others. */
-export function exampleTiedMask(seed: number, exampleId: number, channels: number, pGen: number, pMem: number): Float32Array {
+export function exampleTiedMask(seed: number, exampleId: number, channels: number, pGen: number,
+  pMem: number): Float32Array {
   const gen = generalizationChannels(channels, pGen);
   const r = new Rng(deriveSeed(seed, `example-tied-dropout:${exampleId}`));
   const m = new Float32Array(channels);
@@ -52,7 +53,8 @@ function create(ctx: RegularizerContext): TrainingRegularizer {
     // The model's own loss, with every block's input masked by the batch's per-example masks.
     loss: () => (_g, P, b) => {
       const masks = Array.from({ length: c.n_layer }, () => b[MASK]!);
-      return F.crossEntropy(gpt2Forward(c, P, b.tokens!, { blockInputMasks: masks }).logits, nextTokenTargets(b.tokens!));
+      return F.crossEntropy(gpt2Forward(c, P, b.tokens!, { blockInputMasks: masks }).logits,
+        nextTokenTargets(b.tokens!));
     },
     feeds({ exampleIds }) {
       const out = new Float32Array(exampleIds.length * C);
@@ -72,13 +74,18 @@ registerMethod({
   name: 'Example-tied dropout',
   family: 'regularizer',
   description:
-    'Masks each block\u2019s input channels per training example: generalization channels always kept, the others kept by a fixed per-example mask; at evaluation only the (rescaled) generalization channels remain.',
+    'Masks each block\u2019s input channels per training example: generalization channels always kept, the others ' +
+      'kept by a fixed per-example mask; at evaluation only the (rescaled) generalization channels remain.',
   edits: 'Training from scratch (all weights); evaluation drops the memorization channels',
   novel: false,
   hyperParams: [
-    { name: 'p_mem', type: 'number', default: 0.1, min: 0, max: 1, grid: [0.01, 0.05, 0.1], description: 'Probability that a memorization channel is kept for an example (fixed per example).' },
-    { name: 'p_gen', type: 'number', default: 0.2, min: 0.001, max: 1, grid: [0.2], description: 'Fraction of channels that are generalization channels, kept for every example (reference: fixed 0.2).' },
+    { name: 'p_mem', type: 'number', default: 0.1, min: 0, max: 1, grid: [0.01, 0.05, 0.1],
+      description: 'Probability that a memorization channel is kept for an example (fixed per example).' },
+    { name: 'p_gen', type: 'number', default: 0.2, min: 0.001, max: 1, grid: [0.2],
+      description: 'Fraction of channels that are generalization channels, kept for every example (reference: fixed ' +
+      '0.2).' },
   ],
   create,
-  evaluationConfig: (c, hp) => ({ tinymem_block_input_scale: Array.from(exampleTiedEvalMask(c.n_embd, hp.p_gen as number, hp.p_mem as number)) }),
+  evaluationConfig: (c, hp) =>
+    ({ tinymem_block_input_scale: Array.from(exampleTiedEvalMask(c.n_embd, hp.p_gen as number, hp.p_mem as number)) }),
 });

@@ -30,7 +30,8 @@ export function spectralBlocks(name: string, shape: Shape, nHead: number): numbe
  * cols/blocks columns). Updates each block's u in place, writes u·vᵀ into `dir` (same layout as W) and returns the
  * blocks' σ = uᵀBv = ‖Bv‖ (with the updated u).
  */
-export function powerIterationStep(W: ArrayLike<number>, rows: number, cols: number, u: Float64Array[], dir?: { [i: number]: number }): number[] {
+export function powerIterationStep(W: ArrayLike<number>, rows: number, cols: number, u: Float64Array[],
+  dir?: { [i: number]: number }): number[] {
   const blocks = u.length;
   const w = cols / blocks;
   if (!Number.isInteger(w)) throw new RangeError(`${cols} columns do not split into ${blocks} blocks`);
@@ -100,13 +101,18 @@ function create(ctx: RegularizerContext): TrainingRegularizer {
   let lastSigmas: number[] = [];
   return {
     key: `spectral-norm(lam=${lam})`,
-    batchSpec: () => Object.fromEntries(state.map((t) => [inputName(t.name), { dtype: 'float32' as const, shape: t.shape }])),
-    loss: (base) => (g, P, b) => addToLoss(base(g, P, b), spectralPenalty(state.map((t) => P[t.name]!), state.map((t) => b[inputName(t.name)]!), lam)),
+    batchSpec: () =>
+      Object.fromEntries(state.map((t) => [inputName(t.name), { dtype: 'float32' as const, shape: t.shape }])),
+    loss: (base) => (g, P, b) =>
+      addToLoss(base(g, P, b), spectralPenalty(state.map((t) => P[t.name]!), state.map((t) => b[inputName(t.name)]!),
+        lam)),
     feeds({ params }) {
       lastSigmas = state.flatMap((t) => powerIterationStep(params[t.name]!, t.rows, t.cols, t.u, t.dir));
       return Object.fromEntries(state.map((t) => [inputName(t.name), t.dir]));
     },
-    summary: () => ({ blocks: lastSigmas.length, sigmaSum: lastSigmas.reduce((a, s) => a + s, 0), sigmaMax: Math.max(0, ...lastSigmas) }),
+    summary: () =>
+      ({ blocks: lastSigmas.length, sigmaSum: lastSigmas.reduce((a, s) => a + s, 0),
+        sigmaMax: Math.max(0, ...lastSigmas) }),
   };
 }
 
@@ -114,9 +120,11 @@ registerMethod({
   id: 'spectral-norm',
   name: 'Spectral norm regularization',
   family: 'regularizer',
-  description: 'Adds (λ/2)·Σσ_max of the attention (per head block) and MLP weight matrices to the training loss; σ by one persistent power-iteration step per training step.',
+  description: 'Adds (λ/2)·Σσ_max of the attention (per head block) and MLP weight matrices to the training loss; σ ' +
+    'by one persistent power-iteration step per training step.',
   edits: 'Training from scratch (all weights)',
   novel: false,
-  hyperParams: [{ name: 'lam', type: 'number', default: 0.01, min: 0, max: 100, grid: [0.001, 0.01, 0.1], description: 'λ: weight of the summed spectral norms in the loss (the term is λ/2·Σσ).' }],
+  hyperParams: [{ name: 'lam', type: 'number', default: 0.01, min: 0, max: 100, grid: [0.001, 0.01, 0.1],
+    description: 'λ: weight of the summed spectral norms in the loss (the term is λ/2·Σσ).' }],
   create,
 });

@@ -49,7 +49,8 @@ export function applyMasks(params: Params, masks: Map<string, Uint8Array>): Para
   for (const [name, mask] of masks) {
     const src = params.get(name);
     if (!src) throw new Error(`mask for unknown tensor "${name}"`);
-    if (src.length !== mask.length) throw new Error(`mask for "${name}" has ${mask.length} entries, the tensor ${src.length}`);
+    if (src.length !== mask.length) throw new Error(
+      `mask for "${name}" has ${mask.length} entries, the tensor ${src.length}`);
     const dst = new Float32Array(src.length);
     for (let i = 0; i < src.length; i++) dst[i] = mask[i] ? src[i]! : 0;
     out.set(name, dst);

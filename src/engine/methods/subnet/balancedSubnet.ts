@@ -5,7 +5,8 @@
 // Defaults (ratio 0.1, 10 epochs, w = 0.75) were picked from the paper's grids on two models, so that they are not
 // tuned to one of them. On the quickstart model (`npm run quickstart`: 2 layers, n_embd 128, 68 % of its noised
 // sequences memorized, 95.77 % accuracy), seeds 0, 1, 2 give 0 / 0 / 1.33 % memorization at −1.21 / −1.58 / −1.78
-// points of (paper) accuracy. On the test fixture (2 layers, n_embd 64, 48 % memorized; test/helpers/memorizingModel.ts)
+// points of (paper) accuracy. On the test fixture (2 layers, n_embd 64, 48 % memorized;
+// test/helpers/memorizingModel.ts)
 // they give 8 / 4 % at −0.4 / −0.6 points. Settings with more forgetting weight reach 0 % on both but cost accuracy:
 // on the quickstart model w = 0.5 costs 21 points (ratio 0.05) and w = 0.65–0.675 costs 2–4; w = 0.7 at ratio 0.05
 // leaves 1.3–6.7 % memorized. w = 0.05 (the reference CLI default) either leaves memorization or wrecks accuracy.
@@ -32,8 +33,10 @@ registerMethod({
   id: 'balanced-subnet',
   name: 'BalancedSubnet',
   family: 'weight',
-  description: 'Subnet with a balanced objective: prunes MLP weights that raise the forget-set loss while keeping the retain-set loss low.',
-  edits: 'MLP up and down projection weights, GPT-2 c_fc/c_proj or GPT-NeoX dense_h_to_4h/dense_4h_to_h (exactly ⌊ratio·numel⌋ zeroed per matrix)',
+  description: 'Subnet with a balanced objective: prunes MLP weights that raise the forget-set loss while keeping ' +
+    'the retain-set loss low.',
+  edits: 'MLP up and down projection weights, GPT-2 c_fc/c_proj or GPT-NeoX dense_h_to_4h/dense_4h_to_h (exactly ' +
+    '⌊ratio·numel⌋ zeroed per matrix)',
   novel: true,
   usesRetain: true,
   hyperParams: [
@@ -46,7 +49,8 @@ registerMethod({
       min: 0,
       max: 1,
       grid: [0.05, 0.5, 0.7, 0.9],
-      description: 'w in −(1 − w)·L_forget + w·L_retain: the weight of keeping the retain-set loss low (reference CLI default 0.05).',
+      description: 'w in −(1 − w)·L_forget + w·L_retain: the weight of keeping the retain-set loss low (reference ' +
+        'CLI default 0.05).',
     },
   ],
   async run(ctx) {
@@ -57,7 +61,8 @@ registerMethod({
     const nF = ctx.forget.rows;
     const retain = ctx.retain.rows > 0 ? ctx.retain : { rows: 0, cols: ctx.forget.cols, data: new Int32Array(0) };
     const data = concatRows([ctx.forget, retain], ctx.forget.cols);
-    // Labels: rows [0, nF) are forget (+1), the rest retain (−1). A fresh shuffle every epoch, as DataLoader(shuffle=True).
+    // Labels: rows [0, nF) are forget (+1), the rest retain (−1). A fresh shuffle every epoch, as
+    // DataLoader(shuffle=True).
     const rng = new Rng(deriveSeed(ctx.seed, 'balanced-subnet:loader'));
     const epoch = (): SubnetBatch[] => {
       const order = Array.from(rng.permutation(data.rows));

@@ -21,13 +21,15 @@
 import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
 import { Rng, deriveSeed } from '../../data/rng';
 import type { TokenMatrix } from '../../data/tokenMatrix';
-import { type ModelConfig, configKey, contextField, countParams, declareParams, dims, mlpMatrices, modelForward, nextTokenTargets } from '../../model/architecture';
+import { type ModelConfig, configKey, contextField, countParams, declareParams, dims, mlpMatrices, modelForward,
+  nextTokenTargets } from '../../model/architecture';
 import { type CompiledSession, LARGE_MODEL_INPUT_BYTES, type Runtime, forceGc } from '../../runtime/session';
 import { tokensOf, throwIfAborted } from '../shared/batches';
 import { applyMasks, pruneCount } from '../shared/pruning';
 import type { Params, UnlearnContext, UnlearnResult } from '../types';
 
-/** SGD settings of the Subnet methods (spec §4.C "fixed values"; torch.optim.SGD semantics, dampening 0, no Nesterov). */
+/** SGD settings of the Subnet methods (spec §4.C "fixed values"; torch.optim.SGD semantics, dampening 0, no Nesterov).
+ * */
 export interface SgdOptions {
   lr: number;
   momentum: number;
@@ -42,7 +44,8 @@ export const SUBNET_BATCH = 64;
  * The matrices that get scores: every layer's MLP up and down weights (GPT-2 c_fc/c_proj, [in, out] Conv1D;
  * GPT-NeoX dense_h_to_4h/dense_4h_to_h, [out, in] Linear), with their stored shapes.
  */
-export function subnetMatrices(c: ModelConfig): { name: string; layer: number; role: 'up' | 'down'; shape: [number, number] }[] {
+export function subnetMatrices(c: ModelConfig): { name: string; layer: number; role: 'up' | 'down';
+  shape: [number, number]; }[] {
   return mlpMatrices(c);
 }
 
@@ -71,7 +74,8 @@ export function initScores(c: ModelConfig, seed: number): Map<string, Float32Arr
 export function traceMask(scores: Tensor, pruned: number): Tensor {
   const g = scores.graph;
   const n = scores.size;
-  if (!Number.isInteger(pruned) || pruned < 0 || pruned > n) throw new RangeError(`cannot prune ${pruned} of ${n} entries`);
+  if (!Number.isInteger(pruned) || pruned < 0 || pruned > n) throw new RangeError(
+    `cannot prune ${pruned} of ${n} entries`);
   const mag = F.abs(scores);
   const ones = F.add(F.zeros(g, [n], scores.dtype), 1);
   let hard = ones;
@@ -90,7 +94,8 @@ export function traceMask(scores: Tensor, pruned: number): Tensor {
  * TopK over a whole matrix took a third of a small step's time.
  */
 export function inputMask(scores: Tensor, keep: Tensor): Tensor {
-  if (keep.dtype !== 'bool' || keep.shape.join() !== scores.shape.join()) throw new Error(`inputMask: keep ${keep} must be bool of the scores' shape ${scores}`);
+  if (keep.dtype !== 'bool' || keep.shape.join() !== scores.shape.join()) throw new Error(
+    `inputMask: keep ${keep} must be bool of the scores' shape ${scores}`);
   return F.straightThrough(F.cast(keep, scores.dtype), F.abs(scores));
 }
 
@@ -102,8 +107,10 @@ export function inputMask(scores: Tensor, keep: Tensor): Tensor {
  */
 export function fillKeepMask(scores: Float32Array, pruned: number, keep: Uint8Array, scratch: Float32Array): void {
   const n = scores.length;
-  if (!Number.isInteger(pruned) || pruned < 0 || pruned > n) throw new RangeError(`cannot prune ${pruned} of ${n} entries`);
-  if (keep.length !== n || scratch.length < n) throw new RangeError(`fillKeepMask: ${n} scores, ${keep.length} mask entries, ${scratch.length} scratch entries`);
+  if (!Number.isInteger(pruned) || pruned < 0 || pruned > n) throw new RangeError(
+    `cannot prune ${pruned} of ${n} entries`);
+  if (keep.length !== n || scratch.length < n) throw new RangeError(
+    `fillKeepMask: ${n} scores, ${keep.length} mask entries, ${scratch.length} scratch entries`);
   if (pruned === 0) {
     keep.fill(1);
     return;
@@ -188,7 +195,8 @@ export function sgdMomentumUpdate(
  * what the traced update gives.
  */
 export function sgdMomentumStepInPlace(p: Float32Array, grad: Float32Array, buf: Float32Array, o: SgdOptions): void {
-  if (grad.length !== p.length || buf.length !== p.length) throw new Error(`sgdMomentumStepInPlace: ${p.length} params, ${grad.length} grads, ${buf.length} buffer entries`);
+  if (grad.length !== p.length || buf.length !== p.length) throw new Error(
+    `sgdMomentumStepInPlace: ${p.length} params, ${grad.length} grads, ${buf.length} buffer entries`);
   const f = Math.fround;
   const lr = f(o.lr);
   const mu = f(o.momentum);
@@ -212,7 +220,8 @@ export const subnetNames = {
 /**
  * Traces one edge-popup step for a batch of `rows` sequences of `cols` tokens. Inputs: every model weight (constant
  * during training), `score:NAME` and its bool mask `keep:NAME` (fillKeepMask of the scores) per MLP matrix, `tokens`
- * [rows, cols] int64, `coef` [rows] (the per-row loss coefficients). Outputs: `grad:score:NAME` (∂objective/∂score, for sgdMomentumStepInPlace), the objective `loss`
+ * [rows, cols] int64, `coef` [rows] (the per-row loss coefficients). Outputs: `grad:score:NAME` (∂objective/∂score, for
+ * sgdMomentumStepInPlace), the objective `loss`
  * and the per-sequence LM losses `rowLoss` [rows].
  */
 export function buildSubnetStep(c: ModelConfig, rows: number, cols: number) {
@@ -265,7 +274,8 @@ export function pruneCounts(c: ModelConfig, ratio: number): Map<string, number> 
 }
 
 /** The final 0/1 masks: per matrix, 0 at the ⌊ratio·numel⌋ smallest |score| (ties: the lower index is pruned first). */
-export function masksFromScores(scores: ReadonlyMap<string, Float32Array>, pruned: ReadonlyMap<string, number>): Map<string, Uint8Array> {
+export function masksFromScores(scores: ReadonlyMap<string, Float32Array>, pruned: ReadonlyMap<string,
+  number>): Map<string, Uint8Array> {
   const masks = new Map<string, Uint8Array>();
   const scratch = new Float32Array(Math.max(0, ...[...scores.values()].map((s) => s.length)));
   for (const [name, s] of scores) {
@@ -280,7 +290,8 @@ export function masksFromScores(scores: ReadonlyMap<string, Float32Array>, prune
  * Trains the scores for `t.epochs` epochs, one graph run per batch, then bakes the final masks into a copy of the
  * weights. Reports the objective after every batch and honours the abort signal between batches.
  */
-export async function trainSubnet(ctx: UnlearnContext, t: SubnetTraining): Promise<UnlearnResult & { scores: Map<string, Float32Array> }> {
+export async function trainSubnet(ctx: UnlearnContext, t: SubnetTraining): Promise<UnlearnResult & {
+  scores: Map<string, Float32Array>; }> {
   const { config: c, runtime: rt } = ctx;
   const sgd = t.sgd ?? SUBNET_SGD;
   const pruned = pruneCounts(c, t.ratio);
@@ -300,7 +311,8 @@ export async function trainSubnet(ctx: UnlearnContext, t: SubnetTraining): Promi
     for (const b of batches) {
       throwIfAborted(ctx.signal);
       const loss = await subnetStep(rt, c, st, tokensOf(b.data, b.rows), b.coef, b.data.cols);
-      if (!Number.isFinite(loss)) throw new Error(`${t.id}: the loss became ${loss} at batch ${done + 1}; the scores diverged`);
+      if (!Number.isFinite(loss)) throw new Error(
+        `${t.id}: the loss became ${loss} at batch ${done + 1}; the scores diverged`);
       lastLoss = loss;
       done++;
       ctx.onProgress?.({ stage: t.stage, done, total, loss });
@@ -310,7 +322,8 @@ export async function trainSubnet(ctx: UnlearnContext, t: SubnetTraining): Promi
   const masks = masksFromScores(scores, pruned);
   const params: Params = applyMasks(ctx.params, masks);
   const notes = [
-    `${mats.length} MLP matrices, ⌊${t.ratio}·numel⌋ = ${[...new Set(pruned.values())].join('/')} entries pruned per matrix`,
+    `${mats.length} MLP matrices, ⌊${t.ratio}·numel⌋ = ${[...new Set(pruned.values())].join(
+      '/')} entries pruned per matrix`,
     `${done} SGD steps on the scores (lr ${sgd.lr}, momentum ${sgd.momentum}, weight decay ${sgd.weightDecay})` +
       (lastLoss === undefined ? '' : `, final objective ${lastLoss.toFixed(4)}`),
   ];
@@ -333,7 +346,8 @@ export interface SubnetState {
   feeds: Record<string, Float32Array | Uint8Array>;
 }
 
-export function createSubnetState(c: ModelConfig, params: ReadonlyMap<string, Float32Array>, seed: number, ratio: number, sgd: SgdOptions = SUBNET_SGD): SubnetState {
+export function createSubnetState(c: ModelConfig, params: ReadonlyMap<string, Float32Array>, seed: number,
+  ratio: number, sgd: SgdOptions = SUBNET_SGD): SubnetState {
   const mats = subnetMatrices(c);
   const scores = initScores(c, seed);
   const size = (m: { shape: [number, number] }) => m.shape[0] * m.shape[1];
@@ -344,7 +358,8 @@ export function createSubnetState(c: ModelConfig, params: ReadonlyMap<string, Fl
     feeds[subnetNames.score(m.name)] = scores.get(m.name)!;
     feeds[subnetNames.keep(m.name)] = keeps.get(m.name)!;
   }
-  return { mats, scores, bufs, keeps, scratch: new Float32Array(Math.max(0, ...mats.map(size))), pruned: pruneCounts(c, ratio), sgd, feeds };
+  return { mats, scores, bufs, keeps, scratch: new Float32Array(Math.max(0, ...mats.map(size))),
+    pruned: pruneCounts(c, ratio), sgd, feeds };
 }
 
 /**
@@ -398,14 +413,16 @@ export async function subnetStep(
 ): Promise<number> {
   const rows = coef.length;
   if (tokens.length !== rows * cols) throw new Error(`subnetStep: ${tokens.length} tokens for ${rows} rows of ${cols}`);
-  for (const m of st.mats) fillKeepMask(st.scores.get(m.name)!, st.pruned.get(m.name) ?? 0, st.keeps.get(m.name)!, st.scratch);
+  for (const m of st.mats) fillKeepMask(st.scores.get(m.name)!, st.pruned.get(m.name) ?? 0, st.keeps.get(m.name)!,
+    st.scratch);
   const size = Math.max(1, Math.min(rows, rowsPerRun ?? microBatchRows(c, rows, cols)));
   const run = { loss: 0, acc: null as Float32Array[] | null };
   for (let s = 0; s < rows; s += size) {
     // Frees the previous step's or run's gradient arrays before this run allocates new ones.
     collectGarbage(c);
     const n = Math.min(size, rows - s);
-    const feeds = n === rows ? { ...st.feeds, tokens, coef } : { ...st.feeds, tokens: tokens.subarray(s * cols, (s + n) * cols), coef: coef.subarray(s, s + n) };
+    const feeds = n === rows ? { ...st.feeds, tokens, coef }
+      : { ...st.feeds, tokens: tokens.subarray(s * cols, (s + n) * cols), coef: coef.subarray(s, s + n) };
     await runAndAccumulate(await subnetSession(rt, c, n, cols), feeds, st.mats, run);
   }
   if (!Number.isFinite(run.loss)) return run.loss;
@@ -444,9 +461,12 @@ function subnetSession(rt: Runtime, c: ModelConfig, rows: number, cols: number) 
 
 /** Checks shared by both methods: a non-empty forget set that fits the model, matching retain columns. */
 export function checkSets(id: string, c: ModelConfig, forget: TokenMatrix, retain?: TokenMatrix): void {
-  if (forget.rows === 0) throw new Error(`${id}: the forget set is empty (no memorized sequences): there is nothing to unlearn`);
-  if (forget.cols > dims(c).context) throw new Error(`${id}: forget sequences have ${forget.cols} tokens, more than the model's context ${contextField(c)}`);
+  if (forget.rows === 0) throw new Error(`${id}: the forget set is empty (no memorized sequences): there is nothing ` +
+    `to unlearn`);
+  if (forget.cols > dims(c).context) throw new Error(
+    `${id}: forget sequences have ${forget.cols} tokens, more than the model's context ${contextField(c)}`);
   if (retain && retain.rows > 0 && retain.cols !== forget.cols) {
-    throw new Error(`${id}: retain sequences have ${retain.cols} tokens but forget sequences ${forget.cols}; they must have the same length`);
+    throw new Error(`${id}: retain sequences have ${retain.cols} tokens but forget sequences ${forget.cols}; they ` +
+      `must have the same length`);
   }
 }

@@ -16,7 +16,8 @@ registerMethod({
   name: 'Subnet',
   family: 'weight',
   description: 'Learns which MLP weights to prune with edge-popup scores trained by gradient ascent on the forget set.',
-  edits: 'MLP up and down projection weights, GPT-2 c_fc/c_proj or GPT-NeoX dense_h_to_4h/dense_4h_to_h (exactly ⌊ratio·numel⌋ zeroed per matrix)',
+  edits: 'MLP up and down projection weights, GPT-2 c_fc/c_proj or GPT-NeoX dense_h_to_4h/dense_4h_to_h (exactly ' +
+    '⌊ratio·numel⌋ zeroed per matrix)',
   novel: true,
   usesRetain: false,
   hyperParams: [

@@ -18,13 +18,15 @@ export class BlockFisherInverse {
     readonly damping: number,
     readonly m: number,
   ) {
-    if (!Number.isInteger(blockSize) || blockSize < 1) throw new RangeError(`block size must be a positive integer, got ${blockSize}`);
+    if (!Number.isInteger(blockSize) || blockSize < 1) throw new RangeError(
+      `block size must be a positive integer, got ${blockSize}`);
     if (!(damping > 0)) throw new RangeError(`damping must be positive, got ${damping}`);
     if (!(m > 0)) throw new RangeError(`the number of gradients must be positive, got ${m}`);
     this.numBlocks = Math.ceil(size / blockSize);
     const B = blockSize;
     this.blocks = new Float64Array(this.numBlocks * B * B);
-    for (let k = 0; k < this.numBlocks; k++) for (let i = 0; i < B; i++) this.blocks[k * B * B + i * B + i] = 1 / damping;
+    for (let k = 0; k < this.numBlocks; k++) for (let i = 0; i < B; i++) this.blocks[k * B * B + i * B
+      + i] = 1 / damping;
   }
 
   /** Bytes the blocks of a Fisher over `size` entries take. */
@@ -37,7 +39,8 @@ export class BlockFisherInverse {
    * F⁻¹ ← F⁻¹ − (F⁻¹g)(F⁻¹g)ᵀ / (m/weight + gᵀF⁻¹g). A weight of c equals c repeated updates with the same g.
    */
   addGradient(g: ArrayLike<number>, weight = 1): void {
-    if (g.length !== this.size) throw new RangeError(`gradient has ${g.length} entries, the Fisher covers ${this.size}`);
+    if (g.length !== this.size) throw new RangeError(
+      `gradient has ${g.length} entries, the Fisher covers ${this.size}`);
     if (!(weight > 0)) return;
     const B = this.blockSize;
     const u = new Float64Array(B);
@@ -86,7 +89,8 @@ export class BlockFisherInverse {
 
 /** OBS saliency of each weight, w² / (2·[F⁻¹]_ii): the estimated loss increase from zeroing it alone. */
 export function obsSaliency(w: ArrayLike<number>, inverseDiagonal: ArrayLike<number>): Float64Array {
-  if (w.length !== inverseDiagonal.length) throw new RangeError(`${w.length} weights but ${inverseDiagonal.length} diagonal entries`);
+  if (w.length !== inverseDiagonal.length) throw new RangeError(
+    `${w.length} weights but ${inverseDiagonal.length} diagonal entries`);
   const s = new Float64Array(w.length);
   for (let i = 0; i < w.length; i++) s[i] = (w[i]! * w[i]!) / (2 * inverseDiagonal[i]!);
   return s;

@@ -12,14 +12,17 @@ import { checkParams, forgetGradientSum, mlpTensorNames } from './lmGradients';
 import { WEIGHT_RATIO_GRID, batchSizeParam, ratioParam } from '../shared/hyperParams';
 
 /** Per tensor, the indices of its ⌊ratio·numel⌋ largest |gradient| entries. */
-export function durableSelection(grads: ReadonlyMap<string, ArrayLike<number>>, ratio: number): Map<string, Uint32Array> {
+export function durableSelection(grads: ReadonlyMap<string, ArrayLike<number>>, ratio: number): Map<string,
+  Uint32Array> {
   const out = new Map<string, Uint32Array>();
-  for (const [name, g] of grads) out.set(name, topKIndices(Float64Array.from(g, Math.abs), pruneCount(ratio, g.length)));
+  for (const [name, g] of grads) out.set(name,
+    topKIndices(Float64Array.from(g, Math.abs), pruneCount(ratio, g.length)));
   return out;
 }
 
 /** The edited model: each selected entry zeroed in a copy of its tensor; a keep mask per tensor that may be edited. */
-export function zeroSelected(params: Params, selected: ReadonlyMap<string, ArrayLike<number>>): { params: Params; masks: Map<string, Uint8Array>; pruned: Map<string, number> } {
+export function zeroSelected(params: Params, selected: ReadonlyMap<string, ArrayLike<number>>): { params: Params;
+  masks: Map<string, Uint8Array>; pruned: Map<string, number>; } {
   const out: Params = new Map(params);
   const masks = new Map<string, Uint8Array>();
   const pruned = new Map<string, number>();

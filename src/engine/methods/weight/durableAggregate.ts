@@ -54,7 +54,8 @@ async function run(ctx: UnlearnContext): Promise<UnlearnResult> {
   throwIfAborted(ctx.signal);
   checkParams(ctx.config, ctx.params);
   const ratio = ctx.hp.ratio as number;
-  const { grads, loss } = await forgetGradientSum(ctx, allTensorNames(ctx.config), ctx.hp.batchSize as number, 'forget gradients');
+  const { grads, loss } = await forgetGradientSum(ctx, allTensorNames(ctx.config), ctx.hp.batchSize as number,
+    'forget gradients');
   throwIfAborted(ctx.signal);
   const { perTensor, selected } = aggregateSelection(grads, ratio, isMlpTensor);
   const { params, masks, pruned } = zeroSelected(ctx.params, perTensor);
@@ -64,7 +65,8 @@ async function run(ctx: UnlearnContext): Promise<UnlearnResult> {
     masks,
     notes: [
       `mean forget loss ${loss.toFixed(4)}`,
-      `${selected} entries selected globally; ${inMlp} in MLP tensors (zeroed), ${selected - inMlp} elsewhere (left unchanged)`,
+      `${selected} entries selected globally; ${inMlp} in MLP tensors (zeroed), ${selected - inMlp} elsewhere (left ` +
+        `unchanged)`,
       ...prunedNotes(ctx.params, pruned),
     ],
   };
@@ -79,7 +81,8 @@ registerMethod({
   novel: true,
   usesRetain: false,
   hyperParams: [
-    ratioParam(0.05, WEIGHT_RATIO_GRID, 'Fraction of ALL parameters selected by |gradient|: ⌊ratio·#params⌋; only those in MLP tensors are zeroed.'),
+    ratioParam(0.05, WEIGHT_RATIO_GRID, 'Fraction of ALL parameters selected by |gradient|: ⌊ratio·#params⌋; only ' +
+      'those in MLP tensors are zeroed.'),
     batchSizeParam(64, 'Forget sequences per gradient batch; the batches\' mean-loss gradients are summed.'),
   ],
   run,

@@ -11,7 +11,8 @@
 //
 // Decisions (spec §4.E, §7.13):
 // * Any parameter may be zeroed: embeddings (wte is also the tied lm_head), positions, LayerNorm, attention, MLP.
-// * The reference's objective is mean(−B·y·ℓ); a positive constant factor does not change the argmax, so J = mean(−y·ℓ).
+// * The reference's objective is mean(−B·y·ℓ); a positive constant factor does not change the argmax, so J =
+// mean(−y·ℓ).
 // * Entries already zeroed are excluded from the argmax (their product is 0, and the reference could pick one again
 //   only when every other product is negative). So every iteration prunes a new scalar and the mask has exactly
 //   ⌈ratio·#params⌉ zeros.
@@ -28,7 +29,8 @@ import type { Runtime } from '../../runtime/session';
 import { registerMethod } from '../registry';
 import { throwIfAborted } from '../shared/batches';
 import type { Params, UnlearnContext, UnlearnResult } from '../types';
-import { allTensorNames, checkParams, paddedChunk, paramFeeds, rowsPerRun, tensorSizes, weightedSequenceLoss } from './lmGradients';
+import { allTensorNames, checkParams, paddedChunk, paramFeeds, rowsPerRun, tensorSizes,
+  weightedSequenceLoss } from './lmGradients';
 import { WEIGHT_RATIO_GRID, batchSizeParam, ratioParam } from '../shared/hyperParams';
 
 /** A score below every real product: entries already zeroed get it, so TopK never picks them again. */
@@ -72,7 +74,8 @@ async function run(ctx: UnlearnContext): Promise<UnlearnResult> {
   const ratio = ctx.hp.ratio as number;
   const batch = ctx.hp.batchSize as number;
   if (forget.rows === 0) throw new Error('the forget set is empty: there is nothing to unlearn');
-  if (retain.rows > 0 && retain.cols !== forget.cols) throw new Error(`retain sequences have ${retain.cols} tokens but forget sequences ${forget.cols}`);
+  if (retain.rows > 0 && retain.cols !== forget.cols) throw new Error(
+    `retain sequences have ${retain.cols} tokens but forget sequences ${forget.cols}`);
 
   const names = allTensorNames(c);
   const sizes = tensorSizes(c);
@@ -116,9 +119,11 @@ async function run(ctx: UnlearnContext): Promise<UnlearnResult> {
     for (let s = 0; s < rows.length; s += R) {
       const chunk = paddedChunk(data, rows, weights, s, R);
       const last = s + R >= rows.length;
-      const r = await session!.run({ ...feeds, tokens: chunk.tokens, weights: chunk.weights, keep, gradAcc }, last ? ['loss', 'bestValue', 'bestIndex'] : ['loss', 'flatGrad']);
+      const r = await session!.run({ ...feeds, tokens: chunk.tokens, weights: chunk.weights, keep, gradAcc }, last
+        ? ['loss', 'bestValue', 'bestIndex'] : ['loss', 'flatGrad']);
       loss += (r.outputs.loss as Float32Array)[0]!;
-      if (last) best = { index: Number((r.outputs.bestIndex as BigInt64Array)[0]!), value: (r.outputs.bestValue as Float32Array)[0]! };
+      if (last) best = { index: Number((r.outputs.bestIndex as BigInt64Array)[0]!),
+        value: (r.outputs.bestValue as Float32Array)[0]! };
       else gradAcc = r.outputs.flatGrad as Float32Array;
     }
     if (!Number.isFinite(loss)) throw new Error(`Greedy: the objective became ${loss} at iteration ${it + 1}`);
@@ -139,7 +144,8 @@ async function run(ctx: UnlearnContext): Promise<UnlearnResult> {
     if (pruned.has(n)) params.set(n, work.get(n)!);
   });
   const notes = [
-    `${iterations} iterations (⌈${ratio}·${N}⌉), one scalar each, over batches of ${B} from ${forget.rows} forget and ${retain.rows} retain sequences (${epochs} epoch${epochs === 1 ? '' : 's'})`,
+    `${iterations} iterations (⌈${ratio}·${N}⌉), one scalar each, over batches of ${B} from ${forget.rows} forget ` +
+      `and ${retain.rows} retain sequences (${epochs} epoch${epochs === 1 ? '' : 's'})`,
     ...[...pruned].map(([n, k]) => `${n}: ${k} zeroed`),
   ];
   return { params, masks, notes };
@@ -161,12 +167,14 @@ registerMethod({
   id: 'greedy',
   name: 'Greedy',
   family: 'weight',
-  description: 'Zeroes, one per iteration, the scalar of any parameter whose removal most raises forget loss relative to retain loss (first-order estimate).',
+  description: 'Zeroes, one per iteration, the scalar of any parameter whose removal most raises forget loss ' +
+    'relative to retain loss (first-order estimate).',
   edits: 'single scalars of any parameter: embeddings, LayerNorm, attention and MLP',
   novel: false,
   usesRetain: true,
   hyperParams: [
-    ratioParam(1e-4, WEIGHT_RATIO_GRID, 'Fraction of all parameters to zero: ⌈ratio·#params⌉ iterations, one scalar each.'),
+    ratioParam(1e-4, WEIGHT_RATIO_GRID, 'Fraction of all parameters to zero: ⌈ratio·#params⌉ iterations, one scalar ' +
+      'each.'),
     batchSizeParam(64, 'Forget and retain sequences per iteration (the reference hard-codes 64).'),
   ],
   run,

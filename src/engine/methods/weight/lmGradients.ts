@@ -8,7 +8,8 @@
 // memory budget run as several smaller runs whose gradients add up to the same result.
 import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
 import { type TokenMatrix } from '../../data/tokenMatrix';
-import { type ModelConfig, configKey, declareParams, dims, isMlpTensor as isMlpTensorOfModel, modelForward, nextTokenTargets, paramShapes } from '../../model/architecture';
+import { type ModelConfig, configKey, declareParams, dims, isMlpTensor as isMlpTensorOfModel, modelForward,
+  nextTokenTargets, paramShapes } from '../../model/architecture';
 import type { Runtime } from '../../runtime/session';
 import type { Params, UnlearnContext } from '../types';
 import { throwIfAborted, tokensOf } from '../shared/batches';
@@ -50,12 +51,12 @@ export function rowsPerRun(c: ModelConfig, T: number, max: number, budget = DEFA
 }
 
 /** The weighted loss Σ_b w_b·ℓ_b of tokens [B, T] with weights [B] (traced into `g`). */
-export function weightedSequenceLoss(c: ModelConfig, P: Record<string, Tensor>, tokens: Tensor, weights: Tensor): Tensor {
+export function weightedSequenceLoss(c: ModelConfig, P: Record<string, Tensor>, tokens: Tensor,
+  weights: Tensor): Tensor {
   const { logits } = modelForward(c, P, tokens);
   const perSeq = F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'sequence' }); // [B]
   return F.reduceSum(F.mul(perSeq, weights));
 }
-
 
 /** Feeds of every parameter (the graph declares all of them as inputs). */
 export const paramFeeds = (params: Params): Record<string, Float32Array> => Object.fromEntries(params);
@@ -79,7 +80,8 @@ function gradientSession(rt: Runtime, c: ModelConfig, wrt: readonly string[], R:
 }
 
 /** Tokens and weights of rows [start, start + R) of a weighted row list, padded with weight-0 rows to R. */
-export function paddedChunk(m: TokenMatrix, rows: readonly number[], weights: readonly number[], start: number, R: number): { tokens: BigInt64Array; weights: Float32Array } {
+export function paddedChunk(m: TokenMatrix, rows: readonly number[], weights: readonly number[], start: number,
+  R: number): { tokens: BigInt64Array; weights: Float32Array } {
   const take = rows.slice(start, start + R);
   const tokens = new BigInt64Array(R * m.cols);
   tokens.set(tokensOf(m, take));
@@ -142,7 +144,8 @@ export function rowBatches(n: number, batch: number, order?: ArrayLike<number>):
  * Durable's and SOU's first step: the gradient of the mean LM loss of each forget batch (`batch` rows, in order),
  * summed over the batches, as the reference's `.backward()` per batch without zeroing does.
  */
-export async function forgetGradientSum(ctx: UnlearnContext, wrt: readonly string[], batch: number, stage: string): Promise<{ loss: number; grads: Map<string, Float64Array> }> {
+export async function forgetGradientSum(ctx: UnlearnContext, wrt: readonly string[], batch: number,
+  stage: string): Promise<{ loss: number; grads: Map<string, Float64Array> }> {
   const { runtime: rt, config: c, params, forget } = ctx;
   if (forget.rows === 0) throw new Error('the forget set is empty: there is nothing to unlearn');
   const R = rowsPerRun(c, forget.cols, batch, ctx.memoryBudget);
@@ -152,7 +155,8 @@ export async function forgetGradientSum(ctx: UnlearnContext, wrt: readonly strin
   for (let b = 0; b < batches.length; b++) {
     throwIfAborted(ctx.signal);
     const rows = batches[b]!;
-    const r = await weightedLossGradients(rt, c, params, forget, rows, rows.map(() => 1 / rows.length), wrt, { rowsPerRun: R, signal: ctx.signal, into: grads });
+    const r = await weightedLossGradients(rt, c, params, forget, rows, rows.map(() => 1 / rows.length), wrt,
+      { rowsPerRun: R, signal: ctx.signal, into: grads });
     loss += r.loss;
     ctx.onProgress?.({ stage, done: b + 1, total: batches.length, loss: loss / (b + 1) });
   }
@@ -165,6 +169,7 @@ export function checkParams(c: ModelConfig, params: Params): void {
     const a = params.get(name);
     const n = shape.reduce((x, y) => x * y, 1);
     if (!a) throw new Error(`the model has no tensor "${name}"`);
-    if (a.length !== n) throw new Error(`tensor "${name}" has ${a.length} values; its shape [${shape.join(', ')}] needs ${n}`);
+    if (a.length !== n) throw new Error(`tensor "${name}" has ${a.length} values; its shape [${shape.join(', ')}] ` +
+      `needs ${n}`);
   }
 }

@@ -25,7 +25,8 @@ import { pruneCount, topKIndices } from '../shared/pruning';
 import type { UnlearnContext, UnlearnResult } from '../types';
 import { BlockFisherInverse, obsSaliency } from './blockFisher';
 import { prunedNotes, zeroSelected } from './durable';
-import { DEFAULT_MEMORY_BUDGET, checkParams, mlpTensorNames, rowBatches, rowsPerRun, weightedLossGradients } from './lmGradients';
+import { DEFAULT_MEMORY_BUDGET, checkParams, mlpTensorNames, rowBatches, rowsPerRun,
+  weightedLossGradients } from './lmGradients';
 import { WEIGHT_RATIO_GRID, batchSizeParam, ratioParam } from '../shared/hyperParams';
 
 /** A run of consecutive entries [start, end) of one tensor, covered by whole Fisher blocks. */
@@ -95,7 +96,8 @@ async function run(ctx: UnlearnContext): Promise<UnlearnResult> {
     const hit = cached[b];
     if (hit) return hit;
     const rows = batches[b]!;
-    const { grads } = await weightedLossGradients(rt, c, params, forget, rows, rows.map(() => 1 / rows.length), names, { rowsPerRun: R, signal: ctx.signal });
+    const { grads } = await weightedLossGradients(rt, c, params, forget, rows, rows.map(() => 1 / rows.length), names,
+      { rowsPerRun: R, signal: ctx.signal });
     const out = new Map([...grads].map(([n, g]) => [n, Float32Array.from(g)]));
     if (cacheGradients) cached[b] = out;
     return out;
@@ -117,13 +119,15 @@ async function run(ctx: UnlearnContext): Promise<UnlearnResult> {
   }
 
   throwIfAborted(ctx.signal);
-  const selected = new Map(names.map((n) => [n, topKIndices(saliency.get(n)!, pruneCount(ratio, params.get(n)!.length))]));
+  const selected = new Map(
+    names.map((n) => [n, topKIndices(saliency.get(n)!, pruneCount(ratio, params.get(n)!.length))]));
   const out = zeroSelected(params, selected);
   return {
     params: out.params,
     masks: out.masks,
     notes: [
-      `empirical Fisher from ${m} gradients over ${batches.length} distinct forget batch${batches.length === 1 ? '' : 'es'}; blocks of ${B}, λ = ${damping}; ${groups.length} memory group${groups.length === 1 ? '' : 's'}`,
+      `empirical Fisher from ${m} gradients over ${batches.length} distinct forget batch${batches.length === 1 ? ''
+        : 'es'}; blocks of ${B}, λ = ${damping}; ${groups.length} memory group${groups.length === 1 ? '' : 's'}`,
       ...prunedNotes(params, out.pruned),
     ],
   };
@@ -133,15 +137,19 @@ registerMethod({
   id: 'sou',
   name: 'Second-Order Unlearning (SOU)',
   family: 'weight',
-  description: 'Zeroes, in each MLP tensor, the weights with the largest OBS saliency w²/(2[F⁻¹]ᵢᵢ) under a block-diagonal empirical Fisher of the forget set.',
+  description: 'Zeroes, in each MLP tensor, the weights with the largest OBS saliency w²/(2[F⁻¹]ᵢᵢ) under a ' +
+    'block-diagonal empirical Fisher of the forget set.',
   edits: 'MLP up and down projection weights and biases (GPT-2 c_fc/c_proj, GPT-NeoX dense_h_to_4h/dense_4h_to_h)',
   novel: true,
   usesRetain: false,
   hyperParams: [
     ratioParam(0.01, WEIGHT_RATIO_GRID, 'Fraction of each MLP tensor to zero: ⌊ratio·numel⌋ entries per tensor.'),
-    { name: 'numGrads', type: 'integer', default: 512, min: 1, max: 1_000_000, grid: [512], description: 'Gradients m averaged into the empirical Fisher.' },
-    { name: 'blockSize', type: 'integer', default: 50, min: 1, max: 1024, grid: [50], description: 'Size of the diagonal blocks of the Fisher.' },
-    { name: 'damping', type: 'number', default: 1e-7, min: 1e-12, max: 1e6, grid: [1e-7], description: 'Damping λ added to the Fisher diagonal.' },
+    { name: 'numGrads', type: 'integer', default: 512, min: 1, max: 1_000_000, grid: [512],
+      description: 'Gradients m averaged into the empirical Fisher.' },
+    { name: 'blockSize', type: 'integer', default: 50, min: 1, max: 1024, grid: [50],
+      description: 'Size of the diagonal blocks of the Fisher.' },
+    { name: 'damping', type: 'number', default: 1e-7, min: 1e-12, max: 1e6, grid: [1e-7],
+      description: 'Damping λ added to the Fisher diagonal.' },
     batchSizeParam(512, 'Forget sequences per gradient sample.'),
   ],
   run,

@@ -10,8 +10,10 @@ export async function runDataStep(s: DataStep, ctx: CellContext): Promise<CellRe
   const ds = presetDataset(p);
   const a = ds.artifacts;
   const rows: [string, string][] = [
-    ['dataset', `${ds.kind} (${p.data.dataset === 'math' ? `family ${String((p.data.options as { family?: string }).family)}` : 'text chunks'})`],
-    ['planted artifact', a.kind === 'noise' ? `${a.tokens.rows} noised sequences` : `backdoor, trigger ${JSON.stringify(ds.backdoor?.trigger)}`],
+    ['dataset', `${ds.kind} (${p.data.dataset === 'math' ? `family ` +
+      `${String((p.data.options as { family?: string }).family)}` : 'text chunks'})`],
+    ['planted artifact', a.kind === 'noise' ? `${a.tokens.rows} noised sequences`
+      : `backdoor, trigger ${JSON.stringify(ds.backdoor?.trigger)}`],
     ['duplication factors', a.dupFactors.join(', ')],
     ['training rows (unique)', String(ds.train.tokens.rows)],
     ['training rows per epoch', String(ds.train.size)],

@@ -26,18 +26,22 @@ const metric = (ms: MetricValue[] | undefined, prefixes: string[]): number | nul
   return null;
 };
 
-export function readEdit(dir: string): { masks: Map<string, Uint8Array>; shapes: Map<string, number[]>; record: EditRecord } {
+export function readEdit(dir: string): { masks: Map<string, Uint8Array>; shapes: Map<string, number[]>;
+  record: EditRecord; } {
   const mf = path.join(dir, MANIFEST_FILE);
   // Checked as every load is: the manifest's version, and masks.safetensors and the weights as it recorded them.
   const manifest = readManifest(dir) as { mitigation?: EditRecord } | null;
-  if (!manifest) throw new CheckpointError(dir, `has no ${MANIFEST_FILE}; inspect an edited checkpoint written by a mitigate step`);
-  if (!manifest.mitigation) throw new CheckpointError(mf, 'records no mitigation: this checkpoint was trained, not edited; inspect the folder a mitigate step wrote');
+  if (!manifest) throw new CheckpointError(dir,
+    `has no ${MANIFEST_FILE}; inspect an edited checkpoint written by a mitigate step`);
+  if (!manifest.mitigation) throw new CheckpointError(mf,
+    'records no mitigation: this checkpoint was trained, not edited; inspect the folder a mitigate step wrote');
   const masks = new Map<string, Uint8Array>();
   const shapes = new Map<string, number[]>();
   const file = path.join(dir, MASKS_FILE);
   if (fs.existsSync(file)) {
     for (const [name, t] of readSafetensors(file).tensors) {
-      if (t.dtype !== 'U8' && t.dtype !== 'BOOL') throw new CheckpointError(file, `tensor "${name}" has dtype ${t.dtype}; masks are U8 (1 = kept, 0 = pruned)`);
+      if (t.dtype !== 'U8' && t.dtype !== 'BOOL') throw new CheckpointError(file,
+        `tensor "${name}" has dtype ${t.dtype}; masks are U8 (1 = kept, 0 = pruned)`);
       masks.set(name, t.data as Uint8Array);
       shapes.set(name, [...t.shape]);
     }
@@ -64,7 +68,8 @@ export async function runInspectStep(s: InspectStep, ctx: CellContext): Promise<
   }, s.title ?? `What ${info?.name ?? record.method} pruned in ${path.basename(dir)}`);
   const outputs = [view];
   if (masks.size === 0) {
-    const note = `${info?.name ?? record.method} changed weight values without pruning, so \`${dir}\` has no ${MASKS_FILE}.`;
+    const note = `${info?.name ?? record.method} changed weight values without pruning, so \`${dir}\` has no ` +
+      `${MASKS_FILE}.`;
     outputs.push({ mime: 'text/markdown', payload: note, markdown: note });
   }
   ctx.state.lastEdited = dir;

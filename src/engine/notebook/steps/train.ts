@@ -37,7 +37,8 @@ export async function runTrainStep(s: TrainStep, ctx: CellContext): Promise<Cell
   const live = throttle<void>(LIVE_UPDATE_MS, () => {
     const last = points[points.length - 1];
     ctx.onProgress({
-      message: `epoch ${last?.epoch.toFixed(2) ?? 0}/${preset.train.epochs} loss ${last?.loss.toFixed(4) ?? '?'} on ${provider}`,
+      message: `epoch ${last?.epoch.toFixed(2) ?? 0}/${preset.train.epochs} loss ${last?.loss.toFixed(4)
+        ?? '?'} on ${provider}`,
       fraction: total ? points.length / total : undefined,
       outputs: [curvesView(thinPoints(points), `${title} (running on ${provider})`)],
     });
@@ -74,12 +75,16 @@ export async function runTrainStep(s: TrainStep, ctx: CellContext): Promise<Cell
     provider = r.manifest.executionProvider || provider;
     const pg = r.manifest.progress;
     const curve = thinPoints(points);
-    const outputs: ViewOutput[] = [curvesView(curve, r.stopped ? `${title} (stopped at epoch ${pg.epochs.toFixed(2)})` : title)];
+    const outputs: ViewOutput[] = [curvesView(curve, r.stopped ? `${title} (stopped at epoch ${pg.epochs.toFixed(2)})`
+      : title)];
     if (r.evaluation) outputs.push(metricsView(r.evaluation, `Metrics of ${path.basename(r.dir)}`));
     const mem = r.evaluation?.memorization?.percentMemorized;
     const status = r.stopped
-      ? `Stopped after ${pg.steps} steps (${pg.epochs.toFixed(2)} epochs); the partial checkpoint in \`${r.dir}\` is valid (marked incomplete). Ran on **${provider || 'no provider'}**.`
-      : `Trained ${pg.epochs} epochs (${pg.steps} steps) in ${pg.seconds.toFixed(1)} s on **${provider}**; checkpoint \`${r.dir}\`${mem !== undefined ? `; memorization ${fmtPct(mem)}` : ''}.`;
+      ? `Stopped after ${pg.steps} steps (${pg.epochs.toFixed(
+        2)} epochs); the partial checkpoint in \`${r.dir}\` is valid (marked incomplete). Ran on **${provider
+        || 'no provider'}**.`
+      : `Trained ${pg.epochs} epochs (${pg.steps} steps) in ${pg.seconds.toFixed(
+        1)} s on **${provider}**; checkpoint \`${r.dir}\`${mem !== undefined ? `; memorization ${fmtPct(mem)}` : ''}.`;
     outputs.push({ mime: 'text/markdown', payload: status, markdown: status });
     return { outputs, provider, stopped: r.stopped };
   } finally {
