@@ -219,8 +219,8 @@ function masks(v: unknown): MasksViewPayload {
 function metrics(v: unknown): MetricsViewPayload {
   const c = new Check('metrics');
   const o = c.header(v);
-  c.oneOf(o.dataset, 'dataset', ['math', 'language'] as const);
-  c.oneOf(o.artifact, 'artifact', ['noise', 'backdoor'] as const);
+  c.oneOf(o.dataset, 'dataset', ['math', 'language', 'sequences'] as const);
+  if (o.artifact !== undefined) c.oneOf(o.artifact, 'artifact', ['noise', 'backdoor'] as const);
   c.str(o.provider, 'provider');
   c.num(o.seconds, 'seconds', 0);
   c.arr(o.metrics, 'metrics', L.metrics).forEach((m, i) => {

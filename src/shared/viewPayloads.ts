@@ -227,8 +227,10 @@ export interface MetricsViewRow {
 export interface MetricsViewPayload {
   version: 1;
   title: string;
-  dataset: 'math' | 'language';
-  artifact: 'noise' | 'backdoor';
+  /** TinyMem data, or `sequences`: a user's memorized-sequence set and text. */
+  dataset: 'math' | 'language' | 'sequences';
+  /** TinyMem data only. */
+  artifact?: 'noise' | 'backdoor';
   provider: string;
   seconds: number;
   metrics: MetricsViewRow[];
