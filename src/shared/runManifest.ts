@@ -29,7 +29,7 @@ export interface RunManifest {
   preset: { name: string; overrides: Record<string, string> };
   /** The run seed (noise, duplication groups, trigger, initial weights, batch order). */
   seed: number;
-  /** The data spec: the TinyMem data it was trained on, or the user's sequence sets an edited folder was measured on. */
+  /** The data spec: the TinyMem data it was trained on, or the sequence sets an edited folder was measured on. */
   data: DataSpec;
   /** Hyper-parameters of training. */
   train: { epochs: number; batchSize: number; lr: number; weightDecay: number; betas: [number, number]; eps: number; checkpointEvery: number };

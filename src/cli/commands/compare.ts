@@ -6,43 +6,56 @@ import { claimCompareOut, compareCsv, compareMethods, writeCompareFiles } from '
 import { mitigationSets, prepareBase } from '../../engine/runs/mitigateRun';
 import { openSubject } from '../../engine/runs/subject';
 import { Runtime } from '../../engine/runtime/session';
+import type { EvalProgress } from '../../engine/metrics/evaluate';
 import { table } from '../format';
 import { note, progress } from '../progress';
 import { type SetFlags, setFiles } from './evalCmd';
 
 const num = (v: number | null, d = 2) => (v === null ? 'n/a' : v.toFixed(d));
 
-export async function compareCommand(dir: string, f: SetFlags & { methods: string; grid?: boolean; out?: string; force?: boolean; threads?: number; seed?: number }): Promise<number> {
+type CompareFlags = SetFlags & { methods: string; grid?: boolean; out?: string; force?: boolean; threads?: number };
+
+export async function compareCommand(dir: string, f: CompareFlags & { seed?: number }): Promise<number> {
   const sets = mitigationSets(dir, setFiles(f));
   const seqs = sets === 'tinymem' ? null : sets;
   // Regularizers apply while training from scratch, so they cannot edit a trained checkpoint; fine-tuning methods
   // continue TinyMem training on its own data, which a folder measured on sequence sets does not carry.
-  const runnable = listMethods().filter((m) => m.family !== 'regularizer' && !(seqs && m.family === 'fine-tune')).map((m) => m.id);
-  const ids = f.methods === 'all' ? runnable : f.methods.split(',').map((s) => s.trim()).filter(Boolean);
+  const runnable = listMethods().filter((m) => m.family !== 'regularizer' && !(seqs && m.family === 'fine-tune'));
+  const known = runnable.map((m) => m.id);
+  const ids = f.methods === 'all' ? known : f.methods.split(',').map((s) => s.trim()).filter(Boolean);
   for (const id of ids) {
-    if (runnable.includes(id)) continue;
+    if (known.includes(id)) continue;
     throw new Error(seqs
-      ? `--methods: "${id}" is not an unlearning method; known: ${runnable.join(', ')} (or "all")`
-      : `--methods: unknown method "${id}"; known methods: ${runnable.join(', ')} (or "all"); regularizers run with \`tinymem train --regularizer\``);
+      ? `--methods: "${id}" is not an unlearning method; known: ${known.join(', ')} (or "all")`
+      : `--methods: unknown method "${id}"; known methods: ${known.join(', ')} (or "all"); ` +
+        'regularizers run with `tinymem train --regularizer`');
   }
   // The selection rule weighs the memorization drop against the perplexity rise; without text there is no score.
-  if (seqs && f.grid && !seqs.text) throw new Error(`--grid picks each method's best point by memorization and perplexity change: pass --text FILE (text or a .json token file) for perplexity`);
-  const out = claimCompareOut(f.out ?? `${dir.replace(/\/+$/, '')}-compare`, { force: f.force, inputs: [dir, seqs?.sequences ?? undefined, seqs?.text ?? undefined, seqs?.retain ?? undefined], onNote: note });
+  if (seqs && f.grid && !seqs.text) {
+    throw new Error('--grid picks each method\'s best point by memorization and perplexity change: ' +
+      'pass --text FILE (text or a .json token file) for perplexity');
+  }
+  const inputs = [dir, seqs?.sequences ?? undefined, seqs?.text ?? undefined, seqs?.retain ?? undefined];
+  const out = claimCompareOut(f.out ?? `${dir.replace(/\/+$/, '')}-compare`, { force: f.force, inputs, onNote: note });
   const rt = new Runtime({ threads: f.threads ?? 2 });
   const started = Date.now();
   try {
     const evalBar = progress('measure');
-    const base = await prepareBase(rt, dir, { sets: openSubject(dir, sets), onEvalProgress: (e) => evalBar.update(e.done, e.total, `base model: ${e.stage}`) });
+    const onEvalProgress = (e: EvalProgress) => evalBar.update(e.done, e.total, `base model: ${e.stage}`);
+    const base = await prepareBase(rt, dir, { sets: openSubject(dir, sets), onEvalProgress });
     evalBar.stop();
     const res = await compareMethods(rt, base, {
       methods: ids,
       grid: f.grid,
       seed: f.seed,
-      onRun: (m, hp, i, n) => process.stderr.write(`[${i + 1}/${n}] ${m}${Object.keys(hp).length ? ` ${JSON.stringify(hp)}` : ''}\n`),
+      onRun: (m, hp, i, n) =>
+        process.stderr.write(`[${i + 1}/${n}] ${m}${Object.keys(hp).length ? ` ${JSON.stringify(hp)}` : ''}\n`),
     });
     const u = res.utility === 'accuracy' ? 'accuracy %' : 'perplexity';
     const d = seqs ? 3 : 2;
-    console.log(`base: memorization ${num(res.rows[0]?.memBefore ?? null)} %, ${u} ${num(res.rows[0]?.utilityBefore ?? null, d)}; forget ${base.forget.rows}, retain ${base.retain.rows}`);
+    const first = res.rows[0];
+    const before = `memorization ${num(first?.memBefore ?? null)} %, ${u} ${num(first?.utilityBefore ?? null, d)}`;
+    console.log(`base: ${before}; forget ${base.forget.rows}, retain ${base.retain.rows}`);
     console.log(
       table([
         ['method', 'family', 'hyper-parameters', 'time s', 'mem %', 'Δmem %', u, `Δ${res.utility} %`, 'score', ''],
@@ -60,7 +73,10 @@ export async function compareCommand(dir: string, f: SetFlags & { methods: strin
         ]),
       ]),
     );
-    const csv = writeCompareFiles(out, compareCsv(res), { base: dir, modelType: base.model.modelType, forget: base.forget.rows, retain: base.retain.rows, ...res });
+    const { forget, retain, model } = base;
+    const csv = writeCompareFiles(out, compareCsv(res), {
+       base: dir, modelType: model.modelType, forget: forget.rows, retain: retain.rows, ...res,
+    });
     console.log(`wrote ${csv} and compare.json; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
     return res.rows.some((r) => r.error) ? 1 : 0;
   } finally {

@@ -3,6 +3,7 @@
 // --sequences (MemPi JSON/JSONL), --text / --retain (text through the folder's tokenizer.json, or a .json token file).
 import { evaluateSubject, openSubject, type SequenceSetFiles, subjectSets } from '../../engine/runs/subject';
 import { Runtime } from '../../engine/runtime/session';
+import type { EvalProgress } from '../../engine/metrics/evaluate';
 import { metricsTable } from '../format';
 import { progress } from '../progress';
 
@@ -15,25 +16,31 @@ export interface SetFlags {
   continuationLen?: number;
 }
 
-export const setFiles = (f: SetFlags): SequenceSetFiles => ({ sequences: f.sequences, text: f.text, retain: f.retain, promptLength: f.promptLen, continuationLength: f.continuationLen });
+export const setFiles = ({ sequences, text, retain, promptLen, continuationLen }: SetFlags): SequenceSetFiles =>
+  ({ sequences, text, retain, promptLength: promptLen, continuationLength: continuationLen });
 
-export async function evalCommand(dir: string, f: SetFlags & { json?: boolean; threads?: number; all?: boolean }): Promise<number> {
+export async function evalCommand(dir: string, f: SetFlags & { json?: boolean; threads?: number; all?: boolean }) {
   const sets = subjectSets(dir, setFiles(f));
-  if (sets === null) throw new Error(`${dir} is a Hugging Face model folder without TinyMem data: pass --sequences FILE (memorized-sequence set, JSON/JSONL) and/or --text FILE (text for perplexity)`);
+  if (sets === null) {
+    throw new Error(`${dir} is a Hugging Face model folder without TinyMem data: pass --sequences FILE ` +
+      '(memorized-sequence set, JSON/JSONL) and/or --text FILE (text for perplexity)');
+  }
   const s = openSubject(dir, sets);
   const m = s.model;
   const rt = new Runtime({ threads: f.threads ?? 2 });
   try {
     const bar = progress('evaluate');
-    const onProgress = f.json ? undefined : (e: { stage: string; done: number; total: number }) => bar.update(e.done, e.total, e.stage);
+    const onProgress = f.json ? undefined : (e: EvalProgress) => bar.update(e.done, e.total, e.stage);
     const r = await evaluateSubject(rt, s, undefined, { onProgress });
     bar.stop();
     const seqs = r.dataset === 'sequences';
     // On sequence sets the perplexity is the text's (one set).
-    if (f.json) console.log(JSON.stringify(seqs ? { model: m.dir, modelType: m.modelType, ...r, perplexity: r.perplexity?.sets[0] ?? null } : r));
+    const perplexity = r.perplexity?.sets[0] ?? null;
+    if (f.json) console.log(JSON.stringify(seqs ? { model: m.dir, modelType: m.modelType, ...r, perplexity } : r));
     else {
       const notes = seqs && m.notes.length ? ` (${m.notes.join('; ')})` : '';
-      console.log(`${dir}: ${seqs ? m.modelType : `${r.dataset} ${r.artifact}`}, evaluated in ${r.seconds.toFixed(1)} s on ${r.provider}${notes}`);
+      const what = seqs ? m.modelType : `${r.dataset} ${r.artifact}`;
+      console.log(`${dir}: ${what}, evaluated in ${r.seconds.toFixed(1)} s on ${r.provider}${notes}`);
       console.log(metricsTable(r.metrics, f.all));
     }
     return 0;

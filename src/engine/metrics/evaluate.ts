@@ -108,7 +108,13 @@ const D = {
 const isBackdoorSet = (name: string) => name.startsWith('backdoor-');
 
 /** Evaluates a model on a dataset or a user's sequence sets: every applicable metric of spec §3, with descriptions. */
-export async function evaluate(rt: Runtime, c: ModelConfig, params: Params, ds: EvalDataset | SequenceSetData, o: EvaluateOptions = {}): Promise<EvaluationResult> {
+export async function evaluate(
+  rt: Runtime,
+  c: ModelConfig,
+  params: Params,
+  ds: EvalDataset | SequenceSetData,
+  o: EvaluateOptions = {},
+): Promise<EvaluationResult> {
   if (ds.kind === 'sequences') return evaluateSequenceSets(rt, c, params, ds, o);
   const t0 = performance.now();
   if (c.vocab_size < ds.vocabSize) throw new RangeError(`the model's vocab_size ${c.vocab_size} is smaller than the dataset's vocabulary ${ds.vocabSize}`);

@@ -5,7 +5,8 @@ import { type TokenMatrix } from '../data/tokenMatrix';
 import { type ModelConfig, dims } from '../model/architecture';
 import type { Runtime } from '../runtime/session';
 import {
-  HEATMAP_MATCH, HEATMAP_NOISED, type EvaluationResult, type HeatmapPayload, type MemorizationResult, type MetricValue, type PerplexityValue,
+  HEATMAP_MATCH, HEATMAP_NOISED, type EvaluationResult, type HeatmapPayload, type MemorizationResult, type MetricValue,
+  type PerplexityValue,
 } from '../../shared/metricTypes';
 import type { EvaluateOptions } from './evaluate';
 import { buildHeatmap } from './heatmap';
@@ -31,13 +32,15 @@ export interface SequenceSetData {
   readonly eos: number | null;
 }
 
-const spreadOf = (xs: readonly number[], n: number): number[] => (xs.length <= n ? [...xs] : Array.from({ length: n }, (_, i) => xs[Math.floor((i * xs.length) / n)]!));
+const spreadOf = (xs: readonly number[], n: number): number[] =>
+  xs.length <= n ? [...xs] : Array.from({ length: n }, (_, i) => xs[Math.floor((i * xs.length) / n)]!);
 
 /** The rows the heatmap shows: some memorized sequences and some others, ascending. */
 export function heatmapRows(total: number, forgetSet: readonly number[]): number[] {
   const memorized = new Set(forgetSet);
   const others = Array.from({ length: total }, (_, r) => r).filter((r) => !memorized.has(r));
-  return [...spreadOf(forgetSet, HF_HEATMAP_MEMORIZED_ROWS), ...spreadOf(others, HF_HEATMAP_OTHER_ROWS)].sort((a, b) => a - b);
+  const rows = [...spreadOf(forgetSet, HF_HEATMAP_MEMORIZED_ROWS), ...spreadOf(others, HF_HEATMAP_OTHER_ROWS)];
+  return rows.sort((a, b) => a - b);
 }
 
 /**
@@ -47,12 +50,20 @@ export function heatmapRows(total: number, forgetSet: readonly number[]): number
 function sequenceHeatmap(m: MeasuredMemorization, rows: readonly number[]): HeatmapPayload {
   const h = buildHeatmap(m.input, m, { tokenizer: 'gpt2', maxRows: m.input.tokens.rows });
   const shown = new Set(rows);
-  const kept = h.rows.filter((r) => shown.has(r.row)).map((r) => ({ ...r, flags: r.flags.map((f) => (f & HEATMAP_MATCH) | HEATMAP_NOISED) }));
-  return { ...h, mode: 'sequences', evaluatedRows: m.input.tokens.rows, truncated: kept.length < m.input.tokens.rows, rows: kept };
+  const flags = (fs: readonly number[]) => fs.map((f) => (f & HEATMAP_MATCH) | HEATMAP_NOISED);
+  const kept = h.rows.filter((r) => shown.has(r.row)).map((r) => ({ ...r, flags: flags(r.flags) }));
+  const total = m.input.tokens.rows;
+  return { ...h, mode: 'sequences', evaluatedRows: total, truncated: kept.length < total, rows: kept };
 }
 
 /** Memorization of the sequences and perplexity on the text (either may be absent). */
-export async function evaluateSequenceSets(rt: Runtime, c: ModelConfig, params: Params, ds: SequenceSetData, o: EvaluateOptions = {}): Promise<EvaluationResult> {
+export async function evaluateSequenceSets(
+  rt: Runtime,
+  c: ModelConfig,
+  params: Params,
+  ds: SequenceSetData,
+  o: EvaluateOptions = {},
+): Promise<EvaluationResult> {
   const t0 = performance.now();
   const p = ds.promptLength;
   const k = ds.continuationLength;
@@ -63,8 +74,10 @@ export async function evaluateSequenceSets(rt: Runtime, c: ModelConfig, params: 
     const s = ds.sequences;
     const batch = o.generationBatch ?? Math.max(1, Math.min(64, Math.floor(2 ** 27 / ((p + k) * dims(c).vocab))));
     const m = await measureMemorization(rt, c, params, { tokens: s, clean: s }, {
-      promptLength: p, k, filter: false, batch, unmatchableToken: o.unmatchableToken !== undefined ? o.unmatchableToken : ds.eos,
-      generate: o.generate, signal: o.signal, onProgress: (done, total) => o.onProgress?.({ stage: 'memorization', done, total }),
+      promptLength: p, k, filter: false, batch,
+      unmatchableToken: o.unmatchableToken === undefined ? ds.eos : o.unmatchableToken,
+      generate: o.generate, signal: o.signal,
+      onProgress: (done, total) => o.onProgress?.({ stage: 'memorization', done, total }),
     });
     memorization = m.result;
     provider = m.provider || provider;
@@ -74,13 +87,15 @@ export async function evaluateSequenceSets(rt: Runtime, c: ModelConfig, params: 
   if (ds.text && (o.perplexity ?? true)) {
     throwIfAborted(o.signal);
     const m = ds.text;
-    const tf = await teacherForced(rt, c, params, m, { batch: o.evalBatch, signal: o.signal, onBatch: (done) => o.onProgress?.({ stage: 'perplexity', done, total: m.rows }) });
+    const onBatch = (done: number) => o.onProgress?.({ stage: 'perplexity', done, total: m.rows });
+    const tf = await teacherForced(rt, c, params, m, { batch: o.evalBatch, signal: o.signal, onBatch });
     provider = tf.provider || provider;
     // The T − 1 next-token losses of each row (the last column has no next token).
     const T1 = m.cols - 1;
     const losses = new Float32Array(m.rows * T1);
     for (let r = 0; r < m.rows; r++) losses.set(tf.losses.subarray(r * m.cols, r * m.cols + T1), r * T1);
-    perplexity = perplexityFromTokenLosses({ rows: m.rows, cols: T1, data: losses }, o.perplexityBatch ?? PYTHIA_PERPLEXITY_BATCH);
+    const batch = o.perplexityBatch ?? PYTHIA_PERPLEXITY_BATCH;
+    perplexity = perplexityFromTokenLosses({ rows: m.rows, cols: T1, data: losses }, batch);
   }
   const metrics: MetricValue[] = [];
   if (memorization) {
@@ -96,7 +111,8 @@ export async function evaluateSequenceSets(rt: Runtime, c: ModelConfig, params: 
     );
   }
   return {
-    dataset: 'sequences', provider, metrics, memorization, accuracy: null, perplexity: perplexity ? { sets: [{ set: 'text', ...perplexity }] } : null,
+    dataset: 'sequences', provider, metrics, memorization, accuracy: null,
+    perplexity: perplexity ? { sets: [{ set: 'text', ...perplexity }] } : null,
     heatmap, seconds: (performance.now() - t0) / 1000,
   };
 }

@@ -69,7 +69,7 @@ export interface CompareOptions {
   progress?: MitigateOptions['onProgress'];
 }
 
-/** Runs every (method, grid point) on the prepared base model, then marks each method's best run by the selection score. */
+/** Runs every (method, grid point) on the prepared base model; marks each method's best run by the selection score. */
 export async function compareMethods(rt: Runtime, base: BaseModel, o: CompareOptions): Promise<CompareResult> {
   const utility = base.before.dataset === 'math' ? 'accuracy' : 'perplexity';
   const memBefore = base.before.memorization?.percentMemorized ?? 0;
@@ -81,7 +81,9 @@ export async function compareMethods(rt: Runtime, base: BaseModel, o: CompareOpt
     o.onRun?.(m, hp, i, plan.length);
     const row: CompareRow = { method: m, name: method.name, family: method.family, hyperParams: hp, seconds: 0, memBefore, memAfter: null, utilityBefore, utilityAfter: null, memChangePct: null, utilityChangePct: null, score: null, selected: false };
     try {
-      const r = await mitigate(rt, base, { method: m, hyperParams: hp, seed: o.seed, signal: o.signal, onProgress: o.progress });
+      const r = await mitigate(rt, base, {
+        method: m, hyperParams: hp, seed: o.seed, signal: o.signal, onProgress: o.progress,
+      });
       row.hyperParams = r.record.hyperParams;
       row.seconds = r.record.seconds;
       row.memAfter = r.after.memorization?.percentMemorized ?? null;
@@ -90,7 +92,8 @@ export async function compareMethods(rt: Runtime, base: BaseModel, o: CompareOpt
       row.utilityChangePct = rel(row.utilityAfter, utilityBefore);
       if (row.memChangePct !== null && row.utilityChangePct !== null) {
         // Fractions, as in the reference's result files: accuracy lost or perplexity gained raises the score.
-        row.score = row.memChangePct / 100 + (utility === 'accuracy' ? -row.utilityChangePct / 100 : row.utilityChangePct / 100);
+        const u = row.utilityChangePct / 100;
+        row.score = row.memChangePct / 100 + (utility === 'accuracy' ? -u : u);
       }
     } catch (e) {
       if (o.signal?.aborted) throw e;

@@ -1,23 +1,24 @@
 // A subject: a model folder plus the sets it is measured on. A TinyMem checkpoint brings its own data (rebuilt from
 // its manifest's data spec); any other folder (a Hugging Face GPT-2 / GPT-NeoX folder, e.g. Pythia) is measured on a
-// user's sets, spec §6: a memorized-sequence set (MemPi JSON/JSONL), text for perplexity and the retain set, prompt and
-// continuation lengths. A folder edited on such sets records them in its tinymem.json, so it is measured again on them.
+// user's sets, spec §6: a memorized-sequence set (MemPi JSON/JSONL), text for perplexity and the retain set, prompt
+// and continuation lengths. A folder edited on such sets records them in its tinymem.json to be measured on them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MEMPI_CONTINUATION_LENGTH, MEMPI_PROMPT_LENGTH, readSequenceFile, readTextOrTokens } from '../data/memorizedSequences';
+import {
+  MEMPI_CONTINUATION_LENGTH, MEMPI_PROMPT_LENGTH, readSequenceFile, readTextOrTokens,
+} from '../data/memorizedSequences';
 import type { TokenMatrix } from '../data/tokenMatrix';
 import { type EvaluateOptions, evaluate } from '../metrics/evaluate';
 import type { SequenceSetData } from '../metrics/sequenceSetEval';
-import type { Params } from '../metrics/score';
 import { dims } from '../model/architecture';
-import { CheckpointError, MANIFEST_FILE, loadCheckpoint } from '../model/checkpoint';
+import { MANIFEST_FILE, loadCheckpoint } from '../model/checkpoint';
 import { type HfModel, loadModelFolder } from '../model/hfFolder';
 import { type TextTokenizer, loadTokenizer } from '../model/hfTokenizer';
 import { readTextLimited } from '../io/readLimited';
 import type { Runtime } from '../runtime/session';
 import { type TinyMemDataset, manifestDataset } from '../train/tinymemData';
 import type { RunManifest, SequenceSetsSpec } from '../../shared/runManifest';
-import type { EvaluationResult } from '../../shared/metricTypes';
+import { userError } from '../../shared/userError';
 
 /** The paper's Pythia sets hold 1632 chunks each (spec §6); larger files are cut there by default. */
 export const DEFAULT_CHUNK_LIMIT = 1632;
@@ -51,15 +52,19 @@ export interface Subject {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+export type SubjectSets = SequenceSetsSpec | 'tinymem' | null;
+
 /**
  * Which sets measure `dir`, read without loading weights: 'tinymem' (a TinyMem checkpoint's own data, or a folder
  * whose tinymem.json the load will report on), the given sets, the sets its tinymem.json records (paths relative to
  * the folder), or null: a folder without TinyMem data, and no sets given or recorded.
  */
-export function subjectSets(dir: string, given: SequenceSetFiles = {}): SequenceSetsSpec | 'tinymem' | null {
-  const lengths = { promptLength: given.promptLength ?? MEMPI_PROMPT_LENGTH, continuationLength: given.continuationLength ?? MEMPI_CONTINUATION_LENGTH };
+export function subjectSets(dir: string, given: SequenceSetFiles = {}): SubjectSets {
   if (given.sequences || given.text) {
-    return { kind: 'sequences', sequences: given.sequences ?? null, text: given.text ?? null, retain: given.retain ?? null, ...lengths };
+    const { sequences = null, text = null, retain = null } = given;
+    const promptLength = given.promptLength ?? MEMPI_PROMPT_LENGTH;
+    const continuationLength = given.continuationLength ?? MEMPI_CONTINUATION_LENGTH;
+    return { kind: 'sequences', sequences, text, retain, promptLength, continuationLength };
   }
   if (!fs.existsSync(path.join(dir, 'config.json'))) return 'tinymem';
   const file = path.join(dir, MANIFEST_FILE);
@@ -75,9 +80,11 @@ export function subjectSets(dir: string, given: SequenceSetFiles = {}): Sequence
   const d = isObject(m.data) ? m.data : {};
   if (d.kind === 'tinymem') return 'tinymem';
   // Folders edited before the kind was recorded hold the same fields without it.
-  if (d.kind !== 'sequences' && !(d.kind === undefined && (typeof d.sequences === 'string' || typeof d.text === 'string'))) return null;
+  const named = typeof d.sequences === 'string' || typeof d.text === 'string';
+  if (d.kind !== 'sequences' && !(d.kind === undefined && named)) return null;
   const file_ = (v: unknown) => (typeof v === 'string' ? path.resolve(dir, v) : null);
-  const len = (v: unknown, given: number | undefined, dflt: number) => given ?? (Number.isInteger(v) && (v as number) > 0 ? (v as number) : dflt);
+  const len = (v: unknown, given: number | undefined, dflt: number) =>
+    given ?? (Number.isInteger(v) && (v as number) > 0 ? (v as number) : dflt);
   return {
     kind: 'sequences', sequences: file_(d.sequences), text: file_(d.text), retain: file_(d.retain),
     promptLength: len(d.promptLength, given.promptLength, MEMPI_PROMPT_LENGTH),
@@ -95,19 +102,23 @@ export function recordedSets(dir: string, s: SequenceSetsSpec): SequenceSetsSpec
 export function loadModel(dir: string, checkpoint = false): HfModel {
   if (!checkpoint) return loadModelFolder(dir);
   const c = loadCheckpoint(dir);
-  return { dir: c.dir, modelType: 'gpt2', config: c.config, rawConfig: { ...c.config }, params: c.params, manifest: c.manifest, notes: c.notes };
+  const { config, params, manifest, notes } = c;
+  return { dir: c.dir, modelType: 'gpt2', config, rawConfig: { ...config }, params, manifest, notes };
 }
 
 /** Reads the sets, checked against the model (ids, lengths, context). */
 function readSets(model: HfModel, files: SequenceSetsSpec): SequenceSets {
   const d = dims(model.config);
   const { promptLength, continuationLength } = files;
-  const sequences = files.sequences ? readSequenceFile(files.sequences, { vocab: d.vocab, context: d.context, promptLength, continuationLength }) : null;
+  const sequences = files.sequences
+    ? readSequenceFile(files.sequences, { vocab: d.vocab, context: d.context, promptLength, continuationLength })
+    : null;
   const length = sequences?.cols ?? Math.min(d.context, promptLength + continuationLength + 8);
   let tok: TextTokenizer | undefined;
   const chunks = (file: string) => {
     const t = /\.json$/i.test(file) ? undefined : (tok ??= loadTokenizer(model.dir));
-    return readTextOrTokens(file, { length, vocab: d.vocab, encode: t?.encode, tokenizerFile: t?.file, maxRows: DEFAULT_CHUNK_LIMIT });
+    const maxRows = DEFAULT_CHUNK_LIMIT;
+    return readTextOrTokens(file, { length, vocab: d.vocab, encode: t?.encode, tokenizerFile: t?.file, maxRows });
   };
   const text = files.text ? chunks(files.text) : null;
   const retainFile = files.retain ?? files.text;
@@ -118,21 +129,23 @@ function readSets(model: HfModel, files: SequenceSetsSpec): SequenceSets {
 }
 
 /** Opens a model folder with the sets it is measured on (see subjectSets); `sets` names the user's sets. */
-export function openSubject(dir: string, sets: SequenceSetFiles | SequenceSetsSpec | 'tinymem' | null = subjectSets(dir)): Subject {
+export function openSubject(dir: string, sets: SequenceSetFiles | SubjectSets = subjectSets(dir)): Subject {
   const spec = sets === null || sets === 'tinymem' || 'kind' in sets ? sets : subjectSets(dir, sets);
   if (spec === null) {
-    throw new CheckpointError(dir, 'is a model folder without TinyMem data: name a memorized-sequence set (--sequences FILE) and/or text (--text FILE) to measure it on');
+    throw userError(dir, 'is a model folder without TinyMem data: name a memorized-sequence set (--sequences FILE) ' +
+      'and/or text (--text FILE) to measure it on');
   }
   const model = loadModel(dir, spec === 'tinymem');
   const manifest = (model.manifest ?? {}) as Partial<RunManifest>;
   if (spec !== 'tinymem') return { dir, model, manifest, source: readSets(model, spec) };
   if (manifest.data?.kind !== 'tinymem') {
-    throw new CheckpointError(path.join(dir, MANIFEST_FILE), 'has no TinyMem data spec, so there is no data to measure it on; use a checkpoint written by `tinymem train` or a train step');
+    throw userError(path.join(dir, MANIFEST_FILE), 'has no TinyMem data spec, so there is no data to measure it on; ' +
+      'use a checkpoint written by `tinymem train` or a train step');
   }
   return { dir, model, manifest, source: manifestDataset(path.join(dir, MANIFEST_FILE), manifest.data) };
 }
 
 /** The one measurement of a subject: its own weights, or edited ones (`params`). */
-export function evaluateSubject(rt: Runtime, s: Subject, params: Params = s.model.params, o: EvaluateOptions = {}): Promise<EvaluationResult> {
+export function evaluateSubject(rt: Runtime, s: Subject, params = s.model.params, o: EvaluateOptions = {}) {
   return evaluate(rt, s.model.config, params, s.source, o);
 }

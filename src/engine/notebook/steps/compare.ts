@@ -19,9 +19,15 @@ export async function runCompareStep(s: CompareStep, ctx: CellContext): Promise<
   // On sequence sets `methods: all` leaves out fine-tuning methods (they need TinyMem training data); named ones fail.
   const all = s.methods.length === runnableMethodIds().length;
   const fineTune = seqs ? s.methods.filter((id) => findMethod(id)?.family === 'fine-tune') : [];
-  if (fineTune.length && !all) throw new StepError('methods', `${fineTune.join(', ')} continue TinyMem training on the checkpoint's own data, which a Hugging Face folder does not carry; remove them`);
+  if (fineTune.length && !all) {
+    throw new StepError('methods', `${fineTune.join(', ')} continue TinyMem training on the checkpoint's own data, ` +
+      'which a Hugging Face folder does not carry; remove them');
+  }
   const methods = s.methods.filter((id) => !fineTune.includes(id));
-  if (seqs && s.grid && !seqs.text) throw new StepError('text', 'the grid picks each method\u2019s best point by memorization and perplexity change: add `text: path/to/text.txt` (or a .json token file) for perplexity', 'grid');
+  if (seqs && s.grid && !seqs.text) {
+    throw new StepError('text', 'the grid picks each method\u2019s best point by memorization and perplexity change: ' +
+      'add `text: path/to/text.txt` (or a .json token file) for perplexity', 'grid');
+  }
   ctx.state.lastCheckpoint = dir;
   const rt = new Runtime(ctx.runtime);
   const progress = throttle<{ message: string; fraction?: number }>(250, (p) => ctx.onProgress(p));
@@ -36,9 +42,12 @@ export async function runCompareStep(s: CompareStep, ctx: CellContext): Promise<
     const provider = runtimeProvider(rt);
     const outputs: ViewOutput[] = [comparisonView(r, s.title ?? `Methods on ${path.basename(dir)}`)];
     const failed = r.rows.filter((x) => x.error);
-    const on = seqs ? ` on the Hugging Face ${base.model.modelType} folder (forget ${base.forget.rows} sequences, retain ${base.retain.rows} chunks)` : '';
+    const rows = `forget ${base.forget.rows} sequences, retain ${base.retain.rows} chunks`;
+    const on = seqs ? ` on the Hugging Face ${base.model.modelType} folder (${rows})` : '';
     const left = fineTune.length ? '; fine-tuning methods left out (they need TinyMem training data)' : '';
-    const status = `Compared ${r.rows.length} runs of ${methods.length} methods${on} on **${provider}**${left}${failed.length ? `; ${failed.length} failed (see the error column)` : ''}.`;
+    const errors = failed.length ? `; ${failed.length} failed (see the error column)` : '';
+    const runs = `${r.rows.length} runs of ${methods.length} methods`;
+    const status = `Compared ${runs}${on} on **${provider}**${left}${errors}.`;
     outputs.push({ mime: 'text/markdown', payload: status, markdown: status });
     return { outputs, provider, stopped: false };
   } finally {

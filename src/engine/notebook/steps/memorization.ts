@@ -17,15 +17,19 @@ export async function runMemorizationStep(s: MemorizationStep, ctx: CellContext)
   try {
     const r = await evaluateSubject(rt, subject, undefined, {
       signal: ctx.signal,
-      onProgress: (e) => ctx.onProgress({ message: `${e.stage} ${e.done}/${e.total}`, fraction: e.total ? e.done / e.total : undefined }),
+      onProgress: (e) => ctx.onProgress({
+        message: `${e.stage} ${e.done}/${e.total}`, fraction: e.total ? e.done / e.total : undefined,
+      }),
     });
     const name = path.basename(dir);
     const outputs: ViewOutput[] = [metricsView(r, s.title ?? `Memorization of ${name}`)];
     const h = r.heatmap;
     const of = h?.mode === 'sequences' ? ` (${h.rows.length} of ${h.evaluatedRows} sequences)` : '';
     if (h) outputs.push(folderTokens(heatmapView(h, `Memorization heatmap of ${name}${of}`), subject));
-    const notes = subject.source.kind === 'sequences' && subject.model.notes.length ? ` (${subject.model.notes.join('; ')})` : '';
-    const status = `Measured ${subjectName(subject, dir)} in ${r.seconds.toFixed(1)} s on **${r.provider || runtimeProvider(rt)}**${notes}.`;
+    const { notes } = subject.model;
+    const noted = subject.source.kind === 'sequences' && notes.length ? ` (${notes.join('; ')})` : '';
+    const on = r.provider || runtimeProvider(rt);
+    const status = `Measured ${subjectName(subject, dir)} in ${r.seconds.toFixed(1)} s on **${on}**${noted}.`;
     outputs.push({ mime: 'text/markdown', payload: status, markdown: status });
     return { outputs, provider: r.provider, stopped: false };
   } finally {

@@ -10,7 +10,10 @@ import { utilityOf } from '../../runs/compareRun';
 import { openSubject } from '../../runs/subject';
 import { Runtime } from '../../runtime/session';
 import type { ViewOutput } from '../../../shared/viewPayloads';
-import { type CellContext, type CellResult, StepError, checkpointFor, claimStepOut, fmtPct, resolvePath, throttle, throwIfStopped } from '../context';
+import {
+  type CellContext, type CellResult, StepError, checkpointFor, claimStepOut, fmtPct, resolvePath, throttle,
+  throwIfStopped,
+} from '../context';
 import { findMethod, type MitigateStep } from '../parseStep';
 import { heatmapPairView, masksView, metricsView } from '../views';
 import { mitigateOptions } from './progressOptions';
@@ -22,11 +25,18 @@ export async function runMitigateStep(s: MitigateStep, ctx: CellContext): Promis
   const seqs = sets === 'tinymem' ? null : sets;
   const info = findMethod(s.method)!;
   if (!seqs) checkMitigation(s.method, s.hp);
-  else if (info.family === 'fine-tune') throw new StepError('method', `"${s.method}" continues TinyMem training on the checkpoint's own data, which a Hugging Face folder does not carry; pick an unlearning method such as balanced-subnet`);
-  else if (getMethod(s.method).usesRetain && !seqs.text && !seqs.retain) throw new StepError('text', `${info.name} keeps a retain set's loss low while unlearning: add \`text: path/to/text.txt\` (or \`retain:\`) with clean text, or a .json token file`, 'sequences');
+  else if (info.family === 'fine-tune') {
+    throw new StepError('method', `"${s.method}" continues TinyMem training on the checkpoint's own data, ` +
+      'which a Hugging Face folder does not carry; pick an unlearning method such as balanced-subnet');
+  } else if (getMethod(s.method).usesRetain && !seqs.text && !seqs.retain) {
+    throw new StepError('text', `${info.name} keeps a retain set's loss low while unlearning: ` +
+      'add `text: path/to/text.txt` (or `retain:`) with clean text, or a .json token file', 'sequences');
+  }
   ctx.state.lastCheckpoint = dir;
   // The output is checked and locked before the base model is measured; it may never be the model or a data file.
-  const out = claimStepOut(ctx, s.out !== undefined ? resolvePath(ctx, s.out, 'out') : `${dir.replace(/[\\/]+$/, '')}-${s.method}`, { force: s.force, inputs: [dir, seqs?.sequences ?? undefined, seqs?.text ?? undefined, seqs?.retain ?? undefined] });
+  const outDir = s.out !== undefined ? resolvePath(ctx, s.out, 'out') : `${dir.replace(/[\\/]+$/, '')}-${s.method}`;
+  const inputs = [dir, seqs?.sequences ?? undefined, seqs?.text ?? undefined, seqs?.retain ?? undefined];
+  const out = claimStepOut(ctx, outDir, { force: s.force, inputs });
   const rt = new Runtime(ctx.runtime);
   const progress = throttle<{ message: string; fraction?: number }>(250, (p) => ctx.onProgress(p));
   try {
@@ -36,7 +46,8 @@ export async function runMitigateStep(s: MitigateStep, ctx: CellContext): Promis
       onEvalProgress: (e) => progress.push({ message: `measuring the base model: ${e.stage} ${e.done}/${e.total}` }),
     });
     throwIfStopped(ctx);
-    ctx.onProgress({ message: `${info.name}: forget set ${base.forget.rows} memorized sequences, retain set ${base.retain.rows}${seqs ? ' chunks' : ''}` });
+    const retain = `retain set ${base.retain.rows}${seqs ? ' chunks' : ''}`;
+    ctx.onProgress({ message: `${info.name}: forget set ${base.forget.rows} memorized sequences, ${retain}` });
     const m = await mitigate(rt, base, mitigateOptions(s, ctx, info.name, progress));
     throwIfStopped(ctx);
     const saved = saveMitigation(out, base, m);
@@ -48,7 +59,9 @@ export async function runMitigateStep(s: MitigateStep, ctx: CellContext): Promis
     const title = s.title ?? `${info.name} on ${path.basename(dir)}`;
     const [hb, ha] = [base.before.heatmap, m.after.heatmap];
     const of = hb?.mode === 'sequences' ? ` (${hb.rows.length} of ${hb.evaluatedRows} sequences)` : '';
-    if (hb && ha) outputs.push(folderTokens(heatmapPairView(hb, ha, `${title}: memorization before and after${of}`), base));
+    if (hb && ha) {
+      outputs.push(folderTokens(heatmapPairView(hb, ha, `${title}: memorization before and after${of}`), base));
+    }
     outputs.push(masksView({
       masks: m.masks,
       // The architecture's own names and shapes, so NeoX dense_h_to_4h / dense_4h_to_h masks draw as matrices.
@@ -63,8 +76,12 @@ export async function runMitigateStep(s: MitigateStep, ctx: CellContext): Promis
     }, `${title}: what was pruned`));
     outputs.push(metricsView(m.after, `${title}: metrics after`));
     const hp = Object.entries(m.record.hyperParams).map(([k, v]) => `${k}=${v}`).join(', ');
-    const ppl = seqs && base.before.perplexity ? `; perplexity ${utilityBefore?.toFixed(3) ?? ''} → ${utilityAfter?.toFixed(3) ?? ''}` : '';
-    const status = `${info.name} (${hp}) took ${m.record.seconds.toFixed(2)} s on **${m.after.provider || runtimeProvider(rt)}**; memorization ${fmtPct(memBefore)} → ${fmtPct(memAfter)}${ppl}; edited ${seqs ? 'Hugging Face folder' : 'checkpoint'} \`${saved}\`.`;
+    const [pb, pa] = [utilityBefore?.toFixed(3) ?? '', utilityAfter?.toFixed(3) ?? ''];
+    const ppl = seqs && base.before.perplexity ? `; perplexity ${pb} → ${pa}` : '';
+    const provider = m.after.provider || runtimeProvider(rt);
+    const took = `${info.name} (${hp}) took ${m.record.seconds.toFixed(2)} s on **${provider}**`;
+    const edited = `edited ${seqs ? 'Hugging Face folder' : 'checkpoint'} \`${saved}\``;
+    const status = `${took}; memorization ${fmtPct(memBefore)} → ${fmtPct(memAfter)}${ppl}; ${edited}.`;
     outputs.push({ mime: 'text/markdown', payload: status, markdown: status });
     return { outputs, provider: m.after.provider, stopped: false };
   } finally {

@@ -20,29 +20,34 @@ function given(s: HfStepData, ctx: CellContext) {
     const v = s[key];
     if (v === undefined) return undefined;
     const f = resolvePath(ctx, v, key);
-    if (!fs.existsSync(f) || !fs.statSync(f).isFile()) throw new StepError(key, `${f}: no such file (relative paths start at the notebook's folder)`);
-    return f;
+    if (fs.existsSync(f) && fs.statSync(f).isFile()) return f;
+    throw new StepError(key, `${f}: no such file (relative paths start at the notebook's folder)`);
   };
-  return { sequences: file('sequences'), text: file('text'), retain: file('retain'), promptLength: s.promptLength, continuationLength: s.continuationLength };
+  const { promptLength, continuationLength } = s;
+  return { sequences: file('sequences'), text: file('text'), retain: file('retain'), promptLength, continuationLength };
 }
 
 /**
- * The sets that measure the step's checkpoint, checked against its kind before anything is loaded: 'tinymem' (its own
- * data; no set keys), or the cell's (else the recorded) sequence sets, which mitigate and compare need a sequence set of.
+ * The sets that measure the step's checkpoint, checked against its kind before anything is loaded: 'tinymem' (its
+ * own data; no set keys), or the cell's (else the recorded) sets, where mitigate and compare need a sequence set.
  */
 export function cellSets(s: SubjectStep, dir: string, ctx: CellContext): SequenceSetsSpec | 'tinymem' {
   if (subjectSets(dir) === 'tinymem') {
     const key = HF_KEYS.find((k) => s[k] !== undefined);
-    if (key) throw new StepError(key, `${dir} is a TinyMem checkpoint, measured on its own training data; \`${key}:\` is for Hugging Face model folders: remove it`);
+    const is = `${dir} is a TinyMem checkpoint, measured on its own training data`;
+    if (key) throw new StepError(key, `${is}; \`${key}:\` is for Hugging Face model folders: remove it`);
     return 'tinymem';
   }
   const sets = subjectSets(dir, given(s, ctx));
   if (sets === 'tinymem') return sets;
+  const add = `${dir} is a Hugging Face model folder without TinyMem data: ` +
+    'add `sequences: path/to/sequences.jsonl` (memorized-sequence set, JSON/JSONL of token-id lists)';
   if (s.step === 'memorization' && !sets?.sequences && !sets?.text) {
-    throw new StepError('sequences', `${dir} is a Hugging Face model folder without TinyMem data: add \`sequences: path/to/sequences.jsonl\` (memorized-sequence set, JSON/JSONL of token-id lists) and/or \`text: path/to/text.txt\` (for perplexity)`, 'checkpoint');
+    throw new StepError('sequences', `${add} and/or \`text: path/to/text.txt\` (for perplexity)`, 'checkpoint');
   }
   if (s.step !== 'memorization' && !sets?.sequences) {
-    throw new StepError('sequences', `${dir} is a Hugging Face model folder without TinyMem data: add \`sequences: path/to/sequences.jsonl\` (memorized-sequence set, JSON/JSONL of token-id lists) to say what to unlearn, and \`text: path/to/text.txt\` for perplexity and the retain set`, 'checkpoint');
+    const then = 'to say what to unlearn, and `text: path/to/text.txt` for perplexity and the retain set';
+    throw new StepError('sequences', `${add} ${then}`, 'checkpoint');
   }
   // Sets recorded by an edited folder are read only from inside the workspace, as the cell's own would be.
   for (const f of [sets!.sequences, sets!.text, sets!.retain]) if (f) checkInWorkspace(ctx, f, 'checkpoint');
@@ -50,9 +55,11 @@ export function cellSets(s: SubjectStep, dir: string, ctx: CellContext): Sequenc
 }
 
 /** How status lines name the subject: a checkpoint by its folder, a folder measured on user sets by its family. */
-export const subjectName = (s: Subject, dir: string): string => (s.source.kind === 'sequences' ? `the Hugging Face ${s.model.modelType} folder \`${dir}\`` : `\`${dir}\``);
+export const subjectName = (s: Subject, dir: string): string =>
+  s.source.kind === 'sequences' ? `the Hugging Face ${s.model.modelType} folder \`${dir}\`` : `\`${dir}\``;
 
-export const runtimeProvider = (rt: Runtime): string => rt.providers.find((p) => !rt.skipped.some((x) => x.provider === p)) ?? '';
+export const runtimeProvider = (rt: Runtime): string =>
+  rt.providers.find((p) => !rt.skipped.some((x) => x.provider === p)) ?? '';
 
 /** Shows a heatmap's token ids with the folder's own tokenizer on user sets (Pythia's vocabulary is not GPT-2's). */
 export function folderTokens(v: ViewOutput, s: Subject): ViewOutput {
@@ -73,11 +80,14 @@ export function folderTokens(v: ViewOutput, s: Subject): ViewOutput {
     }
     // A lone byte of a multi-byte character decodes to U+FFFD: its id says more. Other control bytes are escaped.
     if (s.includes('\uFFFD')) return `#${id}`;
-    const shown = s.replace(/ /g, '␣').replace(/\n/g, '⏎').replace(/\t/g, '⇥').replace(/[\u0000-\u001f\u007f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    const hex = (ch: string) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
+    const shown = s.replace(/ /g, '␣').replace(/\n/g, '⏎').replace(/\t/g, '⇥').replace(/[\u0000-\u001f\u007f]/g, hex);
     return shown.slice(0, 60) || `#${id}`;
   };
-  const fix = (d: { tokenText: [number, string][] }) => ({ ...d, tokenText: d.tokenText.map(([id]) => [id, show(id)] as [number, string]) });
-  const p = v.payload as Record<string, unknown> & { tokenText?: [number, string][]; before?: { tokenText: [number, string][] }; after?: { tokenText: [number, string][] } };
-  const payload = p.before && p.after ? { ...p, before: fix(p.before), after: fix(p.after) } : p.tokenText ? fix(p as { tokenText: [number, string][] }) : p;
+  type Tokens = { tokenText: [number, string][] };
+  const fix = (d: Tokens) => ({ ...d, tokenText: d.tokenText.map(([id]) => [id, show(id)] as [number, string]) });
+  const p = v.payload as Record<string, unknown> & Partial<Tokens> & { before?: Tokens; after?: Tokens };
+  const pair = p.before && p.after ? { ...p, before: fix(p.before), after: fix(p.after) } : null;
+  const payload = pair ?? (p.tokenText ? fix(p as Tokens) : p);
   return { ...v, payload } as ViewOutput;
 }
