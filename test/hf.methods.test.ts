@@ -11,7 +11,7 @@ import { validateNeoxConfig, loadModelFolder, saveModelFolder } from '../src/eng
 import { mlpNames } from '../src/engine/model/architecture';
 import { getMethod, resolveHyperParams } from '../src/engine/methods/registry';
 import '../src/engine/methods/index';
-import { type HfBase, mitigateHf, prepareHfBase, saveHfMitigation } from '../src/engine/runs/hfMitigate';
+import { type BaseModel, mitigate, prepareBase, saveMitigation } from '../src/engine/runs/mitigateRun';
 import { Runtime } from '../src/engine/runtime/session';
 import { TOKENIZER_VOCAB, freshDir, neoxRawConfig, randomNeoxParams, tokenizerJson } from './helpers/hfCheckpoints';
 import { markovText, plantByFinetuning, randomSequence } from './helpers/neoxFinetune';
@@ -23,7 +23,7 @@ const LEN = 48;
 const rt = new Runtime({ threads: 2 });
 let dir = '';
 let files: { sequences: string; text: string; retain: string };
-let base: HfBase;
+let base: BaseModel;
 
 before(async () => {
   const raw = neoxRawConfig({ hidden: 64, heads: 4, layers: 2, inner: 512, std: 0.02 });
@@ -45,7 +45,7 @@ before(async () => {
   const retainFile = join(dir, '..', 'retain.json');
   writeFileSync(retainFile, JSON.stringify(markovText(TOKENIZER_VOCAB - 1, LEN * 12, 3, 6)));
   files = { sequences: seqFile, text: textFile, retain: retainFile };
-  base = await prepareHfBase(rt, dir, { ...files, promptLength: PROMPT, continuationLength: CONT });
+  base = await prepareBase(rt, dir, { sets: { ...files, promptLength: PROMPT, continuationLength: CONT } });
 });
 
 test('the memorization step finds the planted sequences and none of the controls', () => {
@@ -56,14 +56,14 @@ test('the memorization step finds the planted sequences and none of the controls
   assert.equal(base.forget.rows, mem.forgetSet.length);
   assert.equal(base.retain.rows, 12);
   assert.equal(base.retain.cols, LEN);
-  console.log(`base: ${mem.pooled.memorized}/${mem.pooled.rows} memorized, perplexity ${base.before.perplexity!.paper!.toFixed(3)}`);
+  console.log(`base: ${mem.pooled.memorized}/${mem.pooled.rows} memorized, perplexity ${base.before.perplexity!.sets[0]!.paper!.toFixed(3)}`);
 });
 
 test('BalancedSubnet removes the planted sequences with a bounded perplexity change; the result is a loadable folder', async () => {
   // One batch of forget ∪ retain rows per epoch; 100 epochs let the scores of this small model move enough.
-  const m = await mitigateHf(rt, base, { method: 'balanced-subnet', hyperParams: { ratio: 0.1, epochs: 100, loss_weighting: 0.2 } });
-  const pBefore = base.before.perplexity!.paper!;
-  const pAfter = m.after.perplexity!.paper!;
+  const m = await mitigate(rt, base, { method: 'balanced-subnet', hyperParams: { ratio: 0.1, epochs: 100, loss_weighting: 0.2 } });
+  const pBefore = base.before.perplexity!.sets[0]!.paper!;
+  const pAfter = m.after.perplexity!.sets[0]!.paper!;
   const change = (pAfter - pBefore) / pBefore;
   console.log(`balanced-subnet: memorized ${m.after.memorization!.pooled.memorized} of ${base.forget.rows}, perplexity ${pBefore.toFixed(3)} → ${pAfter.toFixed(3)} (${(100 * change).toFixed(1)} %), ${m.record.seconds.toFixed(1)} s`);
   assert.equal(m.after.memorization!.pooled.memorized, 0);
@@ -72,7 +72,7 @@ test('BalancedSubnet removes the planted sequences with a bounded perplexity cha
   assert.deepEqual([...m.masks.keys()].filter((k) => k.startsWith('gpt_neox.layers.0.')).sort(), [names.down, names.up].sort());
 
   const claim = claimOutputDir(join(dir, '..', 'edited'));
-  const out = saveHfMitigation(claim, base, m);
+  const out = saveMitigation(claim, base, m);
   claim.release();
   const back = loadModelFolder(out);
   assert.equal(back.modelType, 'gpt_neox');

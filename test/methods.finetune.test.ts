@@ -12,11 +12,11 @@ import { evaluate, measureMemorization } from '../src/engine/metrics/index';
 import { getAnyMethod, getFineTuneMethod, getMethod, getRegularizer, listMethods, methodInfos, resolveHyperParams } from '../src/engine/methods/index';
 import { fineTuneRows } from '../src/engine/methods/finetune/shared';
 import type { FineTuneContext } from '../src/engine/methods/types';
-import { loadCheckpoint, makeCheckpointConfig, saveCheckpoint } from '../src/engine/model/checkpoint';
+import { makeCheckpointConfig, saveCheckpoint } from '../src/engine/model/checkpoint';
 import { presetDataSpec, resolvePreset } from '../src/engine/presets';
 import { gridPoints } from '../src/engine/runs/compareRun';
 import { type BaseModel, MASKS_FILE, mitigate, saveMitigation } from '../src/engine/runs/mitigateRun';
-import type { RunManifest } from '../src/shared/runManifest';
+import { openSubject } from '../src/engine/runs/subject';
 import { Runtime } from '../src/engine/runtime/session';
 import type { HyperValue, MethodProgress } from '../src/shared/methodTypes';
 import { FIXTURE_OVERRIDES, type MemorizingModel, accuracyOn, memorizingModel } from './helpers/memorizingModel';
@@ -161,9 +161,8 @@ test('mitigate runs a fine-tuning method on a checkpoint like an unlearning meth
     saveCheckpoint(path.join(dir, 'base'), makeCheckpointConfig(fx.config), fx.params, { data: presetDataSpec(preset), metricHistory: [] });
     // prepareBase's own measurement suppresses EOS in greedy decoding, under which this short-sequence fixture
     // memorizes nothing (it would refuse to unlearn); fine-tuning needs no forget set, so the base is built here.
-    const ckpt = loadCheckpoint(path.join(dir, 'base'));
     const before = await evaluate(rt, fx.config, fx.params, fx.data, { memorization: false });
-    const base: BaseModel = { ckpt, manifest: ckpt.manifest as unknown as RunManifest, data: fx.data, before, forget: fx.forget, retain: fx.retain };
+    const base: BaseModel = { ...openSubject(path.join(dir, 'base')), source: fx.data, before, forget: fx.forget, retain: fx.retain };
     const m = await mitigate(rt, base, { method: 'ft-clean', hyperParams: { epochs: '2' } });
     assert.equal(m.record.method, 'ft-clean');
     assert.deepEqual(m.record.hyperParams, { epochs: 2, lr: 1e-3, batchSize: 128, weightDecay: 0.1 });

@@ -154,3 +154,29 @@ test('tinymem compare --grid on a Hugging Face folder: grid points per method, o
   assert.notEqual(noText.status, 0);
   assert.match(noText.stderr, /--grid .*pass --text FILE/);
 });
+
+test('an edited Hugging Face folder records its sets (relative to it): eval and a memorization cell measure it again without them', { timeout: 120_000 }, async () => {
+  const edited = path.join(tmp, 'models', 'edited-recorded');
+  const sets = ['--sequences', path.join(tmp, 'mem.jsonl'), '--text', path.join(tmp, 'text.txt'), '--prompt-len', String(PROMPT), '--continuation-len', String(CONT)];
+  const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args, '--threads', '1'], { encoding: 'utf8', timeout: 60_000 });
+  const m = run(['mitigate', path.join(tmp, 'pythia-tiny'), ...sets, '--method', 'activations', '--out', edited]);
+  assert.equal(m.status, 0, m.stderr);
+  const data = JSON.parse(fs.readFileSync(path.join(edited, 'tinymem.json'), 'utf8')).data;
+  assert.deepEqual(data, { kind: 'sequences', sequences: '../../mem.jsonl', text: '../../text.txt', retain: '../../text.txt', promptLength: PROMPT, continuationLength: CONT });
+  const values = (stdout: string) => (JSON.parse(stdout) as { metrics: { id: string; value: number | null }[] }).metrics.map((x) => [x.id, x.value]);
+  const given = run(['eval', edited, ...sets, '--json']);
+  const recorded = run(['eval', edited, '--json']);
+  assert.equal(recorded.status, 0, recorded.stderr);
+  assert.deepEqual(values(recorded.stdout), values(given.stdout));
+  assert.deepEqual(values(recorded.stdout).map(([id]) => id), ['memorization', 'memorization.count', 'perplexity.paper', 'perplexity.expMeanLoss']);
+  // The folder and its sets moved together still resolve; a cell with only `checkpoint:` measures the same.
+  const moved = freshDir('nb-hf-moved');
+  fs.cpSync(tmp, moved, { recursive: true });
+  const r = await runNotebook(notebook(['step: memorization\ncheckpoint: models/edited-recorded\n']), { baseDir: moved, runtime: { threads: 1 } });
+  assert.equal(r.failure, null, r.failure?.message);
+  const payload = r.views.get(0)![0]!.payload as { dataset: string; artifact?: string; metrics: { id: string; value: number | null }[] };
+  assert.equal(payload.dataset, 'sequences');
+  assert.equal(payload.artifact, undefined);
+  assert.deepEqual(payload.metrics.map((x) => [x.id, x.value]), values(given.stdout));
+  fs.rmSync(moved, { recursive: true, force: true });
+});

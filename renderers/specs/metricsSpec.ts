@@ -46,6 +46,6 @@ export function metricsSpec(p: MetricsViewPayload, t: ChartTheme): VlSpec {
       ],
     });
   }
-  const sub = `${p.dataset} · ${p.artifact}${p.provider ? ` · ${p.provider}` : ''} · ${num(p.seconds, 1, ' s')}`;
+  const sub = [p.dataset, p.artifact, p.provider, num(p.seconds, 1, ' s')].filter(Boolean).join(' · ');
   return { title: { text: p.title, subtitle: sub }, config: themeConfig(t), vconcat: parts };
 }

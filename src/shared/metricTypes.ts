@@ -168,8 +168,10 @@ export interface HeatmapPayload {
 // ---- the whole evaluation ---------------------------------------------------------------------------------------
 
 export interface EvaluationResult {
-  readonly dataset: 'math' | 'language';
-  readonly artifact: 'noise' | 'backdoor';
+  /** TinyMem data, or `sequences`: a user's memorized-sequence set and text (perplexity set `text`). */
+  readonly dataset: 'math' | 'language' | 'sequences';
+  /** TinyMem data only. */
+  readonly artifact?: 'noise' | 'backdoor';
   /** Execution provider that ran the model ('' when nothing ran). */
   readonly provider: string;
   /** Every metric as a labelled, described value, headline ones first. */

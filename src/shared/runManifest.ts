@@ -5,6 +5,21 @@
 import type { HyperValue } from './methodTypes';
 import type { MetricValue } from './metricTypes';
 
+/** TinyMem data: rebuilding it from the preset's options gives the same sequences. */
+export type TinyMemDataSpec = { kind: 'tinymem'; dataset: 'math' | 'language'; options: Record<string, unknown> };
+
+/** A user's memorized-sequence set and texts (files relative to the model folder, or absolute) and lengths. */
+export interface SequenceSetsSpec {
+  kind: 'sequences';
+  sequences: string | null;
+  text: string | null;
+  retain: string | null;
+  promptLength: number;
+  continuationLength: number;
+}
+
+export type DataSpec = TinyMemDataSpec | SequenceSetsSpec;
+
 export interface RunManifest {
   format: 'tinymem-run';
   version: 1;
@@ -14,8 +29,8 @@ export interface RunManifest {
   preset: { name: string; overrides: Record<string, string> };
   /** The run seed (noise, duplication groups, trigger, initial weights, batch order). */
   seed: number;
-  /** The data source spec: rebuilding the data from it gives the same sequences (data kind `tinymem`). */
-  data: { kind: 'tinymem'; dataset: 'math' | 'language'; options: Record<string, unknown> };
+  /** The data spec: the TinyMem data it was trained on, or the sequence sets an edited folder was measured on. */
+  data: DataSpec;
   /** Hyper-parameters of training. */
   train: { epochs: number; batchSize: number; lr: number; weightDecay: number; betas: [number, number]; eps: number; checkpointEvery: number };
   /** The regularizer trained with (spec §4.A), its hyper-parameters (defaults filled in) and what it reported. */

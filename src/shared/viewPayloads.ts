@@ -328,8 +328,9 @@ const metricRow = obj({
 export type MetricsViewRow = v.InferOutput<typeof metricRow>;
 const metricsPayload = obj({
   ...header,
-  dataset: oneOf(['math', 'language']),
-  artifact: oneOf(['noise', 'backdoor']),
+  /** TinyMem data, or `sequences`: a user's memorized-sequence set and text (then there is no artifact). */
+  dataset: oneOf(['math', 'language', 'sequences']),
+  artifact: v.optional(oneOf(['noise', 'backdoor'])),
   provider: str(),
   seconds: num(0),
   metrics: arr(metricRow, L.metrics),

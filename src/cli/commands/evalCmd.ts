@@ -1,33 +1,47 @@
-// tinymem eval DIR [--json]: rebuilds the run's data from its manifest and measures the checkpoint (spec §3).
-import * as path from 'node:path';
-import { loadCheckpoint, CheckpointError, MANIFEST_FILE } from '../../engine/model/checkpoint';
-import { evaluate } from '../../engine/metrics/evaluate';
+// tinymem eval DIR [--json]: measures a TinyMem checkpoint on its own data (rebuilt from its manifest, spec §3), or a
+// Hugging Face folder (GPT-2 or GPT-NeoX, e.g. Pythia) on the sets the flags name or its tinymem.json records:
+// --sequences (MemPi JSON/JSONL), --text / --retain (text through the folder's tokenizer.json, or a .json token file).
+import { evaluateSubject, openSubject, type SequenceSetFiles, subjectSets } from '../../engine/runs/subject';
 import { Runtime } from '../../engine/runtime/session';
-import { manifestDataset } from '../../engine/train/tinymemData';
-import type { RunManifest } from '../../shared/runManifest';
-import { isPretrainedFolder } from '../../engine/runs/hfMitigate';
+import type { EvalProgress } from '../../engine/metrics/evaluate';
 import { metricsTable } from '../format';
-import { type HfFlags, hfEvalCommand } from './hfCommands';
 import { progress } from '../progress';
 
-export async function evalCommand(dir: string, f: HfFlags & { json?: boolean; threads?: number; all?: boolean }): Promise<number> {
-  // A Hugging Face folder (or any folder without TinyMem data) is measured on the sets the flags name.
-  if (isPretrainedFolder(dir) || f.sequences || f.text) return hfEvalCommand(dir, f);
-  const ckpt = loadCheckpoint(dir);
-  const manifest = ckpt.manifest as Partial<RunManifest> | null;
-  if (!manifest?.data || manifest.data.kind !== 'tinymem') {
-    throw new CheckpointError(path.join(dir, MANIFEST_FILE), 'has no TinyMem data spec, so there is no data to evaluate on; use `tinymem score DIR --tokens FILE` for your own sequences');
+/** The flags naming a model's sequence sets (commander's camel-cased names). */
+export interface SetFlags {
+  sequences?: string;
+  text?: string;
+  retain?: string;
+  promptLen?: number;
+  continuationLen?: number;
+}
+
+export const setFiles = ({ sequences, text, retain, promptLen, continuationLen }: SetFlags): SequenceSetFiles =>
+  ({ sequences, text, retain, promptLength: promptLen, continuationLength: continuationLen });
+
+export async function evalCommand(dir: string, f: SetFlags & { json?: boolean; threads?: number; all?: boolean }) {
+  const sets = subjectSets(dir, setFiles(f));
+  if (sets === null) {
+    throw new Error(`${dir} is a Hugging Face model folder without TinyMem data: pass --sequences FILE ` +
+      '(memorized-sequence set, JSON/JSONL) and/or --text FILE (text for perplexity)');
   }
+  const s = openSubject(dir, sets);
+  const m = s.model;
   const rt = new Runtime({ threads: f.threads ?? 2 });
   try {
     const bar = progress('evaluate');
-    const onProgress = f.json ? undefined : (e: { stage: string; done: number; total: number }) => bar.update(e.done, e.total, e.stage);
-    const result = await evaluate(rt, ckpt.config, ckpt.params, manifestDataset(path.join(dir, MANIFEST_FILE), manifest.data), { onProgress });
+    const onProgress = f.json ? undefined : (e: EvalProgress) => bar.update(e.done, e.total, e.stage);
+    const r = await evaluateSubject(rt, s, undefined, { onProgress });
     bar.stop();
-    if (f.json) console.log(JSON.stringify(result));
+    const seqs = r.dataset === 'sequences';
+    // On sequence sets the perplexity is the text's (one set).
+    const perplexity = r.perplexity?.sets[0] ?? null;
+    if (f.json) console.log(JSON.stringify(seqs ? { model: m.dir, modelType: m.modelType, ...r, perplexity } : r));
     else {
-      console.log(`${dir}: ${result.dataset} ${result.artifact}, evaluated in ${result.seconds.toFixed(1)} s on ${result.provider}`);
-      console.log(metricsTable(result.metrics, f.all));
+      const notes = seqs && m.notes.length ? ` (${m.notes.join('; ')})` : '';
+      const what = seqs ? m.modelType : `${r.dataset} ${r.artifact}`;
+      console.log(`${dir}: ${what}, evaluated in ${r.seconds.toFixed(1)} s on ${r.provider}${notes}`);
+      console.log(metricsTable(r.metrics, f.all));
     }
     return 0;
   } finally {

@@ -3,7 +3,7 @@
 import { readTextLimited } from '../../shared/readLimited';
 import { UserError } from '../../shared/userError';
 import { dims } from '../../engine/model/architecture';
-import { loadModelFolder } from '../../engine/model/hfFolder';
+import { loadModel } from '../../engine/runs/subject';
 import { greedyContinuation, sequenceLosses } from '../../engine/metrics/score';
 import { Runtime } from '../../engine/runtime/session';
 import { table } from '../format';
@@ -43,7 +43,7 @@ async function byLength<T>(items: number[][], f: (group: number[][]) => Promise<
 
 export async function scoreCommand(dir: string, f: { tokens: string; generate?: number; promptLen: number; json?: boolean; threads?: number }): Promise<number> {
   // Any model folder: a TinyMem checkpoint or a Hugging Face GPT-2 / GPT-NeoX folder.
-  const ckpt = loadModelFolder(dir);
+  const ckpt = loadModel(dir);
   const c = ckpt.config;
   const { context, vocab } = dims(c);
   const gen = f.generate ?? 0;

@@ -5,6 +5,7 @@
 //   math           test accuracy, as the paper computes it and without padding
 //   language       test perplexity, as the paper computes it and as exp(mean loss); token accuracy
 //   both           perplexity of every test set (and of the noise set and its clean twins), the heatmap
+// A user's sequence sets (`sequences` data) are measured by sequenceSetEval.ts into the same result type.
 import type {
   EvaluationResult,
   MemorizationResult,
@@ -25,6 +26,7 @@ import { buildHeatmap, HEATMAP_MAX_ROWS } from './heatmap';
 import { type GenerateFn, MEM_K, MEM_PROMPT_LENGTH, type MeasuredMemorization, measureMemorization, throwIfAborted } from './memorization';
 import { PAPER_PERPLEXITY_BATCH, perplexityFromRowSums } from './perplexity';
 import type { Params } from './score';
+import { type SequenceSetData, evaluateSequenceSets } from './sequenceSetEval';
 import { rowLossSums, teacherForced } from './teacherForced';
 
 /** What `evaluate` reads from a dataset; `MathDataset` and `LanguageDataset` both fit. */
@@ -70,6 +72,8 @@ export interface EvaluateOptions {
   accuracyBatch?: number;
   /** Heatmap rows at most (default 200). */
   heatmapRows?: number;
+  /** Sequence sets: the memorized rows the heatmap shows first (default: this evaluation's forget set). */
+  heatmapFocus?: readonly number[];
   /** Replaces greedy decoding with the model (tests, faster decoders). */
   generate?: GenerateFn;
   onProgress?: (p: EvalProgress) => void;
@@ -103,8 +107,15 @@ const D = {
 
 const isBackdoorSet = (name: string) => name.startsWith('backdoor-');
 
-/** Evaluates a model on a dataset: every applicable metric of spec §3, with descriptions. */
-export async function evaluate(rt: Runtime, c: ModelConfig, params: Params, ds: EvalDataset, o: EvaluateOptions = {}): Promise<EvaluationResult> {
+/** Evaluates a model on a dataset or a user's sequence sets: every applicable metric of spec §3, with descriptions. */
+export async function evaluate(
+  rt: Runtime,
+  c: ModelConfig,
+  params: Params,
+  ds: EvalDataset | SequenceSetData,
+  o: EvaluateOptions = {},
+): Promise<EvaluationResult> {
+  if (ds.kind === 'sequences') return evaluateSequenceSets(rt, c, params, ds, o);
   const t0 = performance.now();
   if (c.vocab_size < ds.vocabSize) throw new RangeError(`the model's vocab_size ${c.vocab_size} is smaller than the dataset's vocabulary ${ds.vocabSize}`);
   const cols = ds.artifacts.tokens.cols;

@@ -16,7 +16,8 @@ export function metricsView(e: EvaluationResult, title = 'Evaluation'): ViewOutp
   const payload: MetricsViewPayload = { version: 1, title, dataset: e.dataset, artifact: e.artifact, provider: e.provider, seconds: Number.isFinite(e.seconds) && e.seconds >= 0 ? e.seconds : 0, metrics, byClass };
   const head = metrics.filter((m) => m.headline);
   const shown = head.length ? head : metrics;
-  let markdown = `**${mdText(title)}** (${e.dataset}, ${e.artifact}${e.provider ? `, ${mdText(e.provider)}` : ''}, ${fmt(payload.seconds, 1, ' s')})\n\n`;
+  const about = [e.dataset, e.artifact, e.provider && mdText(e.provider), fmt(payload.seconds, 1, ' s')].filter(Boolean).join(', ');
+  let markdown = `**${mdText(title)}** (${about})\n\n`;
   markdown += mdTable(['metric', 'value', 'meaning'], shown.map((m) => [mdText(m.label), formatMetric(m.value, m.unit), mdText(m.description)]));
   if (byClass.length > 1) {
     markdown += '\n\n' + mdTable(['duplication', 'memorized', 'kept rows'], byClass.map((c) => [`×${c.factor}`, fmt(c.percentMemorized, 1, '%'), String(c.kept)]));

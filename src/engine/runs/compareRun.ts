@@ -1,8 +1,7 @@
 // Comparing mitigation methods on one checkpoint: each method (at its defaults, or over a small grid of the paper's
 // sweep values) is run on the same base model and forget/retain sets, measured, and scored with the paper's
 // selection rule (spec §4.F): the lowest relative memorization change penalised by the relative loss of accuracy
-// (math) or rise of perplexity (language). Hugging Face folders are compared the same way on their sequence set and
-// perplexity text.
+// (math) or rise of perplexity (language, and a user's sequence sets with their perplexity text).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HyperValue } from '../../shared/methodTypes';
@@ -11,8 +10,6 @@ import { writeFileAtomicSync } from '../../shared/atomicWrite';
 import type { EvaluationResult } from '../../shared/metricTypes';
 import { getAnyMethod } from '../methods/registry';
 import type { Runtime } from '../runtime/session';
-import type { SequenceSetEvaluation } from '../metrics/sequenceSetEval';
-import { type HfBase, mitigateHf } from './hfMitigate';
 import { type BaseModel, type MitigateOptions, mitigate } from './mitigateRun';
 
 export interface CompareRow {
@@ -40,7 +37,7 @@ export interface CompareResult {
   rows: CompareRow[];
 }
 
-/** The headline utility number: mean test accuracy (math) or the first test set's perplexity (language). */
+/** The headline utility number: mean test accuracy (math) or the first test set's (or the text's) perplexity. */
 export function utilityOf(r: EvaluationResult): number | null {
   if (r.dataset === 'math') return r.accuracy?.paper ?? null;
   return r.perplexity?.sets.find((s) => s.set.startsWith('test'))?.paper ?? r.perplexity?.sets[0]?.paper ?? null;
@@ -62,26 +59,6 @@ export function gridPoints(methodId: string, grid: boolean, maxPoints = 6): Reco
   return Array.from({ length: maxPoints }, (_, i) => points[Math.round((i * (points.length - 1)) / (maxPoints - 1))]!);
 }
 
-/** One method at one grid point, measured: what a compare row needs from a run. */
-export interface ComparePointResult {
-  hyperParams: Record<string, HyperValue>;
-  seconds: number;
-  memAfter: number | null;
-  utilityAfter: number | null;
-}
-
-/**
- * A base model to compare methods on, whatever its kind (a TinyMem checkpoint, a Hugging Face folder with
- * user-supplied sets): its numbers before any edit and how to run one method point on it. The grid and the
- * selection rule below then stay one piece of code for both.
- */
-export interface CompareTarget {
-  utility: 'accuracy' | 'perplexity';
-  memBefore: number;
-  utilityBefore: number | null;
-  run(method: string, hyperParams: Record<string, HyperValue>, o: { seed?: number; signal?: AbortSignal; onProgress?: MitigateOptions['onProgress'] }): Promise<ComparePointResult>;
-}
-
 export interface CompareOptions {
   methods: string[];
   grid?: boolean;
@@ -92,41 +69,11 @@ export interface CompareOptions {
   progress?: MitigateOptions['onProgress'];
 }
 
-/** A TinyMem checkpoint as a compare target: memorization of its artifacts, accuracy (math) or perplexity. */
-export function tinymemCompareTarget(rt: Runtime, base: BaseModel): CompareTarget {
-  return {
-    utility: base.before.dataset === 'math' ? 'accuracy' : 'perplexity',
-    memBefore: base.before.memorization?.percentMemorized ?? 0,
-    utilityBefore: utilityOf(base.before),
-    run: async (method, hp, o) => {
-      const r = await mitigate(rt, base, { method, hyperParams: hp, seed: o.seed, signal: o.signal, onProgress: o.onProgress });
-      return { hyperParams: r.record.hyperParams, seconds: r.record.seconds, memAfter: r.after.memorization?.percentMemorized ?? null, utilityAfter: utilityOf(r.after) };
-    },
-  };
-}
-
-/** A Hugging Face folder as a compare target: memorization of the sequence set, perplexity on the text (if given). */
-export function hfCompareTarget(rt: Runtime, base: HfBase): CompareTarget {
-  const ppl = (e: SequenceSetEvaluation) => e.perplexity?.paper ?? null;
-  return {
-    utility: 'perplexity',
-    memBefore: base.before.memorization?.percentMemorized ?? 0,
-    utilityBefore: ppl(base.before),
-    run: async (method, hp, o) => {
-      const r = await mitigateHf(rt, base, { method, hyperParams: hp, seed: o.seed, signal: o.signal, onProgress: o.onProgress });
-      return { hyperParams: r.record.hyperParams, seconds: r.record.seconds, memAfter: r.after.memorization?.percentMemorized ?? null, utilityAfter: ppl(r.after) };
-    },
-  };
-}
-
-export function compareMethods(rt: Runtime, base: BaseModel, o: CompareOptions): Promise<CompareResult> {
-  return compareOn(tinymemCompareTarget(rt, base), o);
-}
-
-/** Runs every (method, grid point) on the target, then marks each method's best run by the selection score. */
-export async function compareOn(t: CompareTarget, o: CompareOptions): Promise<CompareResult> {
-  const math = t.utility === 'accuracy';
-  const { memBefore, utilityBefore } = t;
+/** Runs every (method, grid point) on the prepared base model; marks each method's best run by the selection score. */
+export async function compareMethods(rt: Runtime, base: BaseModel, o: CompareOptions): Promise<CompareResult> {
+  const utility = base.before.dataset === 'math' ? 'accuracy' : 'perplexity';
+  const memBefore = base.before.memorization?.percentMemorized ?? 0;
+  const utilityBefore = utilityOf(base.before);
   const plan = o.methods.flatMap((m) => gridPoints(m, !!o.grid, o.maxPoints).map((hp) => ({ m, hp })));
   const rows: CompareRow[] = [];
   for (const [i, { m, hp }] of plan.entries()) {
@@ -134,16 +81,19 @@ export async function compareOn(t: CompareTarget, o: CompareOptions): Promise<Co
     o.onRun?.(m, hp, i, plan.length);
     const row: CompareRow = { method: m, name: method.name, family: method.family, hyperParams: hp, seconds: 0, memBefore, memAfter: null, utilityBefore, utilityAfter: null, memChangePct: null, utilityChangePct: null, score: null, selected: false };
     try {
-      const r = await t.run(m, hp, { seed: o.seed, signal: o.signal, onProgress: o.progress });
-      row.hyperParams = r.hyperParams;
-      row.seconds = r.seconds;
-      row.memAfter = r.memAfter;
-      row.utilityAfter = r.utilityAfter;
+      const r = await mitigate(rt, base, {
+        method: m, hyperParams: hp, seed: o.seed, signal: o.signal, onProgress: o.progress,
+      });
+      row.hyperParams = r.record.hyperParams;
+      row.seconds = r.record.seconds;
+      row.memAfter = r.after.memorization?.percentMemorized ?? null;
+      row.utilityAfter = utilityOf(r.after);
       row.memChangePct = rel(row.memAfter, memBefore);
       row.utilityChangePct = rel(row.utilityAfter, utilityBefore);
       if (row.memChangePct !== null && row.utilityChangePct !== null) {
         // Fractions, as in the reference's result files: accuracy lost or perplexity gained raises the score.
-        row.score = row.memChangePct / 100 + (math ? -row.utilityChangePct / 100 : row.utilityChangePct / 100);
+        const u = row.utilityChangePct / 100;
+        row.score = row.memChangePct / 100 + (utility === 'accuracy' ? -u : u);
       }
     } catch (e) {
       if (o.signal?.aborted) throw e;
@@ -155,7 +105,7 @@ export async function compareOn(t: CompareTarget, o: CompareOptions): Promise<Co
     const best = rows.filter((r) => r.method === m && r.score !== null).sort((a, b) => a.score! - b.score!)[0];
     if (best) best.selected = true;
   }
-  return { utility: t.utility, rows };
+  return { utility, rows };
 }
 
 export function compareCsv(r: CompareResult): string {

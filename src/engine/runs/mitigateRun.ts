@@ -1,23 +1,26 @@
-// Mitigating a trained TinyMem checkpoint with one unlearning method: measure the base model (the memorized
-// sequences become the forget set), run the method (timed alone, as the paper times it), measure the edited model,
-// and write the edited checkpoint with masks.safetensors (what was pruned) and the method's record in tinymem.json.
-import * as path from 'node:path';
+// Mitigating a subject (a TinyMem checkpoint, or a model folder with a user's sequence sets) with one method: measure
+// the base model (the memorized sequences become the forget set), run the method (timed alone, as the paper times
+// it), measure the edited model, and write the edited folder in the base's layout with masks.safetensors (what was
+// pruned) and the method's record in tinymem.json (for sequence sets also the sets, so it can be measured again).
 import { type TokenMatrix, gatherRows } from '../data/tokenMatrix';
 import { Rng } from '../data/rng';
-import { type LoadedCheckpoint, CheckpointError, MANIFEST_FILE, loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
-import { gpt2ParamShapes } from '../model/gpt2';
+import { MANIFEST_VERSION, type FolderFile } from '../model/folderCommit';
+import { paramShapes } from '../model/architecture';
+import { saveModelFolder } from '../model/hfFolder';
 import { safetensorsChunks } from '../model/safetensors';
-import type { FolderFile } from '../model/folderCommit';
-import { type EvalProgress, evaluate } from '../metrics/evaluate';
-import { getAnyMethod, resolveHyperParams } from '../methods/registry';
+import type { EvalProgress } from '../metrics/evaluate';
+import { getAnyMethod, getMethod, resolveHyperParams } from '../methods/registry';
 import '../methods/index';
-import type { MitigationMethod, Params, RegularizerMethod } from '../methods/types';
+import type { FineTuneContext, MitigationMethod, Params, RegularizerMethod } from '../methods/types';
 import type { Runtime } from '../runtime/session';
-import { type TinyMemDataset, manifestDataset } from '../train/tinymemData';
+import type { TinyMemDataset } from '../train/tinymemData';
 import type { HyperValue, MethodProgress, PrunedTensor } from '../../shared/methodTypes';
 import type { EvaluationResult } from '../../shared/metricTypes';
-import type { RunManifest } from '../../shared/runManifest';
+import type { RunManifest, SequenceSetsSpec } from '../../shared/runManifest';
 import type { ClaimedOutput } from '../io/outputDir';
+import {
+  type SequenceSetFiles, type Subject, evaluateSubject, openSubject, recordedSets, subjectSets,
+} from './subject';
 
 export const MASKS_FILE = 'masks.safetensors';
 
@@ -34,38 +37,58 @@ export interface MitigationRecord {
   notes: string[];
 }
 
-export interface BaseModel {
-  ckpt: LoadedCheckpoint;
-  manifest: RunManifest;
-  data: TinyMemDataset;
+export interface BaseModel extends Subject {
   before: EvaluationResult;
   forget: TokenMatrix;
   retain: TokenMatrix;
 }
 
-/** Loads a TinyMem checkpoint, measures it, and derives the forget and retain sets. */
-export async function prepareBase(rt: Runtime, dir: string, o: { retainLimit?: number; seed?: number; onEvalProgress?(p: EvalProgress): void } = {}): Promise<BaseModel> {
-  const ckpt = loadCheckpoint(dir);
-  const manifest = ckpt.manifest as RunManifest | null;
-  if (!manifest?.data || manifest.data.kind !== 'tinymem') {
-    throw new CheckpointError(path.join(dir, MANIFEST_FILE), 'has no TinyMem data spec, so the memorized sequences cannot be found; mitigate a checkpoint written by `tinymem train`');
+/** Which sets a mitigation runs on, checked before anything loads: without TinyMem data, a sequence set. */
+export function mitigationSets(dir: string, given?: SequenceSetFiles): SequenceSetsSpec | 'tinymem' {
+  const sets = subjectSets(dir, given);
+  if (sets === null || (sets !== 'tinymem' && !sets.sequences)) {
+    const pass = 'pass --sequences FILE (a JSON/JSONL memorized-sequence set) to find what to unlearn';
+    throw new Error(`${dir} is a Hugging Face model folder: ${pass}`);
   }
-  const data = manifestDataset(path.join(dir, MANIFEST_FILE), manifest.data);
-  const before = await evaluate(rt, ckpt.config, ckpt.params, data, { onProgress: o.onEvalProgress });
+  return sets;
+}
+
+export interface PrepareOptions {
+  /** The user's sets (see mitigationSets), or a subject already opened. */
+  sets?: SequenceSetFiles | Subject;
+  retainLimit?: number;
+  seed?: number;
+  onEvalProgress?(p: EvalProgress): void;
+}
+
+/** Measures a subject and derives the forget set (what it memorized) and the retain set. */
+export async function prepareBase(rt: Runtime, dir: string, o: PrepareOptions = {}): Promise<BaseModel> {
+  const s = o.sets && 'source' in o.sets ? o.sets : openSubject(dir, mitigationSets(dir, o.sets));
+  const before = await evaluateSubject(rt, s, undefined, { onProgress: o.onEvalProgress });
   const mem = before.memorization!;
-  const source = mem.source === 'artifacts' ? data.artifacts.tokens : data.backdoor!.poisonedTest;
-  if (mem.forgetSet.length === 0) {
-    throw new Error(`${dir}: the model memorized none of its ${mem.pooled.rows} ${mem.source === 'artifacts' ? 'noised sequences' : 'poisoned test sequences'}, so there is nothing to unlearn`);
+  const src = s.source;
+  const none = (what: string) => new Error(`${dir}: the model ${what}, so there is nothing to unlearn`);
+  if (src.kind === 'sequences') {
+    if (!mem.forgetSet.length) {
+      throw none(`memorizes none of the ${mem.pooled.rows} sequences in ${src.files.sequences}`);
+    }
+    const forget = gatherRows(src.sequences!, mem.forgetSet);
+    return { ...s, before, forget, retain: src.retain ?? { rows: 0, cols: forget.cols, data: new Int32Array(0) } };
   }
-  const forget = gatherRows(source, mem.forgetSet);
+  const artifacts = mem.source === 'artifacts';
+  if (mem.forgetSet.length === 0) {
+    throw none(`memorized none of its ${mem.pooled.rows} ${artifacts ? 'noised' : 'poisoned test'} sequences`);
+  }
+  const forget = gatherRows(artifacts ? src.artifacts.tokens : src.backdoor!.poisonedTest, mem.forgetSet);
   // Retain set: the clean training rows, without the planted sequences (the reference also included the noised
   // sequences themselves, spec §7.5, which asks the method to keep what it should forget). The planted rows come
   // first in the training matrix. A seeded subset bounds the cost.
-  const first = data.artifacts.tokens.rows;
-  const clean = Array.from({ length: data.train.tokens.rows - first }, (_, i) => first + i);
+  const first = src.artifacts.tokens.rows;
+  const clean = Array.from({ length: src.train.tokens.rows - first }, (_, i) => first + i);
   const limit = o.retainLimit ?? 2000;
-  const rows = clean.length > limit ? Array.from(new Rng(o.seed ?? 0).sample(clean.length, limit), (i) => clean[i]!).sort((a, b) => a - b) : clean;
-  return { ckpt, manifest, data, before, forget, retain: gatherRows(data.train.tokens, rows) };
+  const sample = () =>
+    Array.from(new Rng(o.seed ?? 0).sample(clean.length, limit), (i) => clean[i]!).sort((a, b) => a - b);
+  return { ...s, before, forget, retain: gatherRows(src.train.tokens, clean.length > limit ? sample() : clean) };
 }
 
 export interface MitigateOptions {
@@ -85,76 +108,106 @@ export interface Mitigation {
 }
 
 /** What each mask pruned (0 = pruned), with the tensor's shape: the manifest's record of an edit. */
-export function prunedTensors(masks: ReadonlyMap<string, Uint8Array>, shapes: Iterable<readonly [string, number[]]>): PrunedTensor[] {
+export function prunedTensors(masks: ReadonlyMap<string, Uint8Array>, shapes: Iterable<readonly [string, number[]]>) {
   const shapeOf = new Map(shapes);
-  return [...masks].map(([tensor, m]) => ({ tensor, shape: shapeOf.get(tensor) ?? [m.length], pruned: m.reduce((s, v) => s + (v ? 0 : 1), 0), total: m.length }));
+  return [...masks].map(([tensor, m]): PrunedTensor => {
+    const pruned = m.reduce((s, v) => s + (v ? 0 : 1), 0);
+    return { tensor, shape: shapeOf.get(tensor) ?? [m.length], pruned, total: m.length };
+  });
 }
 
-/**
- * A method's hyper-parameters on a checkpoint: the given ones, the paper's defaults for the rest, except that
- * fine-tuning continues with the batch size the checkpoint was trained with unless one is given: its training showed
- * that batch fits the machine, where the paper's 128 on the language models' 50,257-token vocabulary needs over 24 GB.
- */
-function methodHyperParams(method: MitigationMethod, given: Record<string, HyperValue | string> | undefined, manifest: Partial<RunManifest>): Record<string, HyperValue> {
-  const trainBatch = manifest.train?.batchSize;
-  const withBatch = method.family === 'fine-tune' && given?.batchSize === undefined && typeof trainBatch === 'number' ? { ...given, batchSize: trainBatch } : given;
-  return resolveHyperParams(method, withBatch);
-}
+type Hyper = Record<string, HyperValue | string>;
 
 /**
  * The method a run names and its hyper-parameters, checked: an unknown method, a regularizer or a bad value is
- * refused here, before the base model is loaded or measured (the checkpoint's manifest, when known, gives
- * fine-tuning its training batch size).
+ * refused here, before the base model is loaded or measured. On a checkpoint, fine-tuning continues with the batch
+ * size it was trained with (its manifest's) unless one is given: its training showed that batch fits the machine,
+ * where the paper's 128 on the language models' 50,257-token vocabulary needs over 24 GB. On a user's sequence sets
+ * only unlearning methods run (the others need TinyMem training data), and those that keep a retain set's loss low
+ * need one.
  */
-export function checkMitigation(methodId: string, hyperParams?: Record<string, HyperValue | string>, manifest: Partial<RunManifest> = {}): { method: Exclude<MitigationMethod, RegularizerMethod>; hp: Record<string, HyperValue> } {
+export function checkMitigation(
+  methodId: string,
+  hyperParams?: Hyper,
+  manifest: Partial<RunManifest> = {},
+  sequences?: { hasRetain: boolean },
+): { method: Exclude<MitigationMethod, RegularizerMethod>; hp: Record<string, HyperValue> } {
+  if (sequences) {
+    const method = getMethod(methodId);
+    if (method.usesRetain && !sequences.hasRetain) {
+      throw new Error(`${method.id} needs a retain set: pass --text FILE (or --retain FILE) with clean text`);
+    }
+    return { method, hp: resolveHyperParams(method, hyperParams) };
+  }
   const method = getAnyMethod(methodId);
   if (method.family === 'regularizer') {
-    throw new Error(`"${method.id}" is a regularizer: it applies while training from scratch; use \`tinymem train --preset NAME --regularizer ${method.id}\``);
+    throw new Error(`"${method.id}" is a regularizer: it applies while training from scratch; ` +
+      `use \`tinymem train --preset NAME --regularizer ${method.id}\``);
   }
-  return { method, hp: methodHyperParams(method, hyperParams, manifest) };
+  const batch = manifest.train?.batchSize;
+  const keepBatch = method.family === 'fine-tune' && hyperParams?.batchSize === undefined && typeof batch === 'number';
+  return { method, hp: resolveHyperParams(method, keepBatch ? { ...hyperParams, batchSize: batch } : hyperParams) };
 }
 
-/** Runs one method on a prepared base model and measures the result. */
+/** Runs one method on a prepared base model and measures the result on the same sets. */
 export async function mitigate(rt: Runtime, base: BaseModel, o: MitigateOptions): Promise<Mitigation> {
-  const { method, hp } = checkMitigation(o.method, o.hyperParams, base.manifest);
-  const c = base.ckpt.config;
-  const common = { runtime: rt, config: c, params: base.ckpt.params, hp, seed: o.seed ?? 0, onProgress: o.onProgress, signal: o.signal };
+  const src = base.source;
+  const seqs = src.kind === 'sequences' ? src : null;
+  const { forget, retain } = base;
+  const needs = seqs ? { hasRetain: retain.rows > 0 } : undefined;
+  const { method, hp } = checkMitigation(o.method, o.hyperParams, base.manifest, needs);
+  const c = base.model.config;
+  const { onProgress, signal } = o;
+  const common = { runtime: rt, config: c, params: base.model.params, hp, seed: o.seed ?? 0, onProgress, signal };
   const t0 = performance.now();
   // Fine-tuning continues training on the checkpoint's own (rebuilt) training data; unlearning uses forget/retain.
   const res =
     method.family === 'fine-tune'
-      ? await method.run({ ...common, data: base.data })
-      : await method.run({ ...common, forget: base.forget, retain: base.retain, promptLength: 50 });
+      ? await method.run({ ...common, config: c as FineTuneContext['config'], data: src as TinyMemDataset })
+      : await method.run({ ...common, forget, retain, promptLength: seqs?.promptLength ?? 50 });
   const seconds = (performance.now() - t0) / 1000;
-  const pruned = prunedTensors(res.masks, gpt2ParamShapes(c));
-  const after = await evaluate(rt, c, res.params, base.data, { onProgress: o.onEvalProgress });
-  const hash = (base.manifest.contentHashes ?? {})['model.safetensors'] ?? null;
+  const pruned = prunedTensors(res.masks, paramShapes(c));
+  const heatmapFocus = base.before.memorization?.forgetSet;
+  const after = await evaluateSubject(rt, base, res.params, { onProgress: o.onEvalProgress, heatmapFocus });
+  const hash = (base.manifest.contentHashes as Record<string, unknown> | undefined)?.['model.safetensors'];
+  const from = { dir: base.model.dir, weightsHash: typeof hash === 'string' ? hash : null };
   return {
     params: res.params,
     masks: res.masks,
     after,
-    record: { method: method.id, hyperParams: hp, seconds, base: { dir: base.ckpt.dir, weightsHash: hash }, forgetRows: base.forget.rows, retainRows: base.retain.rows, pruned, notes: res.notes ?? [] },
+    record: {
+      method: method.id, hyperParams: hp, seconds, base: from, forgetRows: forget.rows, retainRows: retain.rows, pruned,
+      notes: res.notes ?? [],
+    },
   };
 }
 
-/** Writes the edited checkpoint into a claimed output folder: weights, masks.safetensors and a manifest with the base run and the edit. */
+/**
+ * Writes the edited model into a claimed output folder in the base's layout (tokenizer files copied) with
+ * masks.safetensors and a manifest: a checkpoint's manifest with the edit, or for sequence sets the edit and the sets.
+ */
 export function saveMitigation(out: ClaimedOutput, base: BaseModel, m: Mitigation): string {
-  const dir = out.dir;
-  const shapes = new Map(gpt2ParamShapes(base.ckpt.config));
-  const manifest = {
-    ...base.manifest,
-    updatedAt: new Date().toISOString(),
-    contentHashes: undefined,
-    metricHistory: Array.isArray(base.manifest.metricHistory) ? [...base.manifest.metricHistory] : [],
-    mitigation: { ...m.record, before: base.before.metrics, after: m.after.metrics },
-  };
-  saveCheckpoint(dir, base.ckpt.config, m.params, manifest as unknown as Record<string, unknown>, { extraFiles: masksFile(m.masks, shapes) });
-  return dir;
+  const mitigation = { ...m.record, before: base.before.metrics, after: m.after.metrics };
+  const src = base.source;
+  const now = new Date().toISOString();
+  const history = base.manifest.metricHistory;
+  const manifest = src.kind === 'sequences'
+    ? { kind: 'hf-mitigation', version: MANIFEST_VERSION, modelType: base.model.modelType, createdAt: now,
+      data: recordedSets(out.dir, src.files) }
+    : { ...base.manifest, updatedAt: now, contentHashes: undefined,
+      metricHistory: Array.isArray(history) ? [...history] : [] };
+  const shapes = new Map(paramShapes(base.model.config));
+  const masks = masksFile(m.masks, shapes);
+  saveModelFolder(out.dir, base.model, m.params, { ...manifest, mitigation }, base.model.dir, masks);
+  return out.dir;
 }
 
 /** masks.safetensors (1 = kept, 0 = pruned) as a file of the edited folder's commit; none when nothing was masked. */
 export function masksFile(masks: ReadonlyMap<string, Uint8Array>, shapes: ReadonlyMap<string, number[]>): FolderFile[] {
   if (masks.size === 0) return [];
-  const tensors = Object.fromEntries([...masks].map(([name, mask]) => [name, { dtype: 'U8' as const, shape: shapes.get(name) ?? [mask.length], data: mask }]));
-  return [{ name: MASKS_FILE, chunks: safetensorsChunks(tensors, { format: 'tinymem-masks', meaning: '1 = kept, 0 = pruned' }, MASKS_FILE) }];
+  const tensors = Object.fromEntries(
+    [...masks].map(([name, data]) => [name, { dtype: 'U8' as const, shape: shapes.get(name) ?? [data.length], data }]),
+  );
+  const meta = { format: 'tinymem-masks', meaning: '1 = kept, 0 = pruned' };
+  return [{ name: MASKS_FILE, chunks: safetensorsChunks(tensors, meta, MASKS_FILE) }];
 }

@@ -1,59 +1,87 @@
-// `step: mitigate`: unlearns the memorized sequences of a checkpoint with one method and writes the edited
-// checkpoint (weights, masks.safetensors, the edit in tinymem.json); shows the heatmap before and after, what was
-// pruned, and the edited model's metrics. Stop aborts the method between its steps; nothing is written then. A
-// Hugging Face folder is unlearned on the cell's `sequences:` and written back as a Hugging Face folder (steps/hf.ts).
+// `step: mitigate`: unlearns the memorized sequences of a checkpoint (or of a Hugging Face folder's `sequences:`) with
+// one method and writes the edited folder (weights, masks.safetensors, the edit in tinymem.json); shows the heatmap
+// before and after, what was pruned, and the edited model's metrics. Stop aborts the method between its steps;
+// nothing is written then.
 import * as path from 'node:path';
 import { paramShapes } from '../../model/architecture';
+import { getMethod } from '../../methods/registry';
 import { checkMitigation, mitigate, prepareBase, saveMitigation } from '../../runs/mitigateRun';
 import { utilityOf } from '../../runs/compareRun';
+import { openSubject } from '../../runs/subject';
 import { Runtime } from '../../runtime/session';
 import type { ViewOutput } from '../../../shared/viewPayloads';
-import { type CellContext, type CellResult, checkpointFor, claimStepOut, fmtPct, resolvePath, throttle, throwIfStopped } from '../context';
+import {
+  type CellContext, type CellResult, stepError, checkpointFor, claimStepOut, fmtPct, resolvePath, throttle,
+  throwIfStopped,
+} from '../context';
 import { findMethod, type MitigateStep } from '../parseStep';
 import { heatmapPairView, masksView, metricsView } from '../views';
-import { runHfMitigate, usesHfFolder } from './hf';
 import { mitigateOptions } from './progressOptions';
+import { cellSets, folderTokens, runtimeProvider } from './subjectCell';
 
 export async function runMitigateStep(s: MitigateStep, ctx: CellContext): Promise<CellResult> {
   const dir = checkpointFor(ctx, s.checkpoint, 'trained');
-  if (usesHfFolder(s, dir)) return runHfMitigate(s, dir, ctx);
-  ctx.state.lastCheckpoint = dir;
+  const sets = cellSets(s, dir, ctx);
+  const seqs = sets === 'tinymem' ? null : sets;
   const info = findMethod(s.method)!;
-  checkMitigation(s.method, s.hp);
-  // The output is checked and locked before the base model is measured; it may never be the checkpoint itself.
-  const out = claimStepOut(ctx, s.out !== undefined ? resolvePath(ctx, s.out, 'out') : `${dir.replace(/[\\/]+$/, '')}-${s.method}`, { force: s.force, inputs: [dir] });
+  if (!seqs) checkMitigation(s.method, s.hp);
+  else if (info.family === 'fine-tune') {
+    throw stepError('method', `"${s.method}" continues TinyMem training on the checkpoint's own data, ` +
+      'which a Hugging Face folder does not carry; pick an unlearning method such as balanced-subnet');
+  } else if (getMethod(s.method).usesRetain && !seqs.text && !seqs.retain) {
+    throw stepError('text', `${info.name} keeps a retain set's loss low while unlearning: ` +
+      'add `text: path/to/text.txt` (or `retain:`) with clean text, or a .json token file', 'sequences');
+  }
+  ctx.state.lastCheckpoint = dir;
+  // The output is checked and locked before the base model is measured; it may never be the model or a data file.
+  const outDir = s.out !== undefined ? resolvePath(ctx, s.out, 'out') : `${dir.replace(/[\\/]+$/, '')}-${s.method}`;
+  const inputs = [dir, seqs?.sequences ?? undefined, seqs?.text ?? undefined, seqs?.retain ?? undefined];
+  const out = claimStepOut(ctx, outDir, { force: s.force, inputs });
   const rt = new Runtime(ctx.runtime);
   const progress = throttle<{ message: string; fraction?: number }>(250, (p) => ctx.onProgress(p));
   try {
     const base = await prepareBase(rt, dir, {
+      sets: openSubject(dir, sets),
       seed: s.seed ?? ctx.seed,
       onEvalProgress: (e) => progress.push({ message: `measuring the base model: ${e.stage} ${e.done}/${e.total}` }),
     });
     throwIfStopped(ctx);
-    ctx.onProgress({ message: `${info.name}: forget set ${base.forget.rows} memorized sequences, retain set ${base.retain.rows}` });
+    const retain = `retain set ${base.retain.rows}${seqs ? ' chunks' : ''}`;
+    ctx.onProgress({ message: `${info.name}: forget set ${base.forget.rows} memorized sequences, ${retain}` });
     const m = await mitigate(rt, base, mitigateOptions(s, ctx, info.name, progress));
     throwIfStopped(ctx);
     const saved = saveMitigation(out, base, m);
     ctx.state.lastEdited = saved;
     const memBefore = base.before.memorization?.percentMemorized ?? null;
     const memAfter = m.after.memorization?.percentMemorized ?? null;
+    const [utilityBefore, utilityAfter] = [utilityOf(base.before), utilityOf(m.after)];
     const outputs: ViewOutput[] = [];
     const title = s.title ?? `${info.name} on ${path.basename(dir)}`;
-    if (base.before.heatmap && m.after.heatmap) outputs.push(heatmapPairView(base.before.heatmap, m.after.heatmap, `${title}: memorization before and after`));
+    const [hb, ha] = [base.before.heatmap, m.after.heatmap];
+    const of = hb?.mode === 'sequences' ? ` (${hb.rows.length} of ${hb.evaluatedRows} sequences)` : '';
+    if (hb && ha) {
+      outputs.push(folderTokens(heatmapPairView(hb, ha, `${title}: memorization before and after${of}`), base));
+    }
     outputs.push(masksView({
       masks: m.masks,
-      shapes: new Map(paramShapes(base.ckpt.config)),
+      // The architecture's own names and shapes, so NeoX dense_h_to_4h / dense_4h_to_h masks draw as matrices.
+      shapes: new Map(paramShapes(base.model.config)),
       method: info.name,
       family: info.family,
       utility: base.before.dataset === 'math' ? 'accuracy' : 'perplexity',
       memBefore,
       memAfter,
-      utilityBefore: utilityOf(base.before),
-      utilityAfter: utilityOf(m.after),
+      utilityBefore,
+      utilityAfter,
     }, `${title}: what was pruned`));
     outputs.push(metricsView(m.after, `${title}: metrics after`));
     const hp = Object.entries(m.record.hyperParams).map(([k, v]) => `${k}=${v}`).join(', ');
-    const status = `${info.name} (${hp}) took ${m.record.seconds.toFixed(2)} s on **${m.after.provider}**; memorization ${fmtPct(memBefore)} → ${fmtPct(memAfter)}; edited checkpoint \`${saved}\`.`;
+    const [pb, pa] = [utilityBefore?.toFixed(3) ?? '', utilityAfter?.toFixed(3) ?? ''];
+    const ppl = seqs && base.before.perplexity ? `; perplexity ${pb} → ${pa}` : '';
+    const provider = m.after.provider || runtimeProvider(rt);
+    const took = `${info.name} (${hp}) took ${m.record.seconds.toFixed(2)} s on **${provider}**`;
+    const edited = `edited ${seqs ? 'Hugging Face folder' : 'checkpoint'} \`${saved}\``;
+    const status = `${took}; memorization ${fmtPct(memBefore)} → ${fmtPct(memAfter)}${ppl}; ${edited}.`;
     outputs.push({ mime: 'text/markdown', payload: status, markdown: status });
     return { outputs, provider: m.after.provider, stopped: false };
   } finally {

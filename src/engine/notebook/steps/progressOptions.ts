@@ -1,5 +1,5 @@
-// The progress wiring shared by the TinyMem and Hugging Face variants of the mitigate and compare steps: the cell's
-// progress line names the method (and grid point) running, throttled so long runs do not flood the output.
+// The progress wiring of the mitigate and compare steps: the cell's progress line names the method (and grid
+// point) running, throttled so long runs do not flood the output.
 import type { HyperValue } from '../../../shared/methodTypes';
 import type { CellContext } from '../context';
 import type { CompareStep, MitigateStep } from '../parseStep';
@@ -9,7 +9,7 @@ export interface ProgressLine {
 }
 type Stage = { stage: string; done: number; total: number };
 
-/** Options of compareMethods / compareOn for a compare cell running `methods`. */
+/** Options of compareMethods for a compare cell running `methods`. */
 export function compareOptions(s: CompareStep, ctx: CellContext, methods: string[], progress: ProgressLine) {
   let current = '';
   return {
@@ -26,7 +26,7 @@ export function compareOptions(s: CompareStep, ctx: CellContext, methods: string
   };
 }
 
-/** Options of mitigate / mitigateHf for a mitigate cell; `name` is the method's display name. */
+/** Options of mitigate for a mitigate cell; `name` is the method's display name. */
 export function mitigateOptions(s: MitigateStep, ctx: CellContext, name: string, progress: ProgressLine) {
   return {
     method: s.method,
