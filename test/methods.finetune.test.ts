@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { rowOf } from '../src/engine/data/tokenMatrix';
 import { evaluate, measureMemorization } from '../src/engine/metrics/index';
-import { getAnyMethod, getFineTuneMethod, getMethod, getRegularizer, listMethods, methodInfos, resolveHyperParams } from '../src/engine/methods/index';
+import { getAnyMethod, getFineTuneMethod, getMethod, getRegularizer, listMethods, methodInfos,
+  resolveHyperParams } from '../src/engine/methods/index';
 import { fineTuneRows } from '../src/engine/methods/finetune/shared';
 import type { FineTuneContext } from '../src/engine/methods/types';
 import { makeCheckpointConfig, saveCheckpoint } from '../src/engine/model/checkpoint';
@@ -30,8 +31,10 @@ before(async () => {
   fx = await memorizingModel(rt);
 });
 
-const memorizationOf = async (params: Map<string, Float32Array>) => (await measureMemorization(rt, fx.config, params, fx.data.artifacts)).result.percentMemorized!;
-const context = (id: string, hp: Record<string, HyperValue> = {}, extra: Partial<FineTuneContext> = {}): FineTuneContext => ({
+const memorizationOf = async (params: Map<string, Float32Array>) =>
+  (await measureMemorization(rt, fx.config, params, fx.data.artifacts)).result.percentMemorized!;
+const context = (id: string, hp: Record<string, HyperValue> = {},
+  extra: Partial<FineTuneContext> = {}): FineTuneContext => ({
   runtime: rt,
   config: fx.config,
   params: fx.params,
@@ -40,14 +43,16 @@ const context = (id: string, hp: Record<string, HyperValue> = {}, extra: Partial
   seed: 0,
   ...extra,
 });
-const rowKey = (m: { cols: number; data: Int32Array }, i: number) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)).join(',');
+const rowKey = (m: { cols: number; data: Int32Array }, i: number) =>
+  Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)).join(',');
 
 test('the registry lists the 17 methods and 3 baselines, each family once, with valid defaults and grids', () => {
   const all = listMethods();
   const byFamily = (f: string) => all.filter((m) => m.family === f).map((m) => m.id).sort();
   assert.deepEqual(byFamily('regularizer'), ['example-tied-dropout', 'loss-truncation', 'spectral-norm']);
   assert.deepEqual(byFamily('fine-tune'), ['ft-both', 'ft-clean', 'ft-extra']);
-  assert.deepEqual(byFamily('neuron'), ['activations', 'hard-concrete', 'integrated-gradients', 'slimming', 'zero-out']);
+  assert.deepEqual(byFamily('neuron'),
+    ['activations', 'hard-concrete', 'integrated-gradients', 'slimming', 'zero-out']);
   assert.deepEqual(byFamily('weight'), ['balanced-subnet', 'durable', 'durable-agg', 'greedy', 'sou', 'subnet']);
   assert.deepEqual(byFamily('baseline'), ['gradient-ascent', 'gradient-ascent-kl', 'gradient-difference']);
   assert.equal(all.length, 20);
@@ -66,14 +71,19 @@ test('the registry lists the 17 methods and 3 baselines, each family once, with 
   assert.deepEqual(infos.map((i) => i.id), all.map((m) => m.id));
   assert.deepEqual(resolveHyperParams(getAnyMethod('spectral-norm'), {}), { lam: 0.01 });
   assert.deepEqual(resolveHyperParams(getAnyMethod('example-tied-dropout'), {}), { p_mem: 0.1, p_gen: 0.2 });
-  assert.deepEqual(resolveHyperParams(getAnyMethod('ft-both'), {}), { epochs: 5, lr: 1e-3, batchSize: 128, weightDecay: 0.1 });
+  assert.deepEqual(resolveHyperParams(getAnyMethod('ft-both'), {}),
+    { epochs: 5, lr: 1e-3, batchSize: 128, weightDecay: 0.1 });
   // Each family's getter refuses the others, saying how to run the method instead.
-  assert.throws(() => getMethod('ft-clean'), /"ft-clean" is a fine-tuning method: it continues training a checkpoint \(tinymem mitigate DIR --method ft-clean\), not an unlearning method/);
+  assert.throws(() => getMethod('ft-clean'),
+    /"ft-clean" is a fine-tuning method: it continues training a checkpoint \(tinymem mitigate DIR --method ft-clean\), not an unlearning method/);
   assert.throws(() => getMethod('spectral-norm'), /tinymem train --preset NAME --regularizer spectral-norm/);
   assert.throws(() => getFineTuneMethod('greedy'), /not a fine-tuning method/);
-  assert.throws(() => getRegularizer('ft-extra'), /not a regularizer; regularizers: spectral-norm, loss-truncation, example-tied-dropout/);
-  assert.throws(() => resolveHyperParams(getAnyMethod('ft-clean'), { epochs: 0 }), /ft-clean: epochs: 0 is out of range/);
-  assert.deepEqual(gridPoints('ft-clean', true), [{ epochs: 5, lr: 1e-3, weightDecay: 0.1 }]); // batchSize: the checkpoint's
+  assert.throws(() => getRegularizer('ft-extra'),
+    /not a regularizer; regularizers: spectral-norm, loss-truncation, example-tied-dropout/);
+  assert.throws(() => resolveHyperParams(getAnyMethod('ft-clean'), { epochs: 0 }),
+    /ft-clean: epochs: 0 is out of range/);
+  // batchSize: the checkpoint's
+  assert.deepEqual(gridPoints('ft-clean', true), [{ epochs: 5, lr: 1e-3, weightDecay: 0.1 }]);
 });
 
 test('fine-tuning data: clean twins of the noised rows, the clean training rows, or both', () => {
@@ -99,7 +109,8 @@ test('fine-tuning data: clean twins of the noised rows, the clean training rows,
   assert.deepEqual(both.data, Int32Array.from([...clean.data, ...extra.data]));
 });
 
-test('ft-clean with its defaults: 5 epochs on the clean twins, every weight may change, no masks, memorization drops by ≥ 20 %, ≤ 5 points lost', async () => {
+test('ft-clean with its defaults: 5 epochs on the clean twins, every weight may change, no masks, memorization drops ' +
+  'by ≥ 20 %, ≤ 5 points lost', async () => {
   const snapshot = new Map([...fx.params].map(([k, v]) => [k, v.slice()]));
   const progress: MethodProgress[] = [];
   const res = await getFineTuneMethod('ft-clean').run(context('ft-clean', {}, { onProgress: (p) => progress.push(p) }));
@@ -115,33 +126,41 @@ test('ft-clean with its defaults: 5 epochs on the clean twins, every weight may 
   assert.ok(changed > res.params.size / 2, `${changed} of ${res.params.size} tensors changed`);
   const mem = await memorizationOf(res.params);
   const acc = await accuracyOn(rt, fx, res.params);
-  console.log(`fixture seed ${fx.seed}: ft-clean defaults: memorization ${fx.memorized.toFixed(1)} % → ${mem.toFixed(1)} %, accuracy ${fx.accuracy.toFixed(2)} % → ${acc.toFixed(2)} %`);
-  assert.ok(mem <= fx.memorized * 0.8, `memorization ${fx.memorized}% → ${mem}% after clean fine-tuning: less than a fifth of it removed`);
-  assert.ok(acc >= fx.accuracy - 5, `accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}% after clean fine-tuning: more than 5 points lost`);
+  console.log(`fixture seed ${fx.seed}: ft-clean defaults: memorization ${fx.memorized.toFixed(1)} % → ` +
+    `${mem.toFixed(1)} %, accuracy ${fx.accuracy.toFixed(2)} % → ${acc.toFixed(2)} %`);
+  assert.ok(mem <= fx.memorized * 0.8, `memorization ${fx.memorized}% → ${mem}% after clean fine-tuning: less than a ` +
+    `fifth of it removed`);
+  assert.ok(acc >= fx.accuracy - 5, `accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}% after clean ` +
+    `fine-tuning: more than 5 points lost`);
   assert.match(res.notes!.join('\n'), new RegExp(`${steps} AdamW steps`));
 });
 
-test('ft-extra and ft-both train on their own data (one epoch): their step counts follow their row counts', async () => {
+test('ft-extra and ft-both train on their own data (one epoch): their step counts follow their row counts',
+  async () => {
   // The fixture's training set cut to its 40 planted rows and 60 clean rows, and batches of 20 (one compiled step
   // shape for both methods), to keep the test short.
-  const { train, artifacts } = fx.data;
-  const keep = artifacts.tokens.rows + 60;
-  const cols = train.tokens.cols;
-  const small = { artifacts, train: { ...train, tokens: { rows: keep, cols, data: train.tokens.data.subarray(0, keep * cols) }, repeats: train.repeats.subarray(0, keep), size: keep } };
-  for (const [id, rows] of [['ft-extra', 60], ['ft-both', 100]] as const) {
-    assert.equal(fineTuneRows(small, id === 'ft-extra' ? 'extra' : 'both').rows, rows);
-    const res = await getFineTuneMethod(id).run(context(id, { epochs: 1, batchSize: 20 }, { data: small }));
-    assert.equal(res.steps, rows / 20, id);
-    assert.ok(res.losses.every(Number.isFinite), id);
-    assert.equal(res.masks.size, 0);
-    assert.ok([...res.params].some(([n, v]) => v.some((x, i) => x !== fx.params.get(n)![i])), `${id} changed weights`);
-  }
-});
+    const { train, artifacts } = fx.data;
+    const keep = artifacts.tokens.rows + 60;
+    const cols = train.tokens.cols;
+    const small = { artifacts,
+      train: { ...train, tokens: { rows: keep, cols, data: train.tokens.data.subarray(0, keep * cols) },
+        repeats: train.repeats.subarray(0, keep), size: keep } };
+    for (const [id, rows] of [['ft-extra', 60], ['ft-both', 100]] as const) {
+      assert.equal(fineTuneRows(small, id === 'ft-extra' ? 'extra' : 'both').rows, rows);
+      const res = await getFineTuneMethod(id).run(context(id, { epochs: 1, batchSize: 20 }, { data: small }));
+      assert.equal(res.steps, rows / 20, id);
+      assert.ok(res.losses.every(Number.isFinite), id);
+      assert.equal(res.masks.size, 0);
+      assert.ok([...res.params].some(([n, v]) => v.some((x, i) => x !== fx.params.get(n)![i])),
+        `${id} changed weights`);
+    }
+  });
 
 test('fine-tuning honours cancellation before and between steps', async () => {
   const pre = new AbortController();
   pre.abort(new Error('stopped by the user'));
-  await assert.rejects(getFineTuneMethod('ft-clean').run(context('ft-clean', {}, { signal: pre.signal })), /stopped by the user/);
+  await assert.rejects(getFineTuneMethod('ft-clean').run(context('ft-clean', {}, { signal: pre.signal })),
+    /stopped by the user/);
   const mid = new AbortController();
   let steps = 0;
   const ctx = context('ft-clean', { epochs: 20 }, {
@@ -154,29 +173,33 @@ test('fine-tuning honours cancellation before and between steps', async () => {
   assert.equal(steps, 2, 'no step runs after the abort');
 });
 
-test('mitigate runs a fine-tuning method on a checkpoint like an unlearning method, and refuses a regularizer', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinymem-ft-'));
-  try {
-    const preset = resolvePreset('cpu-math-noise', { ...FIXTURE_OVERRIDES, seed: String(fx.seed) });
-    saveCheckpoint(path.join(dir, 'base'), makeCheckpointConfig(fx.config), fx.params, { data: presetDataSpec(preset), metricHistory: [] });
-    // prepareBase's own measurement suppresses EOS in greedy decoding, under which this short-sequence fixture
-    // memorizes nothing (it would refuse to unlearn); fine-tuning needs no forget set, so the base is built here.
-    const before = await evaluate(rt, fx.config, fx.params, fx.data, { memorization: false });
-    const base: BaseModel = { ...openSubject(path.join(dir, 'base')), source: fx.data, before, forget: fx.forget, retain: fx.retain };
-    const m = await mitigate(rt, base, { method: 'ft-clean', hyperParams: { epochs: '2' } });
-    assert.equal(m.record.method, 'ft-clean');
-    assert.deepEqual(m.record.hyperParams, { epochs: 2, lr: 1e-3, batchSize: 128, weightDecay: 0.1 });
-    assert.deepEqual(m.record.pruned, []);
-    assert.ok(m.record.seconds > 0);
-    assert.ok(m.after.accuracy!.paper! >= before.accuracy!.paper! / 2, `the fine-tuned model is evaluated: accuracy ${before.accuracy!.paper} % → ${m.after.accuracy!.paper} %`);
-    const claim = claimOutputDir(path.join(dir, 'edited'));
-    const out = saveMitigation(claim, base, m);
-    claim.release();
-    assert.ok(!fs.existsSync(path.join(out, MASKS_FILE)), 'no masks file for a method that prunes nothing');
-    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'tinymem.json'), 'utf8'));
-    assert.equal(manifest.mitigation.method, 'ft-clean');
-    await assert.rejects(mitigate(rt, base, { method: 'loss-truncation' }), /"loss-truncation" is a regularizer: it applies while training from scratch/);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+test('mitigate runs a fine-tuning method on a checkpoint like an unlearning method, and refuses a regularizer',
+  async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinymem-ft-'));
+    try {
+      const preset = resolvePreset('cpu-math-noise', { ...FIXTURE_OVERRIDES, seed: String(fx.seed) });
+      saveCheckpoint(path.join(dir, 'base'), makeCheckpointConfig(fx.config), fx.params,
+        { data: presetDataSpec(preset), metricHistory: [] });
+      // prepareBase's own measurement suppresses EOS in greedy decoding, under which this short-sequence fixture
+      // memorizes nothing (it would refuse to unlearn); fine-tuning needs no forget set, so the base is built here.
+      const before = await evaluate(rt, fx.config, fx.params, fx.data, { memorization: false });
+      const base: BaseModel = { ...openSubject(path.join(dir, 'base')), source: fx.data, before, forget: fx.forget,
+        retain: fx.retain };
+      const m = await mitigate(rt, base, { method: 'ft-clean', hyperParams: { epochs: '2' } });
+      assert.equal(m.record.method, 'ft-clean');
+      assert.deepEqual(m.record.hyperParams, { epochs: 2, lr: 1e-3, batchSize: 128, weightDecay: 0.1 });
+      assert.deepEqual(m.record.pruned, []);
+      assert.ok(m.record.seconds > 0);
+      assert.ok(m.after.accuracy!.paper! >= before.accuracy!.paper! / 2, `the fine-tuned model is evaluated: accuracy ${before.accuracy!.paper} % → ${m.after.accuracy!.paper} %`);
+      const claim = claimOutputDir(path.join(dir, 'edited'));
+      const out = saveMitigation(claim, base, m);
+      claim.release();
+      assert.ok(!fs.existsSync(path.join(out, MASKS_FILE)), 'no masks file for a method that prunes nothing');
+      const manifest = JSON.parse(fs.readFileSync(path.join(out, 'tinymem.json'), 'utf8'));
+      assert.equal(manifest.mitigation.method, 'ft-clean');
+      await assert.rejects(mitigate(rt, base, { method: 'loss-truncation' }),
+        /"loss-truncation" is a regularizer: it applies while training from scratch/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });

@@ -11,7 +11,8 @@ export const formatMetricValue = (value: number | null, unit: 'percent' | 'perpl
 
 export function metricsTableRows(p: MetricsViewPayload): Record<string, string>[] {
   const head = p.metrics.filter((m) => m.headline);
-  return (head.length ? head : p.metrics.slice(0, 20)).map((m) => ({ label: m.label, value: formatMetricValue(m.value, m.unit), description: m.description }));
+  return (head.length ? head : p.metrics.slice(0, 20)).map(
+    (m) => ({ label: m.label, value: formatMetricValue(m.value, m.unit), description: m.description }));
 }
 
 export function metricsSpec(p: MetricsViewPayload, t: ChartTheme): VlSpec {
@@ -21,16 +22,22 @@ export function metricsSpec(p: MetricsViewPayload, t: ChartTheme): VlSpec {
       ? textTable(
           rows,
           [
-            { field: 'label', title: 'metric', width: columnWidth(rows.map((r) => r.label), 'metric', t.fontSize, 220) },
-            { field: 'value', title: 'value', width: columnWidth(rows.map((r) => r.value), 'value', t.fontSize, 100), align: 'right' },
-            { field: 'description', title: 'meaning', width: columnWidth(rows.map((r) => r.description), 'meaning', t.fontSize, 420) },
+            { field: 'label', title: 'metric',
+              width: columnWidth(rows.map((r) => r.label), 'metric', t.fontSize, 220) },
+            { field: 'value', title: 'value', width: columnWidth(rows.map((r) => r.value), 'value', t.fontSize, 100),
+              align: 'right' },
+            { field: 'description', title: 'meaning',
+              width: columnWidth(rows.map((r) => r.description), 'meaning', t.fontSize, 420) },
           ],
           t,
         )
-      : { data: { values: [{ text: 'No metrics.' }] }, mark: { type: 'text', align: 'left', color: t.muted }, encoding: { text: { field: 'text' } }, width: 200, height: 20 },
+      : { data: { values: [{ text: 'No metrics.' }] }, mark: { type: 'text', align: 'left', color: t.muted },
+        encoding: { text: { field: 'text' } }, width: 200, height: 20 },
   ];
   if (p.byClass.length > 1) {
-    const values = p.byClass.map((c) => ({ cls: `×${c.factor}`, order: c.dupClass, value: c.percentMemorized ?? 0, label: num(c.percentMemorized, 1, '%'), counts: `${c.memorized} of ${c.kept}` }));
+    const values = p.byClass.map(
+      (c) => ({ cls: `×${c.factor}`, order: c.dupClass, value: c.percentMemorized ?? 0,
+        label: num(c.percentMemorized, 1, '%'), counts: `${c.memorized} of ${c.kept}` }));
     parts.push({
       title: { text: 'Memorization by duplication', fontSize: t.fontSize },
       data: { values },
@@ -41,7 +48,9 @@ export function metricsSpec(p: MetricsViewPayload, t: ChartTheme): VlSpec {
         x: { field: 'value', type: 'quantitative', title: 'memorized (%)', scale: { domain: [0, 100] } },
       },
       layer: [
-        { name: 'byClass', mark: { type: 'bar', color: t.categories.memorized }, encoding: { tooltip: [{ field: 'cls', title: 'duplication' }, { field: 'label', title: 'memorized' }, { field: 'counts', title: 'rows' }] } },
+        { name: 'byClass', mark: { type: 'bar', color: t.categories.memorized },
+          encoding: { tooltip: [{ field: 'cls', title: 'duplication' }, { field: 'label', title: 'memorized' },
+            { field: 'counts', title: 'rows' }] } },
         { mark: { type: 'text', align: 'left', dx: 4, color: t.foreground }, encoding: { text: { field: 'label' } } },
       ],
     });

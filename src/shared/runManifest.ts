@@ -32,7 +32,8 @@ export interface RunManifest {
   /** The data spec: the TinyMem data it was trained on, or the sequence sets an edited folder was measured on. */
   data: DataSpec;
   /** Hyper-parameters of training. */
-  train: { epochs: number; batchSize: number; lr: number; weightDecay: number; betas: [number, number]; eps: number; checkpointEvery: number };
+  train: { epochs: number; batchSize: number; lr: number; weightDecay: number; betas: [number, number]; eps: number;
+    checkpointEvery: number; };
   /** The regularizer trained with (spec §4.A), its hyper-parameters (defaults filled in) and what it reported. */
   regularizer?: { id: string; name: string; hyperParams: Record<string, HyperValue>; summary?: Record<string, number> };
   /** Where training stands: `complete` is false for a periodic or stopped checkpoint. */

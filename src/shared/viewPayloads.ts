@@ -169,11 +169,13 @@ const SEQUENCES_CATEGORY_LABEL: Readonly<Record<HeatmapCategory, string>> = {
  * set every checked position is the sequence's own continuation.
  */
 export const heatmapCategoryLabels = (mode: HeatmapMode): Readonly<Record<HeatmapCategory, string>> =>
-  mode === 'backdoor' ? BACKDOOR_CATEGORY_LABEL : mode === 'sequences' ? SEQUENCES_CATEGORY_LABEL : HEATMAP_CATEGORY_LABEL;
+  mode === 'backdoor' ? BACKDOOR_CATEGORY_LABEL : mode === 'sequences' ? SEQUENCES_CATEGORY_LABEL
+    : HEATMAP_CATEGORY_LABEL;
 
 /** What the rows of a heatmap are, in words. */
 export const heatmapRowNoun = (mode: HeatmapMode): string =>
-  mode === 'noise' ? 'noised sequences' : mode === 'backdoor' ? 'poisoned test sequences' : 'sequences of the memorized-sequence set';
+  mode === 'noise' ? 'noised sequences' : mode === 'backdoor' ? 'poisoned test sequences'
+    : 'sequences of the memorized-sequence set';
 
 /**
  * At a noised position (artifact ≠ clean) the model either reproduced the artifact token (memorized) or not; at a

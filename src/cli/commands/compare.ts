@@ -75,7 +75,7 @@ export async function compareCommand(dir: string, f: CompareFlags & { seed?: num
     );
     const { forget, retain, model } = base;
     const csv = writeCompareFiles(out, compareCsv(res), {
-       base: dir, modelType: model.modelType, forget: forget.rows, retain: retain.rows, ...res,
+      base: dir, modelType: model.modelType, forget: forget.rows, retain: retain.rows, ...res,
     });
     console.log(`wrote ${csv} and compare.json; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
     return res.rows.some((r) => r.error) ? 1 : 0;

@@ -23,7 +23,8 @@ import type { Runtime } from '../runtime/session';
 import { PAPER_ACCURACY_BATCH, accuracyFromPredictions, summarizeAccuracy } from './accuracy';
 import { measureBackdoor } from './backdoor';
 import { buildHeatmap, HEATMAP_MAX_ROWS } from './heatmap';
-import { type GenerateFn, MEM_K, MEM_PROMPT_LENGTH, type MeasuredMemorization, measureMemorization, throwIfAborted } from './memorization';
+import { type GenerateFn, MEM_K, MEM_PROMPT_LENGTH, type MeasuredMemorization, measureMemorization,
+  throwIfAborted } from './memorization';
 import { PAPER_PERPLEXITY_BATCH, perplexityFromRowSums } from './perplexity';
 import type { Params } from './score';
 import { type SequenceSetData, evaluateSequenceSets } from './sequenceSetEval';
@@ -83,26 +84,36 @@ export interface EvaluateOptions {
 
 const D = {
   memorization: (p: number, k: number) =>
-    `Share of noised training sequences (with noise in the compared window) whose greedy continuation of the clean ${p}-token prompt ` +
+    `Share of noised training sequences (with noise in the compared window) whose greedy continuation of the clean ` +
+      `${p}-token prompt ` +
     `reproduces the noised next ${k} tokens exactly; mean over duplication classes, as in the paper.`,
   memorizationPooled: 'Memorized ÷ evaluated noised sequences, all duplication classes pooled.',
   memorizationClass: (f: number) => `Memorization % of the noised sequences repeated ×${f} in training.`,
   cleanCorrect: (k: number) =>
-    `Share of evaluated noised sequences whose greedy continuation is exactly the clean (un-noised) next ${k} tokens: the model generalised instead of regurgitating.`,
+    `Share of evaluated noised sequences whose greedy continuation is exactly the clean (un-noised) next ${k} ` +
+      `tokens: the model generalised instead of regurgitating.`,
   forget: 'Sequences counted as memorized: the forget set that unlearning methods remove.',
   evaluated: (w: readonly [number, number] | null) =>
-    w ? `Sequences whose artifact changes tokens ${w[0]}–${w[1] - 1}; the others are left out of every percentage.` : 'Sequences evaluated (no filter).',
+    w ? `Sequences whose artifact changes tokens ${w[0]}–${w[1] - 1}; the others are left out of every percentage.`
+    : 'Sequences evaluated (no filter).',
   backdoor: (k: number, w: readonly [number, number] | null) =>
-    `Attack success: share of held-out triggered test sequences whose greedy continuation after the trigger is exactly the backdoor (up to ${k} tokens)` +
+    `Attack success: share of held-out triggered test sequences whose greedy continuation after the trigger is ` +
+      `exactly the backdoor (up to ${k} tokens)` +
     (w ? `; rows whose backdoor leaves tokens ${w[0]}–${w[1] - 1} unchanged are left out, as in the paper.` : '.'),
-  backdoorClean: 'Share of evaluated triggered test sequences whose continuation after the trigger is the clean one: the backdoor did not fire and the model answered correctly.',
-  backdoorForget: 'Held-out triggered sequences on which the backdoor fires: the forget set (and evaluation set) of unlearning in backdoor runs.',
-  accPaper: 'Teacher-forced next-token accuracy over all positions, padding included, averaged over the test sets: the paper\u2019s number (padding inflates it).',
-  accNoPad: 'Teacher-forced next-token accuracy counting only positions whose target is not padding, averaged over the test sets.',
+  backdoorClean: 'Share of evaluated triggered test sequences whose continuation after the trigger is the clean one: ' +
+    'the backdoor did not fire and the model answered correctly.',
+  backdoorForget: 'Held-out triggered sequences on which the backdoor fires: the forget set (and evaluation set) of ' +
+    'unlearning in backdoor runs.',
+  accPaper: 'Teacher-forced next-token accuracy over all positions, padding included, averaged over the test sets: ' +
+    'the paper\u2019s number (padding inflates it).',
+  accNoPad: 'Teacher-forced next-token accuracy counting only positions whose target is not padding, averaged over ' +
+    'the test sets.',
   accSetPaper: (s: string) => `Next-token accuracy on ${s}, padding included (paper).`,
   accSetNoPad: (s: string) => `Next-token accuracy on ${s}, padding excluded.`,
-  pplPaper: (s: string, b: number) => `Perplexity of ${s} as the paper reports it: the mean over batches of ${b} sequences of exp(batch mean cross-entropy), padding included.`,
-  pplExp: (s: string) => `Perplexity of ${s}: exp of the mean next-token cross-entropy over all tokens, padding included.`,
+  pplPaper: (s: string, b: number) => `Perplexity of ${s} as the paper reports it: the mean over batches of ${b} ` +
+    `sequences of exp(batch mean cross-entropy), padding included.`,
+  pplExp: (s: string) => `Perplexity of ${s}: exp of the mean next-token cross-entropy over all tokens, padding ` +
+    `included.`,
 };
 
 const isBackdoorSet = (name: string) => name.startsWith('backdoor-');
@@ -117,9 +128,11 @@ export async function evaluate(
 ): Promise<EvaluationResult> {
   if (ds.kind === 'sequences') return evaluateSequenceSets(rt, c, params, ds, o);
   const t0 = performance.now();
-  if (c.vocab_size < ds.vocabSize) throw new RangeError(`the model's vocab_size ${c.vocab_size} is smaller than the dataset's vocabulary ${ds.vocabSize}`);
+  if (c.vocab_size < ds.vocabSize) throw new RangeError(
+    `the model's vocab_size ${c.vocab_size} is smaller than the dataset's vocabulary ${ds.vocabSize}`);
   const cols = ds.artifacts.tokens.cols;
-  if (cols > dims(c).context) throw new RangeError(`the dataset's ${cols}-token sequences exceed the model's context ${contextField(c)}`);
+  if (cols > dims(c).context) throw new RangeError(
+    `the dataset's ${cols}-token sequences exceed the model's context ${contextField(c)}`);
   const artifact = ds.artifacts.kind;
   const want = (x: boolean | undefined) => x ?? true;
   const promptLength = o.promptLength ?? MEM_PROMPT_LENGTH;
@@ -132,13 +145,17 @@ export async function evaluate(
   let measured: MeasuredMemorization | null = null;
   if (want(o.memorization)) {
     // Greedy decoding materialises [batch, prompt + k, vocab] logits: fewer prompts per call for large vocabularies.
-    const batch = o.generationBatch ?? Math.max(1, Math.min(64, Math.floor(2 ** 27 / ((promptLength + k) * c.vocab_size))));
+    const batch = o.generationBatch
+      ?? Math.max(1, Math.min(64, Math.floor(2 ** 27 / ((promptLength + k) * c.vocab_size))));
     const gen = { batch, generate: o.generate, signal: o.signal, unmatchableToken: eos, k };
     if (artifact === 'noise') {
-      measured = await measureMemorization(rt, c, params, ds.artifacts, { ...gen, promptLength, onProgress: progress('memorization') });
+      measured = await measureMemorization(rt, c, params, ds.artifacts,
+        { ...gen, promptLength, onProgress: progress('memorization') });
     } else {
-      if (!ds.backdoor) throw new Error('a backdoor dataset must carry its held-out poisoned test set (dataset.backdoor)');
-      measured = await measureBackdoor(rt, c, params, ds.backdoor, { ...gen, filterStart: promptLength, onProgress: progress('backdoor') });
+      if (!ds.backdoor) throw new Error(
+        'a backdoor dataset must carry its held-out poisoned test set (dataset.backdoor)');
+      measured = await measureBackdoor(rt, c, params, ds.backdoor,
+        { ...gen, filterStart: promptLength, onProgress: progress('backdoor') });
     }
     provider = measured.provider || provider;
   }
@@ -153,15 +170,20 @@ export async function evaluate(
     const forward = async (name: string, m: TokenMatrix) => {
       throwIfAborted(o.signal);
       const report = progress(`forward ${name}`);
-      const r = await teacherForced(rt, c, params, m, { batch: o.evalBatch, signal: o.signal, onBatch: (d) => report(d, m.rows) });
+      const r = await teacherForced(rt, c, params, m,
+        { batch: o.evalBatch, signal: o.signal, onBatch: (d) => report(d, m.rows) });
       provider = r.provider || provider;
       return r;
     };
     for (const t of ds.tests) {
       if (t.tokens.rows === 0) continue;
       const r = await forward(t.name, t.tokens);
-      if (doAcc) accSets.push({ set: t.name, ...accuracyFromPredictions(t.tokens, r.predictions, ds.padToken, o.accuracyBatch ?? PAPER_ACCURACY_BATCH) });
-      if (doPpl) pplSets.push({ set: t.name, ...perplexityFromRowSums(rowLossSums(r.losses, t.tokens.rows, t.tokens.cols), t.tokens.cols - 1, pplBatch) });
+      if (doAcc) accSets.push(
+        { set: t.name, ...accuracyFromPredictions(t.tokens, r.predictions, ds.padToken, o.accuracyBatch
+        ?? PAPER_ACCURACY_BATCH) });
+      if (doPpl) pplSets.push(
+        { set: t.name, ...perplexityFromRowSums(rowLossSums(r.losses, t.tokens.rows, t.tokens.cols), t.tokens.cols - 1,
+          pplBatch) });
     }
     if (doPpl && artifact === 'noise' && ds.artifacts.tokens.rows > 0) {
       const a = ds.artifacts;
@@ -173,7 +195,9 @@ export async function evaluate(
           for (let cls = 0; cls < classes; cls++) {
             const rows: number[] = [];
             a.dupClass.forEach((v, i) => v === cls && rows.push(i));
-            if (rows.length) pplSets.push({ set, dupClass: cls, ...perplexityFromRowSums(rowLossSums(r.losses, m.rows, m.cols, rows), m.cols - 1, pplBatch) });
+            if (rows.length) pplSets.push(
+              { set, dupClass: cls, ...perplexityFromRowSums(rowLossSums(r.losses, m.rows, m.cols, rows), m.cols - 1,
+                pplBatch) });
           }
         }
       }
@@ -184,7 +208,9 @@ export async function evaluate(
   const perplexity: PerplexityResult | null = doPpl && pplSets.length ? { sets: pplSets } : null;
   const memorization = measured?.result ?? null;
   const heatmap =
-    measured && want(o.heatmap) ? buildHeatmap(measured.input, measured, { tokenizer: ds.kind === 'math' ? 'math' : 'gpt2', maxRows: o.heatmapRows ?? HEATMAP_MAX_ROWS }) : null;
+    measured && want(o.heatmap)
+      ? buildHeatmap(measured.input, measured,
+      { tokenizer: ds.kind === 'math' ? 'math' : 'gpt2', maxRows: o.heatmapRows ?? HEATMAP_MAX_ROWS }) : null;
 
   return {
     dataset: ds.kind,
@@ -209,30 +235,41 @@ function describe(
 ): MetricValue[] {
   const head: MetricValue[] = [];
   const rest: MetricValue[] = [];
-  const add = (headline: boolean, m: Omit<MetricValue, 'headline'>) => (headline ? head : rest).push({ ...m, headline });
+  const add = (headline: boolean, m: Omit<MetricValue, 'headline'>) =>
+    (headline ? head : rest).push({ ...m, headline });
   if (mem) {
     const bd = mem.mode === 'backdoor';
     const main = bd ? D.backdoor(mem.k, mem.filterWindow) : D.memorization(mem.promptLength ?? 0, mem.k);
-    add(true, { id: bd ? 'backdoorSuccess' : 'memorization', label: bd ? 'Backdoor success %' : 'Memorization %', value: mem.percentMemorized, unit: 'percent', description: main });
-    add(true, { id: 'cleanContinuation', label: 'Clean continuation %', value: mem.percentCleanCorrect, unit: 'percent', description: bd ? D.backdoorClean : D.cleanCorrect(mem.k) });
-    add(true, { id: 'forgetSet', label: 'Forget set', value: mem.forgetSet.length, unit: 'count', description: bd ? D.backdoorForget : D.forget });
-    add(false, { id: 'evaluated', label: 'Evaluated sequences', value: mem.pooled.kept, unit: 'count', description: D.evaluated(mem.filterWindow) });
+    add(true, { id: bd ? 'backdoorSuccess' : 'memorization', label: bd ? 'Backdoor success %' : 'Memorization %',
+      value: mem.percentMemorized, unit: 'percent', description: main });
+    add(true, { id: 'cleanContinuation', label: 'Clean continuation %', value: mem.percentCleanCorrect,
+      unit: 'percent', description: bd ? D.backdoorClean : D.cleanCorrect(mem.k) });
+    add(true, { id: 'forgetSet', label: 'Forget set', value: mem.forgetSet.length, unit: 'count', description: bd
+      ? D.backdoorForget : D.forget });
+    add(false, { id: 'evaluated', label: 'Evaluated sequences', value: mem.pooled.kept, unit: 'count',
+      description: D.evaluated(mem.filterWindow) });
     if (mem.byClass.length > 1) {
-      add(false, { id: 'memorization.pooled', label: 'Memorization % (pooled)', value: mem.pooled.percentMemorized, unit: 'percent', description: D.memorizationPooled });
+      add(false, { id: 'memorization.pooled', label: 'Memorization % (pooled)', value: mem.pooled.percentMemorized,
+        unit: 'percent', description: D.memorizationPooled });
       for (const c of mem.byClass) {
-        add(false, { id: `memorization.class${c.dupClass}`, label: `Memorization % (×${c.factor})`, value: c.percentMemorized, unit: 'percent', description: D.memorizationClass(c.factor) });
+        add(false, { id: `memorization.class${c.dupClass}`, label: `Memorization % (×${c.factor})`,
+          value: c.percentMemorized, unit: 'percent', description: D.memorizationClass(c.factor) });
       }
     }
   }
   if (acc) {
     const main = kind === 'math';
     const sets = acc.averagedSets.join(', ');
-    add(main, { id: 'accuracy.paper', label: 'Accuracy % (paper, with padding)', value: acc.paper, unit: 'percent', description: `${D.accPaper} Sets: ${sets}.` });
-    add(main, { id: 'accuracy.noPad', label: 'Accuracy % (without padding)', value: acc.noPad, unit: 'percent', description: `${D.accNoPad} Sets: ${sets}.` });
+    add(main, { id: 'accuracy.paper', label: 'Accuracy % (paper, with padding)', value: acc.paper, unit: 'percent',
+      description: `${D.accPaper} Sets: ${sets}.` });
+    add(main, { id: 'accuracy.noPad', label: 'Accuracy % (without padding)', value: acc.noPad, unit: 'percent',
+      description: `${D.accNoPad} Sets: ${sets}.` });
     if (acc.sets.length > 1) {
       for (const s of acc.sets) {
-        add(false, { id: `accuracy.paper.${s.set}`, label: `Accuracy % ${s.set} (paper)`, value: s.paper, unit: 'percent', description: D.accSetPaper(s.set) });
-        add(false, { id: `accuracy.noPad.${s.set}`, label: `Accuracy % ${s.set} (no padding)`, value: s.noPad, unit: 'percent', description: D.accSetNoPad(s.set) });
+        add(false, { id: `accuracy.paper.${s.set}`, label: `Accuracy % ${s.set} (paper)`, value: s.paper,
+          unit: 'percent', description: D.accSetPaper(s.set) });
+        add(false, { id: `accuracy.noPad.${s.set}`, label: `Accuracy % ${s.set} (no padding)`, value: s.noPad,
+          unit: 'percent', description: D.accSetNoPad(s.set) });
       }
     }
   }
@@ -241,8 +278,11 @@ function describe(
       const name = s.dupClass === undefined ? s.set : `${s.set} class ${s.dupClass}`;
       const headline = kind === 'language' && s.set === 'test';
       const id = s.dupClass === undefined ? s.set : `${s.set}.class${s.dupClass}`;
-      add(headline, { id: `perplexity.paper.${id}`, label: `Perplexity ${name} (paper)`, value: s.paper, unit: 'perplexity', description: D.pplPaper(name, pplBatch) });
-      add(headline, { id: `perplexity.expMean.${id}`, label: `Perplexity ${name} (exp mean loss)`, value: s.expMeanLoss, unit: 'perplexity', description: D.pplExp(name) });
+      add(headline, { id: `perplexity.paper.${id}`, label: `Perplexity ${name} (paper)`, value: s.paper,
+        unit: 'perplexity', description: D.pplPaper(name, pplBatch) });
+      add(headline,
+        { id: `perplexity.expMean.${id}`, label: `Perplexity ${name} (exp mean loss)`, value: s.expMeanLoss,
+          unit: 'perplexity', description: D.pplExp(name) });
     }
   }
   return [...head, ...rest];

@@ -100,14 +100,20 @@ export async function evaluateSequenceSets(
   const metrics: MetricValue[] = [];
   if (memorization) {
     metrics.push(
-      { id: 'memorization', label: 'memorization %', value: memorization.percentMemorized, unit: 'percent', headline: true, description: `share of the ${memorization.pooled.rows} sequences whose greedy continuation of the first ${p} tokens reproduces the next ${memorization.k} exactly` },
-      { id: 'memorization.count', label: 'memorized sequences', value: memorization.pooled.memorized, unit: 'count', headline: true, description: 'sequences memorized (the forget set)' },
+      { id: 'memorization', label: 'memorization %', value: memorization.percentMemorized, unit: 'percent',
+        headline: true, description: `share of the ${memorization.pooled.rows} sequences whose greedy continuation ` +
+        `of the first ${p} tokens reproduces the next ${memorization.k} exactly` },
+      { id: 'memorization.count', label: 'memorized sequences', value: memorization.pooled.memorized, unit: 'count',
+        headline: true, description: 'sequences memorized (the forget set)' },
     );
   }
   if (perplexity) {
     metrics.push(
-      { id: 'perplexity.paper', label: 'perplexity', value: perplexity.paper, unit: 'perplexity', headline: true, description: `mean over batches of ${perplexity.batchSize} of exp(batch-mean token cross-entropy), ${perplexity.tokens} tokens` },
-      { id: 'perplexity.expMeanLoss', label: 'perplexity (exp mean loss)', value: perplexity.expMeanLoss, unit: 'perplexity', headline: false, description: 'exp of the mean token cross-entropy over all tokens' },
+      { id: 'perplexity.paper', label: 'perplexity', value: perplexity.paper, unit: 'perplexity', headline: true,
+        description: `mean over batches of ${perplexity.batchSize} of exp(batch-mean token cross-entropy), ` +
+        `${perplexity.tokens} tokens` },
+      { id: 'perplexity.expMeanLoss', label: 'perplexity (exp mean loss)', value: perplexity.expMeanLoss,
+        unit: 'perplexity', headline: false, description: 'exp of the mean token cross-entropy over all tokens' },
     );
   }
   return {

@@ -43,7 +43,8 @@ export function utilityOf(r: EvaluationResult): number | null {
   return r.perplexity?.sets.find((s) => s.set.startsWith('test'))?.paper ?? r.perplexity?.sets[0]?.paper ?? null;
 }
 
-const rel = (after: number | null, before: number | null) => (after === null || before === null || before === 0 ? null : (100 * (after - before)) / before);
+const rel = (after: number | null, before: number | null) => (after === null || before === null || before === 0 ? null
+  : (100 * (after - before)) / before);
 
 /** The points to try: each method's defaults, or the product of its hyper-parameter grids thinned to `maxPoints`. */
 export function gridPoints(methodId: string, grid: boolean, maxPoints = 6): Record<string, HyperValue>[] {
@@ -79,7 +80,9 @@ export async function compareMethods(rt: Runtime, base: BaseModel, o: CompareOpt
   for (const [i, { m, hp }] of plan.entries()) {
     const method = getAnyMethod(m);
     o.onRun?.(m, hp, i, plan.length);
-    const row: CompareRow = { method: m, name: method.name, family: method.family, hyperParams: hp, seconds: 0, memBefore, memAfter: null, utilityBefore, utilityAfter: null, memChangePct: null, utilityChangePct: null, score: null, selected: false };
+    const row: CompareRow = { method: m, name: method.name, family: method.family, hyperParams: hp, seconds: 0,
+      memBefore, memAfter: null, utilityBefore, utilityAfter: null, memChangePct: null, utilityChangePct: null,
+      score: null, selected: false };
     try {
       const r = await mitigate(rt, base, {
         method: m, hyperParams: hp, seed: o.seed, signal: o.signal, onProgress: o.progress,
@@ -109,19 +112,24 @@ export async function compareMethods(rt: Runtime, base: BaseModel, o: CompareOpt
 }
 
 export function compareCsv(r: CompareResult): string {
-  const head = ['method', 'name', 'family', 'hyper_params', 'seconds', 'mem_before', 'mem_after', 'mem_change_pct', `${r.utility}_before`, `${r.utility}_after`, `${r.utility}_change_pct`, 'score', 'selected', 'error'];
+  const head = ['method', 'name', 'family', 'hyper_params', 'seconds', 'mem_before', 'mem_after', 'mem_change_pct',
+    `${r.utility}_before`, `${r.utility}_after`, `${r.utility}_change_pct`, 'score', 'selected', 'error'];
   const q = (v: unknown) => {
-    const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v);
+    const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : typeof v === 'number' ? String(v)
+      : JSON.stringify(v);
     return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
-  const lines = r.rows.map((x) => [x.method, x.name, x.family, x.hyperParams, x.seconds, x.memBefore, x.memAfter, x.memChangePct, x.utilityBefore, x.utilityAfter, x.utilityChangePct, x.score, x.selected, x.error].map(q).join(','));
+  const lines = r.rows.map((x) => [x.method, x.name, x.family, x.hyperParams, x.seconds, x.memBefore, x.memAfter,
+    x.memChangePct, x.utilityBefore, x.utilityAfter, x.utilityChangePct, x.score, x.selected, x.error].map(q).join(
+    ','));
   return [head.join(','), ...lines].join('\n') + '\n';
 }
 
 /** The files a comparison writes into its output folder. */
 export const COMPARE_FILES = ['compare.csv', 'compare.json'] as const;
 
-/** Checks and locks a comparison's output folder before any method runs: earlier compare files are kept unless `force`. */
+/** Checks and locks a comparison's output folder before any method runs: earlier compare files are kept unless `force`.
+ * */
 export function claimCompareOut(out: string, o: Omit<ClaimOptions, 'files'>): ClaimedOutput {
   return claimOutputDir(out, { ...o, files: COMPARE_FILES });
 }

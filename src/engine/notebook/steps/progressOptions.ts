@@ -34,7 +34,9 @@ export function mitigateOptions(s: MitigateStep, ctx: CellContext, name: string,
     seed: s.seed ?? ctx.seed,
     signal: ctx.signal,
     onProgress: (p: Stage & { loss?: number }) =>
-      progress.push({ message: `${name}: ${p.stage} ${p.done}/${p.total}${p.loss !== undefined ? ` loss ${p.loss.toFixed(4)}` : ''}`, fraction: p.total ? p.done / p.total : undefined }),
-    onEvalProgress: (e: Stage) => progress.push({ message: `measuring the edited model: ${e.stage} ${e.done}/${e.total}` }),
+      progress.push({ message: `${name}: ${p.stage} ${p.done}/${p.total}${p.loss !== undefined ? ` loss ` +
+        `${p.loss.toFixed(4)}` : ''}`, fraction: p.total ? p.done / p.total : undefined }),
+    onEvalProgress: (e: Stage) =>
+      progress.push({ message: `measuring the edited model: ${e.stage} ${e.done}/${e.total}` }),
   };
 }
