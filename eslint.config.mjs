@@ -11,7 +11,10 @@ export default tseslint.config(
     plugins: { '@stylistic': stylistic },
     rules: {
       '@stylistic/max-len': ['error', { code: 120, ignoreUrls: true }],
-      '@stylistic/indent': ['error', 2, { SwitchCase: 1, flatTernaryExpressions: true, offsetTernaryExpressions: true, ignoredNodes: ['TSUnionType', 'TSIntersectionType', 'ConditionalExpression *'] }],
+      '@stylistic/indent': ['error', 2, {
+        SwitchCase: 1, flatTernaryExpressions: true, offsetTernaryExpressions: true,
+        ignoredNodes: ['TSUnionType', 'TSIntersectionType', 'ConditionalExpression *'],
+      }],
       '@stylistic/quotes': ['error', 'single', { avoidEscape: true, allowTemplateLiterals: 'always' }],
       '@stylistic/semi': ['error', 'always'],
       '@stylistic/comma-dangle': ['error', 'always-multiline'],
@@ -19,8 +22,6 @@ export default tseslint.config(
       '@stylistic/eol-last': 'error',
       '@stylistic/no-trailing-spaces': 'error',
       '@stylistic/no-multiple-empty-lines': ['error', { max: 1, maxEOF: 0 }],
-      '@stylistic/object-curly-spacing': ['error', 'always'],
-      '@stylistic/array-bracket-spacing': ['error', 'never'],
       '@stylistic/comma-spacing': 'error',
       '@stylistic/key-spacing': 'error',
       '@stylistic/keyword-spacing': 'error',
@@ -30,7 +31,9 @@ export default tseslint.config(
       '@stylistic/no-tabs': 'error',
       '@stylistic/member-delimiter-style': 'error',
       '@stylistic/type-annotation-spacing': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-non-null-assertion': 'off',
       'no-control-regex': 'off',
