@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { Rng } from '../src/engine/data/rng';
 import { MATH_EOS } from '../src/engine/data/mathTokenizer';
 import { evaluate, noiseFilter } from '../src/engine/metrics/index';
-import { resolveGpt2Config } from '../src/engine/model/gpt2Training';
+import { resolveGpt2Config } from '../src/engine/model/gpt2';
 import {
   PRESETS,
   PresetError,

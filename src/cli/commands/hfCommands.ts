@@ -2,7 +2,7 @@
 // TinyMem training data: the sequences to check come from --sequences (MemPi JSON/JSONL), perplexity and the retain
 // set from --text / --retain (text through the folder's tokenizer.json, or a .json token file).
 import { listMethods } from '../../engine/methods/registry';
-import { loadModelFolder } from '../../engine/model/hfFolder';
+import { loadModelFolder } from '../../engine/model/checkpoint';
 import { evaluateSequenceSets } from '../../engine/metrics/sequenceSetEval';
 import { claimCompareOut, compareCsv, compareOn, hfCompareTarget, writeCompareFiles } from '../../engine/runs/compareRun';
 import { type HfDataOptions, checkHfMitigation, mitigateHf, prepareHfBase, readHfSets, saveHfMitigation, suppressTokenOf } from '../../engine/runs/hfMitigate';

@@ -2,7 +2,7 @@
 // continuations of any checkpoint, in the same JSON shape as the PyTorch reference's `score`.
 import { FileLimitError, readTextLimited } from '../../engine/io/readLimited';
 import { dims } from '../../engine/model/architecture';
-import { loadModelFolder } from '../../engine/model/hfFolder';
+import { loadModelFolder } from '../../engine/model/checkpoint';
 import { greedyContinuation, sequenceLosses } from '../../engine/metrics/score';
 import { Runtime } from '../../engine/runtime/session';
 import { table } from '../format';

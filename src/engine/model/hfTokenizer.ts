@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { readTextLimited } from '../io/readLimited';
-import { TOKENIZER_FILE } from './hfFolder';
+import { TOKENIZER_FILE } from './checkpoint';
 
 export interface TextTokenizer {
   file: string;

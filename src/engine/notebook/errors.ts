@@ -13,7 +13,7 @@ export function describeError(e: unknown): DescribedError {
   // A run-time problem with one key: its message as is, and its line so the editor can underline it.
   if (e instanceof StepError) return { message: e.message, ...(e.issue ? { issues: [e.issue] } : {}) };
   if (e instanceof Error) {
-    const known = ['StepError', 'PresetError', 'CheckpointError', 'SafetensorsError', 'DataError', 'NotebookFormatError', 'OutputError', 'OutputLockedError'];
+    const known = ['StepError', 'PresetError', 'UserError', 'CheckpointError', 'SafetensorsError', 'DataError', 'NotebookFormatError', 'OutputError', 'OutputLockedError'];
     if (known.includes(e.name) || !e.stack) return { message: e.message };
     // An unexpected error: keep its message first and the top of the stack for a bug report.
     const top = e.stack.split('\n').slice(1, 4).map((l) => l.trim()).join('\n');

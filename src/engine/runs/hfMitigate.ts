@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { MEMPI_CONTINUATION_LENGTH, MEMPI_PROMPT_LENGTH, readSequenceFile, readTextOrTokens } from '../data/memorizedSequences';
 import { type TokenMatrix, gatherRows } from '../data/tokenMatrix';
 import { dims, paramShapes } from '../model/architecture';
-import { type HfModel, loadModelFolder, saveModelFolder } from '../model/hfFolder';
+import { type HfModel, loadModelFolder, saveModelFolder } from '../model/checkpoint';
 import { MANIFEST_VERSION } from '../model/folderCommit';
 import { type TextTokenizer, loadTokenizer } from '../model/hfTokenizer';
 import { readTextLimited } from '../io/readLimited';

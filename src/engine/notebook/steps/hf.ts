@@ -11,7 +11,7 @@ import { measureMemorization } from '../../metrics/memorization';
 import { type SequenceSetEvaluation, evaluateSequenceSets } from '../../metrics/sequenceSetEval';
 import type { Params } from '../../metrics/score';
 import { type ModelConfig, dims, paramShapes } from '../../model/architecture';
-import { type HfModel, loadModelFolder } from '../../model/hfFolder';
+import { type HfModel, loadModelFolder } from '../../model/checkpoint';
 import { loadTokenizer } from '../../model/hfTokenizer';
 import { getMethod } from '../../methods/registry';
 import { compareOn, hfCompareTarget } from '../../runs/compareRun';
