@@ -256,7 +256,7 @@ export const gptNeox: ModelFamily<NeoxConfig> = {
     // Buffers of older GPT-NeoX exports (causal mask, rotary frequencies), which transformers also ignores.
     buffers: /^gpt_neox\.layers\.\d+\.attention\.(bias|masked_bias|rotary_emb\.inv_freq)$/,
     buffersNote: (names) => [`ignored ${names.length} attention buffer(s) (masks, rotary frequencies): not parameters`],
-    fix: 're-download the weights',
+    fix: 're-export the weights',
     unexpectedHint: () => ' Check that config.json belongs to these weights.',
   },
 };
