@@ -39,10 +39,11 @@ export function checkCapacity(T: number, capacity: number, context: number, fiel
 }
 
 /** A prompt's recorded keys and values, zero-padded to `capacity` positions, and its last position [B, C]. */
-export function prefillResult(hidden: Tensor, kv: { k: Tensor; v: Tensor }[], capacity: number): { last: Tensor; cache: KVCache } {
+export function prefillResult(hidden: Tensor, kv: { k: Tensor; v: Tensor }[], capacity: number) {
   const [B, T, C] = hidden.shape as [number, number, number];
   const grow = (t: Tensor) => F.pad(t, [0, 0, 0, 0, 0, 0, capacity - T, 0]);
-  return { last: F.reshape(F.slice(hidden, [T - 1], [T], [1]), [B, C]), cache: { k: kv.map((e) => grow(e.k)), v: kv.map((e) => grow(e.v)) } };
+  const cache: KVCache = { k: kv.map((e) => grow(e.k)), v: kv.map((e) => grow(e.v)) };
+  return { last: F.reshape(F.slice(hidden, [T - 1], [T], [1]), [B, C]), cache };
 }
 
 /**
@@ -54,7 +55,8 @@ export function cachedAttend(cache: KVCache, pos: Tensor, dtype: DType, next: KV
   const capacity = cache.k[0]!.shape[2]!;
   const slots = F.constant(g, [...Array(capacity).keys()], 'int64', [1, 1, capacity, 1]);
   const here = F.cast(F.equal(slots, pos), dtype); // [1, 1, capacity, 1]: 1 at pos
-  const visible = F.reshape(F.where(F.lessEqual(slots, pos), F.scalar(g, 0, dtype), F.scalar(g, MASKED, dtype)), [1, 1, 1, capacity]);
+  const open = F.where(F.lessEqual(slots, pos), F.scalar(g, 0, dtype), F.scalar(g, MASKED, dtype));
+  const visible = F.reshape(open, [1, 1, 1, capacity]);
   return (i, q, k, v) => {
     // cache + (new − cache)·onehot(pos)
     const K = F.add(cache.k[i]!, F.mul(F.sub(k, cache.k[i]!), here));

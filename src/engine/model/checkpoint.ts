@@ -10,12 +10,15 @@ import { join, resolve } from 'node:path';
 import * as v from 'valibot';
 import { FileLimitError, readTextLimited } from '../io/readLimited';
 import { type FolderFile, checkManifestVersion, commitFolder, missingFolderHint, verifyFolder } from './folderCommit';
-import { type ModelConfig, type ModelFamily, type ModelType, FAMILIES, SUPPORTED_MODEL_TYPES, familyOf, familyOfType } from './family';
-import { type Gpt2CheckpointConfig, type Gpt2Config, gpt2, gpt2ParamShapes, makeCheckpointConfig, validateConfig } from './gpt2';
+import { type ModelConfig, type ModelFamily, type ModelType, FAMILIES, familyOf, familyOfType } from './family';
+import {
+  type Gpt2CheckpointConfig, type Gpt2Config, gpt2, gpt2ParamShapes, makeCheckpointConfig, validateConfig,
+} from './gpt2';
 import { isObject, parseJson } from './configSchema';
 import { warnNonFinite } from './loadWarnings';
 import {
-  SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, type TensorInput, contentHash, elementCount, readSafetensorsDir, readSafetensorsDirHeaders, safetensorsChunks,
+  SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, type TensorInput, contentHash, elementCount, readSafetensorsDir,
+  readSafetensorsDirHeaders, safetensorsChunks,
 } from './safetensors';
 import { assertModelFits, assertWeightsFit } from './sizeCheck';
 import { UserError, userError } from '../../shared/userError';
@@ -27,9 +30,13 @@ export const WEIGHTS_FILE = SAFETENSORS_FILE;
 export const MANIFEST_FILE = 'tinymem.json';
 export const TOKENIZER_FILE = 'tokenizer.json';
 /** Files copied unchanged from the source folder when an edited model is saved. */
-const CARRIED_FILES = [TOKENIZER_FILE, 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'generation_config.json'];
+const CARRIED_FILES = [
+  TOKENIZER_FILE, 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt',
+  'generation_config.json',
+];
 /** How to repair a JSON file of a folder that came from elsewhere (the Hub, another tool). */
 const DOWNLOADED = 'fix it or re-download it';
+const fileError = (file: string, message: string) => userError(file, message, 'file');
 
 /** @deprecated A UserError at `file`; kept for callers outside model/ until they call userError. */
 export class CheckpointError extends UserError {
@@ -73,13 +80,13 @@ export function readJson(file: string, what: string, fix = 'fix it or re-save th
     text = readTextLimited(file, file.endsWith(MANIFEST_FILE) ? 'manifest' : 'config');
   } catch (e) {
     if (e instanceof FileLimitError) throw e;
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw userError(file, `not found; ${what}`, 'file');
-    throw userError(file, `cannot be read (${(e as Error).message}); check its permissions`, 'file');
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw fileError(file, `not found; ${what}`);
+    throw fileError(file, `cannot be read (${(e as Error).message}); check its permissions`);
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw userError(file, `is not valid JSON (${(e as Error).message}); ${fix}`, 'file');
+    throw fileError(file, `is not valid JSON (${(e as Error).message}); ${fix}`);
   }
 }
 
@@ -92,24 +99,28 @@ export function readManifest(dir: string, full = false): Manifest | null {
   const file = join(root, MANIFEST_FILE);
   if (!existsSync(file)) return null;
   const raw = readJson(file, '');
-  if (!isObject(raw)) throw userError(file, `must be a JSON object (the run manifest), got ${Array.isArray(raw) ? 'an array' : JSON.stringify(raw)}; fix it, or delete it to use the folder as a plain Hugging Face model`, 'file');
+  if (!isObject(raw)) {
+    const got = Array.isArray(raw) ? 'an array' : JSON.stringify(raw);
+    throw fileError(file, `must be a JSON object (the run manifest), got ${got}; fix it, or delete it to use the folder as a plain Hugging Face model`);
+  }
   const m = parseJson(ManifestJson, raw, file);
-  const fail = (f: string, message: string) => userError(f, message, 'file');
-  checkManifestVersion(m, file, (message) => fail(file, message));
-  verifyFolder(root, m, fail, full);
+  checkManifestVersion(m, file, (message) => fileError(file, message));
+  verifyFolder(root, m, fileError, full);
   return m;
 }
 
 /** The family of a folder's config.json (its model_type). */
 export function folderFamily(dir: string): ModelFamily {
   const file = join(resolve(dir), CONFIG_FILE);
-  const raw = readJson(file, 'a model folder needs config.json; pick the folder that holds config.json and model.safetensors', DOWNLOADED);
-  if (!isObject(raw)) throw userError(file, 'must be a JSON object; fix config.json', 'file');
+  const raw = readJson(file, `a model folder needs config.json; pick the folder that holds config.json and ${WEIGHTS_FILE}`, DOWNLOADED);
+  if (!isObject(raw)) throw fileError(file, 'must be a JSON object; fix config.json');
   const t = raw.model_type;
   const family = familyOfType(t as string);
   if (family) return family;
-  const names = FAMILIES.map((f) => f.architecture).join(', ');
-  throw userError(file, `"model_type" is ${t === undefined ? 'missing' : JSON.stringify(t)}; tinymem runs ${SUPPORTED_MODEL_TYPES.map((m) => `"${m}"`).join(' and ')} models (${names} e.g. Pythia)${t === undefined ? '; add the model_type field' : '; pick a model of a supported architecture'}`, 'file');
+  const types = FAMILIES.map((f) => `"${f.modelType}"`).join(' and ');
+  const classes = FAMILIES.map((f) => f.architecture).join(', ');
+  const fix = t === undefined ? 'add the model_type field' : 'pick a model of a supported architecture';
+  throw fileError(file, `"model_type" is ${t === undefined ? 'missing' : JSON.stringify(t)}; tinymem runs ${types} models (${classes} e.g. Pythia); ${fix}`);
 }
 
 export const folderModelType = (dir: string): ModelType => folderFamily(dir).modelType as ModelType;
@@ -131,8 +142,10 @@ export function loadCheckpoint(dir: string, options: { verifyHash?: boolean } = 
 
 function checkFolder(dir: string, what: 'model' | 'checkpoint'): string {
   const root = resolve(dir);
-  if (!existsSync(root)) throw userError(root, `${what} folder not found${missingFolderHint(root) || '; check the path'}`, 'file');
-  if (!statSync(root).isDirectory()) throw userError(root, `is a file; a ${what} is a folder holding config.json and model.safetensors, pick that folder`, 'file');
+  if (!existsSync(root)) throw fileError(root, `${what} folder not found${missingFolderHint(root) || '; check the path'}`);
+  if (!statSync(root).isDirectory()) {
+    throw fileError(root, `is a file; a ${what} is a folder holding config.json and ${WEIGHTS_FILE}, pick that folder`);
+  }
   return root;
 }
 
@@ -148,10 +161,11 @@ function loadFolder(root: string, family: ModelFamily, verifyHash = false): Load
   // The manifest first: a newer version, a missing or changed file is refused before the weights are read.
   const manifest = readManifest(root, verifyHash);
   if (verifyHash && !(isObject(manifest?.contentHashes) && typeof manifest.contentHashes[WEIGHTS_FILE] === 'string')) {
-    throw userError(join(root, MANIFEST_FILE), `has no contentHashes["${WEIGHTS_FILE}"] to verify the weights against; load without verifyHash or re-save the checkpoint`, 'file');
+    const fix = 'load without verifyHash or re-save the checkpoint';
+    throw fileError(join(root, MANIFEST_FILE), `has no contentHashes["${WEIGHTS_FILE}"] to verify the weights against; ${fix}`);
   }
   const configFile = join(root, CONFIG_FILE);
-  const what = 'a checkpoint folder needs config.json (GPT2Config) next to model.safetensors; pick the folder that has it or re-save the checkpoint';
+  const what = `a checkpoint folder needs config.json (GPT2Config) next to ${WEIGHTS_FILE}; pick the folder that has it or re-save the checkpoint`;
   const raw = readJson(configFile, what, family === gpt2 ? undefined : DOWNLOADED);
   const { config, notes } = family.parseConfig(raw, configFile);
 
@@ -162,7 +176,7 @@ function loadFolder(root: string, family: ModelFamily, verifyHash = false): Load
   const headers = readSafetensorsDirHeaders(root);
   assertWeightsFit(headers, weightsFile);
   const fileOf = (name: string) => headers.get(name)?.file ?? weightsFile;
-  const fail = (name: string, message: string) => userError(fileOf(name), message, 'file');
+  const fail = (name: string, message: string) => fileError(fileOf(name), message);
   const { embedding, head, prefix, buffers, fix } = family.checkpoint;
   // An optional head (tied or not) is handled on its own below, so the expected list is the tied model's.
   const shapes = family.paramShapes(config).filter(([n]) => !(head.optional && n === head.name));
@@ -183,7 +197,8 @@ function loadFolder(root: string, family: ModelFamily, verifyHash = false): Load
       const canonical = prefix && !stored.startsWith(prefix) && expected.has(prefix + stored) ? prefix + stored : stored;
       if (!expected.has(canonical)) unexpected.push(stored);
       else if (found.has(canonical)) {
-        throw fail(stored, `tensors "${found.get(canonical)}" and "${stored}" are the same parameter (with and without the "${prefix}" prefix); keep one and re-export`);
+        const both = `tensors "${found.get(canonical)}" and "${stored}" are the same parameter`;
+        throw fail(stored, `${both} (with and without the "${prefix}" prefix); keep one and re-export`);
       } else {
         if (canonical !== stored) prefixless++;
         found.set(canonical, stored);
@@ -191,23 +206,28 @@ function loadFolder(root: string, family: ModelFamily, verifyHash = false): Load
     }
   }
   if (ignored.length > 0) notes.push(...family.checkpoint.buffersNote(ignored));
-  if (prefixless > 0) notes.push(`${prefixless} tensor names had no "${prefix}" prefix; they were mapped to Hugging Face's ${family.architecture} names`);
+  if (prefixless > 0) {
+    notes.push(`${prefixless} tensor names had no "${prefix}" prefix; they were mapped to Hugging Face's ${family.architecture} names`);
+  }
   if (unexpected.length > 0) {
-    const first = unexpected[0]!;
-    const more = unexpected.length > 1 ? ` (and ${unexpected.length - 1} more: ${list(unexpected.slice(1))})` : '';
-    throw fail(first, `unexpected tensor "${first}"${more}: not a parameter of ${family.name} with ${sizes}.${family.checkpoint.unexpectedHint(config, first)}`);
+    const [first, ...rest] = unexpected as [string, ...string[]];
+    const more = rest.length > 0 ? ` (and ${rest.length} more: ${list(rest)})` : '';
+    const hint = family.checkpoint.unexpectedHint(config, first);
+    throw fail(first, `unexpected tensor "${first}"${more}: not a parameter of ${family.name} with ${sizes}.${hint}`);
   }
   // A tied head that is not optional (NeoX with tie_word_embeddings true) may be stored only once: it is copied.
   const copyHead = !head.optional && !found.has(head.name) && isObject(raw) && raw.tie_word_embeddings === true;
-  const missing = shapes.filter(([name]) => !found.has(name) && !(copyHead && name === head.name)).map(([name]) => name);
+  const missing = shapes.map(([name]) => name).filter((name) => !found.has(name) && !(copyHead && name === head.name));
   if (missing.length > 0) {
-    const more = missing.length > 1 ? ` (${missing.length} of ${shapes.length} expected tensors are missing, also ${list(missing.slice(1))})` : '';
-    throw userError(weightsFile, `tensor "${missing[0]}" is missing${more}. The weights do not match config.json (${sizes}); fix config.json or ${fix}`, 'file');
+    const [first, ...rest] = missing as [string, ...string[]];
+    const more = rest.length > 0 ? ` (${missing.length} of ${shapes.length} expected tensors are missing, also ${list(rest)})` : '';
+    throw fileError(weightsFile, `tensor "${first}" is missing${more}. The weights do not match config.json (${sizes}); fix config.json or ${fix}`);
   }
 
   const checkShape = (stored: string, t: { shape: number[] }, shape: number[]): void => {
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw fail(stored, `tensor "${stored}" has shape [${t.shape.join(', ')}] but config.json (${sizes}) needs [${shape.join(', ')}]; fix config.json or ${fix}`);
+      const needs = `config.json (${sizes}) needs [${shape.join(', ')}]`;
+      throw fail(stored, `tensor "${stored}" has shape [${t.shape.join(', ')}] but ${needs}; fix config.json or ${fix}`);
     }
   };
   const canonicalOf = new Map([...found].map(([name, stored]) => [stored, name]));
@@ -223,13 +243,18 @@ function loadFolder(root: string, family: ModelFamily, verifyHash = false): Load
     const from = t.convertedFrom ?? t.dtype;
     if (from !== 'F32') converted.set(from, (converted.get(from) ?? 0) + 1);
     if (t.data instanceof Float32Array) return t.data;
-    if (t.dtype !== 'F64') throw fail(stored, `tensor "${stored}" has dtype ${t.dtype}; model weights must be floating point (F32, F16, BF16 or F64). Re-export the checkpoint with float weights`);
-    // Drop the F64 source as soon as it is converted, so a big F64 checkpoint does not end with both precisions resident.
+    if (t.dtype !== 'F64') {
+      const want = 'model weights must be floating point (F32, F16, BF16 or F64). Re-export the checkpoint with float weights';
+      throw fail(stored, `tensor "${stored}" has dtype ${t.dtype}; ${want}`);
+    }
+    // Drop the F64 source once converted, so a big F64 checkpoint does not end with both precisions resident.
     read.tensors.delete(stored);
     return Float32Array.from(t.data as Float64Array);
   };
   const params = new Map<string, Float32Array>();
-  for (const [name] of shapes) params.set(name, copyHead && name === head.name ? params.get(embedding)! : take(found.get(name)!));
+  for (const [name] of shapes) {
+    params.set(name, copyHead && name === head.name ? params.get(embedding)! : take(found.get(name)!));
+  }
   if (copyHead) notes.push(`${head.name} is tied to ${embedding} (tie_word_embeddings: true)`);
 
   let lmHead: Float32Array | null = null;
@@ -243,17 +268,20 @@ function loadFolder(root: string, family: ModelFamily, verifyHash = false): Load
       lmHead = data;
       // Also in params, where paramShapes of an untied config lists it, so the model and the methods use it.
       params.set(head.name, data);
-      if ((config as Gpt2Config).tie_word_embeddings) notes.push(`${head.name} differs from ${embedding} although config.json says tie_word_embeddings: true; it is used as an untied head (transformers would ignore it)`);
-      else notes.push(`${head.name} is an untied output head`);
+      notes.push((config as Gpt2Config).tie_word_embeddings
+        ? `${head.name} differs from ${embedding} although config.json says tie_word_embeddings: true; it is used as an untied head (transformers would ignore it)`
+        : `${head.name} is an untied output head`);
       tie(false);
     }
   } else if (head.optional && (config as Gpt2Config).tie_word_embeddings === false) {
-    throw userError(weightsFile, `tensor "${head.name}" is missing but config.json says tie_word_embeddings: false; add the head to the weights or set tie_word_embeddings to true`, 'file');
+    const fix = 'add the head to the weights or set tie_word_embeddings to true';
+    throw fileError(weightsFile, `tensor "${head.name}" is missing but config.json says tie_word_embeddings: false; ${fix}`);
   }
   for (const [dtype, n] of converted) notes.push(`${n} tensor(s) stored as ${dtype} were converted to F32`);
 
   warnNonFinite(weightsFile, params);
-  return { dir: root, modelType: family.modelType as ModelType, config, rawConfig: raw as Record<string, unknown>, params, lmHead, manifest, notes };
+  const modelType = family.modelType as ModelType;
+  return { dir: root, modelType, config, rawConfig: raw as Record<string, unknown>, params, lmHead, manifest, notes };
 }
 
 export interface SaveOptions {
@@ -289,33 +317,41 @@ export function saveModel(
   const weightsFile = join(target, WEIGHTS_FILE);
   const family = familyOf(model.config);
   const { head } = family.checkpoint;
-  const fail = (name: string, message: string) => userError(weightsFile, `cannot save: parameter "${name}" ${message}`, 'file');
+  const fail = (name: string, message: string) => fileError(weightsFile, `cannot save: parameter "${name}" ${message}`);
   // An optional head comes from options.lmHead or, for a model loaded untied, from params (paramShapes lists it then).
-  const storedHead = head.optional ? options.lmHead ?? ((model.config as Gpt2Config).tie_word_embeddings === false ? params.get(head.name) : undefined) : undefined;
+  const untied = (model.config as Gpt2Config).tie_word_embeddings === false;
+  const storedHead = head.optional ? options.lmHead ?? (untied ? params.get(head.name) : undefined) : undefined;
   const config = head.optional ? { ...model.config, tie_word_embeddings: !storedHead } : model.config;
   const configJson = family.configJson(config, model.rawConfig ?? {}, `${join(target, CONFIG_FILE)} (not written)`);
   const tensors = new Map<string, TensorInput>();
   const shapes = family.paramShapes(config);
   for (const [name, shape] of shapes) {
     const data = name === head.name && storedHead ? storedHead : params.get(name);
-    if (data === undefined || data === null) throw fail(name, `is missing from the params map (expected shape [${shape.join(', ')}])`);
+    if (!data) throw fail(name, `is missing from the params map (expected shape [${shape.join(', ')}])`);
     if (!(data instanceof Float32Array)) throw fail(name, 'must be a Float32Array');
     if (data.length !== elementCount(shape)) {
-      throw fail(name, `has ${data.length} values but shape [${shape.join(', ')}] for this config needs ${elementCount(shape)}; the params do not match the config`);
+      const needs = `shape [${shape.join(', ')}] for this config needs ${elementCount(shape)}`;
+      throw fail(name, `has ${data.length} values but ${needs}; the params do not match the config`);
     }
     tensors.set(name, { dtype: 'F32', shape, data });
   }
   for (const name of params.keys()) {
     if (tensors.has(name)) continue;
-    if (name === head.name) throw userError(weightsFile, `cannot save: params has "${name}" but the config says the head is tied; set tie_word_embeddings: false or pass it as options.lmHead`, 'file');
-    throw userError(weightsFile, `cannot save: parameter "${name}" is not part of a ${family.name} model with ${family.sizeFields(model.config)}; remove it or fix the config`, 'file');
+    if (name === head.name) {
+      const fix = 'set tie_word_embeddings: false or pass it as options.lmHead';
+      throw fileError(weightsFile, `cannot save: params has "${name}" but the config says the head is tied; ${fix}`);
+    }
+    throw fail(name, `is not part of a ${family.name} model with ${family.sizeFields(model.config)}; remove it or fix the config`);
   }
-  if (manifest !== undefined && !isObject(manifest)) throw userError(join(target, MANIFEST_FILE), 'cannot save: the manifest must be a JSON object', 'file');
+  if (manifest !== undefined && !isObject(manifest)) {
+    throw fileError(join(target, MANIFEST_FILE), 'cannot save: the manifest must be a JSON object');
+  }
 
   // Read before the commit, so that saving over the source folder itself keeps them.
   const carried: FolderFile[] = [];
   for (const f of options.copyFrom ? CARRIED_FILES : []) {
-    if (existsSync(join(options.copyFrom!, f))) carried.push({ name: f, chunks: [readFileSync(join(options.copyFrom!, f))] });
+    const file = join(options.copyFrom!, f);
+    if (existsSync(file)) carried.push({ name: f, chunks: [readFileSync(file)] });
   }
   const text = (x: unknown) => [Buffer.from(`${JSON.stringify(x, null, 2)}\n`, 'utf8')];
   const records = commitFolder(target, [
@@ -331,7 +367,8 @@ export function saveModel(
 
 /** A GPT-2 checkpoint save (saveModel with a TinyMem config). */
 export const saveCheckpoint = (
-  dir: string, config: Gpt2Config & Partial<Gpt2CheckpointConfig>, params: Map<string, Float32Array>, manifest?: Record<string, unknown>, options?: SaveOptions,
+  dir: string, config: Gpt2Config & Partial<Gpt2CheckpointConfig>, params: Map<string, Float32Array>,
+  manifest?: Record<string, unknown>, options?: SaveOptions,
 ): SavedCheckpoint => saveModel(dir, { config }, params, manifest, options);
 
 /** saveModel with the source folder's tokenizer files and `extra` files (masks.safetensors). */

@@ -5,15 +5,16 @@ import { UserError } from '../../shared/userError';
 import { showValue } from '../../shared/showValue';
 
 /** An integer field; `what` reads "an integer ≥ 1" or "a positive integer". */
-export const int = (what: string, min = 1) =>
-  v.custom<number>((x) => typeof x === 'number' && Number.isInteger(x) && x >= min, (i) => `must be ${what}, got ${showValue(i.input)}; fix config.json`);
+export const int = (what: string, min = 1) => v.custom<number>((x) => Number.isInteger(x) && (x as number) >= min,
+  (i) => `must be ${what}, got ${showValue(i.input)}; fix config.json`);
 
 /** A finite number field with a default (for a missing or null value). */
 export const num = (fallback: number, ok: (x: number) => boolean, range: string) =>
-  v.nullish(v.custom<number>((x) => typeof x === 'number' && Number.isFinite(x) && ok(x), (i) => `must be a number ${range}, got ${showValue(i.input)}; fix config.json`), fallback);
+  v.nullish(v.custom<number>((x) => typeof x === 'number' && Number.isFinite(x) && ok(x),
+    (i) => `must be a number ${range}, got ${showValue(i.input)}; fix config.json`), fallback);
 
-export const bool = (fallback: boolean) =>
-  v.nullish(v.custom<boolean>((x) => typeof x === 'boolean', (i) => `must be true or false, got ${showValue(i.input)}; fix config.json`), fallback);
+export const bool = (fallback: boolean) => v.nullish(v.custom<boolean>((x) => typeof x === 'boolean',
+  (i) => `must be true or false, got ${showValue(i.input)}; fix config.json`), fallback);
 
 /** A field that must not have a value this engine does not implement. */
 export const refuse = (bad: (x: unknown) => boolean, message: string) => v.optional(v.custom((x) => !bad(x), message));
@@ -22,12 +23,13 @@ export const refuse = (bad: (x: unknown) => boolean, message: string) => v.optio
 export const missing = (hint: (key: string) => string) => (i: v.BaseIssue<unknown>) =>
   i.path ? `is missing; ${hint(String(i.path[0]!.key))}` : 'must be a JSON object; fix config.json';
 
-export const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+export const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** Parses `raw` with `schema`; every issue becomes a problem at `file`, prefixed with the field it is about. */
 export function parseJson<S extends v.GenericSchema>(schema: S, raw: unknown, file: string): v.InferOutput<S> {
   const r = v.safeParse(schema, raw);
   if (r.success) return r.output;
-  const problems = r.issues.map((i) => ({ path: file, message: i.path?.length ? `"${i.path.map((p) => p.key).join('.')}" ${i.message}` : i.message }));
-  throw new UserError(problems, 'file');
+  const field = (i: v.BaseIssue<unknown>) => (i.path?.length ? `"${i.path.map((p) => p.key).join('.')}" ` : '');
+  throw new UserError(r.issues.map((i) => ({ path: file, message: field(i) + i.message })), 'file');
 }

@@ -44,13 +44,14 @@ export interface MlpNames {
 
 export type MatrixLayout = 'in_out' | 'out_in';
 type Params = Record<string, Tensor>;
+type Decoded = { logits: Tensor; cache: KVCache };
 
 export interface ModelFamily<C extends object = ModelConfig> {
   /** config.json's model_type, a name for messages, and transformers' class (config.json's architectures). */
   modelType: string;
   name: string;
   architecture: string;
-  /** A parsed config.json, validated with defaults filled in (UserError naming file and field); notes say what was assumed. */
+  /** A parsed config.json, checked (UserError at `file`) with defaults filled in; notes say what was assumed. */
   parseConfig(raw: unknown, file: string): { config: C; notes: string[] };
   /** A training job's plain-data config, validated with defaults filled in (errors name "model.config.<field>"). */
   trainConfig(raw: unknown): C;
@@ -69,9 +70,9 @@ export interface ModelFamily<C extends object = ModelConfig> {
   /** Logits [B, T, V] for int64 tokens [B, T], and each layer's MLP activations [B, T, inner]. */
   forward(c: C, P: Params, tokens: Tensor, o?: ModelOptions): { logits: Tensor; activations: Tensor[] };
   /** Runs a prompt: last-position logits [B, V] and key/value caches with room for `capacity` positions. */
-  prefill(c: C, P: Params, tokens: Tensor, capacity: number, o?: ModelOptions): { logits: Tensor; cache: KVCache };
+  prefill(c: C, P: Params, tokens: Tensor, capacity: number, o?: ModelOptions): Decoded;
   /** One decoding step of tokens [B, 1] at position `pos` (int64 [1]) against the caches. */
-  decodeStep(c: C, P: Params, tokens: Tensor, pos: Tensor, cache: KVCache, o?: ModelOptions): { logits: Tensor; cache: KVCache };
+  decodeStep(c: C, P: Params, tokens: Tensor, pos: Tensor, cache: KVCache, o?: ModelOptions): Decoded;
   /** The MLP tensors the methods edit. */
   mlp: { layout: MatrixLayout; names(layer: number): MlpNames; tensor: RegExp };
   /** How the weights are stored in model.safetensors. */
@@ -101,4 +102,4 @@ export const SUPPORTED_MODEL_TYPES = FAMILIES.map((f) => f.modelType) as ModelTy
 export const familyOf = (c: object): ModelFamily =>
   FAMILIES.find((f) => f.modelType === (c as { model_type?: string }).model_type) ?? gpt2;
 
-export const familyOfType = (modelType: string): ModelFamily | undefined => FAMILIES.find((f) => f.modelType === modelType);
+export const familyOfType = (type: string): ModelFamily | undefined => FAMILIES.find((f) => f.modelType === type);

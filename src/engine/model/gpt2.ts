@@ -6,7 +6,7 @@
 //
 // Optional inputs used by the mitigation methods:
 //   neuronMasks[i]  [inner]          multiplies layer i's MLP activations (0/1 ablation or real-valued slimming)
-//   weightMasks[i]  {c_fc?, c_proj?} elementwise masks on layer i's MLP weight matrices (Subnet, pruning)
+//   weightMasks[i]  {up?, down?}     elementwise masks on layer i's c_fc / c_proj weights (Subnet, pruning)
 //   onActivation    hook that sees (and may replace) each layer's MLP activations: read them, scale them, or make
 //                   them a differentiable graph input
 //   dropout         explicit 0/1 masks for the embedding and residual dropouts, with their rate p
@@ -192,10 +192,7 @@ export function declareGpt2Params(g: Graph, c: Gpt2Config, dtype: DType = 'float
   return Object.fromEntries(gpt2ParamShapes(c).map(([name, shape]) => [name, g.input(name, dtype, shape)]));
 }
 
-export interface Gpt2Options {
-  neuronMasks?: (Tensor | undefined)[];
-  weightMasks?: ({ c_fc?: Tensor; c_proj?: Tensor } | undefined)[];
-  onActivation?: (layer: number, act: Tensor) => Tensor;
+export interface Gpt2Options extends ModelOptions {
   dropout?: { p: number; embd?: Tensor; attn?: (Tensor | undefined)[]; mlp?: (Tensor | undefined)[] };
   /** Multiplies each block's input hidden state, e.g. [B, 1, C] per-example channel masks (example-tied dropout). */
   blockInputMasks?: (Tensor | undefined)[];
@@ -237,8 +234,8 @@ function blocks(c: Gpt2Config, P: Record<string, Tensor>, x: Tensor, o: Gpt2Opti
     // MLP
     const m = F.layerNorm(x, p('ln_2.weight'), p('ln_2.bias'), c.layer_norm_epsilon);
     const wm = o.weightMasks?.[i];
-    const fc = wm?.c_fc ? F.mul(p('mlp.c_fc.weight'), wm.c_fc) : p('mlp.c_fc.weight');
-    const proj = wm?.c_proj ? F.mul(p('mlp.c_proj.weight'), wm.c_proj) : p('mlp.c_proj.weight');
+    const fc = wm?.up ? F.mul(p('mlp.c_fc.weight'), wm.up) : p('mlp.c_fc.weight');
+    const proj = wm?.down ? F.mul(p('mlp.c_proj.weight'), wm.down) : p('mlp.c_proj.weight');
     let act = ACT[c.activation_function](F.add(F.matmul(m, fc), p('mlp.c_fc.bias')));
     if (o.neuronMasks?.[i]) act = F.mul(act, o.neuronMasks[i]!);
     if (o.onActivation) act = o.onActivation(i, act);
@@ -309,12 +306,6 @@ export function gpt2SequenceLosses(c: Gpt2Config, P: Record<string, Tensor>, tok
   return F.crossEntropy(gpt2Forward(c, P, tokens, o).logits, nextTokenTargets(tokens), { reduction: 'sequence' });
 }
 
-const options = (o: ModelOptions = {}): Gpt2Options => ({
-  neuronMasks: o.neuronMasks,
-  onActivation: o.onActivation,
-  weightMasks: o.weightMasks?.map((m) => (m ? { c_fc: m.up, c_proj: m.down } : undefined)),
-});
-
 export const gpt2: ModelFamily<Gpt2Config> = {
   modelType: 'gpt2',
   name: 'GPT-2',
@@ -328,9 +319,9 @@ export const gpt2: ModelFamily<Gpt2Config> = {
   contextField: 'n_positions',
   paramShapes: gpt2ParamShapes,
   init: initGpt2Params,
-  forward: (c, P, tokens, o) => gpt2Forward(c, P, tokens, options(o)),
-  prefill: (c, P, tokens, capacity, o) => gpt2Prefill(c, P, tokens, capacity, options(o)),
-  decodeStep: (c, P, tokens, pos, cache, o) => gpt2DecodeStep(c, P, tokens, pos, cache, options(o)),
+  forward: gpt2Forward,
+  prefill: gpt2Prefill,
+  decodeStep: gpt2DecodeStep,
   mlp: {
     layout: 'in_out',
     names: (l) => ({ up: `transformer.h.${l}.mlp.c_fc.weight`, upBias: `transformer.h.${l}.mlp.c_fc.bias`, down: `transformer.h.${l}.mlp.c_proj.weight`, downBias: `transformer.h.${l}.mlp.c_proj.bias` }),
