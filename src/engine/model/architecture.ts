@@ -2,11 +2,13 @@
 // function looks up the config's family (family.ts) and asks it.
 import type { DType, Graph, Tensor } from '../graph/index';
 import type { KVCache } from './attention';
-import { type MatrixLayout, type MlpNames, type ModelConfig, type ModelDims, type ModelOptions, FAMILIES, familyOf } from './family';
+import type { MatrixLayout, MlpNames, ModelConfig, ModelDims, ModelOptions } from './family';
+import { FAMILIES, familyOf } from './family';
 
 export type { KVCache } from './attention';
 export { nextTokenTargets } from './gpt2';
-export { type ModelConfig, type ModelDims, type ModelOptions, type ModelType, type MlpNames, type MatrixLayout, SUPPORTED_MODEL_TYPES, familyOf } from './family';
+export type { ModelConfig, ModelDims, ModelOptions, ModelType, MlpNames, MatrixLayout } from './family';
+export { familyOf } from './family';
 
 export const dims = (c: ModelConfig): ModelDims => familyOf(c).dims(c);
 

@@ -123,8 +123,6 @@ export function folderFamily(dir: string): ModelFamily {
   throw fileError(file, `"model_type" is ${t === undefined ? 'missing' : JSON.stringify(t)}; tinymem runs ${types} models (${classes} e.g. Pythia); ${fix}`);
 }
 
-export const folderModelType = (dir: string): ModelType => folderFamily(dir).modelType as ModelType;
-
 /** Loads a model folder of any family (TinyMem checkpoints included). */
 export function loadModelFolder(dir: string, options: { verifyHash?: boolean } = {}): LoadedModel {
   const root = checkFolder(dir, 'model');
@@ -280,8 +278,8 @@ function loadFolder(root: string, family: ModelFamily, verifyHash = false): Load
   for (const [dtype, n] of converted) notes.push(`${n} tensor(s) stored as ${dtype} were converted to F32`);
 
   warnNonFinite(weightsFile, params);
-  const modelType = family.modelType as ModelType;
-  return { dir: root, modelType, config, rawConfig: raw as Record<string, unknown>, params, lmHead, manifest, notes };
+  const rawConfig = raw as Record<string, unknown>;
+  return { dir: root, modelType: family.modelType, config, rawConfig, params, lmHead, manifest, notes };
 }
 
 export interface SaveOptions {

@@ -1,8 +1,9 @@
-// The pieces config.json schemas are made of, and the one place a schema's issues become UserError problems: each
-// problem is at the file, its message names the field ("n_embd" must be …) as the messages always have.
+// Pieces the model families are made of: parts of config.json schemas, the one place a schema's issues become
+// UserError problems (each at the file, its message naming the field: "n_embd" must be …), and name helpers.
 import * as v from 'valibot';
 import { UserError } from '../../shared/userError';
 import { showValue } from '../../shared/showValue';
+import type { MlpNames } from './family';
 
 /** An integer field; `what` reads "an integer ≥ 1" or "a positive integer". */
 export const int = (what: string, min = 1) => v.custom<number>((x) => Number.isInteger(x) && (x as number) >= min,
@@ -33,3 +34,12 @@ export function parseJson<S extends v.GenericSchema>(schema: S, raw: unknown, fi
   const field = (i: v.BaseIssue<unknown>) => (i.path?.length ? `"${i.path.map((p) => p.key).join('.')}" ` : '');
   throw new UserError(r.issues.map((i) => ({ path: file, message: field(i) + i.message })), 'file');
 }
+
+/** The MLP's up/down weight and bias names, its projections being `${prefix}${up}` and `${prefix}${down}`. */
+export const mlpTensorNames = (prefix: string, up: string, down: string): MlpNames => ({
+  up: `${prefix}${up}.weight`, upBias: `${prefix}${up}.bias`, down: `${prefix}${down}.weight`, downBias: `${prefix}${down}.bias`,
+});
+
+/** "n_layer=2, n_embd=16, …" for messages. */
+export const showFields = <C extends object>(c: C, keys: (keyof C)[]): string =>
+  keys.map((k) => `${String(k)}=${c[k] ?? 'null'}`).join(', ');

@@ -13,6 +13,7 @@ import { type Gpt2Config, gpt2 } from './gpt2';
 import { type NeoxConfig, gptNeox } from './gptNeox';
 
 export type ModelConfig = Gpt2Config | NeoxConfig;
+export type ModelType = 'gpt2' | 'gpt_neox';
 
 /** Hooks every model implements. */
 export interface ModelOptions {
@@ -48,7 +49,7 @@ type Decoded = { logits: Tensor; cache: KVCache };
 
 export interface ModelFamily<C extends object = ModelConfig> {
   /** config.json's model_type, a name for messages, and transformers' class (config.json's architectures). */
-  modelType: string;
+  modelType: ModelType;
   name: string;
   architecture: string;
   /** A parsed config.json, checked (UserError at `file`) with defaults filled in; notes say what was assumed. */
@@ -95,8 +96,6 @@ export interface ModelFamily<C extends object = ModelConfig> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const FAMILIES: readonly ModelFamily<any>[] = [gpt2, gptNeox];
-export type ModelType = 'gpt2' | 'gpt_neox';
-export const SUPPORTED_MODEL_TYPES = FAMILIES.map((f) => f.modelType) as ModelType[];
 
 /** The family of a config: its model_type; TinyMem's own configs have none and are GPT-2. */
 export const familyOf = (c: object): ModelFamily =>

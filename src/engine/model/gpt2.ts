@@ -13,7 +13,7 @@
 import * as v from 'valibot';
 import { F, type DType, type Graph, type Tensor } from '../graph/index';
 import { type Attend, type KVCache, cachedAttend, causalAttend, checkCapacity, prefillResult } from './attention';
-import { bool, int, isObject, missing, num, parseJson, refuse } from './configSchema';
+import { bool, int, isObject, missing, mlpTensorNames, num, parseJson, refuse, showFields } from './configSchema';
 import type { ModelFamily, ModelOptions } from './family';
 import { showValue } from '../../shared/showValue';
 import { userError } from '../../shared/userError';
@@ -313,9 +313,11 @@ export const gpt2: ModelFamily<Gpt2Config> = {
   parseConfig: (raw, file) => ({ config: validateConfig(raw, file), notes: [] }),
   trainConfig: resolveGpt2Config,
   configJson: (c, _raw, file) => makeCheckpointConfig(c, file),
-  dims: (c) => ({ layers: c.n_layer, hidden: c.n_embd, heads: c.n_head, inner: mlpWidth(c), vocab: c.vocab_size, context: c.n_positions }),
+  dims: (c) => ({
+    layers: c.n_layer, hidden: c.n_embd, heads: c.n_head, inner: mlpWidth(c), vocab: c.vocab_size, context: c.n_positions,
+  }),
   withLayers: (c, n_layer) => ({ ...c, n_layer }),
-  sizeFields: (c) => `n_layer=${c.n_layer}, n_embd=${c.n_embd}, n_inner=${c.n_inner ?? 'null'}, vocab_size=${c.vocab_size}, n_positions=${c.n_positions}`,
+  sizeFields: (c) => showFields(c, ['n_layer', 'n_embd', 'n_inner', 'vocab_size', 'n_positions']),
   contextField: 'n_positions',
   paramShapes: gpt2ParamShapes,
   init: initGpt2Params,
@@ -324,7 +326,7 @@ export const gpt2: ModelFamily<Gpt2Config> = {
   decodeStep: gpt2DecodeStep,
   mlp: {
     layout: 'in_out',
-    names: (l) => ({ up: `transformer.h.${l}.mlp.c_fc.weight`, upBias: `transformer.h.${l}.mlp.c_fc.bias`, down: `transformer.h.${l}.mlp.c_proj.weight`, downBias: `transformer.h.${l}.mlp.c_proj.bias` }),
+    names: (l) => mlpTensorNames(`transformer.h.${l}.mlp.`, 'c_fc', 'c_proj'),
     tensor: /\.mlp\.(c_fc|c_proj)\.(weight|bias)$/,
   },
   checkpoint: {

@@ -14,7 +14,7 @@
 import * as v from 'valibot';
 import { F, type DType, type Graph, type Tensor } from '../graph/index';
 import { type Attend, type KVCache, cachedAttend, causalAttend, checkCapacity, prefillResult } from './attention';
-import { bool, int, missing, num, parseJson, refuse } from './configSchema';
+import { bool, int, missing, mlpTensorNames, num, parseJson, refuse, showFields } from './configSchema';
 import type { ModelFamily, ModelOptions as NeoxOptions } from './family';
 
 const ACTIVATIONS = ['gelu', 'gelu_new', 'relu'] as const;
@@ -222,9 +222,6 @@ export function neoxDecodeStep(c: NeoxConfig, P: Record<string, Tensor>, tokens:
   return { logits: head(P, F.reshape(hidden, [tokens.shape[0]!, c.hidden_size])), cache: next };
 }
 
-const sizes = (c: NeoxConfig) =>
-  `num_hidden_layers=${c.num_hidden_layers}, hidden_size=${c.hidden_size}, intermediate_size=${c.intermediate_size}, vocab_size=${c.vocab_size}, max_position_embeddings=${c.max_position_embeddings}`;
-const mlpName = (l: number, n: string) => `${layerPrefix(l)}mlp.${n}`;
 
 export const gptNeox: ModelFamily<NeoxConfig> = {
   modelType: 'gpt_neox',
@@ -234,10 +231,15 @@ export const gptNeox: ModelFamily<NeoxConfig> = {
   trainConfig: (raw) => validateNeoxConfig({ ...(raw as object), model_type: 'gpt_neox' }, 'model.config').config,
   // The stored config keeps every original field, with the values this engine ran and F32 weights.
   configJson: ({ model_type: _t, ...fields }, raw) =>
-    ({ ...raw, ...fields, model_type: 'gpt_neox', architectures: raw.architectures ?? ['GPTNeoXForCausalLM'], tie_word_embeddings: false, torch_dtype: 'float32' }),
-  dims: (c) => ({ layers: c.num_hidden_layers, hidden: c.hidden_size, heads: c.num_attention_heads, inner: c.intermediate_size, vocab: c.vocab_size, context: c.max_position_embeddings }),
+    ({ ...raw, ...fields, model_type: 'gpt_neox', architectures: raw.architectures ?? ['GPTNeoXForCausalLM'],
+      tie_word_embeddings: false, torch_dtype: 'float32' }),
+  dims: (c) => ({
+    layers: c.num_hidden_layers, hidden: c.hidden_size, heads: c.num_attention_heads, inner: c.intermediate_size,
+    vocab: c.vocab_size, context: c.max_position_embeddings,
+  }),
   withLayers: (c, num_hidden_layers) => ({ ...c, num_hidden_layers }),
-  sizeFields: sizes,
+  sizeFields: (c) =>
+    showFields(c, ['num_hidden_layers', 'hidden_size', 'intermediate_size', 'vocab_size', 'max_position_embeddings']),
   contextField: 'max_position_embeddings',
   paramShapes: neoxParamShapes,
   init: initNeoxParams,
@@ -246,7 +248,7 @@ export const gptNeox: ModelFamily<NeoxConfig> = {
   decodeStep: neoxDecodeStep,
   mlp: {
     layout: 'out_in',
-    names: (l) => ({ up: mlpName(l, 'dense_h_to_4h.weight'), upBias: mlpName(l, 'dense_h_to_4h.bias'), down: mlpName(l, 'dense_4h_to_h.weight'), downBias: mlpName(l, 'dense_4h_to_h.bias') }),
+    names: (l) => mlpTensorNames(`${layerPrefix(l)}mlp.`, 'dense_h_to_4h', 'dense_4h_to_h'),
     tensor: /\.mlp\.(dense_h_to_4h|dense_4h_to_h)\.(weight|bias)$/,
   },
   checkpoint: {
