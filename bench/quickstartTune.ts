@@ -12,7 +12,6 @@ import { Runtime } from '../src/engine/runtime/session';
 import { evaluate, noiseFilter } from '../src/engine/metrics/index';
 import { QUICKSTART_PRESET, parseOverrides, presetDataset, presetModelConfig, presetToJob, resolvePreset } from '../src/engine/presets';
 import { runTraining } from '../src/engine/train/trainLoop';
-import '../src/engine/model/gpt2Training';
 import type { TrainState } from '../src/shared/engineMessages';
 
 const args = process.argv.slice(2);

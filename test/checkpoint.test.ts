@@ -6,8 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { UserError } from '../src/shared/userError';
 import {
-  CheckpointError, type Gpt2CheckpointConfig, contentHash, gpt2ParamShapes, loadCheckpoint, makeCheckpointConfig,
+  type Gpt2CheckpointConfig, contentHash, gpt2ParamShapes, loadCheckpoint, makeCheckpointConfig,
   saveCheckpoint,
 } from '../src/engine/model/checkpoint';
 import { type TensorInput, readSafetensors, writeSafetensors } from '../src/engine/model/safetensors';
@@ -45,7 +46,7 @@ function randomParams(c: Gpt2CheckpointConfig, seed = 1): Map<string, Float32Arr
   return params;
 }
 
-/** Asserts fn throws a CheckpointError (or SafetensorsError) whose message starts with `file` and matches re. */
+/** Asserts fn throws a UserError (or SafetensorsError) whose message starts with `file` and matches re. */
 function throwsNaming(fn: () => unknown, file: string, re: RegExp): void {
   assert.throws(fn, (e: Error) => {
     assert.ok(e.message.startsWith(`${file}: `), `expected the message to start with ${file}: ${e.message}`);
@@ -258,7 +259,7 @@ test('bad checkpoints are reported naming the file, the tensor or field, and wha
     const dir = handCheckpoint(cfg, f32(params));
     const file = join(dir, 'config.json');
     throwsNaming(() => loadCheckpoint(dir), file, re);
-    if (field) assert.throws(() => loadCheckpoint(dir), (e: unknown) => e instanceof CheckpointError && e.tensor === field);
+    if (field) assert.throws(() => loadCheckpoint(dir), (e: unknown) => e instanceof UserError && e.problems[0]!.message.startsWith(`"${field}" `));
   }
 
   const weights = (dir: string) => join(dir, 'model.safetensors');
@@ -271,7 +272,7 @@ test('bad checkpoints are reported naming the file, the tensor or field, and wha
   shaped['transformer.h.0.attn.c_attn.weight'] = { dtype: 'F32', shape: [48, 16], data: params.get('transformer.h.0.attn.c_attn.weight')! };
   dir = handCheckpoint(config, shaped);
   throwsNaming(() => loadCheckpoint(dir), weights(dir), /tensor "transformer\.h\.0\.attn\.c_attn\.weight" has shape \[48, 16\] but config\.json .* needs \[16, 48\]/);
-  assert.throws(() => loadCheckpoint(dir), (e: unknown) => e instanceof CheckpointError && e.tensor === 'transformer.h.0.attn.c_attn.weight');
+  assert.throws(() => loadCheckpoint(dir), (e: unknown) => e instanceof UserError && e.problems[0]!.message.startsWith('tensor "transformer.h.0.attn.c_attn.weight" '));
 
   // Weights of a 3-layer model under a config that says 2.
   const deeper = f32(params);

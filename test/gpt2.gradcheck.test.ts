@@ -31,8 +31,8 @@ function build(c: Gpt2Config, seed: number) {
     };
     const neuronMasks = [0, 1].map((i) => mask(`neuron_mask_${i}`, [inner], () => 0.5 + r.uniform()));
     const weightMasks = [0, 1].map((i) => ({
-      c_fc: mask(`c_fc_mask_${i}`, [c.n_embd, inner], () => (r.uniform() < 0.8 ? 1 : 0)),
-      c_proj: mask(`c_proj_mask_${i}`, [inner, c.n_embd], () => r.uniform()),
+      up: mask(`c_fc_mask_${i}`, [c.n_embd, inner], () => (r.uniform() < 0.8 ? 1 : 0)),
+      down: mask(`c_proj_mask_${i}`, [inner, c.n_embd], () => r.uniform()),
     }));
     const dropMask = () => (r.uniform() < 0.9 ? 1 : 0);
     const dropout = {

@@ -9,7 +9,6 @@ import { buildMathDataset, rowsOf } from '../src/engine/data/index';
 import { Rng } from '../src/engine/data/rng';
 import { saveCheckpoint, loadCheckpoint, makeCheckpointConfig } from '../src/engine/model/checkpoint';
 import type { Gpt2Config } from '../src/engine/model/gpt2';
-import '../src/engine/model/gpt2Training';
 import { greedyContinuation, sequenceLosses } from '../src/engine/metrics/score';
 import { Runtime } from '../src/engine/runtime/session';
 import { getModel } from '../src/engine/train/models';

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { paramShapes } from '../src/engine/model/architecture';
-import { loadModelFolder, saveModelFolder } from '../src/engine/model/hfFolder';
+import { loadModelFolder, saveModelFolder } from '../src/engine/model/checkpoint';
 import { loadTokenizer } from '../src/engine/model/hfTokenizer';
 import { readSequenceFile, readTextOrTokens } from '../src/engine/data/memorizedSequences';
 import { readSafetensors } from '../src/engine/model/safetensors';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { greedyContinuation, sequenceLogits, sequenceLosses } from '../src/engine/metrics/score';
-import { loadModelFolder } from '../src/engine/model/hfFolder';
+import { loadModelFolder } from '../src/engine/model/checkpoint';
 import { Runtime } from '../src/engine/runtime/session';
 import {
   TOKENIZER_VOCAB, freshDir, gpt2RawConfig, neoxRawConfig, randomGpt2Params, randomNeoxParams, torchLogits, writeGpt2Folder, writeNeoxFolder,

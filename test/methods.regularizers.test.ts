@@ -11,7 +11,7 @@ import { after, test } from 'node:test';
 import { F, Graph, compileGraph, gradients } from '../src/engine/graph/index';
 import { Rng } from '../src/engine/data/rng';
 import { type Gpt2Config, declareGpt2Params, gpt2Forward, initGpt2Params } from '../src/engine/model/gpt2';
-import { resolveGpt2Config } from '../src/engine/model/gpt2Training';
+import { resolveGpt2Config } from '../src/engine/model/gpt2';
 import { getRegularizer, resolveHyperParams } from '../src/engine/methods/registry';
 import '../src/engine/methods/index';
 import { LossDropper, percentile } from '../src/engine/methods/regularizers/lossTruncation';

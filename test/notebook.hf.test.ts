@@ -12,7 +12,7 @@ import { Rng } from '../src/engine/data/rng';
 import { completionsAt, hoverAt } from '../src/extension/assist';
 import { parseStep } from '../src/engine/notebook/parseStep';
 import { runNotebook } from '../src/engine/notebook/runNotebook';
-import { loadModelFolder } from '../src/engine/model/hfFolder';
+import { loadModelFolder } from '../src/engine/model/checkpoint';
 import { modelGenerator } from '../src/engine/metrics/memorization';
 import { Runtime } from '../src/engine/runtime/session';
 import type { NotebookFile } from '../src/shared/notebookFormat';

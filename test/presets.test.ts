@@ -7,7 +7,7 @@ import { Rng } from '../src/engine/data/rng';
 import { MATH_EOS } from '../src/engine/data/mathTokenizer';
 import { evaluate, noiseFilter } from '../src/engine/metrics/index';
 import { UserError } from '../src/shared/userError';
-import { resolveGpt2Config } from '../src/engine/model/gpt2Training';
+import { resolveGpt2Config } from '../src/engine/model/gpt2';
 import {
   PRESETS,
   QUICKSTART_PRESET,

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
 import { Rng } from '../src/engine/data/rng';
-import { loadModelFolder } from '../src/engine/model/hfFolder';
+import { loadModelFolder } from '../src/engine/model/checkpoint';
 import { modelGenerator } from '../src/engine/metrics/memorization';
 import { Runtime } from '../src/engine/runtime/session';
 import { parseNotebook } from '../src/shared/notebookFormat';

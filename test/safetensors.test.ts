@@ -5,8 +5,9 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { UserError } from '../src/shared/userError';
 import {
-  SafetensorsError, type TensorInput, contentHash, parseSafetensors, readSafetensors, readSafetensorsDir,
+  type TensorInput, contentHash, parseSafetensors, readSafetensors, readSafetensorsDir,
   readSafetensorsHeader, readShardedSafetensors, serializeSafetensors, writeSafetensors,
 } from '../src/engine/model/safetensors';
 import {
@@ -231,7 +232,7 @@ test('writing refuses mismatched data and reserved names, naming the tensor', ()
     [{ __metadata__: { dtype: 'U8', shape: [0], data: new Uint8Array(0) } }, /reserved/],
   ];
   for (const [tensors, re] of bad) {
-    assert.throws(() => writeSafetensors(file, tensors), (e: Error) => e instanceof SafetensorsError
+    assert.throws(() => writeSafetensors(file, tensors), (e: Error) => e instanceof UserError
       && e.message.startsWith(file) && re.test(e.message));
   }
   assert.deepEqual(readdirSync(root).filter((f) => f.startsWith('.bad-write') || f === 'bad-write.safetensors'), []);
@@ -281,7 +282,7 @@ test('corrupt files give errors that name the file and say what is wrong', () =>
   for (const [what, bytes, re] of cases) {
     const file = tmpFile(bytes);
     const check = (e: unknown) => {
-      assert.ok(e instanceof SafetensorsError, what);
+      assert.ok(e instanceof UserError, what);
       assert.ok(e.message.startsWith(`${file}: `), `${what}: ${e.message}`);
       assert.match(e.message, re, what);
       return true;

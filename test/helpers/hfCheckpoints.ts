@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Rng } from '../../src/engine/data/rng';
 import { initGpt2Params } from '../../src/engine/model/gpt2';
 import { initNeoxParams } from '../../src/engine/model/gptNeox';
-import { validateNeoxConfig } from '../../src/engine/model/hfFolder';
+import { validateNeoxConfig } from '../../src/engine/model/gptNeox';
 import { type TensorInput, writeSafetensors } from '../../src/engine/model/safetensors';
 
 const made: string[] = [];

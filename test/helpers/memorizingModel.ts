@@ -5,7 +5,6 @@
 import { type TokenMatrix, gatherRows } from '../../src/engine/data/index';
 import { loadCheckpoint, makeCheckpointConfig, saveCheckpoint } from '../../src/engine/model/checkpoint';
 import type { Gpt2Config } from '../../src/engine/model/gpt2';
-import '../../src/engine/model/gpt2Training';
 import { evaluate, measureMemorization } from '../../src/engine/metrics/index';
 import { presetModelConfig, presetToJob, resolvePreset } from '../../src/engine/presets';
 import type { Runtime } from '../../src/engine/runtime/session';

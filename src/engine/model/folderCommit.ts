@@ -13,7 +13,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { contentHash } from './safetensors';
 import { fsyncDir, writeChunksSync, writeFileAtomicSync } from '../../shared/atomicWrite';
 import { cleanStaleLeftovers, staleLeftovers, tempSibling } from '../../shared/saveLeftovers';
-import { WriteError, asWriteError } from '../../shared/writeError';
+import { asWriteError, writeError } from '../../shared/writeError';
 
 /** The manifest version this tinymem writes; a manifest with a higher one is refused on load. */
 export const MANIFEST_VERSION = 1;
@@ -73,7 +73,7 @@ export function commitFolder(dir: string, files: readonly FolderFile[], manifest
   // A symlinked folder is replaced where it points, so the link stays.
   if (existsSync(target)) {
     target = realpathSync(target);
-    if (!statSync(target).isDirectory()) throw new WriteError(target,
+    if (!statSync(target).isDirectory()) throw writeError(target,
       'exists and is not a folder; pick a folder path for the checkpoint');
   }
   // Leftovers of killed saves next to the folder (of this folder or its siblings) go first.
@@ -144,7 +144,7 @@ function swapIn(tmp: string, target: string): void {
     rmSync(tmp, { recursive: true, force: true });
     const code = (e as NodeJS.ErrnoException).code;
     if (!previous && (code === 'ENOTEMPTY' || code === 'EEXIST')) {
-      throw new WriteError(target, 'another process created this folder while the checkpoint was being saved; save ' +
+      throw writeError(target, 'another process created this folder while the checkpoint was being saved; save ' +
         'again or pick another folder');
     }
     throw asWriteError(target, e, previous ? 'the folder\'s previous contents are unchanged' : 'nothing was written');

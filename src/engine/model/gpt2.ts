@@ -6,13 +6,20 @@
 //
 // Optional inputs used by the mitigation methods:
 //   neuronMasks[i]  [inner]          multiplies layer i's MLP activations (0/1 ablation or real-valued slimming)
-//   weightMasks[i]  {c_fc?, c_proj?} elementwise masks on layer i's MLP weight matrices (Subnet, pruning)
+//   weightMasks[i]  {up?, down?}     elementwise masks on layer i's c_fc / c_proj weights (Subnet, pruning)
 //   onActivation    hook that sees (and may replace) each layer's MLP activations: read them, scale them, or make
 //                   them a differentiable graph input
 //   dropout         explicit 0/1 masks for the embedding and residual dropouts, with their rate p
+import * as v from 'valibot';
 import { F, type DType, type Graph, type Tensor } from '../graph/index';
+import { type Attend, type KVCache, cachedAttend, causalAttend, checkCapacity, prefillResult } from './attention';
+import { bool, int, isObject, missing, mlpTensorNames, num, parseJson, refuse, showFields } from './configSchema';
+import type { ModelFamily, ModelOptions } from './family';
+import { showValue } from '../../shared/showValue';
+import { userError } from '../../shared/userError';
 
-export type Activation = 'relu' | 'gelu_new' | 'gelu';
+export const ACTIVATIONS = ['relu', 'gelu_new', 'gelu'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
 
 /** The GPT2Config fields the model uses, named as in Hugging Face's config.json. */
 export interface Gpt2Config {
@@ -35,6 +42,105 @@ export interface Gpt2Config {
    * transformers ignores the field and runs the unscaled model.
    */
   tinymem_block_input_scale?: number[];
+}
+
+const INT = 'an integer ≥ 1';
+const tokenId = v.optional(v.nullable(v.custom<number>((x) => Number.isInteger(x) && (x as number) >= 0,
+  (i) => `must be a token id (integer ≥ 0) or null, got ${showValue(i.input)}; fix config.json`)), 50256);
+const dropout = num(0.1, (x) => x >= 0 && x < 1, 'in [0, 1)');
+const validScale = (s: unknown, n: number) => s === undefined || (Array.isArray(s) && s.length === n && s.every((x) => Number.isFinite(x)));
+
+/**
+ * config.json of a GPT-2 model. Missing optional fields get transformers' GPT2Config defaults, so configs from the
+ * Hub load; the size fields (vocab_size, n_positions or n_ctx, n_embd, n_layer, n_head) are required. Attention
+ * variants this engine does not implement would silently change the model: they are refused.
+ */
+const Gpt2ConfigJson = v.pipe(
+  v.looseObject({
+    scale_attn_weights: refuse((x) => x === false, 'is false; tinymem always scales attention by 1/√head_dim, so it cannot run this model'),
+    scale_attn_by_inverse_layer_idx: refuse((x) => x === true, 'is true; tinymem does not implement it, so it cannot run this model'),
+    add_cross_attention: refuse((x) => x === true, 'is true; tinymem runs decoder-only GPT-2 without cross-attention'),
+  }),
+  v.object({
+    model_type: v.custom<'gpt2'>((x) => x === 'gpt2',
+      (i) => `is ${JSON.stringify(i.input)} but tinymem reads GPT-2 checkpoints only ("model_type": "gpt2"); pick a GPT-2 model`),
+    architectures: v.nullish(v.custom<string[]>((x) => Array.isArray(x) && x.every((a) => typeof a === 'string'),
+      (i) => `must be a list of strings, got ${showValue(i.input)}; fix config.json`), () => ['GPT2LMHeadModel']),
+    vocab_size: int(INT),
+    n_positions: int(INT),
+    n_embd: int(INT),
+    n_layer: int(INT),
+    n_head: int(INT),
+    n_inner: v.nullish(int(INT), null),
+    activation_function: v.nullish(v.picklist(ACTIVATIONS,
+      (i) => `is ${JSON.stringify(i.input)}; tinymem supports ${ACTIVATIONS.map((a) => `"${a}"`).join(', ')}`), 'gelu_new'),
+    layer_norm_epsilon: num(1e-5, (x) => x > 0, '> 0'),
+    initializer_range: num(0.02, (x) => x >= 0, '≥ 0'),
+    bos_token_id: tokenId,
+    eos_token_id: tokenId,
+    resid_pdrop: dropout,
+    embd_pdrop: dropout,
+    attn_pdrop: dropout,
+    tie_word_embeddings: bool(true),
+    use_cache: bool(true),
+    tinymem_block_input_scale: v.optional(v.custom<number[]>(() => true)),
+  }, missing((k) => (k === 'model_type'
+    ? 'add "model_type": "gpt2" if this is a GPT-2 checkpoint (tinymem reads GPT-2 checkpoints only)'
+    : `add it (${INT}) to config.json`))),
+  v.forward(v.check((c) => c.n_embd % c.n_head === 0, (i) => `(${i.input.n_head}) must divide n_embd (${i.input.n_embd}); fix config.json`), ['n_head']),
+  v.forward(v.check((c) => validScale(c.tinymem_block_input_scale, c.n_embd), ({ input: { n_embd, tinymem_block_input_scale: s } }) =>
+    `must be a list of ${n_embd} finite numbers (one per channel), got ${Array.isArray(s) ? `${s.length} entries` : showValue(s)}; remove it or re-save the checkpoint`),
+  ['tinymem_block_input_scale']),
+);
+
+/** config.json as written: the model's fields plus the GPT2Config fields transformers reads. */
+export type Gpt2CheckpointConfig = v.InferOutput<typeof Gpt2ConfigJson>;
+
+/** Checks a parsed config.json (UserError at `file` naming the field). */
+export function validateConfig(raw: unknown, file: string): Gpt2CheckpointConfig {
+  if (!isObject(raw)) {
+    throw userError(file, `must be a JSON object of GPT2Config fields, got ${Array.isArray(raw) ? 'an array' : typeof raw}; re-save the checkpoint or fix config.json`, 'file');
+  }
+  return parseJson(Gpt2ConfigJson, raw.n_positions === undefined && raw.n_ctx !== undefined ? { ...raw, n_positions: raw.n_ctx } : raw, file);
+}
+
+/**
+ * A full config from the model's fields; the rest get TinyMem's values (no dropout, tied head, no KV cache).
+ * Validated, so a config that a save would refuse fails here already.
+ */
+export function makeCheckpointConfig(c: Gpt2Config & Partial<Gpt2CheckpointConfig>, label = 'config'): Gpt2CheckpointConfig {
+  return validateConfig({
+    model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], bos_token_id: null, eos_token_id: null,
+    resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, tie_word_embeddings: true, use_cache: false, ...c,
+  }, label);
+}
+
+/** Validates a training job's plain-data GPT-2 config, naming the offending field ("model.config.n_head: …"). */
+export function resolveGpt2Config(raw: unknown): Gpt2Config {
+  const c = (raw ?? {}) as Partial<Gpt2Config>;
+  const int = (k: keyof Gpt2Config, v: unknown) => {
+    if (!Number.isInteger(v) || (v as number) <= 0) throw new Error(`model.config.${k}: expected a positive integer, got ${JSON.stringify(v)}`);
+    return v as number;
+  };
+  const out: Gpt2Config = {
+    vocab_size: int('vocab_size', c.vocab_size),
+    n_positions: int('n_positions', c.n_positions),
+    n_embd: int('n_embd', c.n_embd),
+    n_layer: int('n_layer', c.n_layer),
+    n_head: int('n_head', c.n_head),
+    n_inner: c.n_inner == null ? null : int('n_inner', c.n_inner),
+    activation_function: c.activation_function ?? 'gelu_new',
+    layer_norm_epsilon: c.layer_norm_epsilon ?? 1e-5,
+    initializer_range: c.initializer_range ?? 0.02,
+  };
+  if (!ACTIVATIONS.includes(out.activation_function)) {
+    throw new Error(`model.config.activation_function: expected one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(out.activation_function)}`);
+  }
+  if (out.n_embd % out.n_head !== 0) throw new Error(`model.config.n_head: n_embd = ${out.n_embd} is not divisible by n_head = ${out.n_head}`);
+  for (const k of ['layer_norm_epsilon', 'initializer_range'] as const) {
+    if (!(out[k] > 0)) throw new Error(`model.config.${k}: expected a positive number, got ${JSON.stringify(out[k])}`);
+  }
+  return out;
 }
 
 export const mlpWidth = (c: Gpt2Config): number => c.n_inner ?? 4 * c.n_embd;
@@ -63,8 +169,6 @@ export function gpt2ParamShapes(c: Gpt2Config): [string, number[]][] {
   return out;
 }
 
-export const countParams = (c: Gpt2Config): number => gpt2ParamShapes(c).reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0);
-
 /**
  * Hugging Face's initialisation: weights and embeddings ~ N(0, initializer_range), the two c_proj weights
  * ~ N(0, initializer_range/√(2·n_layer)) (GPT-2's scaled residual init), biases 0, LayerNorm weights 1.
@@ -88,10 +192,7 @@ export function declareGpt2Params(g: Graph, c: Gpt2Config, dtype: DType = 'float
   return Object.fromEntries(gpt2ParamShapes(c).map(([name, shape]) => [name, g.input(name, dtype, shape)]));
 }
 
-export interface Gpt2Options {
-  neuronMasks?: (Tensor | undefined)[];
-  weightMasks?: ({ c_fc?: Tensor; c_proj?: Tensor } | undefined)[];
-  onActivation?: (layer: number, act: Tensor) => Tensor;
+export interface Gpt2Options extends ModelOptions {
   dropout?: { p: number; embd?: Tensor; attn?: (Tensor | undefined)[]; mlp?: (Tensor | undefined)[] };
   /** Multiplies each block's input hidden state, e.g. [B, 1, C] per-example channel masks (example-tied dropout). */
   blockInputMasks?: (Tensor | undefined)[];
@@ -102,23 +203,6 @@ const ACT: Record<Activation, (x: Tensor) => Tensor> = {
   gelu: (x) => F.gelu(x, 'none'),
   gelu_new: (x) => F.gelu(x, 'tanh'),
 };
-
-/** The most negative finite float32, the value Hugging Face gives masked attention scores. */
-const MASKED = -3.4028234663852886e38;
-
-/**
- * Additive causal mask [T, T]: 0 where key j ≤ query i, else MASKED. Adding it gives the masked scores the value
- * MASKED (|score| ≪ |MASKED|), as masked_fill does, so softmax gives them exactly 0 and, being 0, they pass no
- * gradient: the backward pass needs no mask.
- */
-function causalMask(g: Graph, T: number, dtype: DType): Tensor {
-  const m = new Float64Array(T * T);
-  for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) m[i * T + j] = MASKED;
-  return F.constant(g, m, dtype, [T, T]);
-}
-
-/** Attention for layer i: queries, keys, values [B, H, T, hd] (queries pre-scaled by 1/√hd) → output [B, H, T, hd]. */
-type Attend = (layer: number, q: Tensor, k: Tensor, v: Tensor) => Tensor;
 
 /**
  * The transformer blocks and the final LayerNorm applied to embeddings x [B, T, C]; `attend` says which keys each
@@ -150,8 +234,8 @@ function blocks(c: Gpt2Config, P: Record<string, Tensor>, x: Tensor, o: Gpt2Opti
     // MLP
     const m = F.layerNorm(x, p('ln_2.weight'), p('ln_2.bias'), c.layer_norm_epsilon);
     const wm = o.weightMasks?.[i];
-    const fc = wm?.c_fc ? F.mul(p('mlp.c_fc.weight'), wm.c_fc) : p('mlp.c_fc.weight');
-    const proj = wm?.c_proj ? F.mul(p('mlp.c_proj.weight'), wm.c_proj) : p('mlp.c_proj.weight');
+    const fc = wm?.up ? F.mul(p('mlp.c_fc.weight'), wm.up) : p('mlp.c_fc.weight');
+    const proj = wm?.down ? F.mul(p('mlp.c_proj.weight'), wm.down) : p('mlp.c_proj.weight');
     let act = ACT[c.activation_function](F.add(F.matmul(m, fc), p('mlp.c_fc.bias')));
     if (o.neuronMasks?.[i]) act = F.mul(act, o.neuronMasks[i]!);
     if (o.onActivation) act = o.onActivation(i, act);
@@ -171,27 +255,12 @@ function embed(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor): Tensor
   return F.add(F.gather(P['transformer.wte.weight']!, tokens), F.slice(P['transformer.wpe.weight']!, [0], [T], [0]));
 }
 
-/** Causal self-attention over the sequence itself; records each layer's keys and values in `kv` when given. */
-function causalAttend(T: number, dtype: DType, g: Graph, kv?: { k: Tensor; v: Tensor }[]): Attend {
-  const mask = causalMask(g, T, dtype);
-  return (_i, q, k, v) => {
-    kv?.push({ k, v });
-    return F.matmul(F.softmax(F.add(F.matmul(q, k, { transB: true }), mask), -1), v);
-  };
-}
-
 /** Logits [B, T, V] for int64 tokens [B, T], and each layer's MLP activations [B, T, inner]. */
 export function gpt2Forward(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, o: Gpt2Options = {}): { logits: Tensor; activations: Tensor[] } {
   let x = embed(c, P, tokens);
   if (o.dropout?.embd) x = F.dropout(x, o.dropout.embd, o.dropout.p);
-  const { hidden, activations } = blocks(c, P, x, o, causalAttend(tokens.shape[1]!, x.dtype, tokens.graph));
+  const { hidden, activations } = blocks(c, P, x, o, causalAttend(tokens.graph, tokens.shape[1]!, x.dtype));
   return { logits: lmHead(P, hidden), activations };
-}
-
-/** Per-layer key and value caches [B, H, capacity, hd]. */
-export interface KVCache {
-  k: Tensor[];
-  v: Tensor[];
 }
 
 /**
@@ -199,13 +268,12 @@ export interface KVCache {
  * `capacity` positions (the prompt's filled in, the rest zeros).
  */
 export function gpt2Prefill(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, capacity: number, o: Gpt2Options = {}): { logits: Tensor; cache: KVCache } {
-  const [B, T] = tokens.shape as [number, number];
-  if (capacity < T || capacity > c.n_positions) throw new Error(`cache capacity ${capacity} must lie in [${T}, n_positions = ${c.n_positions}]`);
+  const T = tokens.shape[1]!;
+  checkCapacity(T, capacity, c.n_positions, `n_positions = ${c.n_positions}`);
   const kv: { k: Tensor; v: Tensor }[] = [];
-  const { hidden } = blocks(c, P, embed(c, P, tokens), o, causalAttend(T, P['transformer.wte.weight']!.dtype, tokens.graph, kv));
-  const last = F.reshape(F.slice(hidden, [T - 1], [T], [1]), [B, c.n_embd]);
-  const grow = (t: Tensor) => F.pad(t, [0, 0, 0, 0, 0, 0, capacity - T, 0]);
-  return { logits: lmHead(P, last), cache: { k: kv.map((e) => grow(e.k)), v: kv.map((e) => grow(e.v)) } };
+  const { hidden } = blocks(c, P, embed(c, P, tokens), o, causalAttend(tokens.graph, T, P['transformer.wte.weight']!.dtype, kv));
+  const { last, cache } = prefillResult(hidden, kv, capacity);
+  return { logits: lmHead(P, last), cache };
 }
 
 /**
@@ -213,24 +281,10 @@ export function gpt2Prefill(c: Gpt2Config, P: Record<string, Tensor>, tokens: Te
  * step's keys and values into the caches at `pos` and returns the logits [B, V] with the updated caches.
  */
 export function gpt2DecodeStep(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, pos: Tensor, cache: KVCache, o: Gpt2Options = {}): { logits: Tensor; cache: KVCache } {
-  const g = tokens.graph;
-  const B = tokens.shape[0]!;
-  const capacity = cache.k[0]!.shape[2]!;
-  const dtype = P['transformer.wte.weight']!.dtype;
   const x = F.add(F.gather(P['transformer.wte.weight']!, tokens), F.gather(P['transformer.wpe.weight']!, pos));
-  const slots = F.constant(g, [...Array(capacity).keys()], 'int64', [1, 1, capacity, 1]);
-  const here = F.cast(F.equal(slots, pos), dtype); // [1, 1, capacity, 1]: 1 at pos
-  const visible = F.reshape(F.where(F.lessEqual(slots, pos), F.scalar(g, 0, dtype), F.scalar(g, MASKED, dtype)), [1, 1, 1, capacity]);
   const next: KVCache = { k: [], v: [] };
-  const { hidden } = blocks(c, P, x, o, (i, q, k, v) => {
-    // cache + (new − cache)·onehot(pos): writes k, v [B, H, 1, hd] into slot pos.
-    const K = F.add(cache.k[i]!, F.mul(F.sub(k, cache.k[i]!), here));
-    const V = F.add(cache.v[i]!, F.mul(F.sub(v, cache.v[i]!), here));
-    next.k.push(K);
-    next.v.push(V);
-    return F.matmul(F.softmax(F.add(F.matmul(q, K, { transB: true }), visible), -1), V);
-  });
-  return { logits: lmHead(P, F.reshape(hidden, [B, c.n_embd])), cache: next };
+  const { hidden } = blocks(c, P, x, o, cachedAttend(cache, pos, P['transformer.wte.weight']!.dtype, next));
+  return { logits: lmHead(P, F.reshape(hidden, [tokens.shape[0]!, c.n_embd])), cache: next };
 }
 
 /**
@@ -242,3 +296,52 @@ export function nextTokenTargets(tokens: Tensor, ignoreIndex = -100): Tensor {
   const pad = F.constant(tokens.graph, new Array<number>(B).fill(ignoreIndex), 'int64', [B, 1]);
   return F.concat([F.slice(tokens, [1], [T], [1]), pad], 1);
 }
+
+/**
+ * Per-sequence LM loss [B]: each row's mean next-token cross-entropy over its T − 1 predicted positions, padding
+ * included (the reference's `clm_loss_fn`). Every row counts the same positions, so the mean over rows is the
+ * batch loss the model trains on.
+ */
+export function gpt2SequenceLosses(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, o: Gpt2Options = {}): Tensor {
+  return F.crossEntropy(gpt2Forward(c, P, tokens, o).logits, nextTokenTargets(tokens), { reduction: 'sequence' });
+}
+
+export const gpt2: ModelFamily<Gpt2Config> = {
+  modelType: 'gpt2',
+  name: 'GPT-2',
+  architecture: 'GPT2LMHeadModel',
+  parseConfig: (raw, file) => ({ config: validateConfig(raw, file), notes: [] }),
+  trainConfig: resolveGpt2Config,
+  configJson: (c, _raw, file) => makeCheckpointConfig(c, file),
+  dims: (c) => ({
+    layers: c.n_layer, hidden: c.n_embd, heads: c.n_head, inner: mlpWidth(c), vocab: c.vocab_size, context: c.n_positions,
+  }),
+  withLayers: (c, n_layer) => ({ ...c, n_layer }),
+  sizeFields: (c) => showFields(c, ['n_layer', 'n_embd', 'n_inner', 'vocab_size', 'n_positions']),
+  contextField: 'n_positions',
+  paramShapes: gpt2ParamShapes,
+  init: initGpt2Params,
+  forward: gpt2Forward,
+  prefill: gpt2Prefill,
+  decodeStep: gpt2DecodeStep,
+  mlp: {
+    layout: 'in_out',
+    names: (l) => mlpTensorNames(`transformer.h.${l}.mlp.`, 'c_fc', 'c_proj'),
+    tensor: /\.mlp\.(c_fc|c_proj)\.(weight|bias)$/,
+  },
+  checkpoint: {
+    embedding: 'transformer.wte.weight',
+    head: { name: 'lm_head.weight', optional: true },
+    prefix: 'transformer.',
+    // Buffers from old GPT-2 exports (the causal mask), which transformers also ignores.
+    buffers: /^(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)$/,
+    buffersNote: (names) => names.map((n) => `ignored the attention-mask buffer "${n}" (not a parameter)`),
+    fix: 're-export the checkpoint',
+    unexpectedHint: (c, name) => {
+      const layer = /(?:^|\.)h\.(\d+)\./.exec(name);
+      return layer && Number(layer[1]) >= c.n_layer
+        ? ` config.json says n_layer=${c.n_layer}: the weights have more layers, fix n_layer.`
+        : ' tinymem reads GPT2LMHeadModel checkpoints only; remove the extra tensors or use the matching config.json.';
+    },
+  },
+};

@@ -11,32 +11,54 @@
 // Hooks (as gpt2.ts): neuronMasks[i] [inner] multiplies layer i's MLP activations; weightMasks[i] {up?, down?}
 // multiplies dense_h_to_4h / dense_4h_to_h elementwise (masks in the weight's own [out, in] shape); onActivation
 // sees (and may replace) each layer's activations.
+import * as v from 'valibot';
 import { F, type DType, type Graph, type Tensor } from '../graph/index';
-import type { KVCache } from './gpt2';
+import { type Attend, type KVCache, cachedAttend, causalAttend, checkCapacity, prefillResult } from './attention';
+import { bool, int, missing, mlpTensorNames, num, parseJson, refuse, showFields } from './configSchema';
+import type { ModelFamily, ModelOptions as NeoxOptions } from './family';
 
-export type NeoxActivation = 'gelu' | 'gelu_new' | 'relu';
+const ACTIVATIONS = ['gelu', 'gelu_new', 'relu'] as const;
+export type NeoxActivation = (typeof ACTIVATIONS)[number];
+const INT = 'a positive integer';
 
-/** The GPTNeoXConfig fields the model uses, named as in Hugging Face's config.json. */
-export interface NeoxConfig {
-  model_type: 'gpt_neox';
-  vocab_size: number;
-  hidden_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  intermediate_size: number;
-  max_position_embeddings: number;
-  rotary_pct: number;
-  rotary_emb_base: number;
-  layer_norm_eps: number;
-  use_parallel_residual: boolean;
-  hidden_act: NeoxActivation;
-  initializer_range: number;
-}
+/** The GPTNeoXConfig fields the model uses, named as in Hugging Face's config.json; defaults are Pythia's. */
+const NeoxConfigJson = v.pipe(
+  v.looseObject({
+    rope_scaling: refuse((x) => x !== null, 'is set; tinymem implements plain rotary embeddings only, so it cannot run this model'),
+    attention_bias: refuse((x) => x === false, 'is false; tinymem expects attention biases (as Pythia has)'),
+  }),
+  v.object({
+    model_type: v.literal('gpt_neox'),
+    vocab_size: int(INT),
+    hidden_size: int(INT),
+    num_hidden_layers: int(INT),
+    num_attention_heads: int(INT),
+    intermediate_size: int(INT),
+    max_position_embeddings: v.nullish(int(INT), 2048),
+    rotary_pct: num(0.25, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
+    rotary_emb_base: num(10000, (x) => x > 0, '> 0'),
+    layer_norm_eps: num(1e-5, (x) => x > 0, '> 0'),
+    use_parallel_residual: bool(true),
+    hidden_act: v.nullish(v.picklist(ACTIVATIONS, (i) => `is ${JSON.stringify(i.input)}; tinymem supports "gelu" (exact), "gelu_new" and "relu"`), 'gelu'),
+    initializer_range: num(0.02, (x) => x >= 0, '≥ 0'),
+  }, missing(() => `add it (${INT}) to config.json`)),
+  v.forward(v.check((c) => c.hidden_size % c.num_attention_heads === 0,
+    (i) => `(${i.input.num_attention_heads}) must divide hidden_size (${i.input.hidden_size}); fix config.json`), ['num_attention_heads']),
+  v.forward(v.check((c) => rotaryDims(c) % 2 === 0, (i) => `gives ${rotaryDims(i.input)} rotary channels per head; that must be even`), ['rotary_pct']),
+);
 
-export interface NeoxOptions {
-  neuronMasks?: (Tensor | undefined)[];
-  weightMasks?: ({ up?: Tensor; down?: Tensor } | undefined)[];
-  onActivation?: (layer: number, act: Tensor) => Tensor;
+export type NeoxConfig = v.InferOutput<typeof NeoxConfigJson>;
+
+/** Validates a GPTNeoXConfig; missing optional fields get transformers' defaults (Pythia's values). */
+export function validateNeoxConfig(raw: Record<string, unknown>, file: string): { config: NeoxConfig; notes: string[] } {
+  const hidden = raw.hidden_size;
+  const config = parseJson(NeoxConfigJson, {
+    ...raw,
+    intermediate_size: raw.intermediate_size ?? (typeof hidden === 'number' ? 4 * hidden : undefined),
+    rotary_pct: raw.rotary_pct ?? (typeof raw.partial_rotary_factor === 'number' ? raw.partial_rotary_factor : undefined),
+    rotary_emb_base: raw.rotary_emb_base ?? (typeof raw.rope_theta === 'number' ? raw.rope_theta : undefined),
+  }, file);
+  return { config, notes: raw.intermediate_size === undefined ? ['config.json has no intermediate_size: 4·hidden_size assumed'] : [] };
 }
 
 const layerPrefix = (i: number) => `gpt_neox.layers.${i}.`;
@@ -73,20 +95,14 @@ export function initNeoxParams(c: NeoxConfig, normal: () => number): Map<string,
   return params;
 }
 
-export function declareNeoxParams(g: Graph, c: NeoxConfig, dtype: DType = 'float32'): Record<string, Tensor> {
-  return Object.fromEntries(neoxParamShapes(c).map(([name, shape]) => [name, g.input(name, dtype, shape)]));
-}
-
 const ACT: Record<NeoxActivation, (x: Tensor) => Tensor> = {
   gelu: (x) => F.gelu(x, 'none'),
   gelu_new: (x) => F.gelu(x, 'tanh'),
   relu: F.relu,
 };
 
-const MASKED = -3.4028234663852886e38;
-
 /** Channels of each head that rotary embeddings rotate (even, as the halves are swapped). */
-export const rotaryDims = (c: NeoxConfig): number => Math.floor((c.hidden_size / c.num_attention_heads) * c.rotary_pct);
+export const rotaryDims = (c: { hidden_size: number; num_attention_heads: number; rotary_pct: number }): number => Math.floor((c.hidden_size / c.num_attention_heads) * c.rotary_pct);
 
 /**
  * cos and sin tables [positions, rot]: angle(p, j) = p·base^(−2j'/rot) with j' = j mod rot/2 (the frequencies
@@ -119,8 +135,6 @@ function rope(t: Tensor, cos: Tensor, sin: Tensor, rot: number): Tensor {
 }
 
 const linear = (x: Tensor, w: Tensor, b: Tensor): Tensor => F.add(F.matmul(x, w, { transB: true }), b);
-
-type Attend = (layer: number, q: Tensor, k: Tensor, v: Tensor) => Tensor;
 
 /** The blocks and final LayerNorm on embeddings x [B, T, C]; `rotate` applies rotary embeddings to q or k. */
 function blocks(c: NeoxConfig, P: Record<string, Tensor>, x: Tensor, o: NeoxOptions, rotate: (t: Tensor) => Tensor, attend: Attend): { hidden: Tensor; activations: Tensor[] } {
@@ -173,16 +187,6 @@ function prefixRotation(c: NeoxConfig, g: Graph, T: number, dtype: DType): (t: T
   return (t) => rope(t, cosT, sinT, rot);
 }
 
-function causalAttend(g: Graph, T: number, dtype: DType, kv?: { k: Tensor; v: Tensor }[]): Attend {
-  const m = new Float64Array(T * T);
-  for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) m[i * T + j] = MASKED;
-  const mask = F.constant(g, m, dtype, [T, T]);
-  return (_i, q, k, v) => {
-    kv?.push({ k, v });
-    return F.matmul(F.softmax(F.add(F.matmul(q, k, { transB: true }), mask), -1), v);
-  };
-}
-
 /** Logits [B, T, V] for int64 tokens [B, T], and each layer's MLP activations [B, T, inner]. */
 export function neoxForward(c: NeoxConfig, P: Record<string, Tensor>, tokens: Tensor, o: NeoxOptions = {}): { logits: Tensor; activations: Tensor[] } {
   const T = tokens.shape[1]!;
@@ -194,38 +198,67 @@ export function neoxForward(c: NeoxConfig, P: Record<string, Tensor>, tokens: Te
 
 /** The prompt [B, T]: last-position logits [B, V] and key/value caches with room for `capacity` positions. */
 export function neoxPrefill(c: NeoxConfig, P: Record<string, Tensor>, tokens: Tensor, capacity: number, o: NeoxOptions = {}): { logits: Tensor; cache: KVCache } {
-  const [B, T] = tokens.shape as [number, number];
-  if (capacity < T || capacity > c.max_position_embeddings) throw new Error(`cache capacity ${capacity} must lie in [${T}, max_position_embeddings = ${c.max_position_embeddings}]`);
+  const T = tokens.shape[1]!;
+  checkCapacity(T, capacity, c.max_position_embeddings, `max_position_embeddings = ${c.max_position_embeddings}`);
   const x = F.gather(P['gpt_neox.embed_in.weight']!, tokens);
   const kv: { k: Tensor; v: Tensor }[] = [];
   // The cache holds keys after rotation, so decoding never re-rotates old positions.
   const { hidden } = blocks(c, P, x, o, prefixRotation(c, tokens.graph, T, x.dtype), causalAttend(tokens.graph, T, x.dtype, kv));
-  const last = F.reshape(F.slice(hidden, [T - 1], [T], [1]), [B, c.hidden_size]);
-  const grow = (t: Tensor) => F.pad(t, [0, 0, 0, 0, 0, 0, capacity - T, 0]);
-  return { logits: head(P, last), cache: { k: kv.map((e) => grow(e.k)), v: kv.map((e) => grow(e.v)) } };
+  const { last, cache } = prefillResult(hidden, kv, capacity);
+  return { logits: head(P, last), cache };
 }
 
 /** One decoding step at position `pos` (int64 [1]) against the caches; as gpt2DecodeStep. */
 export function neoxDecodeStep(c: NeoxConfig, P: Record<string, Tensor>, tokens: Tensor, pos: Tensor, cache: KVCache, o: NeoxOptions = {}): { logits: Tensor; cache: KVCache } {
   const g = tokens.graph;
-  const B = tokens.shape[0]!;
   const capacity = cache.k[0]!.shape[2]!;
-  const dtype = P['gpt_neox.embed_in.weight']!.dtype;
   const x = F.gather(P['gpt_neox.embed_in.weight']!, tokens);
   const rot = rotaryDims(c);
   const { cos, sin } = rotaryTables(c, capacity);
-  const cosP = F.gather(F.constant(g, cos, dtype, [capacity, rot]), pos); // [1, rot]
-  const sinP = F.gather(F.constant(g, sin, dtype, [capacity, rot]), pos);
-  const slots = F.constant(g, [...Array(capacity).keys()], 'int64', [1, 1, capacity, 1]);
-  const here = F.cast(F.equal(slots, pos), dtype);
-  const visible = F.reshape(F.where(F.lessEqual(slots, pos), F.scalar(g, 0, dtype), F.scalar(g, MASKED, dtype)), [1, 1, 1, capacity]);
+  const cosP = F.gather(F.constant(g, cos, x.dtype, [capacity, rot]), pos); // [1, rot]
+  const sinP = F.gather(F.constant(g, sin, x.dtype, [capacity, rot]), pos);
   const next: KVCache = { k: [], v: [] };
-  const { hidden } = blocks(c, P, x, o, (t) => rope(t, cosP, sinP, rot), (i, q, k, v) => {
-    const K = F.add(cache.k[i]!, F.mul(F.sub(k, cache.k[i]!), here));
-    const V = F.add(cache.v[i]!, F.mul(F.sub(v, cache.v[i]!), here));
-    next.k.push(K);
-    next.v.push(V);
-    return F.matmul(F.softmax(F.add(F.matmul(q, K, { transB: true }), visible), -1), V);
-  });
-  return { logits: head(P, F.reshape(hidden, [B, c.hidden_size])), cache: next };
+  const { hidden } = blocks(c, P, x, o, (t) => rope(t, cosP, sinP, rot), cachedAttend(cache, pos, x.dtype, next));
+  return { logits: head(P, F.reshape(hidden, [tokens.shape[0]!, c.hidden_size])), cache: next };
 }
+
+
+export const gptNeox: ModelFamily<NeoxConfig> = {
+  modelType: 'gpt_neox',
+  name: 'GPTNeoXForCausalLM',
+  architecture: 'GPTNeoXForCausalLM',
+  parseConfig: (raw, file) => validateNeoxConfig(raw as Record<string, unknown>, file),
+  trainConfig: (raw) => validateNeoxConfig({ ...(raw as object), model_type: 'gpt_neox' }, 'model.config').config,
+  // The stored config keeps every original field, with the values this engine ran and F32 weights.
+  configJson: ({ model_type: _t, ...fields }, raw) =>
+    ({ ...raw, ...fields, model_type: 'gpt_neox', architectures: raw.architectures ?? ['GPTNeoXForCausalLM'],
+      tie_word_embeddings: false, torch_dtype: 'float32' }),
+  dims: (c) => ({
+    layers: c.num_hidden_layers, hidden: c.hidden_size, heads: c.num_attention_heads, inner: c.intermediate_size,
+    vocab: c.vocab_size, context: c.max_position_embeddings,
+  }),
+  withLayers: (c, num_hidden_layers) => ({ ...c, num_hidden_layers }),
+  sizeFields: (c) =>
+    showFields(c, ['num_hidden_layers', 'hidden_size', 'intermediate_size', 'vocab_size', 'max_position_embeddings']),
+  contextField: 'max_position_embeddings',
+  paramShapes: neoxParamShapes,
+  init: initNeoxParams,
+  forward: neoxForward,
+  prefill: neoxPrefill,
+  decodeStep: neoxDecodeStep,
+  mlp: {
+    layout: 'out_in',
+    names: (l) => mlpTensorNames(`${layerPrefix(l)}mlp.`, 'dense_h_to_4h', 'dense_4h_to_h'),
+    tensor: /\.mlp\.(dense_h_to_4h|dense_4h_to_h)\.(weight|bias)$/,
+  },
+  checkpoint: {
+    embedding: 'gpt_neox.embed_in.weight',
+    // Pythia's head is untied; a tied one (tie_word_embeddings true) may be stored only once, and is copied on load.
+    head: { name: 'embed_out.weight', optional: false },
+    // Buffers of older GPT-NeoX exports (causal mask, rotary frequencies), which transformers also ignores.
+    buffers: /^gpt_neox\.layers\.\d+\.attention\.(bias|masked_bias|rotary_emb\.inv_freq)$/,
+    buffersNote: (names) => [`ignored ${names.length} attention buffer(s) (masks, rotary frequencies): not parameters`],
+    fix: 're-export the weights',
+    unexpectedHint: () => ' Check that config.json belongs to these weights.',
+  },
+};

@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { readTextLimited } from '../io/readLimited';
-import { TOKENIZER_FILE } from './hfFolder';
+import { readTextLimited } from '../../shared/readLimited';
+import { TOKENIZER_FILE } from './checkpoint';
 
 export interface TextTokenizer {
   file: string;

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { assertRegularFile, readTextLimited } from '../../shared/readLimited';
-import { UserError } from '../../shared/userError';
+import { UserError, userError } from '../../shared/userError';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomicSync } from '../../shared/atomicWrite';
 import { bf16ToFloat32Array, f16ToFloat32Array, float32ToBf16Array, float32ToF16Array } from './float16';
@@ -51,18 +51,8 @@ export interface ReadOptions {
   toFloat32?: boolean;
 }
 
-export class SafetensorsError extends Error {
-  override readonly name = 'SafetensorsError';
-  constructor(
-    /** The file the problem is in. */
-    readonly file: string,
-    message: string,
-    /** The tensor the problem is about, when there is one. */
-    readonly tensor?: string,
-  ) {
-    super(`${file}: ${message}`);
-  }
-}
+/** A problem with a .safetensors file (or its index): the file, and what is wrong with it. */
+const fileError = (file: string, message: string): UserError => userError(file, message, 'file');
 
 const REEXPORT = 're-download the file or re-export it with a safetensors writer (e.g. save_pretrained / save_file)';
 /** The reference implementation refuses larger headers too; a bigger "length" means this is not a safetensors file. */
@@ -92,13 +82,13 @@ export function elementCount(shape: readonly number[]): number {
 }
 
 function assertLittleEndianHost(file: string): void {
-  if (endianness() !== 'LE') throw new SafetensorsError(file,
+  if (endianness() !== 'LE') throw fileError(file,
     'this machine is big-endian; safetensors data is little-endian and byte swapping is not implemented');
 }
 
 function headerLength(first8: Uint8Array, fileSize: number, file: string): number {
   if (fileSize < 8) {
-    throw new SafetensorsError(file, `the file is ${fileSize} bytes, shorter than the 8-byte header length every ` +
+    throw fileError(file, `the file is ${fileSize} bytes, shorter than the 8-byte header length every ` +
       `safetensors file starts with; it is empty or truncated: ${REEXPORT}`);
   }
   const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
@@ -106,10 +96,10 @@ function headerLength(first8: Uint8Array, fileSize: number, file: string): numbe
     const zip = first8[0] === 0x50 && first8[1] === 0x4b; // "PK": a PyTorch .bin/.pt zip archive
     const hint = zip ? ' It looks like a PyTorch zip checkpoint (.bin/.pt), not safetensors: convert it with ' +
       'safetensors.torch.save_file.' : '';
-    throw new SafetensorsError(file, `the header length (${n} bytes) runs past the end of the file (${fileSize} ` +
+    throw fileError(file, `the header length (${n} bytes) runs past the end of the file (${fileSize} ` +
       `bytes): the file is truncated or not a safetensors file.${hint} Fix: ${REEXPORT}`);
   }
-  if (n > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(file,
+  if (n > BigInt(MAX_HEADER_BYTES)) throw fileError(file,
     `the header length (${n} bytes) is over the ${MAX_HEADER_BYTES}-byte limit: this is not a safetensors file. Fix: ` +
     `${REEXPORT}`);
   return Number(n);
@@ -125,7 +115,7 @@ function parseHeader(bytes: Uint8Array, file: string, fileSize: number): Safeten
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new SafetensorsError(file, `the ${bytes.length}-byte header is not valid UTF-8: the file is corrupt. Fix: ` +
+    throw fileError(file, `the ${bytes.length}-byte header is not valid UTF-8: the file is corrupt. Fix: ` +
       `${REEXPORT}`);
   }
   let json: unknown;
@@ -133,10 +123,10 @@ function parseHeader(bytes: Uint8Array, file: string, fileSize: number): Safeten
     json = JSON.parse(text);
   } catch (e) {
     const start = JSON.stringify(text.slice(0, 60));
-    throw new SafetensorsError(file, `the header is not valid JSON (${(e as Error).message}; it starts ${start}): ` +
+    throw fileError(file, `the header is not valid JSON (${(e as Error).message}; it starts ${start}): ` +
       `the file is corrupt or not a safetensors file. Fix: ${REEXPORT}`);
   }
-  if (!isObject(json)) throw new SafetensorsError(file,
+  if (!isObject(json)) throw fileError(file,
     `the header must be a JSON object of tensors, got ${Array.isArray(json) ? 'an array'
       : typeof json}. Fix: ${REEXPORT}`);
 
@@ -145,23 +135,23 @@ function parseHeader(bytes: Uint8Array, file: string, fileSize: number): Safeten
   for (const [name, v] of Object.entries(json)) {
     if (name === '__metadata__') {
       if (v === null) continue;
-      if (!isObject(v)) throw new SafetensorsError(file,
+      if (!isObject(v)) throw fileError(file,
         `"__metadata__" must be an object of strings, got ${JSON.stringify(v)}. Fix: ${REEXPORT}`);
       for (const [k, s] of Object.entries(v)) {
-        if (typeof s !== 'string') throw new SafetensorsError(file,
+        if (typeof s !== 'string') throw fileError(file,
           `"__metadata__" value "${k}" must be a string, got ${JSON.stringify(s)}. Fix: ${REEXPORT}`);
         metadata[k] = s;
       }
       continue;
     }
-    const bad = (what: string) => new SafetensorsError(file, `tensor "${name}": ${what}. Fix: ${REEXPORT}`, name);
+    const bad = (what: string) => fileError(file, `tensor "${name}": ${what}. Fix: ${REEXPORT}`);
     if (!isObject(v)) throw bad(`its header entry must be an object {dtype, shape, data_offsets}, got ` +
       `${JSON.stringify(v)}`);
     const { dtype, shape, data_offsets: offsets } = v;
     if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) {
-      throw new SafetensorsError(file, `tensor "${name}" has dtype ${JSON.stringify(dtype)}, which this reader does ` +
+      throw fileError(file, `tensor "${name}" has dtype ${JSON.stringify(dtype)}, which this reader does ` +
         `not support (supported: ${DTYPES.join(', ')}). Fix: convert that tensor to one of these before exporting ` +
-        `(e.g. tensor.float()).`, name);
+        `(e.g. tensor.float()).`);
     }
     if (!Array.isArray(shape) || !shape.every(isCount)) throw bad(
       `shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
@@ -184,16 +174,16 @@ function parseHeader(bytes: Uint8Array, file: string, fileSize: number): Safeten
   const last = entries.reduce((m, e) => Math.max(m, e.end), 0);
   if (last > dataSize) {
     const culprit = entries.find((e) => e.end > dataSize)!;
-    throw new SafetensorsError(file, `the data is truncated: tensor "${culprit.name}" needs bytes up to ` +
+    throw fileError(file, `the data is truncated: tensor "${culprit.name}" needs bytes up to ` +
       `${dataStart + culprit.end} and the header says the data runs to ${dataStart
-      + last}, but the file has only ${fileSize} bytes. Fix: ${REEXPORT}`, culprit.name);
+      + last}, but the file has only ${fileSize} bytes. Fix: ${REEXPORT}`);
   }
   for (let i = 1; i < entries.length; i++) {
     const a = entries[i - 1]!;
     const b = entries[i]!;
     if (b.begin < a.end) {
-      throw new SafetensorsError(file, `tensors "${a.name}" [${a.begin}, ${a.end}) and "${b.name}" [${b.begin}, ` +
-        `${b.end}) overlap in the data section. Fix: ${REEXPORT}`, b.name);
+      throw fileError(file, `tensors "${a.name}" [${a.begin}, ${a.end}) and "${b.name}" [${b.begin}, ` +
+        `${b.end}) overlap in the data section. Fix: ${REEXPORT}`);
     }
   }
   return { entries, metadata, dataStart };
@@ -256,7 +246,7 @@ function readExactly(fd: number, target: Uint8Array, position: number, file: str
   let done = 0;
   while (done < target.length) {
     const n = readSync(fd, target, done, Math.min(target.length - done, 1 << 30), position + done);
-    if (n === 0) throw new SafetensorsError(file,
+    if (n === 0) throw fileError(file,
       `the file ended while reading ${what} (it changed or was truncated while being read); check that nothing else ` +
       `is writing it and try again`);
     done += n;
@@ -271,17 +261,17 @@ function openForRead(file: string): number {
     fd = openSync(file, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new SafetensorsError(file,
+    if (code === 'ENOENT') throw fileError(file,
       'file not found; check the path (a checkpoint folder holds model.safetensors or model.safetensors.index.json ' +
       'plus its shards)');
-    if (code === 'EISDIR') throw new SafetensorsError(file,
+    if (code === 'EISDIR') throw fileError(file,
       'is a folder, not a .safetensors file; pass the file inside it');
-    if (e instanceof UserError) throw new SafetensorsError(file, e.message.slice(file.length + 2));
-    throw new SafetensorsError(file, `cannot be opened (${(e as Error).message}); check the path and its permissions`);
+    if (e instanceof UserError) throw fileError(file, e.message.slice(file.length + 2));
+    throw fileError(file, `cannot be opened (${(e as Error).message}); check the path and its permissions`);
   }
   if (fstatSync(fd).isDirectory()) {
     closeSync(fd);
-    throw new SafetensorsError(file, 'is a folder, not a .safetensors file; pass the file inside it');
+    throw fileError(file, 'is a folder, not a .safetensors file; pass the file inside it');
   }
   return fd;
 }
@@ -340,20 +330,19 @@ export function readShardedSafetensors(dir: string,
   for (const [shard, names] of byShard) {
     const shardPath = join(dir, shard);
     if (!existsSync(shardPath)) {
-      throw new SafetensorsError(shardPath, `shard not found, but ${indexPath} maps ${names.length} tensor(s) to it ` +
-        `(e.g. "${names[0]}"); download the missing shard`, names[0]);
+      throw fileError(shardPath, `shard not found, but ${indexPath} maps ${names.length} tensor(s) to it ` +
+        `(e.g. "${names[0]}"); download the missing shard`);
     }
     const part = readSafetensors(shardPath, opts);
     for (const name of names) {
-      if (!part.tensors.has(name)) throw new SafetensorsError(shardPath,
+      if (!part.tensors.has(name)) throw fileError(shardPath,
         `tensor "${name}" is listed in ${indexPath} for this shard but the shard does not contain it; the index and ` +
-        `shards are from different exports, re-download them`, name);
+        `shards are from different exports, re-download them`);
     }
     for (const [name, t] of part.tensors) {
       const prev = out.sourceFile.get(name);
-      if (prev !== undefined) throw new SafetensorsError(shardPath,
-        `tensor "${name}" is also in ${prev}; a tensor must be stored in exactly one shard, re-export the checkpoint`,
-        name);
+      if (prev !== undefined) throw fileError(shardPath,
+        `tensor "${name}" is also in ${prev}; a tensor must be stored in exactly one shard, re-export the checkpoint`);
       out.tensors.set(name, t);
       out.sourceFile.set(name, shardPath);
     }
@@ -380,9 +369,9 @@ export function readSafetensorsDirHeaders(dir: string): Map<string, TensorHeader
   const add = (file: string) => {
     for (const e of readSafetensorsHeader(file).entries) {
       const prev = out.get(e.name);
-      if (prev) throw new SafetensorsError(file,
+      if (prev) throw fileError(file,
         `tensor "${e.name}" is also in ${prev.file}; a tensor must be stored in exactly one shard, re-export the ` +
-        `checkpoint`, e.name);
+        `checkpoint`);
       out.set(e.name, { dtype: e.dtype, shape: e.shape, file });
     }
   };
@@ -392,9 +381,9 @@ export function readSafetensorsDirHeaders(dir: string): Map<string, TensorHeader
     const { indexPath, byShard } = readShardIndex(dir);
     for (const [shard, names] of byShard) {
       const shardPath = join(dir, shard);
-      if (!existsSync(shardPath)) throw new SafetensorsError(shardPath,
+      if (!existsSync(shardPath)) throw fileError(shardPath,
         `shard not found, but ${indexPath} maps ${names.length} tensor(s) to it (e.g. "${names[
-          0]}"); download the missing shard`, names[0]);
+          0]}"); download the missing shard`);
       add(shardPath);
     }
   } else {
@@ -412,24 +401,24 @@ function readShardIndex(dir: string, indexFile = SAFETENSORS_INDEX_FILE): { inde
     index = JSON.parse(readTextLimited(indexPath, 'index'));
   } catch (e) {
     if (e instanceof UserError) throw e;
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SafetensorsError(indexPath,
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw fileError(indexPath,
       'shard index not found; a sharded checkpoint folder needs this file next to its shards');
-    throw new SafetensorsError(indexPath, `is not valid JSON (${(e as Error).message}); re-download it or re-save ` +
+    throw fileError(indexPath, `is not valid JSON (${(e as Error).message}); re-download it or re-save ` +
       `the checkpoint`);
   }
   const weightMap = isObject(index) ? index.weight_map : undefined;
-  if (!isObject(weightMap)) throw new SafetensorsError(indexPath,
+  if (!isObject(weightMap)) throw fileError(indexPath,
     'must be an object with a "weight_map" object {tensor name: shard file name}; re-download it or re-save the ' +
     'checkpoint');
 
   const byShard = new Map<string, string[]>();
   for (const [name, shard] of Object.entries(weightMap)) {
-    if (typeof shard !== 'string' || shard === '') throw new SafetensorsError(indexPath,
-      `weight_map["${name}"] must be a shard file name, got ${JSON.stringify(shard)}; fix the index`, name);
+    if (typeof shard !== 'string' || shard === '') throw fileError(indexPath,
+      `weight_map["${name}"] must be a shard file name, got ${JSON.stringify(shard)}; fix the index`);
     const rel = relative(resolve(dir), resolve(dir, shard));
     if (isAbsolute(shard) || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-      throw new SafetensorsError(indexPath, `weight_map["${name}"] points outside the checkpoint folder ` +
-        `(${JSON.stringify(shard)}); shards must sit in the folder`, name);
+      throw fileError(indexPath, `weight_map["${name}"] points outside the checkpoint folder ` +
+        `(${JSON.stringify(shard)}); shards must sit in the folder`);
     }
     const list = byShard.get(shard) ?? [];
     list.push(name);
@@ -443,7 +432,7 @@ export function readSafetensorsDir(dir: string, opts: ReadOptions = {}): Safeten
   const single = join(dir, SAFETENSORS_FILE);
   if (existsSync(single)) return readSafetensors(single, opts);
   if (existsSync(join(dir, SAFETENSORS_INDEX_FILE))) return readShardedSafetensors(dir, opts);
-  throw new SafetensorsError(single, `not found, and there is no ${SAFETENSORS_INDEX_FILE} for a sharded checkpoint ` +
+  throw fileError(single, `not found, and there is no ${SAFETENSORS_INDEX_FILE} for a sharded checkpoint ` +
     `either; pick a folder holding the weights (PyTorch .bin checkpoints must be converted to safetensors first)`);
 }
 
@@ -451,7 +440,7 @@ export function readSafetensorsDir(dir: string, opts: ReadOptions = {}): Safeten
 // Writing
 
 function tensorBytes(name: string, t: TensorInput, file: string): Uint8Array {
-  const bad = (what: string) => new SafetensorsError(file, `cannot write tensor "${name}": ${what}`, name);
+  const bad = (what: string) => fileError(file, `cannot write tensor "${name}": ${what}`);
   if (!(t.dtype in DTYPE_BYTES)) throw bad(
     `unknown dtype ${JSON.stringify(t.dtype)} (supported: ${DTYPES.join(', ')})`);
   if (!t.shape.every(isCount)) throw bad(`shape must be non-negative integers, got ${JSON.stringify(t.shape)}`);
@@ -491,7 +480,7 @@ export function safetensorsChunks(
   const parts: string[] = [];
   if (metadata && Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw new SafetensorsError(file,
+      if (typeof v !== 'string') throw fileError(file,
         `metadata "${k}" must be a string, got ${JSON.stringify(v)}`);
     }
     parts.push(`"__metadata__":${JSON.stringify(metadata)}`);
@@ -500,9 +489,9 @@ export function safetensorsChunks(
   let offset = 0;
   const seen = new Set<string>();
   for (const [name, t] of list) {
-    if (name === '__metadata__' || name === '') throw new SafetensorsError(file,
+    if (name === '__metadata__' || name === '') throw fileError(file,
       `cannot write a tensor named ${JSON.stringify(name)}: the name is reserved or empty`);
-    if (seen.has(name)) throw new SafetensorsError(file, `tensor "${name}" is given twice`, name);
+    if (seen.has(name)) throw fileError(file, `tensor "${name}" is given twice`);
     seen.add(name);
     const bytes = tensorBytes(name, t, file);
     parts.push(

@@ -2,14 +2,12 @@
 // by listing a billion layers) against the machine's memory, and the weights' headers (names, shapes, dtypes) against
 // the config, so a typo such as n_layer: 1000000000 or a mismatched weights file is refused at once.
 import { assertFitsMemory } from '../io/machine';
-import { type ModelConfig, countParams, dims, isNeox } from './architecture';
+import { type ModelConfig, countParams, dims, familyOf } from './architecture';
 import { elementCount, type TensorHeader } from './safetensors';
 
 const F32 = 4;
 
-function withLayers(c: ModelConfig, layers: number): ModelConfig {
-  return isNeox(c) ? { ...c, num_hidden_layers: layers } : { ...c, n_layer: layers };
-}
+const withLayers = (c: ModelConfig, layers: number): ModelConfig => familyOf(c).withLayers(c, layers);
 
 /** The number of parameters of `c` (per-layer count × layers + the rest), in constant time. */
 export function parameterCount(c: ModelConfig): number {
@@ -19,11 +17,7 @@ export function parameterCount(c: ModelConfig): number {
 }
 
 /** The config's size fields, for messages. */
-export function sizeFields(c: ModelConfig): string {
-  return isNeox(c)
-    ? `num_hidden_layers=${c.num_hidden_layers}, hidden_size=${c.hidden_size}, intermediate_size=${c.intermediate_size}, vocab_size=${c.vocab_size}, max_position_embeddings=${c.max_position_embeddings}`
-    : `n_layer=${c.n_layer}, n_embd=${c.n_embd}, n_inner=${c.n_inner ?? 'null'}, vocab_size=${c.vocab_size}, n_positions=${c.n_positions}`;
-}
+export const sizeFields = (c: ModelConfig): string => familyOf(c).sizeFields(c);
 
 /**
  * Refuses a config whose weights alone (F32) would not fit in this machine's memory; `factor` scales the estimate

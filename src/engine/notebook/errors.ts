@@ -17,7 +17,7 @@ export function describeError(e: unknown): DescribedError {
     return { message, ...(issues.length ? { issues } : {}) };
   }
   if (e instanceof Error) {
-    if (e.name === 'CheckpointError' || e.name === 'SafetensorsError' || !e.stack) return { message: e.message };
+    if (!e.stack) return { message: e.message };
     // An unexpected error: keep its message first and the top of the stack for a bug report.
     const top = e.stack.split('\n').slice(1, 4).map((l) => l.trim()).join('\n');
     return { message: `${e.message}\n(unexpected error; if it persists, report it with these lines: ${top})` };

@@ -6,7 +6,7 @@ import { type TokenMatrix, gatherRows } from '../data/tokenMatrix';
 import { Rng } from '../data/rng';
 import { MANIFEST_VERSION, type FolderFile } from '../model/folderCommit';
 import { paramShapes } from '../model/architecture';
-import { saveModelFolder } from '../model/hfFolder';
+import { saveModelFolder } from '../model/checkpoint';
 import { safetensorsChunks } from '../model/safetensors';
 import type { EvalProgress } from '../metrics/evaluate';
 import { getAnyMethod, getMethod, resolveHyperParams } from '../methods/registry';

@@ -12,9 +12,9 @@ import { type EvaluateOptions, evaluate } from '../metrics/evaluate';
 import type { SequenceSetData } from '../metrics/sequenceSetEval';
 import { dims } from '../model/architecture';
 import { MANIFEST_FILE, loadCheckpoint } from '../model/checkpoint';
-import { type HfModel, loadModelFolder } from '../model/hfFolder';
+import { type HfModel, loadModelFolder } from '../model/checkpoint';
 import { type TextTokenizer, loadTokenizer } from '../model/hfTokenizer';
-import { readTextLimited } from '../io/readLimited';
+import { readTextLimited } from '../../shared/readLimited';
 import type { Runtime } from '../runtime/session';
 import { type TinyMemDataset, manifestDataset } from '../train/tinymemData';
 import type { RunManifest, SequenceSetsSpec } from '../../shared/runManifest';
@@ -100,10 +100,7 @@ export function recordedSets(dir: string, s: SequenceSetsSpec): SequenceSetsSpec
 
 /** Every model load goes through here: a TinyMem checkpoint (its own messages) or any supported folder. */
 export function loadModel(dir: string, checkpoint = false): HfModel {
-  if (!checkpoint) return loadModelFolder(dir);
-  const c = loadCheckpoint(dir);
-  const { config, params, manifest, notes } = c;
-  return { dir: c.dir, modelType: 'gpt2', config, rawConfig: { ...config }, params, manifest, notes };
+  return checkpoint ? loadCheckpoint(dir) : loadModelFolder(dir);
 }
 
 /** Reads the sets, checked against the model (ids, lengths, context). */

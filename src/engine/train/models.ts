@@ -1,7 +1,10 @@
 // The models a training job can name. A job is plain data (it crosses into a worker thread), so it names its model
-// and the worker looks the definition up here. Model files register themselves on import (e.g. gpt2.ts:
-// `registerModel('gpt2', {...})`); the worker imports the built-in ones and any modules the caller lists.
-import type { Shape, TensorSpec } from '../graph/index';
+// and the worker looks the definition up here: every model family (model/family.ts) under its model_type, plus
+// definitions other modules register (`registerModel`; the worker imports the modules the caller lists).
+import { F, type Shape, type TensorSpec } from '../graph/index';
+import { Rng } from '../data/rng';
+import { type ModelConfig, type ModelFamily, FAMILIES } from '../model/family';
+import { nextTokenTargets } from '../model/gpt2';
 import type { LossBuilder } from './trainStep';
 
 export interface ModelDefinition<C = unknown> {
@@ -19,9 +22,25 @@ export interface ModelDefinition<C = unknown> {
   tokensPerRow?(config: C): number;
 }
 
+/**
+ * A family as a trainable language model: seeded initialisation and the causal language-modelling loss (Hugging
+ * Face's: mean next-token cross-entropy over all positions, padding included) on rows of a full context.
+ */
+const languageModel = (f: ModelFamily): ModelDefinition<ModelConfig> => ({
+  resolveConfig: (c) => f.trainConfig(c),
+  paramShapes: (c) => Object.fromEntries(f.paramShapes(c)),
+  init: (c, seed) => {
+    const r = new Rng(seed);
+    return Object.fromEntries(f.init(c, () => r.normal()));
+  },
+  batchSpec: (c, rows) => ({ tokens: { dtype: 'int64', shape: [rows, f.dims(c).context] } }),
+  loss: (c) => (_g, P, b) => F.crossEntropy(f.forward(c, P, b.tokens!).logits, nextTokenTargets(b.tokens!)),
+  tokensPerRow: (c) => f.dims(c).context,
+});
+
 // `any`: each definition has its own config type; callers go through resolveConfig before using it.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const models = new Map<string, ModelDefinition<any>>();
+const models = new Map<string, ModelDefinition<any>>(FAMILIES.map((f) => [f.modelType, languageModel(f)]));
 
 export function registerModel<C>(name: string, def: ModelDefinition<C>): void {
   const prev = models.get(name);

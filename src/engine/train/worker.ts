@@ -4,8 +4,6 @@
 import { parentPort } from 'node:worker_threads';
 import { CONTROL_CANCEL, CONTROL_STEPS, type StartMessage, type TrainState, type WorkerEvent } from '../../shared/engineMessages';
 import { runTraining } from './trainLoop';
-// Built-in models register themselves on import.
-import '../model/gpt2Training';
 import './tinymemData';
 
 /** The state's buffers, each once: they move to the caller instead of being copied. */

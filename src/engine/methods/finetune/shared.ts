@@ -10,7 +10,6 @@
 import { type TokenMatrix, concatRows } from '../../data/tokenMatrix';
 import { type Gpt2Config, gpt2ParamShapes } from '../../model/gpt2';
 import { assertTrainStepFits } from '../../train/stepMemory';
-import '../../model/gpt2Training';
 import type { HyperParamSpec } from '../../../shared/methodTypes';
 import { runTraining } from '../../train/trainLoop';
 import { throwIfAborted } from '../shared/batches';

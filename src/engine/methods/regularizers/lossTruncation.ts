@@ -10,7 +10,7 @@
 // only in the one batch at which a recomputation happens (≤ batch size of 10,000 losses), and the first cutoff takes
 // effect on the batch after the buffer fills.
 import { F } from '../../graph/index';
-import { gpt2SequenceLosses } from '../../model/gpt2Training';
+import { gpt2SequenceLosses } from '../../model/gpt2';
 import { registerMethod } from '../registry';
 import type { RegularizerContext, TrainingRegularizer } from '../types';
 import { gpt2ConfigOf } from './common';

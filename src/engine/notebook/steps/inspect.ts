@@ -2,7 +2,8 @@
 // neurons were pruned per layer and matrix next to the memorization and utility change.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CheckpointError, MANIFEST_FILE, readManifest } from '../../model/checkpoint';
+import { MANIFEST_FILE, readManifest } from '../../model/checkpoint';
+import { userError } from '../../../shared/userError';
 import { readSafetensors } from '../../model/safetensors';
 import { MASKS_FILE } from '../../runs/mitigateRun';
 import type { MetricValue } from '../../../shared/metricTypes';
@@ -31,17 +32,17 @@ export function readEdit(dir: string): { masks: Map<string, Uint8Array>; shapes:
   const mf = path.join(dir, MANIFEST_FILE);
   // Checked as every load is: the manifest's version, and masks.safetensors and the weights as it recorded them.
   const manifest = readManifest(dir) as { mitigation?: EditRecord } | null;
-  if (!manifest) throw new CheckpointError(dir,
-    `has no ${MANIFEST_FILE}; inspect an edited checkpoint written by a mitigate step`);
-  if (!manifest.mitigation) throw new CheckpointError(mf,
-    'records no mitigation: this checkpoint was trained, not edited; inspect the folder a mitigate step wrote');
+  if (!manifest) throw userError(dir,
+    `has no ${MANIFEST_FILE}; inspect an edited checkpoint written by a mitigate step`, 'file');
+  if (!manifest.mitigation) throw userError(mf,
+    'records no mitigation: this checkpoint was trained, not edited; inspect the folder a mitigate step wrote', 'file');
   const masks = new Map<string, Uint8Array>();
   const shapes = new Map<string, number[]>();
   const file = path.join(dir, MASKS_FILE);
   if (fs.existsSync(file)) {
     for (const [name, t] of readSafetensors(file).tensors) {
-      if (t.dtype !== 'U8' && t.dtype !== 'BOOL') throw new CheckpointError(file,
-        `tensor "${name}" has dtype ${t.dtype}; masks are U8 (1 = kept, 0 = pruned)`);
+      if (t.dtype !== 'U8' && t.dtype !== 'BOOL') throw userError(file,
+        `tensor "${name}" has dtype ${t.dtype}; masks are U8 (1 = kept, 0 = pruned)`, 'file');
       masks.set(name, t.data as Uint8Array);
       shapes.set(name, [...t.shape]);
     }
