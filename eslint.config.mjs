@@ -10,7 +10,7 @@ export default tseslint.config(
     files: ['**/*.ts'],
     plugins: { '@stylistic': stylistic },
     rules: {
-      '@stylistic/max-len': ['error', { code: 120, ignoreUrls: true }],
+      '@stylistic/max-len': ['error', { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true }],
       '@stylistic/indent': ['error', 2, {
         SwitchCase: 1, flatTernaryExpressions: true, offsetTernaryExpressions: true,
         ignoredNodes: ['TSUnionType', 'TSIntersectionType', 'ConditionalExpression *'],

@@ -10,12 +10,14 @@
 // Prints one JSON line (prefixed RESULT) at the end.
 import { Runtime } from '../src/engine/runtime/session';
 import { evaluate, noiseFilter } from '../src/engine/metrics/index';
-import { QUICKSTART_PRESET, parseOverrides, presetDataset, presetModelConfig, presetToJob, resolvePreset } from '../src/engine/presets';
+import { QUICKSTART_PRESET, parseOverrides, presetDataset, presetModelConfig, presetToJob,
+  resolvePreset } from '../src/engine/presets';
 import { runTraining } from '../src/engine/train/trainLoop';
 import type { TrainState } from '../src/shared/engineMessages';
 
 const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}`))?.split('=')[1] ?? (args.includes(`--${name}`) ? '' : undefined);
+const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}`))?.split('=')[1]
+  ?? (args.includes(`--${name}`) ? '' : undefined);
 const positional = args.filter((a) => !a.startsWith('--'));
 const name = positional[0] && !positional[0].includes('=') ? positional[0] : QUICKSTART_PRESET;
 const overrides = parseOverrides(positional.filter((a) => a.includes('=')));
@@ -40,7 +42,8 @@ const fmt = (x: number | null | undefined, d = 1) => (x == null ? 'n/a' : x.toFi
       ('longestSequence' in m ? `, longest ${m.longestSequence}` : '') +
       `; ${((tData - t0) / 1000).toFixed(1)} s`,
   );
-  console.log(`model: ${config.n_layer} layers, d ${config.n_embd}; train: ${preset.train.epochs} epochs, batch ${preset.train.batchSize}, lr ${preset.train.lr}`);
+  console.log(`model: ${config.n_layer} layers, d ${config.n_embd}; train: ${preset.train.epochs} epochs, batch ` +
+    `${preset.train.batchSize}, lr ${preset.train.lr}`);
 
   const evalOnce = async (state: TrainState, full: boolean) => {
     const params = new Map(Object.entries(state.params));
@@ -55,11 +58,13 @@ const fmt = (x: number | null | undefined, d = 1) => (x == null ? 'n/a' : x.toFi
   const segment = evalEvery > 0 ? evalEvery : preset.train.epochs;
   for (let done = 0, k = 0; done < preset.train.epochs; k++) {
     const epochs = Math.min(segment, preset.train.epochs - done);
-    const seg = { ...presetToJob(preset, { runtime: { threads }, epochs, init: state, progressEvery: 50 }), seed: preset.seed + k };
+    const seg = { ...presetToJob(preset, { runtime: { threads }, epochs, init: state, progressEvery: 50 }),
+      seed: preset.seed + k };
     const ts = performance.now();
     const out = await runTraining(seg, {
       runtime: rt,
-      onProgress: (p) => process.stdout.write(`\r  epoch ${(done + p.epoch).toFixed(1)} loss ${p.loss.toFixed(4)} ${p.tokensPerSec.toFixed(0)} tok/s   `),
+      onProgress: (p) => process.stdout.write(`\r  epoch ${(done + p.epoch).toFixed(1)} loss ${p.loss.toFixed(4)} ` +
+        `${p.tokensPerSec.toFixed(0)} tok/s   `),
     });
     trainSecs += (performance.now() - ts) / 1000;
     state = out.result.state;
@@ -68,10 +73,14 @@ const fmt = (x: number | null | undefined, d = 1) => (x == null ? 'n/a' : x.toFi
     done += epochs;
     if (evalEvery > 0 && done < preset.train.epochs) {
       const r = await evalOnce(state, false);
-      curve.push({ epoch: done, mem: r.memorization?.percentMemorized ?? null, acc: r.accuracy?.paper ?? null, loss: lastLoss });
+      curve.push({ epoch: done, mem: r.memorization?.percentMemorized ?? null, acc: r.accuracy?.paper ?? null,
+        loss: lastLoss });
       process.stdout.write('\n');
-      const cls = r.memorization && r.memorization.byClass.length > 1 ? ` [${r.memorization.byClass.map((c) => `×${c.factor} ${fmt(c.percentMemorized)}`).join(', ')}]` : '';
-      console.log(`  epoch ${done}: loss ${lastLoss.toFixed(4)}, memorization ${fmt(r.memorization?.percentMemorized)} %${cls}, accuracy ${fmt(r.accuracy?.paper)} % (no pad ${fmt(r.accuracy?.noPad)} %), eval ${r.seconds.toFixed(1)} s`);
+      const cls = r.memorization && r.memorization.byClass.length > 1
+        ? ` [${r.memorization.byClass.map((c) => `×${c.factor} ${fmt(c.percentMemorized)}`).join(', ')}]` : '';
+      console.log(`  epoch ${done}: loss ${lastLoss.toFixed(4)}, memorization ` +
+        `${fmt(r.memorization?.percentMemorized)} %${cls}, accuracy ${fmt(r.accuracy?.paper)} % (no pad ${fmt(
+          r.accuracy?.noPad)} %), eval ${r.seconds.toFixed(1)} s`);
     }
   }
   process.stdout.write('\n');
@@ -85,8 +94,11 @@ const fmt = (x: number | null | undefined, d = 1) => (x == null ? 'n/a' : x.toFi
   const total = (tEval - t0) / 1000;
   console.log(`training: ${steps} steps in ${trainSecs.toFixed(1)} s, final loss ${lastLoss.toFixed(4)}`);
   console.log(`evaluation (${light ? 'light' : 'full'}): ${((tEval - tTrain) / 1000).toFixed(1)} s`);
-  console.log(`memorization: ${fmt(mem?.percentMemorized)} % (${mem?.pooled.memorized}/${mem?.pooled.kept} kept of ${mem?.pooled.rows}); clean continuation ${fmt(mem?.percentCleanCorrect)} %`);
-  if (mem && mem.byClass.length > 1) console.log(`  by duplication class: ${mem.byClass.map((c) => `×${c.factor} ${fmt(c.percentMemorized)} % (${c.memorized}/${c.kept})`).join(', ')}`);
+  console.log(`memorization: ${fmt(mem?.percentMemorized)} % (${mem?.pooled.memorized}/${mem?.pooled.kept} kept of ` +
+    `${mem?.pooled.rows}); clean continuation ${fmt(mem?.percentCleanCorrect)} %`);
+  if (mem && mem.byClass.length > 1) console.log(
+    `  by duplication class: ${mem.byClass.map((c) => `×${c.factor} ${fmt(c.percentMemorized)} % ` +
+    `(${c.memorized}/${c.kept})`).join(', ')}`);
   const ppl = r.perplexity?.sets.find((s) => s.set === 'test');
   if (ppl) console.log(`  test perplexity ${fmt(ppl.paper)} (paper), ${fmt(ppl.expMeanLoss)} (exp mean loss)`);
   if (mem && ds.artifacts.kind === 'noise') {
@@ -98,14 +110,17 @@ const fmt = (x: number | null | undefined, d = 1) => (x == null ? 'n/a' : x.toFi
     for (let r = 0; r < a.tokens.rows; r++) {
       if (!keep[r]) continue;
       let noisy = false;
-      for (let t = 0; t < 50; t++) if (a.tokens.data[r * a.tokens.cols + t] !== a.clean.data[r * a.clean.cols + t]) noisy = true;
+      for (let t = 0; t < 50;
+        t++) if (a.tokens.data[r * a.tokens.cols + t] !== a.clean.data[r * a.clean.cols + t]) noisy = true;
       const g = noisy ? split.noisyPrompt : split.cleanPrompt;
       g[0]! += forget.has(r) ? 1 : 0;
       g[1]!++;
     }
-    console.log(`  memorized with noise in the prompt ${split.noisyPrompt[0]}/${split.noisyPrompt[1]}, without ${split.cleanPrompt[0]}/${split.cleanPrompt[1]}`);
+    console.log(`  memorized with noise in the prompt ${split.noisyPrompt[0]}/${split.noisyPrompt[1]}, without ` +
+      `${split.cleanPrompt[0]}/${split.cleanPrompt[1]}`);
   }
-  console.log(`accuracy: ${fmt(acc?.paper)} % paper (with padding), ${fmt(acc?.noPad)} % without padding; per set ${acc?.sets.map((s) => `${s.set} ${fmt(s.paper)}`).join(', ')}`);
+  console.log(`accuracy: ${fmt(acc?.paper)} % paper (with padding), ${fmt(acc?.noPad)} % without padding; per set ` +
+    `${acc?.sets.map((s) => `${s.set} ${fmt(s.paper)}`).join(', ')}`);
   console.log(`total wall time: ${total.toFixed(1)} s (process ${(process.uptime()).toFixed(1)} s)`);
   console.log(
     'RESULT ' +

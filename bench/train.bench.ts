@@ -54,10 +54,13 @@ async function matmulPeak(rt: Runtime): Promise<number> {
 
 function torchBench(): { tokens_per_s: number; ms_per_step: number; torch: string } | string {
   if (!fs.existsSync(TORCH_REFERENCE)) return `not run: ${TORCH_REFERENCE} not found`;
-  const args = [TORCH_REFERENCE, 'bench', '--layers', '4', '--d-model', '128', '--heads', '4', '--vocab', '14', '--ctx', '150',
-    '--batch', String(B), '--steps', String(STEPS), '--warmup', '2', '--threads', String(THREADS), '--activation', 'relu'];
+  const args = [TORCH_REFERENCE, 'bench', '--layers', '4', '--d-model', '128', '--heads', '4', '--vocab', '14',
+    '--ctx', '150',
+    '--batch', String(B), '--steps', String(STEPS), '--warmup', '2', '--threads', String(THREADS), '--activation',
+    'relu'];
   const r = spawnSync(PYTHON, args, { encoding: 'utf8' });
-  if (r.status !== 0) return `not run: ${PYTHON} could not run the reference (${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); install python3-torch (see README)`;
+  if (r.status !== 0) return `not run: ${PYTHON} could not run the reference (${(r.stderr || r.error?.message
+    || '').trim().split('\n').pop()}); install python3-torch (see README)`;
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
@@ -68,9 +71,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
   const def = getModel('gpt2');
   const c = def.resolveConfig!(config) as Gpt2Config;
   const params = def.init(c, 0);
-  const trainer = new Trainer(rt, { key: 'bench', params: def.paramShapes(c), batch: (rows) => def.batchSpec(c, rows), loss: def.loss(c) }, { params });
+  const trainer = new Trainer(rt, { key: 'bench', params: def.paramShapes(c), batch: (rows) => def.batchSpec(c, rows),
+    loss: def.loss(c) }, { params });
   const r = new Rng(1);
-  const batches = [0, 1].map(() => BigInt64Array.from({ length: B * c.n_positions }, () => BigInt(r.int(c.vocab_size))));
+  const batches = [0,
+    1].map(() => BigInt64Array.from({ length: B * c.n_positions }, () => BigInt(r.int(c.vocab_size))));
 
   // Matrix-product work per step, counted on the traced forward + backward graph.
   const g = new Graph();
@@ -80,7 +85,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
   gradients(loss, Object.values(P));
   const flopsPerStep = matmulFlops(g);
 
-  console.log(`model: 4-layer TinyMem math GPT-2, ${countParams(c).toLocaleString('en')} parameters, batch ${B} × ${c.n_positions} tokens, ${THREADS} threads`);
+  console.log(`model: 4-layer TinyMem math GPT-2, ${countParams(c).toLocaleString('en')} parameters, batch ${B} × ` +
+    `${c.n_positions} tokens, ${THREADS} threads`);
   await timeSteps(trainer, batches, 2); // compile and warm up
   const ours1 = await timeSteps(trainer, batches, STEPS);
   const torch = torchBench();
@@ -91,13 +97,16 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
   const achieved = flopsPerStep / (msPerStep / 1e3) / 1e9;
   const provider = (await trainer.step({ tokens: batches[0]! }, { rows: B })).provider;
 
-  console.log(`tinymem (onnxruntime ${provider}): ${msPerStep.toFixed(0)} ms/step, ${tokensPerS.toFixed(0)} tokens/s (median of ${2 * STEPS}; runs before/after torch: ${median(ours1).toFixed(0)} / ${median(ours2).toFixed(0)} ms)`);
+  console.log(`tinymem (onnxruntime ${provider}): ${msPerStep.toFixed(0)} ms/step, ${tokensPerS.toFixed(0)} tokens/s ` +
+    `(median of ${2 * STEPS}; runs before/after torch: ${median(ours1).toFixed(0)} / ${median(ours2).toFixed(0)} ms)`);
   if (typeof torch === 'string') console.log(`pytorch reference: ${torch}`);
   else {
-    console.log(`pytorch reference (torch ${torch.torch}): ${torch.ms_per_step.toFixed(0)} ms/step, ${torch.tokens_per_s.toFixed(0)} tokens/s`);
+    console.log(`pytorch reference (torch ${torch.torch}): ${torch.ms_per_step.toFixed(0)} ms/step, ` +
+      `${torch.tokens_per_s.toFixed(0)} tokens/s`);
     console.log(`ratio: ${(tokensPerS / torch.tokens_per_s).toFixed(2)}x the reference's tokens/s (target ≥ 3x)`);
   }
-  console.log(`matmul work: ${(flopsPerStep / 1e9).toFixed(1)} GFLOP/step → ${achieved.toFixed(1)} GFLOP/s; MatMul peak ${peak.toFixed(1)} GFLOP/s; fraction of peak ${(achieved / peak).toFixed(2)}`);
+  console.log(`matmul work: ${(flopsPerStep / 1e9).toFixed(1)} GFLOP/step → ${achieved.toFixed(1)} GFLOP/s; MatMul ` +
+    `peak ${peak.toFixed(1)} GFLOP/s; fraction of peak ${(achieved / peak).toFixed(2)}`);
   console.log(`peak resident memory: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
   await rt.dispose();
 })().catch((e) => {

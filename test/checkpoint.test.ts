@@ -55,7 +55,8 @@ function throwsNaming(fn: () => unknown, file: string, re: RegExp): void {
   });
 }
 
-/** Writes a checkpoint by hand (config.json + model.safetensors) from tensors, for variants saveCheckpoint never makes. */
+/** Writes a checkpoint by hand (config.json + model.safetensors) from tensors, for variants saveCheckpoint never makes.
+ * */
 function handCheckpoint(configJson: unknown, tensors: Record<string, TensorInput>): string {
   const dir = freshDir();
   saveCheckpoint(dir, config, randomParams(config)); // creates the folder; both files are replaced below
@@ -65,7 +66,8 @@ function handCheckpoint(configJson: unknown, tensors: Record<string, TensorInput
 }
 
 const f32 = (params: Map<string, Float32Array>, rename = (n: string) => n): Record<string, TensorInput> =>
-  Object.fromEntries(gpt2ParamShapes(config).map(([name, shape]) => [rename(name), { dtype: 'F32', shape, data: params.get(name)! }]));
+  Object.fromEntries(
+    gpt2ParamShapes(config).map(([name, shape]) => [rename(name), { dtype: 'F32', shape, data: params.get(name)! }]));
 
 test('gpt2ParamShapes lists the Hugging Face names and shapes in state_dict order', () => {
   const shapes = gpt2ParamShapes(config);
@@ -76,7 +78,8 @@ test('gpt2ParamShapes lists the Hugging Face names and shapes in state_dict orde
     ['transformer.h.0.attn.c_attn.weight', [16, 48]], ['transformer.h.0.attn.c_attn.bias', [48]],
   ]);
   assert.deepEqual(new Map(shapes).get('transformer.h.1.mlp.c_fc.weight'), [16, 64]);
-  assert.deepEqual(new Map(gpt2ParamShapes({ ...config, n_inner: 24 })).get('transformer.h.1.mlp.c_proj.weight'), [24, 16]);
+  assert.deepEqual(new Map(gpt2ParamShapes({ ...config, n_inner: 24 })).get('transformer.h.1.mlp.c_proj.weight'),
+    [24, 16]);
   assert.deepEqual(shapes.at(-1), ['transformer.ln_f.bias', [16]]);
 });
 
@@ -108,44 +111,52 @@ test('save → load round trip: config, bit-exact weights, manifest with content
   assert.deepEqual(loaded.notes, []);
   assert.equal(saved.weightsHash, contentHash(join(dir, 'model.safetensors')));
   // The manifest records every file of the folder: content hash, size and mtime.
-  const { contentHashes, fileStats, ...rest } = loaded.manifest as { contentHashes: Record<string, string>; fileStats: Record<string, { bytes: number }> };
+  const { contentHashes, fileStats, ...rest } = loaded.manifest as { contentHashes: Record<string, string>;
+    fileStats: Record<string, { bytes: number }>; };
   assert.deepEqual(rest, manifest);
-  assert.deepEqual(contentHashes, { 'config.json': contentHash(join(dir, 'config.json')), 'model.safetensors': saved.weightsHash });
+  assert.deepEqual(contentHashes,
+    { 'config.json': contentHash(join(dir, 'config.json')), 'model.safetensors': saved.weightsHash });
   assert.equal(fileStats['model.safetensors']!.bytes, statSync(join(dir, 'model.safetensors')).size);
 
   // Tampering with the weights is caught on every load (small files are always re-hashed), with or without verifyHash.
   params.get('transformer.ln_f.bias')![0] = 42;
   writeSafetensors(join(dir, 'model.safetensors'), f32(params), { format: 'pt' });
-  throwsNaming(() => loadCheckpoint(dir, { verifyHash: true }), join(dir, 'model.safetensors'), /content hash sha256:\w+ differs from .* recorded in tinymem\.json: it was changed after the checkpoint was saved/);
+  throwsNaming(() => loadCheckpoint(dir, { verifyHash: true }), join(dir, 'model.safetensors'),
+    /content hash sha256:\w+ differs from .* recorded in tinymem\.json: it was changed after the checkpoint was saved/);
   throwsNaming(() => loadCheckpoint(dir), join(dir, 'model.safetensors'), /differs from .* recorded in tinymem\.json/);
 });
 
-test('saving over an existing checkpoint replaces the whole folder atomically: no file of the old content stays', () => {
-  const dir = freshDir();
-  saveCheckpoint(dir, config, randomParams(config, 1), { run: 1 });
-  writeFileSync(join(dir, 'masks.safetensors'), 'from the earlier save');
-  const second = randomParams(config, 2);
-  saveCheckpoint(dir, config, second, { run: 2 });
-  assert.deepEqual(readdirSync(dir).sort(), ['config.json', 'model.safetensors', 'tinymem.json']);
-  assert.deepEqual(readdirSync(root).filter((f) => f.includes('.tmp-') || f.includes('.old-')), []);
-  const loaded = loadCheckpoint(dir, { verifyHash: true });
-  assert.deepEqual(loaded.params.get('transformer.wte.weight'), second.get('transformer.wte.weight'));
-  assert.equal(loaded.manifest!.run, 2);
-});
+test('saving over an existing checkpoint replaces the whole folder atomically: no file of the old content stays',
+  () => {
+    const dir = freshDir();
+    saveCheckpoint(dir, config, randomParams(config, 1), { run: 1 });
+    writeFileSync(join(dir, 'masks.safetensors'), 'from the earlier save');
+    const second = randomParams(config, 2);
+    saveCheckpoint(dir, config, second, { run: 2 });
+    assert.deepEqual(readdirSync(dir).sort(), ['config.json', 'model.safetensors', 'tinymem.json']);
+    assert.deepEqual(readdirSync(root).filter((f) => f.includes('.tmp-') || f.includes('.old-')), []);
+    const loaded = loadCheckpoint(dir, { verifyHash: true });
+    assert.deepEqual(loaded.params.get('transformer.wte.weight'), second.get('transformer.wte.weight'));
+    assert.equal(loaded.manifest!.run, 2);
+  });
 
 test('saveCheckpoint refuses params that do not match the config and leaves nothing behind', () => {
   const dir = freshDir();
   const file = join(dir, 'model.safetensors');
   const missing = randomParams(config);
   missing.delete('transformer.h.1.mlp.c_fc.weight');
-  throwsNaming(() => saveCheckpoint(dir, config, missing), file, /parameter "transformer\.h\.1\.mlp\.c_fc\.weight" is missing .*\[16, 64\]/);
+  throwsNaming(() => saveCheckpoint(dir, config, missing), file,
+    /parameter "transformer\.h\.1\.mlp\.c_fc\.weight" is missing .*\[16, 64\]/);
   const wrong = randomParams(config);
   wrong.set('transformer.wpe.weight', new Float32Array(10));
-  throwsNaming(() => saveCheckpoint(dir, config, wrong), file, /"transformer\.wpe\.weight" has 10 values but shape \[20, 16\]/);
+  throwsNaming(() => saveCheckpoint(dir, config, wrong), file,
+    /"transformer\.wpe\.weight" has 10 values but shape \[20, 16\]/);
   const extra = randomParams(config);
   extra.set('transformer.h.2.ln_1.weight', new Float32Array(16));
-  throwsNaming(() => saveCheckpoint(dir, config, extra), file, /"transformer\.h\.2\.ln_1\.weight" is not part of a GPT-2 model with n_layer=2/);
-  assert.throws(() => saveCheckpoint(dir, { ...config, n_head: 3 }, randomParams(config)), /"n_head" \(3\) must divide n_embd \(16\)/);
+  throwsNaming(() => saveCheckpoint(dir, config, extra), file,
+    /"transformer\.h\.2\.ln_1\.weight" is not part of a GPT-2 model with n_layer=2/);
+  assert.throws(() => saveCheckpoint(dir, { ...config, n_head: 3 }, randomParams(config)),
+    /"n_head" \(3\) must divide n_embd \(16\)/);
   assert.equal(existsSync(dir), false);
   assert.deepEqual(readdirSync(root).filter((f) => f.includes('.tmp-')), []);
 });
@@ -162,57 +173,63 @@ test('an untied lm_head round-trips and is returned separately; one equal to wte
   assert.equal(loaded.config.tie_word_embeddings, false);
   assert.equal(loaded.manifest, null);
 
-  const tied = handCheckpoint(config, { ...f32(params), 'lm_head.weight': { dtype: 'F32', shape: [14, 16], data: params.get('transformer.wte.weight')! } });
+  const tied = handCheckpoint(config,
+    { ...f32(params),
+      'lm_head.weight': { dtype: 'F32', shape: [14, 16], data: params.get('transformer.wte.weight')! } });
   const t = loadCheckpoint(tied);
   assert.equal(t.lmHead, null);
   assert.equal(t.config.tie_word_embeddings, true);
   assert.match(t.notes.join('\n'), /lm_head\.weight is stored but equals transformer\.wte\.weight: treated as tied/);
 
   const noHead = handCheckpoint({ ...config, tie_word_embeddings: false }, f32(params));
-  throwsNaming(() => loadCheckpoint(noHead), join(noHead, 'model.safetensors'), /tensor "lm_head\.weight" is missing but config\.json says tie_word_embeddings: false/);
+  throwsNaming(() => loadCheckpoint(noHead), join(noHead, 'model.safetensors'),
+    /tensor "lm_head\.weight" is missing but config\.json says tie_word_embeddings: false/);
 });
 
-test('Hugging Face exports load: names without "transformer.", mask buffers, F16/BF16/F64 weights, sparse config', () => {
-  const params = randomParams(config);
-  const tensors: Record<string, TensorInput> = {};
-  let k = 0;
-  for (const [name, shape] of gpt2ParamShapes(config)) {
-    const data = params.get(name)!;
-    const short = name.replace(/^transformer\./, '');
-    const kind = k++ % 3;
-    tensors[short] = kind === 0 ? { dtype: 'F16', shape, data: float32ToF16Array(data) }
-      : kind === 1 ? { dtype: 'BF16', shape, data: float32ToBf16Array(data) }
+test('Hugging Face exports load: names without "transformer.", mask buffers, F16/BF16/F64 weights, sparse config',
+  () => {
+    const params = randomParams(config);
+    const tensors: Record<string, TensorInput> = {};
+    let k = 0;
+    for (const [name, shape] of gpt2ParamShapes(config)) {
+      const data = params.get(name)!;
+      const short = name.replace(/^transformer\./, '');
+      const kind = k++ % 3;
+      tensors[short] = kind === 0 ? { dtype: 'F16', shape, data: float32ToF16Array(data) }
+        : kind === 1 ? { dtype: 'BF16', shape, data: float32ToBf16Array(data) }
       : { dtype: 'F64', shape, data: Float64Array.from(data) };
-  }
-  tensors['h.0.attn.bias'] = { dtype: 'U8', shape: [1, 1, 20, 20], data: new Uint8Array(400) };
-  tensors['h.1.attn.masked_bias'] = { dtype: 'F32', shape: [], data: new Float32Array([-1e4]) };
-  // Like the Hub's gpt2 config: no n_positions (n_ctx instead), no n_inner/tie/use_cache, dropout 0.1.
-  const hubConfig = { model_type: 'gpt2', vocab_size: 14, n_ctx: 20, n_embd: 16, n_layer: 2, n_head: 2, activation_function: 'relu', attn_pdrop: 0.1 };
-  const dir = handCheckpoint(hubConfig, tensors);
-  const loaded = loadCheckpoint(dir);
-  assert.equal(loaded.config.n_positions, 20);
-  assert.equal(loaded.config.n_inner, null);
-  assert.equal(loaded.config.attn_pdrop, 0.1);
-  assert.equal(loaded.config.tie_word_embeddings, true);
-  assert.equal(loaded.config.layer_norm_epsilon, 1e-5);
-  assert.equal(loaded.params.size, gpt2ParamShapes(config).length);
-  k = 0;
-  for (const [name] of gpt2ParamShapes(config)) {
-    const want = params.get(name)!;
-    const got = loaded.params.get(name)!;
-    assert.ok(got instanceof Float32Array, name);
-    // Half-precision rounding: relative to the value, plus half of F16's smallest subnormal for tiny values.
-    const [rel, abs] = ([[2 ** -11, 2 ** -25], [2 ** -8, 0], [0, 0]] as const)[k++ % 3]!;
-    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= rel * Math.abs(want[i]!) + abs, `${name}[${i}]`);
-  }
-  const notes = loaded.notes.join('\n');
-  assert.match(notes, /ignored the attention-mask buffer "h\.0\.attn\.bias"/);
-  assert.match(notes, /ignored the attention-mask buffer "h\.1\.attn\.masked_bias"/);
-  assert.match(notes, /28 tensor names had no "transformer\." prefix/);
-  assert.match(notes, /tensor\(s\) stored as F16 were converted to F32/);
-  assert.match(notes, /stored as BF16/);
-  assert.match(notes, /stored as F64/);
-});
+    }
+    tensors['h.0.attn.bias'] = { dtype: 'U8', shape: [1, 1, 20, 20], data: new Uint8Array(400) };
+    tensors['h.1.attn.masked_bias'] = { dtype: 'F32', shape: [], data: new Float32Array([-1e4]) };
+    // Like the Hub's gpt2 config: no n_positions (n_ctx instead), no n_inner/tie/use_cache, dropout 0.1.
+    const hubConfig = { model_type: 'gpt2', vocab_size: 14, n_ctx: 20, n_embd: 16, n_layer: 2, n_head: 2,
+      activation_function: 'relu', attn_pdrop: 0.1 };
+    const dir = handCheckpoint(hubConfig, tensors);
+    const loaded = loadCheckpoint(dir);
+    assert.equal(loaded.config.n_positions, 20);
+    assert.equal(loaded.config.n_inner, null);
+    assert.equal(loaded.config.attn_pdrop, 0.1);
+    assert.equal(loaded.config.tie_word_embeddings, true);
+    assert.equal(loaded.config.layer_norm_epsilon, 1e-5);
+    assert.equal(loaded.params.size, gpt2ParamShapes(config).length);
+    k = 0;
+    for (const [name] of gpt2ParamShapes(config)) {
+      const want = params.get(name)!;
+      const got = loaded.params.get(name)!;
+      assert.ok(got instanceof Float32Array, name);
+      // Half-precision rounding: relative to the value, plus half of F16's smallest subnormal for tiny values.
+      const [rel, abs] = ([[2 ** -11, 2 ** -25], [2 ** -8, 0], [0, 0]] as const)[k++ % 3]!;
+      for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= rel * Math.abs(want[i]!) + abs,
+        `${name}[${i}]`);
+    }
+    const notes = loaded.notes.join('\n');
+    assert.match(notes, /ignored the attention-mask buffer "h\.0\.attn\.bias"/);
+    assert.match(notes, /ignored the attention-mask buffer "h\.1\.attn\.masked_bias"/);
+    assert.match(notes, /28 tensor names had no "transformer\." prefix/);
+    assert.match(notes, /tensor\(s\) stored as F16 were converted to F32/);
+    assert.match(notes, /stored as BF16/);
+    assert.match(notes, /stored as F64/);
+  });
 
 test('sharded checkpoints load through model.safetensors.index.json', () => {
   const params = randomParams(config, 5);
@@ -225,14 +242,18 @@ test('sharded checkpoints load through model.safetensors.index.json', () => {
   const weightMap: Record<string, string> = {};
   names.forEach((n, i) => (weightMap[n] = shards[i < half ? 0 : 1]!));
   for (const [s, shard] of shards.entries()) {
-    writeSafetensors(join(dir, shard), Object.fromEntries(names.filter((_, i) => (i < half) === (s === 0)).map((n) => [n, all[n]!])));
+    writeSafetensors(join(dir, shard),
+      Object.fromEntries(names.filter((_, i) => (i < half) === (s === 0)).map((n) => [n, all[n]!])));
   }
   writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
   const loaded = loadCheckpoint(dir);
   for (const [name, a] of params) assert.deepEqual(loaded.params.get(name), a, name);
   // A shape error names the shard the tensor is in.
-  writeSafetensors(join(dir, shards[1]!), { ...Object.fromEntries(names.slice(half).map((n) => [n, all[n]!])), 'transformer.ln_f.bias': { dtype: 'F32', shape: [4, 4], data: new Float32Array(16) } });
-  throwsNaming(() => loadCheckpoint(dir), join(dir, shards[1]!), /tensor "transformer\.ln_f\.bias" has shape \[4, 4\] but config\.json .* needs \[16\]/);
+  writeSafetensors(join(dir, shards[1]!),
+    { ...Object.fromEntries(names.slice(half).map((n) => [n, all[n]!])),
+      'transformer.ln_f.bias': { dtype: 'F32', shape: [4, 4], data: new Float32Array(16) } });
+  throwsNaming(() => loadCheckpoint(dir), join(dir, shards[1]!),
+    /tensor "transformer\.ln_f\.bias" has shape \[4, 4\] but config\.json .* needs \[16\]/);
 });
 
 test('bad checkpoints are reported naming the file, the tensor or field, and what to do', () => {
@@ -242,53 +263,65 @@ test('bad checkpoints are reported naming the file, the tensor or field, and wha
 
   const noConfig = handCheckpoint(config, f32(params));
   rmSync(join(noConfig, 'config.json'));
-  throwsNaming(() => loadCheckpoint(noConfig), join(noConfig, 'config.json'), /not found; a checkpoint folder needs config\.json/);
+  throwsNaming(() => loadCheckpoint(noConfig), join(noConfig, 'config.json'),
+    /not found; a checkpoint folder needs config\.json/);
 
   const cases: [unknown, RegExp, string?][] = [
     ['{"model_type": "gpt2",', /is not valid JSON/],
     ['[]', /must be a JSON object of GPT2Config fields/],
-    [{ ...config, model_type: 'llama' }, /"model_type" is "llama" but tinymem reads GPT-2 checkpoints only/, 'model_type'],
+    [{ ...config, model_type: 'llama' }, /"model_type" is "llama" but tinymem reads GPT-2 checkpoints only/,
+      'model_type'],
     [{ ...config, model_type: undefined }, /"model_type" is missing; add "model_type": "gpt2"/, 'model_type'],
     [{ ...config, n_embd: undefined }, /"n_embd" is missing; add it/, 'n_embd'],
     [{ ...config, n_layer: 1.5 }, /"n_layer" must be an integer ≥ 1, got 1\.5/, 'n_layer'],
-    [{ ...config, activation_function: 'swish' }, /"activation_function" is "swish"; tinymem supports "relu", "gelu_new", "gelu"/, 'activation_function'],
+    [{ ...config, activation_function: 'swish' },
+      /"activation_function" is "swish"; tinymem supports "relu", "gelu_new", "gelu"/, 'activation_function'],
     [{ ...config, layer_norm_epsilon: -1 }, /"layer_norm_epsilon" must be a number > 0/, 'layer_norm_epsilon'],
-    [{ ...config, scale_attn_by_inverse_layer_idx: true }, /"scale_attn_by_inverse_layer_idx" is true/, 'scale_attn_by_inverse_layer_idx'],
+    [{ ...config, scale_attn_by_inverse_layer_idx: true }, /"scale_attn_by_inverse_layer_idx" is true/,
+      'scale_attn_by_inverse_layer_idx'],
   ];
   for (const [cfg, re, field] of cases) {
     const dir = handCheckpoint(cfg, f32(params));
     const file = join(dir, 'config.json');
     throwsNaming(() => loadCheckpoint(dir), file, re);
-    if (field) assert.throws(() => loadCheckpoint(dir), (e: unknown) => e instanceof UserError && e.problems[0]!.message.startsWith(`"${field}" `));
+    if (field) assert.throws(() => loadCheckpoint(dir), (e: unknown) => e instanceof UserError
+      && e.problems[0]!.message.startsWith(`"${field}" `));
   }
 
   const weights = (dir: string) => join(dir, 'model.safetensors');
   const missing = f32(params);
   delete missing['transformer.h.1.mlp.c_fc.weight'];
   let dir = handCheckpoint(config, missing);
-  throwsNaming(() => loadCheckpoint(dir), weights(dir), /tensor "transformer\.h\.1\.mlp\.c_fc\.weight" is missing\. The weights do not match config\.json \(n_layer=2, n_embd=16/);
+  throwsNaming(() => loadCheckpoint(dir), weights(dir),
+    /tensor "transformer\.h\.1\.mlp\.c_fc\.weight" is missing\. The weights do not match config\.json \(n_layer=2, n_embd=16/);
 
   const shaped = f32(params);
-  shaped['transformer.h.0.attn.c_attn.weight'] = { dtype: 'F32', shape: [48, 16], data: params.get('transformer.h.0.attn.c_attn.weight')! };
+  shaped['transformer.h.0.attn.c_attn.weight'] = { dtype: 'F32', shape: [48, 16],
+    data: params.get('transformer.h.0.attn.c_attn.weight')! };
   dir = handCheckpoint(config, shaped);
-  throwsNaming(() => loadCheckpoint(dir), weights(dir), /tensor "transformer\.h\.0\.attn\.c_attn\.weight" has shape \[48, 16\] but config\.json .* needs \[16, 48\]/);
-  assert.throws(() => loadCheckpoint(dir), (e: unknown) => e instanceof UserError && e.problems[0]!.message.startsWith('tensor "transformer.h.0.attn.c_attn.weight" '));
+  throwsNaming(() => loadCheckpoint(dir), weights(dir),
+    /tensor "transformer\.h\.0\.attn\.c_attn\.weight" has shape \[48, 16\] but config\.json .* needs \[16, 48\]/);
+  assert.throws(() => loadCheckpoint(dir), (e: unknown) => e instanceof UserError
+    && e.problems[0]!.message.startsWith('tensor "transformer.h.0.attn.c_attn.weight" '));
 
   // Weights of a 3-layer model under a config that says 2.
   const deeper = f32(params);
   deeper['transformer.h.2.ln_1.weight'] = { dtype: 'F32', shape: [16], data: new Float32Array(16) };
   dir = handCheckpoint(config, deeper);
-  throwsNaming(() => loadCheckpoint(dir), weights(dir), /unexpected tensor "transformer\.h\.2\.ln_1\.weight".*n_layer=2: the weights have more layers, fix n_layer/);
+  throwsNaming(() => loadCheckpoint(dir), weights(dir),
+    /unexpected tensor "transformer\.h\.2\.ln_1\.weight".*n_layer=2: the weights have more layers, fix n_layer/);
 
   const ints = f32(params);
   ints['transformer.ln_f.bias'] = { dtype: 'I32', shape: [16], data: new Int32Array(16) };
   dir = handCheckpoint(config, ints);
-  throwsNaming(() => loadCheckpoint(dir), weights(dir), /tensor "transformer\.ln_f\.bias" has dtype I32; model weights must be floating point/);
+  throwsNaming(() => loadCheckpoint(dir), weights(dir),
+    /tensor "transformer\.ln_f\.bias" has dtype I32; model weights must be floating point/);
 
   const both = f32(params);
   both['wte.weight'] = both['transformer.wte.weight']!;
   dir = handCheckpoint(config, both);
-  throwsNaming(() => loadCheckpoint(dir), weights(dir), /tensors "transformer\.wte\.weight" and "wte\.weight" are the same parameter/);
+  throwsNaming(() => loadCheckpoint(dir), weights(dir),
+    /tensors "transformer\.wte\.weight" and "wte\.weight" are the same parameter/);
 
   dir = handCheckpoint(config, f32(params));
   writeFileSync(join(dir, 'model.safetensors'), Buffer.alloc(4));

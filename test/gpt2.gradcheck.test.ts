@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { F, type Graph, type Tensor } from '../src/engine/graph/index';
-import { type Activation, type Gpt2Config, declareGpt2Params, gpt2Forward, gpt2ParamShapes, initGpt2Params, nextTokenTargets } from '../src/engine/model/gpt2';
+import { type Activation, type Gpt2Config, declareGpt2Params, gpt2Forward, gpt2ParamShapes, initGpt2Params,
+  nextTokenTargets } from '../src/engine/model/gpt2';
 import { type CheckInput, gradCheck, rng, runtime } from './helpers/gradcheck';
 
 const config = (activation_function: Activation): Gpt2Config => ({
@@ -41,7 +42,8 @@ function build(c: Gpt2Config, seed: number) {
       attn: [0, 1].map((i) => mask(`drop_attn_${i}`, [B, T, c.n_embd], dropMask)),
       mlp: [0, 1].map((i) => mask(`drop_mlp_${i}`, [B, T, c.n_embd], dropMask)),
     };
-    const tokens = F.constant(g, Array.from({ length: B * T }, () => Math.floor(r.uniform() * c.vocab_size)), 'int64', [B, T]);
+    const tokens = F.constant(g, Array.from({ length: B * T }, () => Math.floor(r.uniform() * c.vocab_size)), 'int64',
+      [B, T]);
     const { logits } = gpt2Forward(c, P, tokens, { neuronMasks, weightMasks, dropout });
     return { inputs, y: F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'mean' }) };
   };
@@ -56,7 +58,8 @@ for (const act of ['gelu_new', 'relu', 'gelu'] as const) {
     assert.equal(names.length, gpt2ParamShapes(config(act)).length + 2 + 4 + 5, 'every parameter and mask was checked');
     const worst = names.reduce((a, b) => (res.perInput[a]! >= res.perInput[b]! ? a : b));
     results.push(`${act}: largest relative error ${res.maxRelError.toExponential(2)} (${worst})`);
-    assert.ok(res.maxRelError <= 1e-6, `relative error ${res.maxRelError.toExponential(2)} > 1e-6 at ${worst} (seed ${seed}): ${JSON.stringify(res.perInput)}`);
+    assert.ok(res.maxRelError <= 1e-6, `relative error ${res.maxRelError.toExponential(2)} > 1e-6 at ${worst} (seed ` +
+      `${seed}): ${JSON.stringify(res.perInput)}`);
   });
 }
 

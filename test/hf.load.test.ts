@@ -13,12 +13,14 @@ import { sequenceLosses } from '../src/engine/metrics/score';
 import { Runtime } from '../src/engine/runtime/session';
 import { torchScore, torchSkip } from './helpers/torchReference';
 import {
-  TOKENIZER_VOCAB, freshDir, gpt2RawConfig, neoxRawConfig, randomGpt2Params, randomNeoxParams, writeGpt2Folder, writeNeoxFolder,
+  TOKENIZER_VOCAB, freshDir, gpt2RawConfig, neoxRawConfig, randomGpt2Params, randomNeoxParams, writeGpt2Folder,
+  writeNeoxFolder,
 } from './helpers/hfCheckpoints';
 
 const near = (a: Float32Array, b: Float32Array, rel: number, what: string) => {
   assert.equal(a.length, b.length, what);
-  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= rel * Math.abs(b[i]!) + 1e-7, `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= rel * Math.abs(b[i]!) + 1e-7,
+    `${what}[${i}]: ${a[i]} vs ${b[i]}`);
 };
 
 test('a GPT-NeoX folder loads from one file, from shards, and from F16/BF16 weights', () => {
@@ -53,18 +55,23 @@ test('GPT-2 folders: a separate lm_head is a model parameter; sharded and F16 fo
 test('clear errors: unsupported architecture, missing model_type, missing tensor, wrong shape', () => {
   const dir = freshDir();
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'llama', hidden_size: 8 }));
-  assert.throws(() => loadModelFolder(dir), (e: Error) => e.message.includes(join(dir, 'config.json')) && /"model_type" is "llama"; tinymem runs "gpt2" and "gpt_neox"/.test(e.message));
+  assert.throws(() => loadModelFolder(dir), (e: Error) => e.message.includes(join(dir, 'config.json'))
+    && /"model_type" is "llama"; tinymem runs "gpt2" and "gpt_neox"/.test(e.message));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ hidden_size: 8 }));
   assert.throws(() => loadModelFolder(dir), /"model_type" is missing/);
 
   const raw = neoxRawConfig();
   const params = randomNeoxParams(raw, 4);
   params.delete('gpt_neox.layers.1.mlp.dense_4h_to_h.weight');
-  assert.throws(() => loadModelFolder(writeNeoxFolder(freshDir(), raw, params)), /tensor "gpt_neox\.layers\.1\.mlp\.dense_4h_to_h\.weight" is missing/);
+  assert.throws(() => loadModelFolder(writeNeoxFolder(freshDir(), raw, params)),
+    /tensor "gpt_neox\.layers\.1\.mlp\.dense_4h_to_h\.weight" is missing/);
   const wrongDir = writeNeoxFolder(freshDir(), raw, randomNeoxParams(raw, 4));
   writeFileSync(join(wrongDir, 'config.json'), JSON.stringify({ ...raw, intermediate_size: 64 }));
-  assert.throws(() => loadModelFolder(wrongDir), /tensor "gpt_neox\.layers\.0\.mlp\.dense_4h_to_h\.weight" has shape \[32, 128\] but config\.json .* needs \[32, 64\]/);
-  assert.throws(() => loadModelFolder(writeNeoxFolder(freshDir(), { ...raw, rope_scaling: { type: 'linear', factor: 2 } }, randomNeoxParams(raw, 4))), /"rope_scaling" is set/);
+  assert.throws(() => loadModelFolder(wrongDir),
+    /tensor "gpt_neox\.layers\.0\.mlp\.dense_4h_to_h\.weight" has shape \[32, 128\] but config\.json .* needs \[32, 64\]/);
+  assert.throws(
+    () => loadModelFolder(writeNeoxFolder(freshDir(), { ...raw, rope_scaling: { type: 'linear', factor: 2 } },
+      randomNeoxParams(raw, 4))), /"rope_scaling" is set/);
 });
 
 test('tokenizer.json is read with @huggingface/tokenizers; a folder without one says what to do', () => {
@@ -84,10 +91,12 @@ test('an edited model is saved in the same Hugging Face layout, with the tokeniz
   const src = writeNeoxFolder(freshDir(), raw, randomNeoxParams(raw, 6), { dtype: 'BF16', shards: 2 });
   const m = loadModelFolder(src);
   const edited = new Map(m.params);
-  edited.set('gpt_neox.layers.0.mlp.dense_h_to_4h.weight', new Float32Array(m.params.get('gpt_neox.layers.0.mlp.dense_h_to_4h.weight')!.length));
+  edited.set('gpt_neox.layers.0.mlp.dense_h_to_4h.weight',
+    new Float32Array(m.params.get('gpt_neox.layers.0.mlp.dense_h_to_4h.weight')!.length));
   const out = join(freshDir(), 'edited');
   saveModelFolder(out, m, edited, { note: 'test' }, src);
-  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tinymem.json']) assert.ok(existsSync(join(out, f)), f);
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tinymem.json']) assert.ok(
+    existsSync(join(out, f)), f);
   const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
   assert.equal(cfg.model_type, 'gpt_neox');
   assert.equal(cfg.torch_dtype, 'float32');
@@ -106,10 +115,12 @@ test('an edited model is saved in the same Hugging Face layout, with the tokeniz
     const rt = new Runtime({ threads: 1 });
     const ours = (await sequenceLosses(rt, back.config, back.params, seqs)).loss;
     await rt.dispose();
-    torchScore(out, seqs).loss.forEach((l, i) => assert.ok(Math.abs(l - ours[i]!) < 1e-5 * Math.abs(l), `loss ${l} vs ${ours[i]}`));
+    torchScore(out, seqs).loss.forEach((l, i) => assert.ok(Math.abs(l - ours[i]!) < 1e-5 * Math.abs(l), `loss ${l} ` +
+      `vs ${ours[i]}`));
   }
 
-  const g = loadModelFolder(writeGpt2Folder(freshDir(), gpt2RawConfig({ untied: true }), randomGpt2Params(gpt2RawConfig({ untied: true }), 7)));
+  const g = loadModelFolder(
+    writeGpt2Folder(freshDir(), gpt2RawConfig({ untied: true }), randomGpt2Params(gpt2RawConfig({ untied: true }), 7)));
   const gout = join(freshDir(), 'gpt2-edited');
   saveModelFolder(gout, g, g.params);
   const gback = loadModelFolder(gout);
@@ -131,11 +142,15 @@ test('memorized-sequence files: JSON, JSONL with objects, clear errors naming fi
   assert.equal(readSequenceFile(js, { vocab: 100, context: 128, promptLength: 4, continuationLength: 8 }).rows, 2);
   const bad = join(dir, 'bad.jsonl');
   writeFileSync(bad, `${JSON.stringify(row(80))}\n${JSON.stringify([...row(79), 100])}\n`);
-  assert.throws(() => readSequenceFile(bad, { vocab: 100, context: 128 }), new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2, position 79: 100 is not a token id of this model \\(0 … 99\\)`));
+  assert.throws(() => readSequenceFile(bad, { vocab: 100, context: 128 }),
+    new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2, position 79: 100 is not a token id of this model ` +
+    `\\(0 … 99\\)`));
   writeFileSync(bad, `${JSON.stringify(row(80))}\n${JSON.stringify(row(60))}\n`);
-  assert.throws(() => readSequenceFile(bad, { vocab: 100, context: 128 }), /bad\.jsonl:2: has 60 tokens, fewer than prompt 32 \+ continuation 40/);
+  assert.throws(() => readSequenceFile(bad, { vocab: 100, context: 128 }),
+    /bad\.jsonl:2: has 60 tokens, fewer than prompt 32 \+ continuation 40/);
   writeFileSync(bad, `${JSON.stringify(row(80))}\n${JSON.stringify(row(76))}\n`);
-  assert.throws(() => readSequenceFile(bad, { vocab: 100, context: 128 }), /bad\.jsonl:2: has 76 tokens but the first sequence has 80/);
+  assert.throws(() => readSequenceFile(bad, { vocab: 100, context: 128 }),
+    /bad\.jsonl:2: has 76 tokens but the first sequence has 80/);
   writeFileSync(bad, `${JSON.stringify(row(80))}\n[1, 2,\n`);
   assert.throws(() => readSequenceFile(bad, { vocab: 100, context: 128 }), /bad\.jsonl:2: is not valid JSON/);
   const ids = join(dir, 'ids.json');

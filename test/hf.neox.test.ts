@@ -7,14 +7,16 @@ import { greedyContinuation, sequenceLogits, sequenceLosses } from '../src/engin
 import { loadModelFolder } from '../src/engine/model/checkpoint';
 import { Runtime } from '../src/engine/runtime/session';
 import {
-  TOKENIZER_VOCAB, freshDir, gpt2RawConfig, neoxRawConfig, randomGpt2Params, randomNeoxParams, torchLogits, writeGpt2Folder, writeNeoxFolder,
+  TOKENIZER_VOCAB, freshDir, gpt2RawConfig, neoxRawConfig, randomGpt2Params, randomNeoxParams, torchLogits,
+  writeGpt2Folder, writeNeoxFolder,
 } from './helpers/hfCheckpoints';
 import { torchScore, torchSkip } from './helpers/torchReference';
 
 const why = torchSkip();
 const PROMPT = 8;
 const GEN = 16;
-const seqs = Array.from({ length: 3 }, (_, i) => Array.from({ length: 24 }, (_, j) => (i * 31 + j * 17 + 5) % TOKENIZER_VOCAB));
+const seqs = Array.from({ length: 3 },
+  (_, i) => Array.from({ length: 24 }, (_, j) => (i * 31 + j * 17 + 5) % TOKENIZER_VOCAB));
 
 interface Parity {
   maxRelLogit: number;
@@ -46,7 +48,8 @@ async function parity(label: string, dir: string): Promise<Parity> {
     let total = 0;
     tokens.forEach((g, i) => g.forEach((tok, j) => ((same += tok === t.greedy![i]![j] ? 1 : 0), total++)));
     const p = { maxRelLogit: maxAbs / scale, maxRelLoss, greedyAgree: same / total };
-    console.log(`parity ${label}: max |Δlogit|/max|logit| ${p.maxRelLogit.toExponential(2)}, max rel. loss diff ${p.maxRelLoss.toExponential(2)}, greedy tokens agree ${(100 * p.greedyAgree).toFixed(1)} % (${total})`);
+    console.log(`parity ${label}: max |Δlogit|/max|logit| ${p.maxRelLogit.toExponential(2)}, max rel. loss diff ` +
+      `${p.maxRelLoss.toExponential(2)}, greedy tokens agree ${(100 * p.greedyAgree).toFixed(1)} % (${total})`);
     return p;
   } finally {
     await rt.dispose();
@@ -59,25 +62,30 @@ const check = (p: Parity) => {
   assert.equal(p.greedyAgree, 1);
 };
 
-test('GPT-NeoX (parallel residual, rotary 25 %) matches torch_reference.py: logits, loss, greedy', { skip: why ? `skipped: ${why}` : false }, async () => {
-  const raw = neoxRawConfig({ std: 0.3 });
-  check(await parity('gpt_neox parallel F32', writeNeoxFolder(freshDir(), raw, randomNeoxParams(raw, 1))));
-});
+test('GPT-NeoX (parallel residual, rotary 25 %) matches torch_reference.py: logits, loss, greedy',
+  { skip: why ? `skipped: ${why}` : false }, async () => {
+    const raw = neoxRawConfig({ std: 0.3 });
+    check(await parity('gpt_neox parallel F32', writeNeoxFolder(freshDir(), raw, randomNeoxParams(raw, 1))));
+  });
 
-test('GPT-NeoX (sequential residual, full rotary, F16 weights) matches torch_reference.py', { skip: why ? `skipped: ${why}` : false }, async () => {
-  const raw = neoxRawConfig({ std: 0.3, parallel: false, rotaryPct: 1, layers: 3, heads: 2 });
-  check(await parity('gpt_neox sequential F16', writeNeoxFolder(freshDir(), raw, randomNeoxParams(raw, 2), { dtype: 'F16' })));
-});
+test('GPT-NeoX (sequential residual, full rotary, F16 weights) matches torch_reference.py',
+  { skip: why ? `skipped: ${why}` : false }, async () => {
+    const raw = neoxRawConfig({ std: 0.3, parallel: false, rotaryPct: 1, layers: 3, heads: 2 });
+    check(await parity('gpt_neox sequential F16',
+      writeNeoxFolder(freshDir(), raw, randomNeoxParams(raw, 2), { dtype: 'F16' })));
+  });
 
-test('GPT-2 with a separate lm_head matches torch_reference.py', { skip: why ? `skipped: ${why}` : false }, async () => {
-  const raw = gpt2RawConfig({ std: 0.3, untied: true });
-  check(await parity('gpt2 untied F32', writeGpt2Folder(freshDir(), raw, randomGpt2Params(raw, 3))));
-});
+test('GPT-2 with a separate lm_head matches torch_reference.py', { skip: why ? `skipped: ${why}` : false },
+  async () => {
+    const raw = gpt2RawConfig({ std: 0.3, untied: true });
+    check(await parity('gpt2 untied F32', writeGpt2Folder(freshDir(), raw, randomGpt2Params(raw, 3))));
+  });
 
-test('GPT-2 with a tied head (F16 weights) matches torch_reference.py', { skip: why ? `skipped: ${why}` : false }, async () => {
-  const raw = gpt2RawConfig({ std: 0.3 });
-  check(await parity('gpt2 tied F16', writeGpt2Folder(freshDir(), raw, randomGpt2Params(raw, 4), { dtype: 'F16' })));
-});
+test('GPT-2 with a tied head (F16 weights) matches torch_reference.py', { skip: why ? `skipped: ${why}` : false },
+  async () => {
+    const raw = gpt2RawConfig({ std: 0.3 });
+    check(await parity('gpt2 tied F16', writeGpt2Folder(freshDir(), raw, randomGpt2Params(raw, 4), { dtype: 'F16' })));
+  });
 
 test('NeoX greedy decoding through the KV cache equals argmax of full forward passes', async () => {
   const raw = neoxRawConfig({ std: 0.3 });

@@ -15,7 +15,8 @@ import { resolveGpt2Config } from '../src/engine/model/gpt2';
 import { getRegularizer, resolveHyperParams } from '../src/engine/methods/registry';
 import '../src/engine/methods/index';
 import { LossDropper, percentile } from '../src/engine/methods/regularizers/lossTruncation';
-import { exampleTiedEvalMask, exampleTiedMask, generalizationChannels } from '../src/engine/methods/regularizers/exampleTiedDropout';
+import { exampleTiedEvalMask, exampleTiedMask,
+  generalizationChannels } from '../src/engine/methods/regularizers/exampleTiedDropout';
 import { powerIterationStep, spectralBlocks, spectralPenalty } from '../src/engine/methods/regularizers/spectralNorm';
 import type { RegularizerContext, TrainingRegularizer } from '../src/engine/methods/types';
 import { Runtime } from '../src/engine/runtime/session';
@@ -32,15 +33,19 @@ import { loadCheckpoint } from '../src/engine/model/checkpoint';
 const rt = new Runtime({ threads: 1 });
 after(() => rt.dispose());
 
-const TINY: Gpt2Config = resolveGpt2Config({ vocab_size: 14, n_positions: 12, n_embd: 16, n_layer: 2, n_head: 2, activation_function: 'relu', initializer_range: 0.1 });
+const TINY: Gpt2Config = resolveGpt2Config(
+  { vocab_size: 14, n_positions: 12, n_embd: 16, n_layer: 2, n_head: 2, activation_function: 'relu',
+    initializer_range: 0.1 });
 const shapesOf = (c: Gpt2Config) => getModel('gpt2').paramShapes(c);
 const initOf = (c: Gpt2Config, seed: number) => {
   const r = new Rng(seed);
   return Object.fromEntries(initGpt2Params(c, () => r.normal()));
 };
-function regularizer(id: string, hp: Record<string, HyperValue> = {}, c: Gpt2Config = TINY, seed = 0): TrainingRegularizer {
+function regularizer(id: string, hp: Record<string, HyperValue> = {}, c: Gpt2Config = TINY,
+  seed = 0): TrainingRegularizer {
   const m = getRegularizer(id);
-  const ctx: RegularizerContext = { modelName: 'gpt2', config: c, paramShapes: shapesOf(c), seed, hp: resolveHyperParams(m, hp) };
+  const ctx: RegularizerContext = { modelName: 'gpt2', config: c, paramShapes: shapesOf(c), seed,
+    hp: resolveHyperParams(m, hp) };
   return m.create(ctx);
 }
 function tokenData(rows: number, c: Gpt2Config, seed: number): ArraysDataSource {
@@ -69,7 +74,8 @@ test('loss truncation drops nothing until the buffer is full, then exactly the t
   d.record(shuffled.slice(99));
   assert.ok(Math.abs(d.cutoff - 90.1) < 1e-9, `cutoff ${d.cutoff}`);
   const m = d.mask(values);
-  assert.deepEqual(values.filter((_, i) => !m[i]), [91, 92, 93, 94, 95, 96, 97, 98, 99, 100], 'exactly the top 10 % are dropped');
+  assert.deepEqual(values.filter((_, i) => !m[i]), [91, 92, 93, 94, 95, 96, 97, 98, 99, 100],
+    'exactly the top 10 % are dropped');
   // dropc 0.05 of the same buffer: the top 5 %.
   const d5 = new LossDropper(0.05, 100);
   d5.record(values);
@@ -81,19 +87,20 @@ test('loss truncation drops nothing until the buffer is full, then exactly the t
   assert.deepEqual([...d0.mask([1.5, 2, 2.5])], [1, 0, 0]);
 });
 
-test('loss truncation keeps its ring buffer of the last losses and recomputes the cutoff every `capacity` losses', () => {
-  const d = new LossDropper(0.1, 100);
-  d.record(Array.from({ length: 100 }, (_, i) => i + 1));
-  assert.ok(Math.abs(d.cutoff - 90.1) < 1e-9);
-  d.record(Array.from({ length: 99 }, (_, i) => 1000 + i)); // not yet due: the cutoff stays
-  assert.ok(Math.abs(d.cutoff - 90.1) < 1e-9);
-  d.record([1099]); // 100 new losses: the buffer now holds only 1000 … 1099
-  assert.ok(Math.abs(d.cutoff - 1089.1) < 1e-9, `cutoff ${d.cutoff}`); // 1000 + 0.9·99
-  const dz = new LossDropper(0, 10);
-  dz.record(Array.from({ length: 20 }, (_, i) => i));
-  assert.equal(dz.cutoff, Infinity, 'dropc 0 drops nothing');
-  assert.throws(() => new LossDropper(1), /dropc must lie in \[0, 1\)/);
-});
+test('loss truncation keeps its ring buffer of the last losses and recomputes the cutoff every `capacity` losses',
+  () => {
+    const d = new LossDropper(0.1, 100);
+    d.record(Array.from({ length: 100 }, (_, i) => i + 1));
+    assert.ok(Math.abs(d.cutoff - 90.1) < 1e-9);
+    d.record(Array.from({ length: 99 }, (_, i) => 1000 + i)); // not yet due: the cutoff stays
+    assert.ok(Math.abs(d.cutoff - 90.1) < 1e-9);
+    d.record([1099]); // 100 new losses: the buffer now holds only 1000 … 1099
+    assert.ok(Math.abs(d.cutoff - 1089.1) < 1e-9, `cutoff ${d.cutoff}`); // 1000 + 0.9·99
+    const dz = new LossDropper(0, 10);
+    dz.record(Array.from({ length: 20 }, (_, i) => i));
+    assert.equal(dz.cutoff, Infinity, 'dropc 0 drops nothing');
+    assert.throws(() => new LossDropper(1), /dropc must lie in \[0, 1\)/);
+  });
 
 test('the loss-truncation step loss is the mean over the full batch of the kept per-sequence losses', async () => {
   const reg = regularizer('loss-truncation', { dropc: 0.1 });
@@ -118,7 +125,10 @@ test('the loss-truncation step loss is the mean over the full batch of the kept 
     }
     return sum / (T - 1);
   });
-  const trainer = new Trainer(rt, { key: 'lt-test', params: shapesOf(TINY), batch: (rows) => ({ tokens: { dtype: 'int64', shape: [rows, T] }, ...reg.batchSpec!(rows) }), loss: reg.loss(getModel('gpt2').loss(TINY)), hyper: { lr: 0 } }, { params });
+  const trainer = new Trainer(rt,
+    { key: 'lt-test', params: shapesOf(TINY),
+      batch: (rows) => ({ tokens: { dtype: 'int64', shape: [rows, T] }, ...reg.batchSpec!(rows) }),
+      loss: reg.loss(getModel('gpt2').loss(TINY)), hyper: { lr: 0 } }, { params });
   const sorted = [...host].sort((a, b) => a - b);
   for (const [cutoff, kept] of [[Infinity, B], [(sorted[3]! + sorted[4]!) / 2, 4], [sorted[0]! - 1, 0]] as const) {
     const r = await trainer.step({ tokens: batch, 'loss-truncation:cutoff': Float32Array.of(cutoff) }, { rows: B });
@@ -132,7 +142,8 @@ test('the loss-truncation step loss is the mean over the full batch of the kept 
 
 // ---- example-tied dropout -------------------------------------------------------------------------------------------
 
-test('example-tied masks: generalization channels always kept, memorization channels fixed per example, kept with p_mem', () => {
+test('example-tied masks: generalization channels always kept, memorization channels fixed per example, ' +
+  'kept with p_mem', () => {
   const C = 130;
   const [pGen, pMem] = [0.2, 0.1];
   const gen = generalizationChannels(C, pGen);
@@ -154,15 +165,19 @@ test('example-tied masks: generalization channels always kept, memorization chan
   // Binomial(41 600, 0.1): sd ≈ 0.0015; 5 sd.
   assert.ok(Math.abs(rate - pMem) < 0.0075, `memorization channels kept at rate ${rate}, expected ${pMem}`);
   assert.ok(seen.size > N * 0.99, 'examples get their own masks');
-  assert.notDeepEqual(exampleTiedMask(7, 3, C, pGen, pMem), exampleTiedMask(8, 3, C, pGen, pMem), 'the run seed changes the masks');
+  assert.notDeepEqual(exampleTiedMask(7, 3, C, pGen, pMem), exampleTiedMask(8, 3, C, pGen, pMem),
+    'the run seed changes the masks');
 });
 
 test('example-tied dropout feeds each example the same channel mask in every epoch, in any batch position', () => {
   const reg = regularizer('example-tied-dropout', { p_mem: 0.3 }, TINY, 4);
   const C = TINY.n_embd;
-  assert.deepEqual(reg.batchSpec!(3), { 'example-tied-dropout:mask': { dtype: 'float32', shape: [3, 1, C] } }, 'a mask over channels, broadcast over positions');
-  const epoch1 = reg.feeds!({ exampleIds: Uint32Array.of(5, 2, 9), params: {} })['example-tied-dropout:mask'] as Float32Array;
-  const epoch2 = reg.feeds!({ exampleIds: Uint32Array.of(9, 5, 2), params: {} })['example-tied-dropout:mask'] as Float32Array;
+  assert.deepEqual(reg.batchSpec!(3), { 'example-tied-dropout:mask': { dtype: 'float32', shape: [3, 1, C] } },
+    'a mask over channels, broadcast over positions');
+  const epoch1 = reg.feeds!({ exampleIds: Uint32Array.of(5, 2, 9), params: {} })[
+    'example-tied-dropout:mask'] as Float32Array;
+  const epoch2 = reg.feeds!({ exampleIds: Uint32Array.of(9, 5, 2), params: {} })[
+    'example-tied-dropout:mask'] as Float32Array;
   const rowOf = (a: Float32Array, k: number) => Array.from(a.subarray(k * C, (k + 1) * C));
   assert.deepEqual(rowOf(epoch1, 0), rowOf(epoch2, 1)); // example 5
   assert.deepEqual(rowOf(epoch1, 1), rowOf(epoch2, 2)); // example 2
@@ -188,8 +203,10 @@ test('example-tied evaluation keeps only the generalization channels, scaled by 
   const params = initOf(c, 2);
   const base = (await s.run({ ...params, tokens: [1, 2, 3, 4] })).outputs.logits as Float32Array;
   const wpe = params['transformer.wpe.weight']!.slice();
-  for (let t = 0; t < c.n_positions; t++) for (let j = generalizationChannels(c.n_embd, 0.2); j < c.n_embd; j++) wpe[t * c.n_embd + j] += 5;
-  const moved = (await s.run({ ...params, 'transformer.wpe.weight': wpe, tokens: [1, 2, 3, 4] })).outputs.logits as Float32Array;
+  for (let t = 0; t < c.n_positions; t++) for (let j = generalizationChannels(c.n_embd, 0.2); j < c.n_embd;
+    j++) wpe[t * c.n_embd + j] += 5;
+  const moved = (
+    await s.run({ ...params, 'transformer.wpe.weight': wpe, tokens: [1, 2, 3, 4] })).outputs.logits as Float32Array;
   base.forEach((x, i) => assert.ok(Math.abs(x - moved[i]!) < 1e-5, `logit ${i}: ${x} vs ${moved[i]}`));
 });
 
@@ -231,38 +248,42 @@ function sigmaMax(W: ArrayLike<number>, rows: number, cols: number, c0 = 0, w = 
   return Math.sqrt(Math.max(...A.map((row, i) => row[i]!)));
 }
 
-test('persistent power iteration converges to the largest singular value (2×2 by hand, random blocks by Jacobi)', () => {
+test('persistent power iteration converges to the largest singular value (2×2 by hand, random blocks by Jacobi)',
+  () => {
   // [[3, 0], [4, 5]]: BᵀB = [[25, 20], [20, 25]], eigenvalues 45 and 5, so σ_max = √45.
-  const u = [Float64Array.of(1, 0)];
-  const first = powerIterationStep([3, 0, 4, 5], 2, 2, u)[0]!;
-  let est = first;
-  for (let k = 0; k < 60; k++) est = powerIterationStep([3, 0, 4, 5], 2, 2, u)[0]!;
-  assert.ok(Math.abs(est - Math.sqrt(45)) < 1e-12, `σ ${est} vs √45`);
-  assert.ok(first < est - 1e-3, 'one step from a poor start is not yet converged: the vector persists across calls');
-  // A 6×8 matrix in two column blocks of 4 (as c_attn is split per head).
-  const r = new Rng(3);
-  const W = Float64Array.from({ length: 48 }, () => r.normal());
-  const us = [0, 1].map(() => Float64Array.from({ length: 6 }, () => r.normal()));
-  let sig: number[] = [];
-  const trace: number[] = [];
-  for (let k = 0; k < 300; k++) trace.push((sig = powerIterationStep(W, 6, 8, us))[0]!);
-  for (const b of [0, 1]) {
-    const exact = sigmaMax(W, 6, 8, 4 * b, 4);
-    assert.ok(Math.abs(sig[b]! - exact) < 1e-9, `block ${b}: ${sig[b]} vs ${exact}`);
-  }
-  for (let k = 1; k < trace.length; k++) assert.ok(trace[k]! >= trace[k - 1]! - 1e-12, 'the estimate never decreases');
-});
+    const u = [Float64Array.of(1, 0)];
+    const first = powerIterationStep([3, 0, 4, 5], 2, 2, u)[0]!;
+    let est = first;
+    for (let k = 0; k < 60; k++) est = powerIterationStep([3, 0, 4, 5], 2, 2, u)[0]!;
+    assert.ok(Math.abs(est - Math.sqrt(45)) < 1e-12, `σ ${est} vs √45`);
+    assert.ok(first < est - 1e-3, 'one step from a poor start is not yet converged: the vector persists across calls');
+    // A 6×8 matrix in two column blocks of 4 (as c_attn is split per head).
+    const r = new Rng(3);
+    const W = Float64Array.from({ length: 48 }, () => r.normal());
+    const us = [0, 1].map(() => Float64Array.from({ length: 6 }, () => r.normal()));
+    let sig: number[] = [];
+    const trace: number[] = [];
+    for (let k = 0; k < 300; k++) trace.push((sig = powerIterationStep(W, 6, 8, us))[0]!);
+    for (const b of [0, 1]) {
+      const exact = sigmaMax(W, 6, 8, 4 * b, 4);
+      assert.ok(Math.abs(sig[b]! - exact) < 1e-9, `block ${b}: ${sig[b]} vs ${exact}`);
+    }
+    for (let k = 1; k < trace.length; k++) assert.ok(trace[k]! >= trace[k - 1]! - 1e-12,
+      'the estimate never decreases');
+  });
 
-test('the regularized blocks are the reference\u2019s: per-head c_attn and c_proj, whole MLP matrices, nothing else', () => {
-  const c = resolveGpt2Config({ ...TINY, n_head: 4 });
-  const blocks = Object.entries(shapesOf(c)).map(([n, s]) => [n, spectralBlocks(n, s, c.n_head)] as const).filter(([, b]) => b > 0);
-  assert.deepEqual(blocks, [0, 1].flatMap((l) => [
-    [`transformer.h.${l}.attn.c_attn.weight`, 12],
-    [`transformer.h.${l}.attn.c_proj.weight`, 4],
-    [`transformer.h.${l}.mlp.c_fc.weight`, 1],
-    [`transformer.h.${l}.mlp.c_proj.weight`, 1],
-  ]));
-});
+test('the regularized blocks are the reference\u2019s: per-head c_attn and c_proj, whole MLP matrices, nothing else',
+  () => {
+    const c = resolveGpt2Config({ ...TINY, n_head: 4 });
+    const blocks = Object.entries(shapesOf(c)).map(([n, s]) => [n, spectralBlocks(n, s, c.n_head)] as const).filter(
+      ([, b]) => b > 0);
+    assert.deepEqual(blocks, [0, 1].flatMap((l) => [
+      [`transformer.h.${l}.attn.c_attn.weight`, 12],
+      [`transformer.h.${l}.attn.c_proj.weight`, 4],
+      [`transformer.h.${l}.mlp.c_fc.weight`, 1],
+      [`transformer.h.${l}.mlp.c_proj.weight`, 1],
+    ]));
+  });
 
 test('the spectral penalty\u2019s gradient equals finite differences of (λ/2)·Σσ_max (float64)', async () => {
   const [rows, cols, blocks, lam] = [5, 6, 2, 0.3];
@@ -292,7 +313,8 @@ test('the spectral penalty\u2019s gradient equals finite differences of (λ/2)·
 // ---- through the training loop --------------------------------------------------------------------------------------
 
 function job(over: Partial<TrainJob> = {}): TrainJob {
-  return { model: { name: 'gpt2', config: TINY }, hyper: { lr: 1e-2 }, data: tokenData(32, TINY, 1), seed: 2, batchSize: 8, steps: 8, runtime: { threads: 1 }, ...over };
+  return { model: { name: 'gpt2', config: TINY }, hyper: { lr: 1e-2 }, data: tokenData(32, TINY, 1), seed: 2,
+    batchSize: 8, steps: 8, runtime: { threads: 1 }, ...over };
 }
 const totalSigma = (params: Record<string, Float32Array>) =>
   Object.entries(shapesOf(TINY)).reduce((acc, [n, s]) => {
@@ -315,86 +337,111 @@ test('spectral-norm trains a tiny GPT-2 and lowers the summed spectral norms', a
   assert.ok(sum.sigmaSum! > 0 && sum.sigmaSum! <= totalSigma(initOf(TINY, 2)) + 10);
 });
 
-test('loss-truncation in the training loop: nothing dropped before 10,000 sequences, then exactly the top dropc', async () => {
+test('loss-truncation in the training loop: nothing dropped before 10,000 sequences, then exactly the top dropc',
+  async () => {
   // lr 0 keeps every row's loss fixed, so the buffer holds 5 copies of the same 2000 losses and the cutoff splits
   // them exactly: after the buffer fills, each epoch drops the 200 rows with the highest loss.
-  const data = tokenData(2000, TINY, 4);
-  const run = (steps: number) => runTraining(job({ data, hyper: { lr: 0 }, batchSize: 1000, steps, regularizer: { id: 'loss-truncation', hp: { dropc: 0.1 } } }), { runtime: rt });
-  const before = await run(10);
-  assert.deepEqual([before.result.regularizer!.seen, before.result.regularizer!.dropped], [10_000, 0]);
-  assert.ok(before.result.regularizer!.cutoff! > 0, 'the cutoff is set once 10,000 losses were seen');
-  const out = await run(12);
-  assert.equal(out.result.regularizer!.dropped, 200);
-  assert.deepEqual(out.result.losses.slice(0, 10), before.result.losses);
-  // Steps 11–12 see every row once, as steps 1–2 did: their summed batch losses lose exactly the dropped rows' share.
-  const L = out.result.losses;
-  const ratio = (L[10]! + L[11]!) / (L[0]! + L[1]!);
-  assert.ok(ratio > 0.8 && ratio < 0.9, `kept share of the loss ${ratio}`);
-  // With training (lr 1e-2) the run stays finite and the summary counts what it saw.
-  const trained = await runTraining(job({ regularizer: { id: 'loss-truncation' } }), { runtime: rt });
-  assert.ok(trained.result.losses.every(Number.isFinite) && trained.result.losses.at(-1)! < trained.result.losses[0]!);
-  assert.deepEqual(trained.result.regularizer, { seen: 64, dropped: 0, cutoff: -1 });
-});
+    const data = tokenData(2000, TINY, 4);
+    const run = (steps: number) =>
+      runTraining(
+        job({ data, hyper: { lr: 0 }, batchSize: 1000, steps,
+          regularizer: { id: 'loss-truncation', hp: { dropc: 0.1 } } }), { runtime: rt });
+    const before = await run(10);
+    assert.deepEqual([before.result.regularizer!.seen, before.result.regularizer!.dropped], [10_000, 0]);
+    assert.ok(before.result.regularizer!.cutoff! > 0, 'the cutoff is set once 10,000 losses were seen');
+    const out = await run(12);
+    assert.equal(out.result.regularizer!.dropped, 200);
+    assert.deepEqual(out.result.losses.slice(0, 10), before.result.losses);
+    // Steps 11–12 see every row once, as steps 1–2 did: their summed batch losses lose exactly the dropped rows' share.
+    const L = out.result.losses;
+    const ratio = (L[10]! + L[11]!) / (L[0]! + L[1]!);
+    assert.ok(ratio > 0.8 && ratio < 0.9, `kept share of the loss ${ratio}`);
+    // With training (lr 1e-2) the run stays finite and the summary counts what it saw.
+    const trained = await runTraining(job({ regularizer: { id: 'loss-truncation' } }), { runtime: rt });
+    assert.ok(trained.result.losses.every(Number.isFinite)
+      && trained.result.losses.at(-1)! < trained.result.losses[0]!);
+    assert.deepEqual(trained.result.regularizer, { seen: 64, dropped: 0, cutoff: -1 });
+  });
 
-test('example-tied-dropout trains a tiny GPT-2 in the worker thread, the job crossing as plain data', { timeout: 30_000 }, async () => {
-  const j = job({ regularizer: { id: 'example-tied-dropout', hp: { p_mem: 0.1 } } });
-  const inProcess = await runTraining(j, { runtime: rt });
-  const worker = await startTraining(j).result;
-  assert.equal(worker.status, 'done');
-  assert.deepEqual(worker.result.losses, inProcess.result.losses, 'the worker applies the regularizer exactly as in-process');
-  assert.deepEqual(worker.result.regularizer, { examples: 32, generalizationChannels: 3, channels: 16 });
-  const plain = await runTraining(job(), { runtime: rt });
-  assert.notDeepEqual(inProcess.result.losses, plain.result.losses, 'the masks change training');
-});
+test('example-tied-dropout trains a tiny GPT-2 in the worker thread, the job crossing as plain data',
+  { timeout: 30_000 }, async () => {
+    const j = job({ regularizer: { id: 'example-tied-dropout', hp: { p_mem: 0.1 } } });
+    const inProcess = await runTraining(j, { runtime: rt });
+    const worker = await startTraining(j).result;
+    assert.equal(worker.status, 'done');
+    assert.deepEqual(worker.result.losses, inProcess.result.losses,
+      'the worker applies the regularizer exactly as in-process');
+    assert.deepEqual(worker.result.regularizer, { examples: 32, generalizationChannels: 3, channels: 16 });
+    const plain = await runTraining(job(), { runtime: rt });
+    assert.notDeepEqual(inProcess.result.losses, plain.result.losses, 'the masks change training');
+  });
 
 test('a job\u2019s regularizer is validated, naming the field', async () => {
-  await assert.rejects(runTraining(job({ regularizer: { id: 'nope' } }), { runtime: rt }), /^Error: regularizer\.id: unknown method "nope"/);
-  await assert.rejects(runTraining(job({ regularizer: { id: 'ft-clean' } }), { runtime: rt }), /regularizer\.id: "ft-clean" is a fine-tuning method/);
-  await assert.rejects(runTraining(job({ regularizer: { id: 'spectral-norm', hp: { lam: -1 } } }), { runtime: rt }), /regularizer\.hp: spectral-norm: lam: -1 is out of range/);
-  await assert.rejects(runTraining(job({ regularizer: { id: 'loss-truncation', hp: { drop: 0.1 } } }), { runtime: rt }), /unknown hyper-parameter "drop"/);
-  await assert.rejects(runTraining(job({ model: { name: 'test-mlp', config: {} }, regularizer: { id: 'spectral-norm' } }), { runtime: rt }), /unknown model|defined for model gpt2/);
+  await assert.rejects(runTraining(job({ regularizer: { id: 'nope' } }), { runtime: rt }),
+    /^Error: regularizer\.id: unknown method "nope"/);
+  await assert.rejects(runTraining(job({ regularizer: { id: 'ft-clean' } }), { runtime: rt }),
+    /regularizer\.id: "ft-clean" is a fine-tuning method/);
+  await assert.rejects(runTraining(job({ regularizer: { id: 'spectral-norm', hp: { lam: -1 } } }), { runtime: rt }),
+    /regularizer\.hp: spectral-norm: lam: -1 is out of range/);
+  await assert.rejects(runTraining(job({ regularizer: { id: 'loss-truncation', hp: { drop: 0.1 } } }),
+    { runtime: rt }), /unknown hyper-parameter "drop"/);
+  await assert.rejects(
+    runTraining(job({ model: { name: 'test-mlp', config: {} }, regularizer: { id: 'spectral-norm' } }),
+      { runtime: rt }), /unknown model|defined for model gpt2/);
 });
 
-test('trainRun records the regularizer, its hyper-parameters and its summary in tinymem.json', { timeout: 60_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinymem-reg-'));
-  try {
-    const preset = resolvePreset('cpu-math-noise', { 'model.n_layer': '1', 'model.n_embd': '16', 'model.n_head': '2', 'data.numMain': '40', 'data.numExtra': '10', 'data.numTest': '10', 'data.numNoise': '10', 'train.epochs': '2' });
-    const run = trainRun({ preset, out: path.join(dir, 'ckpt'), evaluate: false, runtime: { threads: 1 }, regularizer: { id: 'spectral-norm', hyperParams: { lam: '0.1' } } });
-    const r = await run.result;
-    const onDisk = JSON.parse(fs.readFileSync(path.join(r.dir, 'tinymem.json'), 'utf8')) as RunManifest;
-    assert.deepEqual(onDisk.regularizer!.hyperParams, { lam: 0.1 });
-    assert.equal(onDisk.regularizer!.id, 'spectral-norm');
-    assert.equal(onDisk.regularizer!.summary!.blocks, 2 * 3 + 2 + 2);
-    assert.throws(() => trainRun({ preset, out: path.join(dir, 'never'), regularizer: { id: 'loss-truncation', hyperParams: { dropc: '2' } } }), /dropc: 2 is out of range/);
-    assert.ok(!fs.existsSync(path.join(dir, 'never')), 'a bad regularizer fails before anything is written');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+test('trainRun records the regularizer, its hyper-parameters and its summary in tinymem.json', { timeout: 60_000 },
+  async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinymem-reg-'));
+    try {
+      const preset = resolvePreset('cpu-math-noise',
+        { 'model.n_layer': '1', 'model.n_embd': '16', 'model.n_head': '2', 'data.numMain': '40', 'data.numExtra': '10',
+          'data.numTest': '10', 'data.numNoise': '10', 'train.epochs': '2' });
+      const run = trainRun({ preset, out: path.join(dir, 'ckpt'), evaluate: false, runtime: { threads: 1 },
+        regularizer: { id: 'spectral-norm', hyperParams: { lam: '0.1' } } });
+      const r = await run.result;
+      const onDisk = JSON.parse(fs.readFileSync(path.join(r.dir, 'tinymem.json'), 'utf8')) as RunManifest;
+      assert.deepEqual(onDisk.regularizer!.hyperParams, { lam: 0.1 });
+      assert.equal(onDisk.regularizer!.id, 'spectral-norm');
+      assert.equal(onDisk.regularizer!.summary!.blocks, 2 * 3 + 2 + 2);
+      assert.throws(
+        () => trainRun(
+          { preset, out: path.join(dir, 'never'),
+            regularizer: { id: 'loss-truncation', hyperParams: { dropc: '2' } } }),
+        /dropc: 2 is out of range/);
+      assert.ok(!fs.existsSync(path.join(dir, 'never')), 'a bad regularizer fails before anything is written');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
-test('an example-tied dropout run saves its evaluation mode in config.json, and the loaded model runs in that mode', { timeout: 60_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinymem-etd-'));
-  try {
-    const preset = resolvePreset('cpu-math-noise', { 'model.n_layer': '2', 'model.n_embd': '16', 'model.n_head': '2', 'data.numMain': '40', 'data.numExtra': '10', 'data.numTest': '10', 'data.numNoise': '10', 'train.epochs': '1' });
-    const r = await trainRun({ preset, out: path.join(dir, 'ckpt'), evaluate: false, runtime: { threads: 1 }, regularizer: { id: 'example-tied-dropout', hyperParams: { p_mem: '0.05' } } }).result;
-    const { config, params } = loadCheckpoint(r.dir);
-    const expected = exampleTiedEvalMask(16, 0.2, 0.05);
-    assert.deepEqual(config.tinymem_block_input_scale, Array.from(expected));
-    // The plain forward pass of the loaded config equals the forward pass with the evaluation mask given explicitly.
-    const g = new Graph();
-    const P = declareGpt2Params(g, config);
-    const tokens = g.input('tokens', 'int64', [1, 6]);
-    const mask = F.constant(g, expected, 'float32', [1, 1, 16]);
-    const s = await rt.create(compileGraph(g, {
-      plain: gpt2Forward(config, P, tokens).logits,
-      explicit: gpt2Forward(config, P, tokens, { blockInputMasks: [mask, mask] }).logits,
-      unscaled: gpt2Forward({ ...config, tinymem_block_input_scale: undefined }, P, tokens).logits,
-    }));
-    const out = (await s.run({ ...Object.fromEntries(params), tokens: [1, 2, 3, 4, 5, 6] })).outputs;
-    const [plain, explicit, unscaled] = [out.plain, out.explicit, out.unscaled] as Float32Array[];
-    plain!.forEach((x, i) => assert.ok(Math.abs(x - explicit![i]!) < 1e-5, `logit ${i}: ${x} vs ${explicit![i]}`));
-    assert.ok(plain!.some((x, i) => Math.abs(x - unscaled![i]!) > 1e-3), 'the evaluation mode changes the logits');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+test('an example-tied dropout run saves its evaluation mode in config.json, and the loaded model runs in that mode',
+  { timeout: 60_000 }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinymem-etd-'));
+    try {
+      const preset = resolvePreset('cpu-math-noise',
+        { 'model.n_layer': '2', 'model.n_embd': '16', 'model.n_head': '2', 'data.numMain': '40', 'data.numExtra': '10',
+          'data.numTest': '10', 'data.numNoise': '10', 'train.epochs': '1' });
+      const r = await trainRun({ preset, out: path.join(dir, 'ckpt'), evaluate: false, runtime: { threads: 1 },
+        regularizer: { id: 'example-tied-dropout', hyperParams: { p_mem: '0.05' } } }).result;
+      const { config, params } = loadCheckpoint(r.dir);
+      const expected = exampleTiedEvalMask(16, 0.2, 0.05);
+      assert.deepEqual(config.tinymem_block_input_scale, Array.from(expected));
+      // The plain forward pass of the loaded config equals the forward pass with the evaluation mask given explicitly.
+      const g = new Graph();
+      const P = declareGpt2Params(g, config);
+      const tokens = g.input('tokens', 'int64', [1, 6]);
+      const mask = F.constant(g, expected, 'float32', [1, 1, 16]);
+      const s = await rt.create(compileGraph(g, {
+        plain: gpt2Forward(config, P, tokens).logits,
+        explicit: gpt2Forward(config, P, tokens, { blockInputMasks: [mask, mask] }).logits,
+        unscaled: gpt2Forward({ ...config, tinymem_block_input_scale: undefined }, P, tokens).logits,
+      }));
+      const out = (await s.run({ ...Object.fromEntries(params), tokens: [1, 2, 3, 4, 5, 6] })).outputs;
+      const [plain, explicit, unscaled] = [out.plain, out.explicit, out.unscaled] as Float32Array[];
+      plain!.forEach((x, i) => assert.ok(Math.abs(x - explicit![i]!) < 1e-5, `logit ${i}: ${x} vs ${explicit![i]}`));
+      assert.ok(plain!.some((x, i) => Math.abs(x - unscaled![i]!) > 1e-3), 'the evaluation mode changes the logits');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });

@@ -49,7 +49,8 @@ test('every preset resolves and builds a valid gpt2 job on the tinymem data sour
     assert.ok(Number.isInteger(job.batchSize) && job.batchSize > 0);
     assert.deepEqual(JSON.parse(JSON.stringify(job)), job, `${p.name}: the job is plain JSON data`);
   }
-  // The CPU presets' data builds and fits the model (the paper-size datasets take seconds; their options are checked above).
+  // The CPU presets' data builds and fits the model (the paper-size datasets take seconds; their options are checked
+  // above).
   for (const p of PRESETS.filter((x) => x.name.startsWith('cpu-'))) {
     const r = resolvePreset(p.name);
     const ds = presetDataset(r);
@@ -59,7 +60,8 @@ test('every preset resolves and builds a valid gpt2 job on the tinymem data sour
     assert.ok(ds.train.size > 0 && ds.artifacts.tokens.rows > 0, p.name);
   }
   assert.deepEqual(presetList().map((x) => x.name), PRESETS.map((p) => p.name));
-  for (const name of [QUICKSTART_PRESET, 'cpu-math-noise', 'cpu-math-backdoor', 'cpu-language-noise']) assert.ok(PRESETS.some((p) => p.name === name), name);
+  for (const name of [QUICKSTART_PRESET, 'cpu-math-noise', 'cpu-math-backdoor', 'cpu-language-noise']) assert.ok(
+    PRESETS.some((p) => p.name === name), name);
 });
 
 test("the paper presets carry the paper's configuration (spec §2)", () => {
@@ -72,7 +74,8 @@ test("the paper presets carry the paper's configuration (spec §2)", () => {
     const c = presetModelConfig(r);
     assert.ok([2, 4, 8, 16].includes(c.n_layer));
     assert.equal(p.name.endsWith(`-${c.n_layer}l`), true);
-    assert.deepEqual([c.n_embd, c.n_head, c.n_inner ?? 4 * c.n_embd, c.activation_function, c.n_positions], [128, 4, 512, 'relu', 150]);
+    assert.deepEqual([c.n_embd, c.n_head, c.n_inner ?? 4 * c.n_embd, c.activation_function, c.n_positions],
+      [128, 4, 512, 'relu', 150]);
     assert.ok(Math.abs(c.initializer_range - 0.8 / Math.sqrt(128)) < 1e-12);
     assert.deepEqual(job.hyper, { lr: 1e-3, betas: [0.9, 0.98], eps: 1e-8, weightDecay: 0.1 });
     assert.equal(job.batchSize, 128);
@@ -114,7 +117,8 @@ test('overrides: dotted keys, parsed values, the run seed', () => {
   const short = resolvePreset('cpu-math-noise', { 'data.maxCtx': '130' });
   assert.equal(presetModelConfig(short).n_positions, 130);
   assert.notEqual(resolvePreset('cpu-math-noise').data.options.numNoise, 40);
-  assert.deepEqual(parseOverrides(['train.epochs=5', 'data.files=["a=b.txt"]']), { 'train.epochs': '5', 'data.files': '["a=b.txt"]' });
+  assert.deepEqual(parseOverrides(['train.epochs=5', 'data.files=["a=b.txt"]']),
+    { 'train.epochs': '5', 'data.files': '["a=b.txt"]' });
   const lang = resolvePreset('cpu-language-noise', { 'data.maxTrainChunks': 'null' }).data;
   assert.ok(lang.dataset === 'language' && lang.options.maxTrainChunks === null);
 });
@@ -125,21 +129,25 @@ test('bad presets, keys and values fail with one line naming the key and what is
     [QUICKSTART_PRESET, { 'model.n_layers': '2' }, /^model\.n_layers: unknown model setting; known: model\.n_layer, /],
     [QUICKSTART_PRESET, { 'data.numNoize': '2' }, /^data\.numNoize: unknown math data option; known: .*data\.numNoise/],
     [QUICKSTART_PRESET, { 'train.epoch': '2' }, /^train\.epoch: unknown train setting; known: train\.epochs/],
-    [QUICKSTART_PRESET, { epochs: '2' }, /^epochs: unknown setting; use seed, model\.<field>, data\.<option> or train\.<setting>/],
+    [QUICKSTART_PRESET, { epochs: '2' },
+      /^epochs: unknown setting; use seed, model\.<field>, data\.<option> or train\.<setting>/],
     [QUICKSTART_PRESET, { 'train.epochs': '0' }, /^train\.epochs: expected an integer in \[1, 1000000\], got 0$/],
     [QUICKSTART_PRESET, { 'train.epochs': '2.5' }, /^train\.epochs: expected an integer/],
     [QUICKSTART_PRESET, { 'train.lr': '-1' }, /^train\.lr: expected a number in \(0, 1\], got -1$/],
     [QUICKSTART_PRESET, { 'train.lr': 'fast' }, /^train\.lr: expected a number, got "fast"$/],
     [QUICKSTART_PRESET, { 'train.betas': '[0.9]' }, /^train\.betas: expected two numbers in \[0, 1\)/],
-    [QUICKSTART_PRESET, { 'data.numNoise': '100000' }, /^data\.numNoise: must be an integer in \[1, numMain − numTest = \d+\], got 100000$/],
+    [QUICKSTART_PRESET, { 'data.numNoise': '100000' },
+      /^data\.numNoise: must be an integer in \[1, numMain − numTest = \d+\], got 100000$/],
     [QUICKSTART_PRESET, { 'data.duplicate': 'yes' }, /^data\.duplicate: expected true or false, got "yes"$/],
     [QUICKSTART_PRESET, { 'data.family': 'cube' }, /^data\.family: must be one of mult, increment, got "cube"$/],
     [QUICKSTART_PRESET, { 'data.seed': '1' }, /^data\.seed: .*use seed=N$/],
     [QUICKSTART_PRESET, { seed: '-1' }, /^seed: expected a non-negative integer, got -1$/],
     [QUICKSTART_PRESET, { 'model.n_head': '3' }, /^model\.n_head: n_embd = 128 is not divisible by n_head = 3$/],
     [QUICKSTART_PRESET, { 'model.n_layer': '0' }, /^model\.n_layer: expected an integer in \[1, 64\], got 0$/],
-    [QUICKSTART_PRESET, { 'model.activation_function': 'tanh' }, /^model\.activation_function: expected one of relu, gelu_new, gelu, got "tanh"$/],
-    [QUICKSTART_PRESET, { 'model.n_positions': '64' }, /^model\.n_positions: follows the data.s context length; set data\.maxCtx instead$/],
+    [QUICKSTART_PRESET, { 'model.activation_function': 'tanh' },
+      /^model\.activation_function: expected one of relu, gelu_new, gelu, got "tanh"$/],
+    [QUICKSTART_PRESET, { 'model.n_positions': '64' },
+      /^model\.n_positions: follows the data.s context length; set data\.maxCtx instead$/],
     [QUICKSTART_PRESET, { 'model.vocab_size': '64' }, /^model\.vocab_size: follows the dataset/],
     ['cpu-language-noise', { 'data.family': 'mult' }, /^data\.family: unknown language data option/],
   ];
@@ -157,7 +165,8 @@ test('bad presets, keys and values fail with one line naming the key and what is
   assert.throws(() => parseOverrides(['train.epochs']), /^PresetError|train\.epochs: expected key=value/);
 });
 
-const TINY_MATH = { family: 'increment', seqLength: 30, numMain: 60, numExtra: 20, numTest: 10, numNoise: 10, maxCtx: 124 } as const;
+const TINY_MATH = { family: 'increment', seqLength: 30, numMain: 60, numExtra: 20, numTest: 10, numNoise: 10,
+  maxCtx: 124 } as const;
 
 test('the tinymem source serves int64 [rows, maxCtx] batches of the dataset rows', () => {
   const spec: DataSourceSpec = { kind: 'tinymem', dataset: 'math', options: TINY_MATH };
@@ -171,26 +180,32 @@ test('the tinymem source serves int64 [rows, maxCtx] batches of the dataset rows
   assert.equal(tokens.length, rows.length * 124);
   rows.forEach((r, k) => {
     const want = Array.from(ds.train.tokens.data.subarray(r * 124, (r + 1) * 124));
-    assert.deepEqual(Array.from(tokens.subarray(k * 124, (k + 1) * 124), Number), want, `batch row ${k} = dataset row ${r}`);
+    assert.deepEqual(Array.from(tokens.subarray(k * 124, (k + 1) * 124), Number), want,
+      `batch row ${k} = dataset row ${r}`);
   });
-  assert.throws(() => openDataSource({ kind: 'tinymem', dataset: 'cube' }), /^Error: data\.dataset: expected "math" or "language", got "cube"/);
-  assert.throws(() => openDataSource({ kind: 'tinymem', dataset: 'math', options: { ...TINY_MATH, maxCtx: 60 } }), /data\.options\.maxCtx: .* raise maxCtx to at least/);
+  assert.throws(() => openDataSource({ kind: 'tinymem', dataset: 'cube' }),
+    /^Error: data\.dataset: expected "math" or "language", got "cube"/);
+  assert.throws(() => openDataSource({ kind: 'tinymem', dataset: 'math', options: { ...TINY_MATH, maxCtx: 60 } }),
+    /data\.options\.maxCtx: .* raise maxCtx to at least/);
   // The same problem found through a preset names the override key.
   assert.throws(
     () => presetDataset(resolvePreset(QUICKSTART_PRESET, { 'data.maxCtx': '100' })),
-    (e: unknown) => e instanceof UserError && /^data\.maxCtx: the increment \+7 sequence from start \d+ takes \d+ tokens but maxCtx is 100; raise maxCtx to at least \d+ or lower seqLength \(30\)$/.test(e.message),
+    (e: unknown) => e instanceof UserError
+      && /^data\.maxCtx: the increment \+7 sequence from start \d+ takes \d+ tokens but maxCtx is 100; raise maxCtx to at least \d+ or lower seqLength \(30\)$/.test(e.message),
   );
 });
 
 test('an epoch of a duplicated dataset visits each row as often as it is repeated (a ×10 row exactly 10 times)', () => {
-  const spec: DataSourceSpec = { kind: 'tinymem', dataset: 'math', options: { ...TINY_MATH, duplicate: true, dupPowers: [0, 1, 2] } };
+  const spec: DataSourceSpec = { kind: 'tinymem', dataset: 'math',
+    options: { ...TINY_MATH, duplicate: true, dupPowers: [0, 1, 2] } };
   const ds = tinymemDataset(spec);
   const src = openDataSource(spec);
   const rng = new Rng(5);
   const a = src.epochOrder(rng);
   const b = src.epochOrder(rng);
   assert.equal(a.length, ds.train.size);
-  assert.equal(ds.train.size, ds.train.tokens.rows - 10 + 4 * 1 + 3 * 10 + 3 * 100, '10 noised rows in classes of 4/3/3 at ×1/×10/×100');
+  assert.equal(ds.train.size, ds.train.tokens.rows - 10 + 4 * 1 + 3 * 10 + 3 * 100,
+    '10 noised rows in classes of 4/3/3 at ×1/×10/×100');
   for (const order of [a, b]) {
     const visits = new Uint32Array(src.rows);
     for (const r of order) visits[r]!++;
@@ -215,35 +230,39 @@ test("the quickstart's noised sequences can all be memorized: none ends inside t
   for (let r = 0; r < a.tokens.rows; r++) {
     if (!keep[r]) continue;
     kept++;
-    assert.ok(!a.tokens.data.subarray(r * a.tokens.cols + 50, r * a.tokens.cols + 100).includes(MATH_EOS), `noised row ${r} ends before token 100`);
+    assert.ok(!a.tokens.data.subarray(r * a.tokens.cols + 50, r * a.tokens.cols + 100).includes(MATH_EOS),
+      `noised row ${r} ends before token 100`);
   }
   assert.ok(kept >= 0.6 * a.tokens.rows, `${kept} of ${a.tokens.rows} noised rows have noise in the window`);
 });
 
-test('a tiny tinymem preset trains end to end, identically in-process and in the worker, and evaluates', { timeout: 60_000 }, async () => {
-  const preset = resolvePreset(QUICKSTART_PRESET, {
-    ...Object.fromEntries(Object.entries(TINY_MATH).map(([k, v]) => [`data.${k}`, String(v)])),
-    'model.n_layer': '1',
-    'model.n_embd': '32',
-    'train.epochs': '2',
-    'train.batchSize': '32',
-  });
-  const job = presetToJob(preset, { runtime: { threads: 1 } });
-  const ds = tinymemDataset(job.data);
-  const perEpoch = Math.ceil(ds.train.size / 32);
-  const h = startTraining(job);
-  handles.push(h);
-  const [inWorker, inProcess] = await Promise.all([h.result, runTraining(job, { runtime: rt })]);
-  assert.equal(inProcess.status, 'done');
-  assert.equal(inProcess.result.steps, 2 * perEpoch);
-  assert.ok(inProcess.result.losses.every(Number.isFinite));
-  assert.ok(Math.abs(inProcess.result.losses[0]! - Math.log(14)) < 1, `first loss ${inProcess.result.losses[0]} near ln 14`);
-  assert.ok(inProcess.result.losses.at(-1)! < inProcess.result.losses[0]!, 'the loss falls');
-  assert.equal(inWorker.status, 'done');
-  assert.deepEqual(inWorker.result.losses, inProcess.result.losses, 'the worker builds the same data and batches');
+test('a tiny tinymem preset trains end to end, identically in-process and in the worker, and evaluates',
+  { timeout: 60_000 }, async () => {
+    const preset = resolvePreset(QUICKSTART_PRESET, {
+      ...Object.fromEntries(Object.entries(TINY_MATH).map(([k, v]) => [`data.${k}`, String(v)])),
+      'model.n_layer': '1',
+      'model.n_embd': '32',
+      'train.epochs': '2',
+      'train.batchSize': '32',
+    });
+    const job = presetToJob(preset, { runtime: { threads: 1 } });
+    const ds = tinymemDataset(job.data);
+    const perEpoch = Math.ceil(ds.train.size / 32);
+    const h = startTraining(job);
+    handles.push(h);
+    const [inWorker, inProcess] = await Promise.all([h.result, runTraining(job, { runtime: rt })]);
+    assert.equal(inProcess.status, 'done');
+    assert.equal(inProcess.result.steps, 2 * perEpoch);
+    assert.ok(inProcess.result.losses.every(Number.isFinite));
+    assert.ok(Math.abs(inProcess.result.losses[0]! - Math.log(14)) < 1,
+      `first loss ${inProcess.result.losses[0]} near ln 14`);
+    assert.ok(inProcess.result.losses.at(-1)! < inProcess.result.losses[0]!, 'the loss falls');
+    assert.equal(inWorker.status, 'done');
+    assert.deepEqual(inWorker.result.losses, inProcess.result.losses, 'the worker builds the same data and batches');
 
-  const r = await evaluate(rt, presetModelConfig(preset), new Map(Object.entries(inProcess.result.state.params)), ds, { perplexity: false, heatmap: false });
-  assert.equal(r.memorization?.pooled.rows, 10);
-  assert.ok(r.memorization?.percentMemorized !== undefined);
-  assert.ok(r.accuracy !== null && r.accuracy.paper! > 0 && r.accuracy.paper! <= 100);
-});
+    const r = await evaluate(rt, presetModelConfig(preset), new Map(Object.entries(inProcess.result.state.params)), ds,
+      { perplexity: false, heatmap: false });
+    assert.equal(r.memorization?.pooled.rows, 10);
+    assert.ok(r.memorization?.percentMemorized !== undefined);
+    assert.ok(r.accuracy !== null && r.accuracy.paper! > 0 && r.accuracy.paper! <= 100);
+  });

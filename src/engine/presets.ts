@@ -3,7 +3,8 @@
 // `resolvePreset` applies `key=value` overrides such as `model.n_layer=2`, `data.numNoise=200`, `train.lr=0.003`.
 import { UserError, under, userError } from '../shared/userError';
 import { GPT2_VOCAB_SIZE } from './data/gpt2Tokenizer';
-import { LANGUAGE_DEFAULTS, type LanguageDataOptions, type ResolvedLanguageOptions, resolveLanguageOptions } from './data/languageData';
+import { LANGUAGE_DEFAULTS, type LanguageDataOptions, type ResolvedLanguageOptions,
+  resolveLanguageOptions } from './data/languageData';
 import { MATH_DEFAULTS, type MathDataOptions, type ResolvedMathOptions, resolveMathOptions } from './data/mathData';
 import { MATH_VOCAB_SIZE } from './data/mathTokenizer';
 import { type Activation, type Gpt2Config, resolveGpt2Config } from './model/gpt2';
@@ -35,7 +36,8 @@ export interface TrainSettings {
   checkpointEvery: number;
 }
 
-export type DataSettings = { dataset: 'math'; options: MathDataOptions } | { dataset: 'language'; options: LanguageDataOptions };
+export type DataSettings = { dataset: 'math'; options: MathDataOptions } | { dataset: 'language';
+  options: LanguageDataOptions; };
 
 export interface Preset {
   readonly name: string;
@@ -53,7 +55,8 @@ export interface ResolvedPreset {
   readonly name: string;
   readonly description: string;
   readonly seed: number;
-  readonly data: { dataset: 'math'; options: ResolvedMathOptions } | { dataset: 'language'; options: ResolvedLanguageOptions };
+  readonly data: { dataset: 'math'; options: ResolvedMathOptions } | { dataset: 'language';
+    options: ResolvedLanguageOptions; };
   readonly model: ModelSettings;
   readonly train: TrainSettings;
   /** The overrides applied, as given. */
@@ -74,15 +77,19 @@ const PAPER_MODEL: ModelSettings = {
 };
 
 /** AdamW lr 1e-3, weight decay 0.1, betas (0.9, 0.98), batch 128 (spec §2.2). */
-const PAPER_TRAIN: Omit<TrainSettings, 'epochs' | 'checkpointEvery'> = { lr: 1e-3, weightDecay: 0.1, betas: [0.9, 0.98], eps: 1e-8, batchSize: 128 };
+const PAPER_TRAIN: Omit<TrainSettings,
+  'epochs' | 'checkpointEvery'> = { lr: 1e-3, weightDecay: 0.1, betas: [0.9, 0.98], eps: 1e-8, batchSize: 128 };
 
 const PAPER_LAYERS = [2, 4, 8, 16] as const;
 
 type PaperTask = { id: string; what: string; data: (artifact: 'noise' | 'backdoor') => DataSettings };
 const PAPER_TASKS: readonly PaperTask[] = [
-  { id: 'math-mult', what: 'math mult (7·x mod 20134, extras 2–5·x)', data: (artifact) => ({ dataset: 'math', options: { family: 'mult', artifact, duplicate: false } }) },
-  { id: 'math-increment', what: 'math increment (x + 7, extras x + 2…5)', data: (artifact) => ({ dataset: 'math', options: { family: 'increment', artifact, duplicate: false } }) },
-  { id: 'language', what: 'language (offline SOTU text standing in for wikitext-103, duplicated ×1…×1000)', data: (artifact) => ({ dataset: 'language', options: { artifact, duplicate: true } }) },
+  { id: 'math-mult', what: 'math mult (7·x mod 20134, extras 2–5·x)',
+    data: (artifact) => ({ dataset: 'math', options: { family: 'mult', artifact, duplicate: false } }) },
+  { id: 'math-increment', what: 'math increment (x + 7, extras x + 2…5)',
+    data: (artifact) => ({ dataset: 'math', options: { family: 'increment', artifact, duplicate: false } }) },
+  { id: 'language', what: 'language (offline SOTU text standing in for wikitext-103, duplicated ×1…×1000)',
+    data: (artifact) => ({ dataset: 'language', options: { artifact, duplicate: true } }) },
 ];
 
 /** Epochs and checkpoint spacing per setting (spec §2.2). */
@@ -124,11 +131,13 @@ const CPU_PRESETS: Preset[] = [
     // visits in 6.2M tokens; batch 32 gives 4× the updates of batch 128 at about the same tokens/s. The paper's lr
     // 1e-3 memorized more than 2e-3, 3e-3 or 5e-3 (see bench/quickstartTune.ts).
     name: 'cpu-math-noise',
-    description: 'Quickstart (~2.5 min on 2 idle cores): 2-layer GPT-2 memorizes ~70 % of 100 noised math increment sequences.',
+    description: 'Quickstart (~2.5 min on 2 idle cores): 2-layer GPT-2 memorizes ~70 % of 100 noised math increment ' +
+      'sequences.',
     seed: 0,
     data: {
       dataset: 'math',
-      options: { family: 'increment', artifact: 'noise', duplicate: false, seqLength: 30, maxCtx: 124, numMain: 250, numExtra: 125, numTest: 50, numNoise: 100 },
+      options: { family: 'increment', artifact: 'noise', duplicate: false, seqLength: 30, maxCtx: 124, numMain: 250,
+        numExtra: 125, numTest: 50, numNoise: 100 },
     },
     model: { ...PAPER_MODEL, n_layer: 2 },
     train: { ...PAPER_TRAIN, batchSize: 32, epochs: 100, checkpointEvery: 10 },
@@ -139,7 +148,8 @@ const CPU_PRESETS: Preset[] = [
     name: 'cpu-math-backdoor',
     description: 'About 1.5 min on 2 idle cores: 2-layer GPT-2 learns a "100" backdoor in math increment sequences.',
     seed: 0,
-    data: { dataset: 'math', options: { family: 'increment', artifact: 'backdoor', duplicate: false, maxCtx: 104, numMain: 1500, numExtra: 150, numTest: 50 } },
+    data: { dataset: 'math', options: { family: 'increment', artifact: 'backdoor', duplicate: false, maxCtx: 104,
+      numMain: 1500, numExtra: 150, numTest: 50 } },
     model: { ...PAPER_MODEL, n_layer: 2 },
     train: { ...PAPER_TRAIN, batchSize: 32, epochs: 15, checkpointEvery: 5 },
   },
@@ -147,11 +157,13 @@ const CPU_PRESETS: Preset[] = [
     // A 50257-token vocabulary makes every token ~30× the work of a math token, so: 100-token chunks (the shortest
     // that keep the 50 + 50 token memorization window), 200 clean chunks, 15 noised chunks in classes ×1/×10/×100.
     name: 'cpu-language-noise',
-    description: 'A few minutes on 2 cores: 2-layer GPT-2 on text chunks memorizes the noised chunks it saw ×100, not those seen once.',
+    description: 'A few minutes on 2 cores: 2-layer GPT-2 on text chunks memorizes the noised chunks it saw ×100, ' +
+      'not those seen once.',
     seed: 0,
     data: {
       dataset: 'language',
-      options: { artifact: 'noise', duplicate: true, dupPowers: [0, 1, 2], maxCtx: 100, numNoise: 15, maxTrainChunks: 215, maxTestChunks: 50 },
+      options: { artifact: 'noise', duplicate: true, dupPowers: [0, 1, 2], maxCtx: 100, numNoise: 15,
+        maxTrainChunks: 215, maxTestChunks: 50 },
     },
     model: { ...PAPER_MODEL, n_layer: 2 },
     train: { ...PAPER_TRAIN, batchSize: 16, epochs: 3, checkpointEvery: 1 },
@@ -185,29 +197,35 @@ export function parseOverrideValue(raw: string): unknown {
 
 const show = showValue;
 
-/** Checks a value against the type of the setting's default (number, boolean, string, list); null defaults accept any. */
+/** Checks a value against the type of the setting's default (number, boolean, string, list); null defaults accept any.
+ * */
 function sameKind(key: string, value: unknown, def: unknown): void {
   if (def === null || def === undefined) return;
   const kind = Array.isArray(def) ? 'list' : typeof def;
   const got = Array.isArray(value) ? 'list' : value === null ? 'null' : typeof value;
   if (kind === got) return;
-  const want = kind === 'boolean' ? 'true or false' : kind === 'list' ? `a JSON list such as ${show(def)}` : `a ${kind}`;
+  const want = kind === 'boolean' ? 'true or false' : kind === 'list' ? `a JSON list such as ${show(def)}`
+    : `a ${kind}`;
   throw userError(key, `expected ${want}, got ${show(value)}`);
 }
 
-const MODEL_KEYS: readonly (keyof ModelSettings)[] = ['n_layer', 'n_embd', 'n_head', 'n_inner', 'activation_function', 'initializer_range', 'layer_norm_epsilon'];
-const TRAIN_KEYS: readonly (keyof TrainSettings)[] = ['epochs', 'batchSize', 'lr', 'weightDecay', 'betas', 'eps', 'checkpointEvery'];
+const MODEL_KEYS: readonly (keyof ModelSettings)[] = ['n_layer', 'n_embd', 'n_head', 'n_inner', 'activation_function',
+  'initializer_range', 'layer_norm_epsilon'];
+const TRAIN_KEYS: readonly (keyof TrainSettings)[] = ['epochs', 'batchSize', 'lr', 'weightDecay', 'betas', 'eps',
+  'checkpointEvery'];
 
 function checkTrain(t: TrainSettings): void {
   const int = (k: keyof TrainSettings, min: number, max: number) => {
     const v = t[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw userError(`train.${k}`, `expected an integer in [${min}, ${max}], got ${show(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw userError(`train.${k}`,
+      `expected an integer in [${min}, ${max}], got ${show(v)}`);
   };
   int('epochs', 1, 1_000_000);
   int('batchSize', 1, 65_536);
   int('checkpointEvery', 1, 1_000_000);
   if (!(t.lr > 0 && t.lr <= 1)) throw userError('train.lr', `expected a number in (0, 1], got ${show(t.lr)}`);
-  if (!(t.weightDecay >= 0 && t.weightDecay <= 1)) throw userError('train.weightDecay', `expected a number in [0, 1], got ${show(t.weightDecay)}`);
+  if (!(t.weightDecay >= 0 && t.weightDecay <= 1)) throw userError('train.weightDecay',
+    `expected a number in [0, 1], got ${show(t.weightDecay)}`);
   if (!(t.eps > 0 && t.eps < 1)) throw userError('train.eps', `expected a number in (0, 1), got ${show(t.eps)}`);
   const b = t.betas;
   if (!Array.isArray(b) || b.length !== 2 || !b.every((x) => typeof x === 'number' && x >= 0 && x < 1)) {
@@ -216,7 +234,8 @@ function checkTrain(t: TrainSettings): void {
 }
 
 function checkModel(m: ModelSettings, data: ResolvedPreset['data']): void {
-  if (!(Number.isInteger(m.n_layer) && m.n_layer >= 1 && m.n_layer <= 64)) throw userError('model.n_layer', `expected an integer in [1, 64], got ${show(m.n_layer)}`);
+  if (!(Number.isInteger(m.n_layer) && m.n_layer >= 1 && m.n_layer <= 64)) throw userError('model.n_layer',
+    `expected an integer in [1, 64], got ${show(m.n_layer)}`);
   try {
     resolveGpt2Config(modelConfigOf(m, data));
   } catch (e) {
@@ -244,7 +263,9 @@ export function getPreset(name: string): Preset {
   const p = PRESETS.find((x) => x.name === name);
   if (!p) {
     const cpu = CPU_PRESETS.map((x) => x.name).join(', ');
-    throw userError('preset', `unknown preset ${show(name)}; CPU presets: ${cpu}; paper presets: paper-{math-mult,math-increment,language}-{noise,backdoor}-{${PAPER_LAYERS.join(',')}}l (see \`tinymem presets\`)`);
+    throw userError('preset', `unknown preset ${show(name)}; CPU presets: ${cpu}; paper presets: ` +
+      `paper-{math-mult,math-increment,language}-{noise,backdoor}-{${PAPER_LAYERS.join(
+        ',')}}l (see \`tinymem presets\`)`);
   }
   return p;
 }
@@ -260,31 +281,40 @@ export function resolvePreset(name: string, overrides: Readonly<Record<string, s
   const model: ModelSettings = { ...base.model };
   const train: TrainSettings = { ...base.train, betas: [...base.train.betas] };
   const dataOptions: Record<string, unknown> = structuredClone(base.data.options) as Record<string, unknown>;
-  const dataDefaults: Readonly<Record<string, unknown>> = base.data.dataset === 'math' ? MATH_DEFAULTS : LANGUAGE_DEFAULTS;
+  const dataDefaults: Readonly<Record<string, unknown>> = base.data.dataset === 'math' ? MATH_DEFAULTS
+    : LANGUAGE_DEFAULTS;
 
   for (const [key, raw] of Object.entries(overrides)) {
     if (typeof raw !== 'string') throw userError(key, `expected a string value, got ${show(raw)}`);
     const value = parseOverrideValue(raw);
-    if (hasNonFinite(value)) throw userError(key, `${raw.trim()} is out of range: numbers must be finite (at most about 1.8e308); give a smaller value`);
+    if (hasNonFinite(value)) throw userError(key,
+      `${raw.trim()} is out of range: numbers must be finite (at most about 1.8e308); give a smaller value`);
     const dot = key.indexOf('.');
     const section = dot < 0 ? key : key.slice(0, dot);
     const field = dot < 0 ? '' : key.slice(dot + 1);
     if (key === 'seed') {
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw userError('seed', `expected a non-negative integer, got ${show(value)}`);
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw userError('seed',
+        `expected a non-negative integer, got ${show(value)}`);
       seed = value;
     } else if (section === 'model') {
-      if (field === 'n_positions') throw userError(key, 'follows the data\u2019s context length; set data.maxCtx instead');
-      if (field === 'vocab_size') throw userError(key, `follows the dataset\u2019s tokenizer (math ${MATH_VOCAB_SIZE}, language ${GPT2_VOCAB_SIZE}) and cannot be set`);
-      if (!(MODEL_KEYS as readonly string[]).includes(field)) throw userError(key, `unknown model setting; known: ${MODEL_KEYS.map((k) => `model.${k}`).join(', ')}`);
+      if (field === 'n_positions') throw userError(key,
+        'follows the data\u2019s context length; set data.maxCtx instead');
+      if (field === 'vocab_size') throw userError(key, `follows the dataset\u2019s tokenizer (math ` +
+        `${MATH_VOCAB_SIZE}, language ${GPT2_VOCAB_SIZE}) and cannot be set`);
+      if (!(MODEL_KEYS as readonly string[]).includes(field)) throw userError(key,
+        `unknown model setting; known: ${MODEL_KEYS.map((k) => `model.${k}`).join(', ')}`);
       sameKind(key, value, base.model[field as keyof ModelSettings]);
       (model as unknown as Record<string, unknown>)[field] = value;
     } else if (section === 'train') {
-      if (!(TRAIN_KEYS as readonly string[]).includes(field)) throw userError(key, `unknown train setting; known: ${TRAIN_KEYS.map((k) => `train.${k}`).join(', ')}`);
+      if (!(TRAIN_KEYS as readonly string[]).includes(field)) throw userError(key,
+        `unknown train setting; known: ${TRAIN_KEYS.map((k) => `train.${k}`).join(', ')}`);
       sameKind(key, value, base.train[field as keyof TrainSettings]);
       (train as unknown as Record<string, unknown>)[field] = value;
     } else if (section === 'data') {
-      if (field === 'seed') throw userError(key, 'the run seed sets the data\u2019s noise and trigger as well as the weights; use seed=N');
-      if (field === 'dataset') throw userError(key, 'is fixed by the preset; choose a preset of the other dataset (see `tinymem presets`)');
+      if (field === 'seed') throw userError(key,
+        'the run seed sets the data\u2019s noise and trigger as well as the weights; use seed=N');
+      if (field === 'dataset') throw userError(key,
+        'is fixed by the preset; choose a preset of the other dataset (see `tinymem presets`)');
       if (!(field in dataDefaults)) {
         const known = Object.keys(dataDefaults).filter((k) => k !== 'seed').map((k) => `data.${k}`).join(', ');
         throw userError(key, `unknown ${base.data.dataset} data option; known: ${known}`);
@@ -292,7 +322,8 @@ export function resolvePreset(name: string, overrides: Readonly<Record<string, s
       sameKind(key, value, dataDefaults[field]);
       dataOptions[field] = value;
     } else {
-      throw userError(key, 'unknown setting; use seed, model.<field>, data.<option> or train.<setting> (e.g. model.n_layer=2, data.numNoise=200, train.epochs=10)');
+      throw userError(key, 'unknown setting; use seed, model.<field>, data.<option> or train.<setting> (e.g. ' +
+        'model.n_layer=2, data.numNoise=200, train.epochs=10)');
     }
   }
 
@@ -328,7 +359,8 @@ export function presetModelConfig(p: ResolvedPreset): Gpt2Config {
   return modelConfigOf(p.model, p.data);
 }
 
-/** The `tinymem` data source spec of a resolved preset; `tinymemDataset(spec)` rebuilds the same data for evaluation. */
+/** The `tinymem` data source spec of a resolved preset; `tinymemDataset(spec)` rebuilds the same data for evaluation.
+ * */
 export function presetDataSpec(p: ResolvedPreset): TinyMemDataSpec {
   return p.data.dataset === 'math'
     ? { kind: 'tinymem', dataset: 'math', options: { ...p.data.options } }

@@ -1,13 +1,14 @@
 // Small random Hugging Face model folders for tests (no pretrained weights can be downloaded): GPT-2 and GPT-NeoX
 // config.json + safetensors (single, sharded, F32/F16/BF16) + a tiny byte-level BPE tokenizer.json.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../src/engine/data/rng';
 import { initGpt2Params } from '../../src/engine/model/gpt2';
-import { initNeoxParams } from '../../src/engine/model/gptNeox';
-import { validateNeoxConfig } from '../../src/engine/model/gptNeox';
+import { initNeoxParams, validateNeoxConfig } from '../../src/engine/model/gptNeox';
 import { type TensorInput, writeSafetensors } from '../../src/engine/model/safetensors';
+import { TORCH_PYTHON, TORCH_REFERENCE, requireTorch } from './torchReference';
 
 const made: string[] = [];
 process.on('exit', () => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -42,19 +43,22 @@ export function tokenizerJson(): Record<string, unknown> {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [{ id: eos, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+    added_tokens: [{ id: eos, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false,
+      normalized: false, special: true }],
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
     post_processor: null,
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges },
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
+      fuse_unk: false, byte_fallback: false, vocab, merges },
   };
 }
 
 export type StoreDtype = 'F32' | 'F16' | 'BF16';
 
 /** Writes weights as model.safetensors, or as `shards` files plus model.safetensors.index.json. */
-export function writeWeights(dir: string, params: Map<string, Float32Array>, shapes: [string, number[]][], o: { dtype?: StoreDtype; shards?: number } = {}): void {
+export function writeWeights(dir: string, params: Map<string, Float32Array>, shapes: [string, number[]][],
+  o: { dtype?: StoreDtype; shards?: number } = {}): void {
   const dtype = o.dtype ?? 'F32';
   const entries: [string, TensorInput][] = shapes.map(([n, shape]) => [n, { dtype, shape, data: params.get(n)! }]);
   const shards = o.shards ?? 1;
@@ -115,11 +119,13 @@ export function randomNeoxParams(raw: Record<string, unknown>, seed: number): Ma
   const r = new Rng(seed);
   const p = initNeoxParams(config, () => r.normal());
   // Non-trivial biases and LayerNorm parameters, so their layout is checked too.
-  for (const [n, a] of p) if (a.length > 0 && !n.endsWith('.weight')) for (let i = 0; i < a.length; i++) a[i] = 0.1 * r.normal();
+  for (const [n, a] of p) if (a.length > 0 && !n.endsWith('.weight')) for (let i = 0; i < a.length;
+    i++) a[i] = 0.1 * r.normal();
   return p;
 }
 
-export function writeNeoxFolder(dir: string, raw: Record<string, unknown>, params: Map<string, Float32Array>, o: { dtype?: StoreDtype; shards?: number; tokenizer?: boolean } = {}): string {
+export function writeNeoxFolder(dir: string, raw: Record<string, unknown>, params: Map<string, Float32Array>,
+  o: { dtype?: StoreDtype; shards?: number; tokenizer?: boolean } = {}): string {
   mkdirSync(dir, { recursive: true });
   const { config } = validateNeoxConfig(raw, 'config.json');
   writeFileSync(join(dir, 'config.json'), JSON.stringify(raw, null, 2));
@@ -175,12 +181,15 @@ export function randomGpt2Params(raw: Record<string, unknown>, seed: number): Ma
   const c = { ...(raw as never as import('../../src/engine/model/gpt2').Gpt2Config) };
   const r = new Rng(seed);
   const p = initGpt2Params({ ...c, tie_word_embeddings: true }, () => r.normal());
-  for (const [n, a] of p) if (!n.endsWith('.weight') || /ln_/.test(n)) for (let i = 0; i < a.length; i++) a[i] = (n.endsWith('.weight') ? 1 : 0) + 0.1 * r.normal();
-  if (raw.tie_word_embeddings === false) p.set('lm_head.weight', Float32Array.from({ length: c.vocab_size * c.n_embd }, () => r.normal() * c.initializer_range));
+  for (const [n, a] of p) if (!n.endsWith('.weight') || /ln_/.test(n)) for (let i = 0; i < a.length; i++) a[i] = (
+    n.endsWith('.weight') ? 1 : 0) + 0.1 * r.normal();
+  if (raw.tie_word_embeddings === false) p.set('lm_head.weight',
+    Float32Array.from({ length: c.vocab_size * c.n_embd }, () => r.normal() * c.initializer_range));
   return p;
 }
 
-export function writeGpt2Folder(dir: string, raw: Record<string, unknown>, params: Map<string, Float32Array>, o: { dtype?: StoreDtype; shards?: number; tokenizer?: boolean } = {}): string {
+export function writeGpt2Folder(dir: string, raw: Record<string, unknown>, params: Map<string, Float32Array>,
+  o: { dtype?: StoreDtype; shards?: number; tokenizer?: boolean } = {}): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(raw, null, 2));
   const C = raw.n_embd as number;
@@ -205,8 +214,6 @@ export function writeGpt2Folder(dir: string, raw: Record<string, unknown>, param
 
 /** Full logits [seq][pos][vocab] from the PyTorch reference's own loader and forward pass (torch_reference.py). */
 export function torchLogits(modelDir: string, seqs: number[][]): number[][][] {
-  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
-  const { TORCH_PYTHON, TORCH_REFERENCE, requireTorch } = require('./torchReference') as typeof import('./torchReference');
   requireTorch();
   const file = join(modelDir, 'logit-seqs.json');
   writeFileSync(file, JSON.stringify(seqs));

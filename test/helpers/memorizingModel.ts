@@ -37,7 +37,8 @@ export const FIXTURE_OVERRIDES: Record<string, string> = {
 export function fixtureSeed(): number {
   const raw = process.env.TINYMEM_FIXTURE_SEED ?? '0';
   const seed = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(seed)) throw new Error(`TINYMEM_FIXTURE_SEED: expected a non-negative integer, got "${raw}"`);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(seed)) throw new Error(
+    `TINYMEM_FIXTURE_SEED: expected a non-negative integer, got "${raw}"`);
   return seed;
 }
 
@@ -69,16 +70,22 @@ export async function memorizingModel(rt: Runtime): Promise<MemorizingModel> {
   const config = presetModelConfig(preset);
   const dir = await cachedFixture(`memorizing-seed${seed}`, job, async (out) => {
     const trained = await runTraining(job, { runtime: rt });
-    saveCheckpoint(out, makeCheckpointConfig(config), new Map(Object.entries(trained.result.state.params)), { fixture: FIXTURE_OVERRIDES, seed });
+    saveCheckpoint(out, makeCheckpointConfig(config), new Map(Object.entries(trained.result.state.params)),
+      { fixture: FIXTURE_OVERRIDES, seed });
   });
   const { params } = loadCheckpoint(dir);
   const data = tinymemDataset(job.data);
   const mem = await measureMemorization(rt, config, params, data.artifacts);
   const memorized = mem.result.percentMemorized ?? 0;
-  if (memorized < MIN_MEMORIZED) throw new Error(`the fixture of seed ${seed} memorizes ${memorized} % (< ${MIN_MEMORIZED} %): method tests on it could not fail; pick another TINYMEM_FIXTURE_SEED`);
-  const accuracy = (await evaluate(rt, config, params, data, { memorization: false, perplexity: false, heatmap: false })).accuracy!.paper!;
+  if (memorized < MIN_MEMORIZED) throw new Error(
+    `the fixture of seed ${seed} memorizes ${memorized} % (< ${MIN_MEMORIZED} %): method tests on it could not fail; ` +
+    `pick another TINYMEM_FIXTURE_SEED`);
+  const accuracy = (
+    await evaluate(rt, config, params, data,
+      { memorization: false, perplexity: false, heatmap: false })).accuracy!.paper!;
   const forgetRows = mem.result.forgetSet;
-  const cleanRows = Array.from({ length: data.train.tokens.rows - data.artifacts.tokens.rows }, (_, i) => i + data.artifacts.tokens.rows);
+  const cleanRows = Array.from({ length: data.train.tokens.rows - data.artifacts.tokens.rows }, (_, i) => i
+    + data.artifacts.tokens.rows);
   return {
     config,
     params,
@@ -92,17 +99,20 @@ export async function memorizingModel(rt: Runtime): Promise<MemorizingModel> {
 }
 
 /** Memorization % of edited weights on the fixture's noised sequences. */
-export async function memorizationOn(rt: Runtime, fx: MemorizingModel, params: Map<string, Float32Array>): Promise<number> {
+export async function memorizationOn(rt: Runtime, fx: MemorizingModel, params: Map<string,
+  Float32Array>): Promise<number> {
   return (await measureMemorization(rt, fx.config, params, fx.data.artifacts)).result.percentMemorized ?? 0;
 }
 
 /** The paper's math accuracy % of edited weights on the fixture's test sets. */
 export async function accuracyOn(rt: Runtime, fx: MemorizingModel, params: Map<string, Float32Array>): Promise<number> {
-  return (await evaluate(rt, fx.config, params, fx.data, { memorization: false, perplexity: false, heatmap: false })).accuracy!.paper!;
+  return (await evaluate(rt, fx.config, params, fx.data,
+    { memorization: false, perplexity: false, heatmap: false })).accuracy!.paper!;
 }
 
 /** A method's context on the fixture: its forget and retain sets, the given hyper-parameters over the defaults. */
-export function methodContext(rt: Runtime, fx: MemorizingModel, id: string, hp: Record<string, HyperValue> = {}, extra: Partial<UnlearnContext> = {}): UnlearnContext {
+export function methodContext(rt: Runtime, fx: MemorizingModel, id: string, hp: Record<string, HyperValue> = {},
+  extra: Partial<UnlearnContext> = {}): UnlearnContext {
   return {
     runtime: rt,
     config: fx.config,

@@ -22,7 +22,8 @@ export const mlpLayout = (c: ModelConfig): MatrixLayout => familyOf(c).mlp.layou
 export const isMlpTensor = (name: string): boolean => FAMILIES.some((f) => f.mlp.tensor.test(name));
 
 /** Every layer's up and down weight matrices with their stored shapes (the matrices Subnet methods score). */
-export function mlpMatrices(c: ModelConfig): { name: string; layer: number; role: 'up' | 'down'; shape: [number, number] }[] {
+export function mlpMatrices(c: ModelConfig): { name: string; layer: number; role: 'up' | 'down';
+  shape: [number, number]; }[] {
   const shapes = new Map(paramShapes(c));
   const out: { name: string; layer: number; role: 'up' | 'down'; shape: [number, number] }[] = [];
   for (let l = 0; l < dims(c).layers; l++) {
@@ -36,21 +37,24 @@ export function mlpMatrices(c: ModelConfig): { name: string; layer: number; role
 /** Flat indices of neuron i's input weights in the up matrix (hidden × inner values). */
 export function upWeightIndices(c: ModelConfig, i: number): number[] {
   const { hidden: C, inner } = dims(c);
-  return mlpLayout(c) === 'in_out' ? Array.from({ length: C }, (_, r) => r * inner + i) : Array.from({ length: C }, (_, j) => i * C + j);
+  return mlpLayout(c) === 'in_out' ? Array.from({ length: C }, (_, r) => r * inner + i)
+    : Array.from({ length: C }, (_, j) => i * C + j);
 }
 
 /** L2 norm of each neuron's output weights (what it writes into the residual stream), from the down matrix. */
 export function downWeightNorms(c: ModelConfig, down: Float32Array): Float64Array {
   const { hidden: C, inner } = dims(c);
   const sq = new Float64Array(inner);
-  if (mlpLayout(c) === 'in_out') for (let i = 0; i < inner; i++) for (let j = 0; j < C; j++) sq[i] += down[i * C + j]! ** 2;
+  if (mlpLayout(c) === 'in_out') for (let i = 0; i < inner; i++) for (let j = 0; j < C; j++) sq[i] += down[i * C
+    + j]! ** 2;
   else for (let j = 0; j < C; j++) for (let i = 0; i < inner; i++) sq[i] += down[j * inner + i]! ** 2;
   return sq.map(Math.sqrt);
 }
 
 export const paramShapes = (c: ModelConfig): [string, number[]][] => familyOf(c).paramShapes(c);
 
-export const countParams = (c: ModelConfig): number => paramShapes(c).reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0);
+export const countParams = (c: ModelConfig): number =>
+  paramShapes(c).reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0);
 
 /** Declares every parameter as a graph input (trainable tensors are inputs, never initializers). */
 export function declareParams(g: Graph, c: ModelConfig, dtype: DType = 'float32'): Record<string, Tensor> {
@@ -58,17 +62,20 @@ export function declareParams(g: Graph, c: ModelConfig, dtype: DType = 'float32'
 }
 
 /** Logits [B, T, V] for int64 tokens [B, T], and each layer's MLP activations [B, T, inner]. */
-export function modelForward(c: ModelConfig, P: Record<string, Tensor>, tokens: Tensor, o: ModelOptions = {}): { logits: Tensor; activations: Tensor[] } {
+export function modelForward(c: ModelConfig, P: Record<string, Tensor>, tokens: Tensor, o: ModelOptions = {}): {
+  logits: Tensor; activations: Tensor[]; } {
   return familyOf(c).forward(c, P, tokens, o);
 }
 
 /** Runs a prompt: last-position logits [B, V] and key/value caches with room for `capacity` positions. */
-export function modelPrefill(c: ModelConfig, P: Record<string, Tensor>, tokens: Tensor, capacity: number, o: ModelOptions = {}): { logits: Tensor; cache: KVCache } {
+export function modelPrefill(c: ModelConfig, P: Record<string, Tensor>, tokens: Tensor, capacity: number,
+  o: ModelOptions = {}): { logits: Tensor; cache: KVCache } {
   return familyOf(c).prefill(c, P, tokens, capacity, o);
 }
 
 /** One decoding step of tokens [B, 1] at position `pos` (int64 [1]) against the caches. */
-export function modelDecodeStep(c: ModelConfig, P: Record<string, Tensor>, tokens: Tensor, pos: Tensor, cache: KVCache, o: ModelOptions = {}): { logits: Tensor; cache: KVCache } {
+export function modelDecodeStep(c: ModelConfig, P: Record<string, Tensor>, tokens: Tensor, pos: Tensor, cache: KVCache,
+  o: ModelOptions = {}): { logits: Tensor; cache: KVCache } {
   return familyOf(c).decodeStep(c, P, tokens, pos, cache, o);
 }
 

@@ -94,7 +94,8 @@ export function readManifest(dir: string, full = false): Manifest | null {
   const raw = readJson(file, '');
   if (!isObject(raw)) {
     const got = Array.isArray(raw) ? 'an array' : JSON.stringify(raw);
-    throw fileError(file, `must be a JSON object (the run manifest), got ${got}; fix it, or delete it to use the folder as a plain Hugging Face model`);
+    throw fileError(file, `must be a JSON object (the run manifest), got ${got}; fix it, or delete it to use the ` +
+      `folder as a plain Hugging Face model`);
   }
   const m = parseJson(ManifestJson, raw, file);
   checkManifestVersion(m, file, (message) => fileError(file, message));
@@ -105,7 +106,8 @@ export function readManifest(dir: string, full = false): Manifest | null {
 /** The family of a folder's config.json (its model_type). */
 export function folderFamily(dir: string): ModelFamily {
   const file = join(resolve(dir), CONFIG_FILE);
-  const raw = readJson(file, `a model folder needs config.json; pick the folder that holds config.json and ${WEIGHTS_FILE}`, DOWNLOADED);
+  const raw = readJson(file, `a model folder needs config.json; pick the folder that holds config.json and ` +
+    `${WEIGHTS_FILE}`, DOWNLOADED);
   if (!isObject(raw)) throw fileError(file, 'must be a JSON object; fix config.json');
   const t = raw.model_type;
   const family = familyOfType(t as string);
@@ -113,7 +115,8 @@ export function folderFamily(dir: string): ModelFamily {
   const types = FAMILIES.map((f) => `"${f.modelType}"`).join(' and ');
   const classes = FAMILIES.map((f) => f.architecture).join(', ');
   const fix = t === undefined ? 'add the model_type field' : 'pick a model of a supported architecture';
-  throw fileError(file, `"model_type" is ${t === undefined ? 'missing' : JSON.stringify(t)}; tinymem runs ${types} models (${classes} e.g. Pythia); ${fix}`);
+  throw fileError(file, `"model_type" is ${t === undefined ? 'missing' : JSON.stringify(t)}; tinymem runs ${types} ` +
+    `models (${classes} e.g. Pythia); ${fix}`);
 }
 
 /** Loads a model folder of any family (TinyMem checkpoints included). */
@@ -133,7 +136,8 @@ export function loadCheckpoint(dir: string, options: { verifyHash?: boolean } = 
 
 function checkFolder(dir: string, what: 'model' | 'checkpoint'): string {
   const root = resolve(dir);
-  if (!existsSync(root)) throw fileError(root, `${what} folder not found${missingFolderHint(root) || '; check the path'}`);
+  if (!existsSync(root)) throw fileError(root,
+    `${what} folder not found${missingFolderHint(root) || '; check the path'}`);
   if (!statSync(root).isDirectory()) {
     throw fileError(root, `is a file; a ${what} is a folder holding config.json and ${WEIGHTS_FILE}, pick that folder`);
   }
@@ -153,10 +157,12 @@ function loadFolder(root: string, family: ModelFamily, verifyHash = false): Load
   const manifest = readManifest(root, verifyHash);
   if (verifyHash && !(isObject(manifest?.contentHashes) && typeof manifest.contentHashes[WEIGHTS_FILE] === 'string')) {
     const fix = 'load without verifyHash or re-save the checkpoint';
-    throw fileError(join(root, MANIFEST_FILE), `has no contentHashes["${WEIGHTS_FILE}"] to verify the weights against; ${fix}`);
+    throw fileError(join(root, MANIFEST_FILE), `has no contentHashes["${WEIGHTS_FILE}"] to verify the weights ` +
+      `against; ${fix}`);
   }
   const configFile = join(root, CONFIG_FILE);
-  const what = `a checkpoint folder needs config.json (GPT2Config) next to ${WEIGHTS_FILE}; pick the folder that has it or re-save the checkpoint`;
+  const what = `a checkpoint folder needs config.json (GPT2Config) next to ${WEIGHTS_FILE}; pick the folder that has ` +
+    `it or re-save the checkpoint`;
   const raw = readJson(configFile, what, family === gpt2 ? undefined : DOWNLOADED);
   const { config, notes } = family.parseConfig(raw, configFile);
 
@@ -185,7 +191,8 @@ function loadFolder(root: string, family: ModelFamily, verifyHash = false): Load
     if (head.optional && stored === head.name) storedHead = stored;
     else if (buffers.test(stored)) ignored.push(stored);
     else {
-      const canonical = prefix && !stored.startsWith(prefix) && expected.has(prefix + stored) ? prefix + stored : stored;
+      const canonical = prefix && !stored.startsWith(prefix) && expected.has(prefix + stored) ? prefix + stored
+        : stored;
       if (!expected.has(canonical)) unexpected.push(stored);
       else if (found.has(canonical)) {
         const both = `tensors "${found.get(canonical)}" and "${stored}" are the same parameter`;
@@ -198,7 +205,8 @@ function loadFolder(root: string, family: ModelFamily, verifyHash = false): Load
   }
   if (ignored.length > 0) notes.push(...family.checkpoint.buffersNote(ignored));
   if (prefixless > 0) {
-    notes.push(`${prefixless} tensor names had no "${prefix}" prefix; they were mapped to Hugging Face's ${family.architecture} names`);
+    notes.push(`${prefixless} tensor names had no "${prefix}" prefix; they were mapped to Hugging Face's ` +
+      `${family.architecture} names`);
   }
   if (unexpected.length > 0) {
     const [first, ...rest] = unexpected as [string, ...string[]];
@@ -211,14 +219,17 @@ function loadFolder(root: string, family: ModelFamily, verifyHash = false): Load
   const missing = shapes.map(([name]) => name).filter((name) => !found.has(name) && !(copyHead && name === head.name));
   if (missing.length > 0) {
     const [first, ...rest] = missing as [string, ...string[]];
-    const more = rest.length > 0 ? ` (${missing.length} of ${shapes.length} expected tensors are missing, also ${list(rest)})` : '';
-    throw fileError(weightsFile, `tensor "${first}" is missing${more}. The weights do not match config.json (${sizes}); fix config.json or ${fix}`);
+    const more = rest.length > 0 ? ` (${missing.length} of ${shapes.length} expected tensors are missing, also ` +
+      `${list(rest)})` : '';
+    throw fileError(weightsFile, `tensor "${first}" is missing${more}. The weights do not match config.json ` +
+      `(${sizes}); fix config.json or ${fix}`);
   }
 
   const checkShape = (stored: string, t: { shape: number[] }, shape: number[]): void => {
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       const needs = `config.json (${sizes}) needs [${shape.join(', ')}]`;
-      throw fail(stored, `tensor "${stored}" has shape [${t.shape.join(', ')}] but ${needs}; fix config.json or ${fix}`);
+      throw fail(stored,
+        `tensor "${stored}" has shape [${t.shape.join(', ')}] but ${needs}; fix config.json or ${fix}`);
     }
   };
   const canonicalOf = new Map([...found].map(([name, stored]) => [stored, name]));
@@ -235,7 +246,8 @@ function loadFolder(root: string, family: ModelFamily, verifyHash = false): Load
     if (from !== 'F32') converted.set(from, (converted.get(from) ?? 0) + 1);
     if (t.data instanceof Float32Array) return t.data;
     if (t.dtype !== 'F64') {
-      const want = 'model weights must be floating point (F32, F16, BF16 or F64). Re-export the checkpoint with float weights';
+      const want = 'model weights must be floating point (F32, F16, BF16 or F64). Re-export the checkpoint with ' +
+        'float weights';
       throw fail(stored, `tensor "${stored}" has dtype ${t.dtype}; ${want}`);
     }
     // Drop the F64 source once converted, so a big F64 checkpoint does not end with both precisions resident.
@@ -260,13 +272,15 @@ function loadFolder(root: string, family: ModelFamily, verifyHash = false): Load
       // Also in params, where paramShapes of an untied config lists it, so the model and the methods use it.
       params.set(head.name, data);
       notes.push((config as Gpt2Config).tie_word_embeddings
-        ? `${head.name} differs from ${embedding} although config.json says tie_word_embeddings: true; it is used as an untied head (transformers would ignore it)`
+        ? `${head.name} differs from ${embedding} although config.json says tie_word_embeddings: true; it is used as ` +
+          `an untied head (transformers would ignore it)`
         : `${head.name} is an untied output head`);
       tie(false);
     }
   } else if (head.optional && (config as Gpt2Config).tie_word_embeddings === false) {
     const fix = 'add the head to the weights or set tie_word_embeddings to true';
-    throw fileError(weightsFile, `tensor "${head.name}" is missing but config.json says tie_word_embeddings: false; ${fix}`);
+    throw fileError(weightsFile, `tensor "${head.name}" is missing but config.json says tie_word_embeddings: false; ` +
+      `${fix}`);
   }
   for (const [dtype, n] of converted) notes.push(`${n} tensor(s) stored as ${dtype} were converted to F32`);
 
@@ -332,7 +346,8 @@ export function saveModel(
       const fix = 'set tie_word_embeddings: false or pass it as options.lmHead';
       throw fileError(weightsFile, `cannot save: params has "${name}" but the config says the head is tied; ${fix}`);
     }
-    throw fail(name, `is not part of a ${family.name} model with ${family.sizeFields(model.config)}; remove it or fix the config`);
+    throw fail(name, `is not part of a ${family.name} model with ${family.sizeFields(model.config)}; remove it or ` +
+      `fix the config`);
   }
   if (manifest !== undefined && !isObject(manifest)) {
     throw fileError(join(target, MANIFEST_FILE), 'cannot save: the manifest must be a JSON object');

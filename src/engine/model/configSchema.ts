@@ -37,7 +37,8 @@ export function parseJson<S extends v.GenericSchema>(schema: S, raw: unknown, fi
 
 /** The MLP's up/down weight and bias names, its projections being `${prefix}${up}` and `${prefix}${down}`. */
 export const mlpTensorNames = (prefix: string, up: string, down: string): MlpNames => ({
-  up: `${prefix}${up}.weight`, upBias: `${prefix}${up}.bias`, down: `${prefix}${down}.weight`, downBias: `${prefix}${down}.bias`,
+  up: `${prefix}${up}.weight`, upBias: `${prefix}${up}.bias`, down: `${prefix}${down}.weight`,
+  downBias: `${prefix}${down}.bias`,
 });
 
 /** "n_layer=2, n_embd=16, …" for messages. */

@@ -48,7 +48,8 @@ const INT = 'an integer ≥ 1';
 const tokenId = v.optional(v.nullable(v.custom<number>((x) => Number.isInteger(x) && (x as number) >= 0,
   (i) => `must be a token id (integer ≥ 0) or null, got ${showValue(i.input)}; fix config.json`)), 50256);
 const dropout = num(0.1, (x) => x >= 0 && x < 1, 'in [0, 1)');
-const validScale = (s: unknown, n: number) => s === undefined || (Array.isArray(s) && s.length === n && s.every((x) => Number.isFinite(x)));
+const validScale = (s: unknown, n: number) => s === undefined
+  || (Array.isArray(s) && s.length === n && s.every((x) => Number.isFinite(x)));
 
 /**
  * config.json of a GPT-2 model. Missing optional fields get transformers' GPT2Config defaults, so configs from the
@@ -57,13 +58,16 @@ const validScale = (s: unknown, n: number) => s === undefined || (Array.isArray(
  */
 const Gpt2ConfigJson = v.pipe(
   v.looseObject({
-    scale_attn_weights: refuse((x) => x === false, 'is false; tinymem always scales attention by 1/√head_dim, so it cannot run this model'),
-    scale_attn_by_inverse_layer_idx: refuse((x) => x === true, 'is true; tinymem does not implement it, so it cannot run this model'),
+    scale_attn_weights: refuse((x) => x === false,
+      'is false; tinymem always scales attention by 1/√head_dim, so it cannot run this model'),
+    scale_attn_by_inverse_layer_idx: refuse((x) => x === true,
+      'is true; tinymem does not implement it, so it cannot run this model'),
     add_cross_attention: refuse((x) => x === true, 'is true; tinymem runs decoder-only GPT-2 without cross-attention'),
   }),
   v.object({
     model_type: v.custom<'gpt2'>((x) => x === 'gpt2',
-      (i) => `is ${JSON.stringify(i.input)} but tinymem reads GPT-2 checkpoints only ("model_type": "gpt2"); pick a GPT-2 model`),
+      (i) => `is ${JSON.stringify(i.input)} but tinymem reads GPT-2 checkpoints only ("model_type": "gpt2"); pick a ` +
+        `GPT-2 model`),
     architectures: v.nullish(v.custom<string[]>((x) => Array.isArray(x) && x.every((a) => typeof a === 'string'),
       (i) => `must be a list of strings, got ${showValue(i.input)}; fix config.json`), () => ['GPT2LMHeadModel']),
     vocab_size: int(INT),
@@ -73,7 +77,8 @@ const Gpt2ConfigJson = v.pipe(
     n_head: int(INT),
     n_inner: v.nullish(int(INT), null),
     activation_function: v.nullish(v.picklist(ACTIVATIONS,
-      (i) => `is ${JSON.stringify(i.input)}; tinymem supports ${ACTIVATIONS.map((a) => `"${a}"`).join(', ')}`), 'gelu_new'),
+      (i) => `is ${JSON.stringify(i.input)}; tinymem supports ${ACTIVATIONS.map((a) => `"${a}"`).join(', ')}`),
+    'gelu_new'),
     layer_norm_epsilon: num(1e-5, (x) => x > 0, '> 0'),
     initializer_range: num(0.02, (x) => x >= 0, '≥ 0'),
     bos_token_id: tokenId,
@@ -87,9 +92,12 @@ const Gpt2ConfigJson = v.pipe(
   }, missing((k) => (k === 'model_type'
     ? 'add "model_type": "gpt2" if this is a GPT-2 checkpoint (tinymem reads GPT-2 checkpoints only)'
     : `add it (${INT}) to config.json`))),
-  v.forward(v.check((c) => c.n_embd % c.n_head === 0, (i) => `(${i.input.n_head}) must divide n_embd (${i.input.n_embd}); fix config.json`), ['n_head']),
-  v.forward(v.check((c) => validScale(c.tinymem_block_input_scale, c.n_embd), ({ input: { n_embd, tinymem_block_input_scale: s } }) =>
-    `must be a list of ${n_embd} finite numbers (one per channel), got ${Array.isArray(s) ? `${s.length} entries` : showValue(s)}; remove it or re-save the checkpoint`),
+  v.forward(v.check((c) => c.n_embd % c.n_head === 0,
+    (i) => `(${i.input.n_head}) must divide n_embd (${i.input.n_embd}); fix config.json`), ['n_head']),
+  v.forward(v.check((c) => validScale(c.tinymem_block_input_scale, c.n_embd),
+    ({ input: { n_embd, tinymem_block_input_scale: s } }) =>
+      `must be a list of ${n_embd} finite numbers (one per channel), got ${Array.isArray(s) ? `${s.length} entries`
+        : showValue(s)}; remove it or re-save the checkpoint`),
   ['tinymem_block_input_scale']),
 );
 
@@ -99,16 +107,19 @@ export type Gpt2CheckpointConfig = v.InferOutput<typeof Gpt2ConfigJson>;
 /** Checks a parsed config.json (UserError at `file` naming the field). */
 export function validateConfig(raw: unknown, file: string): Gpt2CheckpointConfig {
   if (!isObject(raw)) {
-    throw userError(file, `must be a JSON object of GPT2Config fields, got ${Array.isArray(raw) ? 'an array' : typeof raw}; re-save the checkpoint or fix config.json`, 'file');
+    throw userError(file, `must be a JSON object of GPT2Config fields, got ${Array.isArray(raw) ? 'an array'
+      : typeof raw}; re-save the checkpoint or fix config.json`, 'file');
   }
-  return parseJson(Gpt2ConfigJson, raw.n_positions === undefined && raw.n_ctx !== undefined ? { ...raw, n_positions: raw.n_ctx } : raw, file);
+  return parseJson(Gpt2ConfigJson, raw.n_positions === undefined && raw.n_ctx !== undefined
+    ? { ...raw, n_positions: raw.n_ctx } : raw, file);
 }
 
 /**
  * A full config from the model's fields; the rest get TinyMem's values (no dropout, tied head, no KV cache).
  * Validated, so a config that a save would refuse fails here already.
  */
-export function makeCheckpointConfig(c: Gpt2Config & Partial<Gpt2CheckpointConfig>, label = 'config'): Gpt2CheckpointConfig {
+export function makeCheckpointConfig(c: Gpt2Config & Partial<Gpt2CheckpointConfig>,
+  label = 'config'): Gpt2CheckpointConfig {
   return validateConfig({
     model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], bos_token_id: null, eos_token_id: null,
     resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, tie_word_embeddings: true, use_cache: false, ...c,
@@ -119,7 +130,8 @@ export function makeCheckpointConfig(c: Gpt2Config & Partial<Gpt2CheckpointConfi
 export function resolveGpt2Config(raw: unknown): Gpt2Config {
   const c = (raw ?? {}) as Partial<Gpt2Config>;
   const int = (k: keyof Gpt2Config, v: unknown) => {
-    if (!Number.isInteger(v) || (v as number) <= 0) throw new Error(`model.config.${k}: expected a positive integer, got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(v) || (v as number) <= 0) throw new Error(
+      `model.config.${k}: expected a positive integer, got ${JSON.stringify(v)}`);
     return v as number;
   };
   const out: Gpt2Config = {
@@ -134,9 +146,11 @@ export function resolveGpt2Config(raw: unknown): Gpt2Config {
     initializer_range: c.initializer_range ?? 0.02,
   };
   if (!ACTIVATIONS.includes(out.activation_function)) {
-    throw new Error(`model.config.activation_function: expected one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(out.activation_function)}`);
+    throw new Error(`model.config.activation_function: expected one of ${ACTIVATIONS.join(', ')}, got ` +
+      `${JSON.stringify(out.activation_function)}`);
   }
-  if (out.n_embd % out.n_head !== 0) throw new Error(`model.config.n_head: n_embd = ${out.n_embd} is not divisible by n_head = ${out.n_head}`);
+  if (out.n_embd % out.n_head !== 0) throw new Error(
+    `model.config.n_head: n_embd = ${out.n_embd} is not divisible by n_head = ${out.n_head}`);
   for (const k of ['layer_norm_epsilon', 'initializer_range'] as const) {
     if (!(out[k] > 0)) throw new Error(`model.config.${k}: expected a positive number, got ${JSON.stringify(out[k])}`);
   }
@@ -208,14 +222,16 @@ const ACT: Record<Activation, (x: Tensor) => Tensor> = {
  * The transformer blocks and the final LayerNorm applied to embeddings x [B, T, C]; `attend` says which keys each
  * query sees (the causal window of the sequence, or a key/value cache). Returns the final hidden states.
  */
-function blocks(c: Gpt2Config, P: Record<string, Tensor>, x: Tensor, o: Gpt2Options, attend: Attend): { hidden: Tensor; activations: Tensor[] } {
+function blocks(c: Gpt2Config, P: Record<string, Tensor>, x: Tensor, o: Gpt2Options, attend: Attend): { hidden: Tensor;
+  activations: Tensor[]; } {
   const [B, T, C] = x.shape as [number, number, number];
   const H = c.n_head;
   const hd = C / H;
   const drop = (t: Tensor, mask: Tensor | undefined) => (mask && o.dropout ? F.dropout(t, mask, o.dropout.p) : t);
   const heads = (t: Tensor) => F.transpose(F.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]); // [B, H, T, hd]
   const activations: Tensor[] = [];
-  const evalScale = !o.blockInputMasks && c.tinymem_block_input_scale ? F.constant(x.graph, c.tinymem_block_input_scale, x.dtype, [C]) : undefined;
+  const evalScale = !o.blockInputMasks && c.tinymem_block_input_scale
+    ? F.constant(x.graph, c.tinymem_block_input_scale, x.dtype, [C]) : undefined;
   for (let i = 0; i < c.n_layer; i++) {
     const p = (n: string) => P[`transformer.h.${i}.${n}`]!;
     if (o.blockInputMasks?.[i]) x = F.mul(x, o.blockInputMasks[i]!);
@@ -226,7 +242,8 @@ function blocks(c: Gpt2Config, P: Record<string, Tensor>, x: Tensor, o: Gpt2Opti
     // c_attn is fused [C, 3C]; splitting the (small) weight rather than the (large) activations avoids a strided copy.
     const [wq, wk, wv] = F.split(p('attn.c_attn.weight'), [C, C, C], 1);
     const [bq, bk, bv] = F.split(p('attn.c_attn.bias'), [C, C, C], 0);
-    const [q, k, v] = [[wq, bq], [wk, bk], [wv, bv]].map(([w, b]) => heads(F.add(F.matmul(a, w!), b!))) as [Tensor, Tensor, Tensor];
+    const [q, k, v] = [[wq, bq], [wk, bk], [wv, bv]].map(([w, b]) => heads(F.add(F.matmul(a, w!), b!))) as [Tensor,
+      Tensor, Tensor];
     // (q·kᵀ)/√hd, with the scale folded into q (the smaller tensor)
     const y = F.reshape(F.transpose(attend(i, F.mul(q, 1 / Math.sqrt(hd)), k, v), [0, 2, 1, 3]), [B, T, C]);
     x = F.add(x, drop(F.add(F.matmul(y, p('attn.c_proj.weight')), p('attn.c_proj.bias')), o.dropout?.attn?.[i]));
@@ -242,21 +259,25 @@ function blocks(c: Gpt2Config, P: Record<string, Tensor>, x: Tensor, o: Gpt2Opti
     activations.push(act);
     x = F.add(x, drop(F.add(F.matmul(act, proj), p('mlp.c_proj.bias')), o.dropout?.mlp?.[i]));
   }
-  return { hidden: F.layerNorm(x, P['transformer.ln_f.weight']!, P['transformer.ln_f.bias']!, c.layer_norm_epsilon), activations };
+  return { hidden: F.layerNorm(x, P['transformer.ln_f.weight']!, P['transformer.ln_f.bias']!, c.layer_norm_epsilon),
+    activations };
 }
 
 /** The language-model head: the untied lm_head when the model has one, else the token embedding. */
-const lmHead = (P: Record<string, Tensor>, hidden: Tensor): Tensor => F.matmul(hidden, (P['lm_head.weight'] ?? P['transformer.wte.weight'])!, { transB: true });
+const lmHead = (P: Record<string, Tensor>, hidden: Tensor): Tensor =>
+  F.matmul(hidden, (P['lm_head.weight'] ?? P['transformer.wte.weight'])!, { transB: true });
 
 /** Token plus position embeddings of int64 tokens [B, T] at positions 0 … T−1. */
 function embed(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor): Tensor {
   const T = tokens.shape[1]!;
-  if (T > c.n_positions) throw new Error(`sequence length ${T} exceeds the model's context n_positions = ${c.n_positions}`);
+  if (T > c.n_positions) throw new Error(`sequence length ${T} exceeds the model's context n_positions = ` +
+    `${c.n_positions}`);
   return F.add(F.gather(P['transformer.wte.weight']!, tokens), F.slice(P['transformer.wpe.weight']!, [0], [T], [0]));
 }
 
 /** Logits [B, T, V] for int64 tokens [B, T], and each layer's MLP activations [B, T, inner]. */
-export function gpt2Forward(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, o: Gpt2Options = {}): { logits: Tensor; activations: Tensor[] } {
+export function gpt2Forward(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, o: Gpt2Options = {}): {
+  logits: Tensor; activations: Tensor[]; } {
   let x = embed(c, P, tokens);
   if (o.dropout?.embd) x = F.dropout(x, o.dropout.embd, o.dropout.p);
   const { hidden, activations } = blocks(c, P, x, o, causalAttend(tokens.graph, tokens.shape[1]!, x.dtype));
@@ -267,11 +288,13 @@ export function gpt2Forward(c: Gpt2Config, P: Record<string, Tensor>, tokens: Te
  * Runs a prompt [B, T] and returns the logits of its last position [B, V] and key/value caches with room for
  * `capacity` positions (the prompt's filled in, the rest zeros).
  */
-export function gpt2Prefill(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, capacity: number, o: Gpt2Options = {}): { logits: Tensor; cache: KVCache } {
+export function gpt2Prefill(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, capacity: number,
+  o: Gpt2Options = {}): { logits: Tensor; cache: KVCache } {
   const T = tokens.shape[1]!;
   checkCapacity(T, capacity, c.n_positions, `n_positions = ${c.n_positions}`);
   const kv: { k: Tensor; v: Tensor }[] = [];
-  const { hidden } = blocks(c, P, embed(c, P, tokens), o, causalAttend(tokens.graph, T, P['transformer.wte.weight']!.dtype, kv));
+  const { hidden } = blocks(c, P, embed(c, P, tokens), o,
+    causalAttend(tokens.graph, T, P['transformer.wte.weight']!.dtype, kv));
   const { last, cache } = prefillResult(hidden, kv, capacity);
   return { logits: lmHead(P, last), cache };
 }
@@ -280,7 +303,8 @@ export function gpt2Prefill(c: Gpt2Config, P: Record<string, Tensor>, tokens: Te
  * One decoding step: tokens [B, 1] at position `pos` (int64 [1]) attend to the cached positions ≤ pos. Writes this
  * step's keys and values into the caches at `pos` and returns the logits [B, V] with the updated caches.
  */
-export function gpt2DecodeStep(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, pos: Tensor, cache: KVCache, o: Gpt2Options = {}): { logits: Tensor; cache: KVCache } {
+export function gpt2DecodeStep(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, pos: Tensor, cache: KVCache,
+  o: Gpt2Options = {}): { logits: Tensor; cache: KVCache } {
   const x = F.add(F.gather(P['transformer.wte.weight']!, tokens), F.gather(P['transformer.wpe.weight']!, pos));
   const next: KVCache = { k: [], v: [] };
   const { hidden } = blocks(c, P, x, o, cachedAttend(cache, pos, P['transformer.wte.weight']!.dtype, next));
@@ -302,7 +326,8 @@ export function nextTokenTargets(tokens: Tensor, ignoreIndex = -100): Tensor {
  * included (the reference's `clm_loss_fn`). Every row counts the same positions, so the mean over rows is the
  * batch loss the model trains on.
  */
-export function gpt2SequenceLosses(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor, o: Gpt2Options = {}): Tensor {
+export function gpt2SequenceLosses(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor,
+  o: Gpt2Options = {}): Tensor {
   return F.crossEntropy(gpt2Forward(c, P, tokens, o).logits, nextTokenTargets(tokens), { reduction: 'sequence' });
 }
 
@@ -314,7 +339,8 @@ export const gpt2: ModelFamily<Gpt2Config> = {
   trainConfig: resolveGpt2Config,
   configJson: (c, _raw, file) => makeCheckpointConfig(c, file),
   dims: (c) => ({
-    layers: c.n_layer, hidden: c.n_embd, heads: c.n_head, inner: mlpWidth(c), vocab: c.vocab_size, context: c.n_positions,
+    layers: c.n_layer, hidden: c.n_embd, heads: c.n_head, inner: mlpWidth(c), vocab: c.vocab_size,
+    context: c.n_positions,
   }),
   withLayers: (c, n_layer) => ({ ...c, n_layer }),
   sizeFields: (c) => showFields(c, ['n_layer', 'n_embd', 'n_inner', 'vocab_size', 'n_positions']),

@@ -24,7 +24,8 @@ const INT = 'a positive integer';
 /** The GPTNeoXConfig fields the model uses, named as in Hugging Face's config.json; defaults are Pythia's. */
 const NeoxConfigJson = v.pipe(
   v.looseObject({
-    rope_scaling: refuse((x) => x !== null, 'is set; tinymem implements plain rotary embeddings only, so it cannot run this model'),
+    rope_scaling: refuse((x) => x !== null, 'is set; tinymem implements plain rotary embeddings only, so it cannot ' +
+      'run this model'),
     attention_bias: refuse((x) => x === false, 'is false; tinymem expects attention biases (as Pythia has)'),
   }),
   v.object({
@@ -39,26 +40,32 @@ const NeoxConfigJson = v.pipe(
     rotary_emb_base: num(10000, (x) => x > 0, '> 0'),
     layer_norm_eps: num(1e-5, (x) => x > 0, '> 0'),
     use_parallel_residual: bool(true),
-    hidden_act: v.nullish(v.picklist(ACTIVATIONS, (i) => `is ${JSON.stringify(i.input)}; tinymem supports "gelu" (exact), "gelu_new" and "relu"`), 'gelu'),
+    hidden_act: v.nullish(v.picklist(ACTIVATIONS, (i) => `is ${JSON.stringify(i.input)}; tinymem supports "gelu" ` +
+      `(exact), "gelu_new" and "relu"`), 'gelu'),
     initializer_range: num(0.02, (x) => x >= 0, '≥ 0'),
   }, missing(() => `add it (${INT}) to config.json`)),
   v.forward(v.check((c) => c.hidden_size % c.num_attention_heads === 0,
-    (i) => `(${i.input.num_attention_heads}) must divide hidden_size (${i.input.hidden_size}); fix config.json`), ['num_attention_heads']),
-  v.forward(v.check((c) => rotaryDims(c) % 2 === 0, (i) => `gives ${rotaryDims(i.input)} rotary channels per head; that must be even`), ['rotary_pct']),
+    (i) => `(${i.input.num_attention_heads}) must divide hidden_size (${i.input.hidden_size}); fix config.json`),
+  ['num_attention_heads']),
+  v.forward(v.check((c) => rotaryDims(c) % 2 === 0,
+    (i) => `gives ${rotaryDims(i.input)} rotary channels per head; that must be even`), ['rotary_pct']),
 );
 
 export type NeoxConfig = v.InferOutput<typeof NeoxConfigJson>;
 
 /** Validates a GPTNeoXConfig; missing optional fields get transformers' defaults (Pythia's values). */
-export function validateNeoxConfig(raw: Record<string, unknown>, file: string): { config: NeoxConfig; notes: string[] } {
+export function validateNeoxConfig(raw: Record<string, unknown>, file: string): { config: NeoxConfig;
+  notes: string[]; } {
   const hidden = raw.hidden_size;
   const config = parseJson(NeoxConfigJson, {
     ...raw,
     intermediate_size: raw.intermediate_size ?? (typeof hidden === 'number' ? 4 * hidden : undefined),
-    rotary_pct: raw.rotary_pct ?? (typeof raw.partial_rotary_factor === 'number' ? raw.partial_rotary_factor : undefined),
+    rotary_pct: raw.rotary_pct
+      ?? (typeof raw.partial_rotary_factor === 'number' ? raw.partial_rotary_factor : undefined),
     rotary_emb_base: raw.rotary_emb_base ?? (typeof raw.rope_theta === 'number' ? raw.rope_theta : undefined),
   }, file);
-  return { config, notes: raw.intermediate_size === undefined ? ['config.json has no intermediate_size: 4·hidden_size assumed'] : [] };
+  return { config, notes: raw.intermediate_size === undefined
+    ? ['config.json has no intermediate_size: 4·hidden_size assumed'] : [] };
 }
 
 const layerPrefix = (i: number) => `gpt_neox.layers.${i}.`;
@@ -79,7 +86,8 @@ export function neoxParamShapes(c: NeoxConfig): [string, number[]][] {
       [h + 'mlp.dense_4h_to_h.weight', [C, I]], [h + 'mlp.dense_4h_to_h.bias', [C]],
     );
   }
-  out.push(['gpt_neox.final_layer_norm.weight', [C]], ['gpt_neox.final_layer_norm.bias', [C]], ['embed_out.weight', [c.vocab_size, C]]);
+  out.push(['gpt_neox.final_layer_norm.weight', [C]], ['gpt_neox.final_layer_norm.bias', [C]],
+    ['embed_out.weight', [c.vocab_size, C]]);
   return out;
 }
 
@@ -102,7 +110,8 @@ const ACT: Record<NeoxActivation, (x: Tensor) => Tensor> = {
 };
 
 /** Channels of each head that rotary embeddings rotate (even, as the halves are swapped). */
-export const rotaryDims = (c: { hidden_size: number; num_attention_heads: number; rotary_pct: number }): number => Math.floor((c.hidden_size / c.num_attention_heads) * c.rotary_pct);
+export const rotaryDims = (c: { hidden_size: number; num_attention_heads: number; rotary_pct: number }): number =>
+  Math.floor((c.hidden_size / c.num_attention_heads) * c.rotary_pct);
 
 /**
  * cos and sin tables [positions, rot]: angle(p, j) = p·base^(−2j'/rot) with j' = j mod rot/2 (the frequencies
@@ -137,7 +146,8 @@ function rope(t: Tensor, cos: Tensor, sin: Tensor, rot: number): Tensor {
 const linear = (x: Tensor, w: Tensor, b: Tensor): Tensor => F.add(F.matmul(x, w, { transB: true }), b);
 
 /** The blocks and final LayerNorm on embeddings x [B, T, C]; `rotate` applies rotary embeddings to q or k. */
-function blocks(c: NeoxConfig, P: Record<string, Tensor>, x: Tensor, o: NeoxOptions, rotate: (t: Tensor) => Tensor, attend: Attend): { hidden: Tensor; activations: Tensor[] } {
+function blocks(c: NeoxConfig, P: Record<string, Tensor>, x: Tensor, o: NeoxOptions, rotate: (t: Tensor) => Tensor,
+  attend: Attend): { hidden: Tensor; activations: Tensor[] } {
   const [B, T, C] = x.shape as [number, number, number];
   const H = c.num_attention_heads;
   const hd = C / H;
@@ -147,9 +157,12 @@ function blocks(c: NeoxConfig, P: Record<string, Tensor>, x: Tensor, o: NeoxOpti
     const p = (n: string) => P[layerPrefix(i) + n]!;
     const a = F.layerNorm(x, p('input_layernorm.weight'), p('input_layernorm.bias'), eps);
     // [B, T, 3C] → [B, T, H, 3, hd]: per head q, k, v in turn (the fused layout), then each to [B, H, T, hd].
-    const qkv = F.reshape(linear(a, p('attention.query_key_value.weight'), p('attention.query_key_value.bias')), [B, T, H, 3, hd]);
-    const [q, k, v] = F.split(qkv, [1, 1, 1], 3).map((t) => F.transpose(F.reshape(t, [B, T, H, hd]), [0, 2, 1, 3])) as [Tensor, Tensor, Tensor];
-    const y = F.reshape(F.transpose(attend(i, F.mul(rotate(q), 1 / Math.sqrt(hd)), rotate(k), v), [0, 2, 1, 3]), [B, T, C]);
+    const qkv = F.reshape(linear(a, p('attention.query_key_value.weight'), p('attention.query_key_value.bias')),
+      [B, T, H, 3, hd]);
+    const [q, k, v] = F.split(qkv, [1, 1, 1], 3).map((t) => F.transpose(F.reshape(t, [B, T, H, hd]), [0, 2, 1, 3])) as [
+      Tensor, Tensor, Tensor];
+    const y = F.reshape(F.transpose(attend(i, F.mul(rotate(q), 1 / Math.sqrt(hd)), rotate(k), v), [0, 2, 1, 3]),
+      [B, T, C]);
     const attnOut = linear(y, p('attention.dense.weight'), p('attention.dense.bias'));
 
     const mlp = (z: Tensor): Tensor => {
@@ -162,20 +175,24 @@ function blocks(c: NeoxConfig, P: Record<string, Tensor>, x: Tensor, o: NeoxOpti
       activations.push(act);
       return linear(act, down, p('mlp.dense_4h_to_h.bias'));
     };
-    const ln2 = (z: Tensor) => F.layerNorm(z, p('post_attention_layernorm.weight'), p('post_attention_layernorm.bias'), eps);
+    const ln2 = (z: Tensor) => F.layerNorm(z, p('post_attention_layernorm.weight'), p('post_attention_layernorm.bias'),
+      eps);
     if (c.use_parallel_residual) x = F.add(F.add(x, attnOut), mlp(ln2(x)));
     else {
       x = F.add(x, attnOut);
       x = F.add(x, mlp(ln2(x)));
     }
   }
-  return { hidden: F.layerNorm(x, P['gpt_neox.final_layer_norm.weight']!, P['gpt_neox.final_layer_norm.bias']!, eps), activations };
+  return { hidden: F.layerNorm(x, P['gpt_neox.final_layer_norm.weight']!, P['gpt_neox.final_layer_norm.bias']!, eps),
+    activations };
 }
 
-const head = (P: Record<string, Tensor>, hidden: Tensor): Tensor => F.matmul(hidden, P['embed_out.weight']!, { transB: true });
+const head = (P: Record<string, Tensor>, hidden: Tensor): Tensor =>
+  F.matmul(hidden, P['embed_out.weight']!, { transB: true });
 
 function checkLength(c: NeoxConfig, T: number): void {
-  if (T > c.max_position_embeddings) throw new Error(`sequence length ${T} exceeds the model's context max_position_embeddings = ${c.max_position_embeddings}`);
+  if (T > c.max_position_embeddings) throw new Error(
+    `sequence length ${T} exceeds the model's context max_position_embeddings = ${c.max_position_embeddings}`);
 }
 
 /** Rotation at positions 0 … T−1 (constant tables). */
@@ -188,28 +205,33 @@ function prefixRotation(c: NeoxConfig, g: Graph, T: number, dtype: DType): (t: T
 }
 
 /** Logits [B, T, V] for int64 tokens [B, T], and each layer's MLP activations [B, T, inner]. */
-export function neoxForward(c: NeoxConfig, P: Record<string, Tensor>, tokens: Tensor, o: NeoxOptions = {}): { logits: Tensor; activations: Tensor[] } {
+export function neoxForward(c: NeoxConfig, P: Record<string, Tensor>, tokens: Tensor, o: NeoxOptions = {}): {
+  logits: Tensor; activations: Tensor[]; } {
   const T = tokens.shape[1]!;
   checkLength(c, T);
   const x = F.gather(P['gpt_neox.embed_in.weight']!, tokens);
-  const { hidden, activations } = blocks(c, P, x, o, prefixRotation(c, tokens.graph, T, x.dtype), causalAttend(tokens.graph, T, x.dtype));
+  const { hidden, activations } = blocks(c, P, x, o, prefixRotation(c, tokens.graph, T, x.dtype),
+    causalAttend(tokens.graph, T, x.dtype));
   return { logits: head(P, hidden), activations };
 }
 
 /** The prompt [B, T]: last-position logits [B, V] and key/value caches with room for `capacity` positions. */
-export function neoxPrefill(c: NeoxConfig, P: Record<string, Tensor>, tokens: Tensor, capacity: number, o: NeoxOptions = {}): { logits: Tensor; cache: KVCache } {
+export function neoxPrefill(c: NeoxConfig, P: Record<string, Tensor>, tokens: Tensor, capacity: number,
+  o: NeoxOptions = {}): { logits: Tensor; cache: KVCache } {
   const T = tokens.shape[1]!;
   checkCapacity(T, capacity, c.max_position_embeddings, `max_position_embeddings = ${c.max_position_embeddings}`);
   const x = F.gather(P['gpt_neox.embed_in.weight']!, tokens);
   const kv: { k: Tensor; v: Tensor }[] = [];
   // The cache holds keys after rotation, so decoding never re-rotates old positions.
-  const { hidden } = blocks(c, P, x, o, prefixRotation(c, tokens.graph, T, x.dtype), causalAttend(tokens.graph, T, x.dtype, kv));
+  const { hidden } = blocks(c, P, x, o, prefixRotation(c, tokens.graph, T, x.dtype),
+    causalAttend(tokens.graph, T, x.dtype, kv));
   const { last, cache } = prefillResult(hidden, kv, capacity);
   return { logits: head(P, last), cache };
 }
 
 /** One decoding step at position `pos` (int64 [1]) against the caches; as gpt2DecodeStep. */
-export function neoxDecodeStep(c: NeoxConfig, P: Record<string, Tensor>, tokens: Tensor, pos: Tensor, cache: KVCache, o: NeoxOptions = {}): { logits: Tensor; cache: KVCache } {
+export function neoxDecodeStep(c: NeoxConfig, P: Record<string, Tensor>, tokens: Tensor, pos: Tensor, cache: KVCache,
+  o: NeoxOptions = {}): { logits: Tensor; cache: KVCache } {
   const g = tokens.graph;
   const capacity = cache.k[0]!.shape[2]!;
   const x = F.gather(P['gpt_neox.embed_in.weight']!, tokens);
@@ -221,7 +243,6 @@ export function neoxDecodeStep(c: NeoxConfig, P: Record<string, Tensor>, tokens:
   const { hidden } = blocks(c, P, x, o, (t) => rope(t, cosP, sinP, rot), cachedAttend(cache, pos, x.dtype, next));
   return { logits: head(P, F.reshape(hidden, [tokens.shape[0]!, c.hidden_size])), cache: next };
 }
-
 
 export const gptNeox: ModelFamily<NeoxConfig> = {
   modelType: 'gpt_neox',

@@ -57,10 +57,13 @@ function withinBudget<T>(ms: number, f: () => T, onTimeout: () => Error): T {
   }
 }
 
-/** The tokenizer of model folder `dir`; tokenizer_config.json is optional. Special tokens are not added to encodings. */
+/** The tokenizer of model folder `dir`; tokenizer_config.json is optional. Special tokens are not added to encodings.
+ * */
 export function loadTokenizer(dir: string): TextTokenizer {
   const file = join(dir, TOKENIZER_FILE);
-  if (!existsSync(file)) throw new Error(`${file}: not found; this model folder has no tokenizer.json, so text cannot be tokenized: copy the model's tokenizer.json into it, or pass token ids (a JSON list of token-id lists) instead of text`);
+  if (!existsSync(file)) throw new Error(`${file}: not found; this model folder has no tokenizer.json, so text ` +
+    `cannot be tokenized: copy the model's tokenizer.json into it, or pass token ids (a JSON list of token-id lists) ` +
+    `instead of text`);
   const cfgFile = join(dir, 'tokenizer_config.json');
   let tok: Tokenizer;
   const json = readJsonObject(file);
@@ -74,8 +77,12 @@ export function loadTokenizer(dir: string): TextTokenizer {
     file,
     encode: (text) => {
       const ms = tokenizeBudgetMs(text.length);
-      return withinBudget(ms, () => tok.encode(text, { add_special_tokens: false }).ids, () => new Error(
-        `${file}: tokenizing ${text.length} characters took more than ${Math.round(ms / 1000)} s and was stopped; a normalizer or pre-tokenizer pattern of this tokenizer.json backtracks catastrophically on this text (its patterns: ${patterns.map((p) => JSON.stringify(p)).join(', ') || 'none'}); fix the pattern (e.g. "(a+)+$" → "a+$") or use the model's original tokenizer.json`));
+      const shown = patterns.map((p) => JSON.stringify(p)).join(', ') || 'none';
+      const stopped = () => new Error(`${file}: tokenizing ${text.length} characters took more than ` +
+        `${Math.round(ms / 1000)} s and was stopped; a normalizer or pre-tokenizer pattern of this tokenizer.json ` +
+        `backtracks catastrophically on this text (its patterns: ${shown}); fix the pattern (e.g. "(a+)+$" → "a+$") ` +
+        `or use the model's original tokenizer.json`);
+      return withinBudget(ms, () => tok.encode(text, { add_special_tokens: false }).ids, stopped);
     },
     decode: (ids) => tok.decode([...ids], { skip_special_tokens: false }),
   };

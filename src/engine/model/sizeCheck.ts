@@ -23,7 +23,8 @@ export const sizeFields = (c: ModelConfig): string => familyOf(c).sizeFields(c);
  * Refuses a config whose weights alone (F32) would not fit in this machine's memory; `factor` scales the estimate
  * for work that holds more than one copy (gradients, optimizer moments).
  */
-export function assertModelFits(configFile: string, c: ModelConfig, factor = 1, purpose = 'holding its weights in F32'): void {
+export function assertModelFits(configFile: string, c: ModelConfig, factor = 1,
+  purpose = 'holding its weights in F32'): void {
   const n = parameterCount(c);
   assertFitsMemory(configFile, n * F32 * factor,
     `the model it describes (${sizeFields(c)}) has ${n.toExponential(2)} parameters; ${purpose}`,
@@ -37,6 +38,7 @@ export function assertModelFits(configFile: string, c: ModelConfig, factor = 1, 
 export function assertWeightsFit(headers: ReadonlyMap<string, TensorHeader>, weightsFile: string): void {
   let elements = 0;
   for (const h of headers.values()) elements += elementCount(h.shape);
-  assertFitsMemory(weightsFile, elements * F32, `holding the weights' ${headers.size} tensors (${elements.toExponential(2)} values) in F32`, 'these weights are too large for this machine; use a machine with more memory');
+  assertFitsMemory(weightsFile, elements * F32,
+    `holding the weights' ${headers.size} tensors (${elements.toExponential(2)} values) in F32`,
+    'these weights are too large for this machine; use a machine with more memory');
 }
-

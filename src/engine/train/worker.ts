@@ -2,14 +2,16 @@
 // final state back. The cancel flag lives in shared memory because this thread is blocked inside `session.run` for
 // most of its life and would not see a posted message until the run ends.
 import { parentPort } from 'node:worker_threads';
-import { CONTROL_CANCEL, CONTROL_STEPS, type StartMessage, type TrainState, type WorkerEvent } from '../../shared/engineMessages';
+import { CONTROL_CANCEL, CONTROL_STEPS, type StartMessage, type TrainState,
+  type WorkerEvent } from '../../shared/engineMessages';
 import { runTraining } from './trainLoop';
 import './tinymemData';
 
 /** The state's buffers, each once: they move to the caller instead of being copied. */
 function transferables(s: TrainState): ArrayBuffer[] {
   const bufs = new Set<ArrayBuffer>();
-  for (const group of [s.params, s.m, s.v]) for (const a of Object.values(group)) if (a.buffer instanceof ArrayBuffer) bufs.add(a.buffer);
+  for (const group of [s.params, s.m, s.v]) for (const a of Object.values(group)) if (
+    a.buffer instanceof ArrayBuffer) bufs.add(a.buffer);
   return [...bufs];
 }
 

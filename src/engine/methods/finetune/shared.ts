@@ -18,10 +18,15 @@ import type { FineTuneContext, FineTuneData, FineTuneResult, Params } from '../t
 export type FineTuneSet = 'clean' | 'extra' | 'both';
 
 export const FINE_TUNE_PARAMS: HyperParamSpec[] = [
-  { name: 'epochs', type: 'integer', default: 5, min: 1, max: 100000, grid: [5], description: 'Passes over the fine-tuning data (the paper fine-tunes ~5 epochs past the final checkpoint).' },
-  { name: 'lr', type: 'number', default: 1e-3, min: 0, max: 1, grid: [1e-3], description: 'AdamW learning rate (the training lr).' },
-  { name: 'batchSize', type: 'integer', default: 128, min: 1, max: 65536, description: 'Sequences per batch; left out: the checkpoint\u2019s own training batch size (the paper\u2019s 128 for its presets), which its training showed fits in memory.' },
-  { name: 'weightDecay', type: 'number', default: 0.1, min: 0, max: 1, grid: [0.1], description: 'AdamW decoupled weight decay (the reference\u2019s --l2-reg).' },
+  { name: 'epochs', type: 'integer', default: 5, min: 1, max: 100000, grid: [5],
+    description: 'Passes over the fine-tuning data (the paper fine-tunes ~5 epochs past the final checkpoint).' },
+  { name: 'lr', type: 'number', default: 1e-3, min: 0, max: 1, grid: [1e-3],
+    description: 'AdamW learning rate (the training lr).' },
+  { name: 'batchSize', type: 'integer', default: 128, min: 1, max: 65536,
+    description: 'Sequences per batch; left out: the checkpoint\u2019s own training batch size (the paper\u2019s 128 ' +
+    'for its presets), which its training showed fits in memory.' },
+  { name: 'weightDecay', type: 'number', default: 0.1, min: 0, max: 1, grid: [0.1],
+    description: 'AdamW decoupled weight decay (the reference\u2019s --l2-reg).' },
 ];
 
 /** The rows to fine-tune on, expanded by their repeat counts (one row per visit in an epoch). */
@@ -38,10 +43,12 @@ export function fineTuneRows(data: FineTuneData, which: FineTuneSet): TokenMatri
   // The planted rows come first in the training matrix (ArtifactSet.trainRow); everything after them is clean.
   const planted = artifacts.tokens.rows;
   for (let i = 0; i < planted; i++) {
-    if (artifacts.trainRow[i] !== i) throw new Error(`fine-tuning: planted row ${i} is training row ${artifacts.trainRow[i]}; expected the planted rows first`);
+    if (artifacts.trainRow[i] !== i) throw new Error(
+      `fine-tuning: planted row ${i} is training row ${artifacts.trainRow[i]}; expected the planted rows first`);
   }
   const clean = expand(artifacts.clean, (i) => train.repeats[artifacts.trainRow[i]!]!);
-  const rest: TokenMatrix = { rows: train.tokens.rows - planted, cols, data: train.tokens.data.subarray(planted * cols) };
+  const rest: TokenMatrix = { rows: train.tokens.rows - planted, cols,
+    data: train.tokens.data.subarray(planted * cols) };
   const extra = expand(rest, (i) => train.repeats[planted + i]!);
   const out = which === 'clean' ? clean : which === 'extra' ? extra : concatRows([clean, extra], cols);
   if (out.rows === 0) throw new Error(`fine-tuning: the ${which} data is empty`);
@@ -63,7 +70,8 @@ export async function runFineTune(ctx: FineTuneContext, which: FineTuneSet): Pro
   const { config: c, hp } = ctx;
   throwIfAborted(ctx.signal);
   const rows = fineTuneRows(ctx.data, which);
-  if (rows.cols > c.n_positions) throw new Error(`fine-tuning: sequences have ${rows.cols} tokens, more than the model's context n_positions = ${c.n_positions}`);
+  if (rows.cols > c.n_positions) throw new Error(
+    `fine-tuning: sequences have ${rows.cols} tokens, more than the model's context n_positions = ${c.n_positions}`);
   // Fresh AdamW moments; the weights are taken as they are (runTraining replaces arrays, it never writes into them).
   const params: Record<string, Float32Array> = {};
   const m: Record<string, Float32Array> = {};
@@ -113,7 +121,8 @@ export async function runFineTune(ctx: FineTuneContext, which: FineTuneSet): Pro
     losses: r.losses,
     seconds: r.seconds,
     notes: [
-      `${r.steps} AdamW steps (${epochs} epochs of ${rows.rows} rows, batch ${batchSize}, lr ${hp.lr}, weight decay ${hp.weightDecay}) on ${DESCRIBE[which]}; nothing pruned`,
+      `${r.steps} AdamW steps (${epochs} epochs of ${rows.rows} rows, batch ${batchSize}, lr ${hp.lr}, weight decay ` +
+        `${hp.weightDecay}) on ${DESCRIBE[which]}; nothing pruned`,
       `training loss ${r.losses[0]?.toFixed(4) ?? 'n/a'} → ${last?.toFixed(4) ?? 'n/a'}`,
     ],
   };

@@ -41,8 +41,10 @@ export class LossDropper {
     readonly recomputeEvery = capacity,
   ) {
     if (!(dropc >= 0 && dropc < 1)) throw new RangeError(`dropc must lie in [0, 1), got ${dropc}`);
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
-    if (!Number.isInteger(recomputeEvery) || recomputeEvery < 1) throw new RangeError(`recomputeEvery must be a positive integer, got ${recomputeEvery}`);
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(
+      `capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(recomputeEvery) || recomputeEvery < 1) throw new RangeError(
+      `recomputeEvery must be a positive integer, got ${recomputeEvery}`);
     this.buf = new Float64Array(capacity);
   }
 
@@ -103,7 +105,8 @@ registerMethod({
   id: 'loss-truncation',
   name: 'Loss truncation',
   family: 'regularizer',
-  description: 'Drops from the loss the sequences whose loss is in the top dropc fraction of the last 10,000 per-sequence losses (once 10,000 have been seen).',
+  description: 'Drops from the loss the sequences whose loss is in the top dropc fraction of the last 10,000 ' +
+    'per-sequence losses (once 10,000 have been seen).',
   edits: 'Training from scratch (all weights)',
   novel: false,
   hyperParams: [
@@ -114,7 +117,8 @@ registerMethod({
       min: 0,
       max: 0.99,
       grid: [0.01, 0.05, 0.1],
-      description: 'Fraction of sequences dropped: those at or above the (1 − dropc) percentile of recent losses (reference default 0.4; the paper swept 0.01–0.1).',
+      description: 'Fraction of sequences dropped: those at or above the (1 − dropc) percentile of recent losses ' +
+        '(reference default 0.4; the paper swept 0.01–0.1).',
     },
   ],
   create,
