@@ -3,6 +3,7 @@
 // diagnostics come from the engine process's own validator.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import * as esbuild from 'esbuild';
@@ -23,7 +24,7 @@ test('src/shared/catalog.json lists the engine\'s presets, methods and regulariz
 
 test(`dist/extension.js imports nothing from src/engine and is at most ${MAX_KB} KB`, async () => {
   type Bundle = { out: string; entry: string; options: esbuild.BuildOptions };
-  const { bundles } = require('../esbuild.js') as { bundles: Bundle[] };
+  const { bundles } = createRequire(__filename)('../esbuild.js') as { bundles: Bundle[] };
   const b = bundles.find((x) => x.out === 'extension')!;
   const r = await esbuild.build({
     ...b.options,

@@ -33,8 +33,8 @@ const IDS = ['zero-out', 'activations', 'integrated-gradients', 'slimming', 'har
 const rt = new Runtime({ threads: 2 });
 after(() => rt.dispose());
 
-const ctxOf = (c: Gpt2Config, params: Params, forget: TokenMatrix, promptLength: number, hp: Record<string,
-  HyperValue> = {}, extra: Partial<UnlearnContext> = {}): UnlearnContext => ({
+const ctxOf = (c: Gpt2Config, params: Params, forget: TokenMatrix, promptLength: number,
+  hp: Record<string, HyperValue> = {}, extra: Partial<UnlearnContext> = {}): UnlearnContext => ({
   runtime: rt,
   config: c,
   params,
@@ -246,7 +246,8 @@ test('Slimming and Hard Concrete: masks and regularizers follow their formulas',
   assert.ok(Math.abs(hardConcreteSpec.regularizerHost([Float32Array.from(theta)]) - l0) < 1e-6);
 });
 
-test('Slimming and Hard Concrete: micro-batches give the same steps as whole batches; early stop at the checked epochs', async () => {
+test('Slimming and Hard Concrete: micro-batches give the same steps as whole batches; ' +
+  'early stop at the checked epochs', async () => {
   const p = tinyParams(4);
   const forget = randomRows(3, 8, 6);
   const hp = (o: Record<string, number>) =>
@@ -433,8 +434,8 @@ for (const id of IDS) {
     const after = (await measureMemorization(rt, fx.config, out.params, fx.data.artifacts)).result.percentMemorized!;
     const acc = await accuracyOn(rt, fx, out.params);
     console.log(`fixture seed ${fx.seed}: ${id} defaults: memorization ${fx.memorized.toFixed(1)} % → ` +
-      `${after.toFixed(1)} %, accuracy ${fx.accuracy.toFixed(2)} % → ${acc.toFixed(
-        2)} % (${fx.forget.rows} forget rows, ${seconds.toFixed(1)} s)`);
+      `${after.toFixed(1)} %, accuracy ${fx.accuracy.toFixed(2)} % → ${acc.toFixed(2)} % ` +
+      `(${fx.forget.rows} forget rows, ${seconds.toFixed(1)} s)`);
     if (LOWERS_MEMORIZATION(id)) assert.ok(after < fx.memorized,
       `${id}: memorization ${fx.memorized} → ${after}: not lowered`);
     // Ablating a few neurons must not wreck the model (zeroing every MLP matrix costs the seed-0 fixture 33 points).

@@ -87,8 +87,8 @@ function checkEdit(before: Map<string, Float32Array>, res: UnlearnResult,
 const sum = (xs: Iterable<number>) => [...xs].reduce((a, b) => a + b, 0);
 
 /** Gradients of Σ_b w_b·ℓ_b (ℓ_b = mean token loss of row b) of `m`, from a graph built here, all rows in one run. */
-async function referenceGradients(params: Params, m: TokenMatrix, w: number[], names: string[]): Promise<Map<string,
-  Float32Array>> {
+async function referenceGradients(params: Params, m: TokenMatrix, w: number[],
+  names: string[]): Promise<Map<string, Float32Array>> {
   const c: Gpt2Config = fx.config;
   const g = new Graph();
   const P = declareGpt2Params(g, c);
@@ -128,7 +128,8 @@ test('greedy: zeroes ⌈ratio·#params⌉ scalars of any tensor, one per iterati
   await lowersMemorizationKeepsAccuracy('greedy', res.params, after);
 });
 
-test('greedy: the zeroed scalar is the argmax of θ·∂J/∂θ over all parameters, also when a batch is split to fit memory', async () => {
+test('greedy: the zeroed scalar is the argmax of θ·∂J/∂θ over all parameters, ' +
+  'also when a batch is split to fit memory', async () => {
   // One iteration over one batch holding every row (so the loader's order does not matter), split into runs of 8
   // rows by a small memory budget: J = mean(−y·ℓ), y = +1 for forget rows and −1 for retain rows.
   const retain = gatherRows(fx.retain, Array.from({ length: 20 }, (_, i) => i));

@@ -99,9 +99,9 @@ test('engine process: progress, Stop within a training step keeps the partial cu
       { modulePath: path.join(ROOT, 'src/worker/engineProcess.ts'), execArgv: ['--import', 'tsx'] });
     const settings = { providers: ['cpu'], threads: 1, seed: 0 };
     try {
-      const trainSrc = 'step: train\npreset: cpu-math-noise\nout: runs/stop\nevaluate: false\nset: { model.n_layer: 1, ' +
-      'model.n_embd: 16, model.n_head: 2, data.numMain: 40, data.numExtra: 10, data.numTest: 10, data.numNoise: 10, ' +
-      'train.batchSize: 8, train.epochs: 5000 }\n';
+      const trainSrc = 'step: train\npreset: cpu-math-noise\nout: runs/stop\nevaluate: false\n' +
+        'set: { model.n_layer: 1, model.n_embd: 16, model.n_head: 2, data.numMain: 40, data.numExtra: 10, ' +
+        'data.numTest: 10, data.numNoise: 10, train.batchSize: 8, train.epochs: 5000 }\n';
       let curves = 0;
       let stoppedAt = 0;
       const h = engine.run({ source: trainSrc, baseDir: tmp, state: {}, settings }, (p) => {

@@ -24,7 +24,8 @@ async function quickstartCheckpoint(seed: number): Promise<string> {
   });
 }
 
-test('BalancedSubnet with its defaults: the quickstart model loses ≥ 90 % of its memorization and ≤ 2 points of accuracy', async () => {
+test('BalancedSubnet with its defaults: the quickstart model loses ≥ 90 % of its memorization ' +
+  'and ≤ 2 points of accuracy', async () => {
   const seed = fixtureSeed();
   const base = await prepareBase(rt, await quickstartCheckpoint(seed));
   const memBefore = base.before.memorization!.percentMemorized!;

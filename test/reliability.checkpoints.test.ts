@@ -134,7 +134,8 @@ test('case 5: inside tinymem run, a train cell whose periodic checkpoint fails g
   assert.deepEqual(leftoversIn(path.join(work, 'runs')), []);
 });
 
-test('case 6: new weights with the old manifest (a save killed between two renames) are refused on load, naming the file', () => {
+test('case 6: new weights with the old manifest (a save killed between two renames) are refused on load, ' +
+  'naming the file', () => {
   const dir = copyOf(A, 'mixed');
   fs.copyFileSync(path.join(B, 'model.safetensors'), path.join(dir, 'model.safetensors'));
   const tokens = path.join(path.dirname(dir), 'tokens.json');
@@ -155,7 +156,8 @@ test('case 6: a folder missing a file its manifest records is reported as incomp
   fs.rmSync(path.join(dir, 'config.json'));
   const before = fingerprint(dir);
   assertRefused(tinymem(['eval', dir]),
-    /config\.json: is missing, but tinymem\.json records it: the folder is incomplete .*run the step that wrote the checkpoint again/);
+    new RegExp(/config\.json: is missing, but tinymem\.json records it: the folder is incomplete /.source +
+      /.*run the step that wrote the checkpoint again/.source));
   assertUnchanged(dir, before, true);
 });
 
@@ -169,7 +171,8 @@ test('case 6: a folder killed between its swap renames is reported with where th
   const target = path.join(parent, 'model');
   const r = tinymem(['eval', target]);
   assertRefused(r,
-    /model: checkpoint folder not found; a save into it was interrupted: the previous checkpoint is in .*\.model\.old-\d+-0badc0de, rename it back to model/);
+    new RegExp(/model: checkpoint folder not found; a save into it was interrupted: /.source +
+      /the previous checkpoint is in .*\.model\.old-\d+-0badc0de, rename it back to model/.source));
   assertUnchanged(parent, before, true);
   // A save into the missing folder that fails keeps the only copy of the previous checkpoint.
   assertRefused(tinymemLimited(16, ['train', ...QUICK, '--no-eval', '--out', target]),
@@ -238,7 +241,9 @@ test('case 6: NaN and Inf weights are evaluated with a warning naming the file a
   const m = manifestOf(dir);
   delete m.contentHashes['model.safetensors'];
   writeManifest(dir, m);
-  const warning = /warning: .*model\.safetensors: 2 tensor\(s\) hold NaN or Inf values: "transformer\.h\.0\.mlp\.c_fc\.weight" \(1 Inf\), "transformer\.ln_f\.bias" \(2 NaN\); metrics computed from these weights are not meaningful/;
+  const warning = new RegExp(/warning: .*model\.safetensors: 2 tensor\(s\) hold NaN or Inf values: /.source +
+    /"transformer\.h\.0\.mlp\.c_fc\.weight" \(1 Inf\), "transformer\.ln_f\.bias" \(2 NaN\); /.source +
+    /metrics computed from these weights are not meaningful/.source);
 
   const e = tinymem(['eval', dir, '--threads', '1']);
   assert.equal(e.code, 0, e.stderr);
@@ -306,9 +311,9 @@ test('case 7: SIGTERM to the engine process stops a running train cell, saves it
     const engine = new EngineClient(
       { modulePath: path.join(ROOT, 'src/worker/engineProcess.ts'), execArgv: ['--import', 'tsx'] });
     try {
-      const source = 'step: train\npreset: cpu-math-noise\nout: runs/engine\nevaluate: false\nset: { model.n_layer: 1, ' +
-      'model.n_embd: 16, model.n_head: 2, data.numMain: 40, data.numExtra: 10, data.numTest: 10, data.numNoise: 10, ' +
-      'train.batchSize: 8, train.epochs: 5000 }\n';
+      const source = 'step: train\npreset: cpu-math-noise\nout: runs/engine\nevaluate: false\n' +
+        'set: { model.n_layer: 1, model.n_embd: 16, model.n_head: 2, data.numMain: 40, data.numExtra: 10, ' +
+        'data.numTest: 10, data.numNoise: 10, train.batchSize: 8, train.epochs: 5000 }\n';
       let sent = false;
       const h = engine.run({ source, baseDir: work, state: {}, settings: { providers: ['cpu'], threads: 1, seed: 0 } },
         (p) => {
@@ -407,7 +412,8 @@ test('tinymem.json problems name the file and the field', () => {
   assertUnchanged(dir, before, true);
 });
 
-test('a full disk (ENOSPC) or another write error is reported naming the file the user asked for, not a temporary name', () => {
+test('a full disk (ENOSPC) or another write error is reported naming the file the user asked for, ' +
+  'not a temporary name', () => {
   const target = path.join(tmp, 'some', 'model.safetensors');
   const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
   const e = asWriteError(target, enospc, 'the folder\'s previous contents are unchanged') as Error;
@@ -468,7 +474,8 @@ test('ENOSPC: training over a checkpoint on a full disk fails naming the checkpo
   assert.equal(fs.readFileSync(path.join(out, 'after-full.txt'), 'utf8'), before);
 });
 
-test('a training run leaves nothing of ONNX Runtime in the temp folder (its telemetry is off in the training worker too)', () => {
+test('a training run leaves nothing of ONNX Runtime in the temp folder ' +
+  '(its telemetry is off in the training worker too)', () => {
   const own = fs.mkdtempSync(path.join(tmp, 'own-tmp-'));
   const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: own };
   delete env.ORT_DISABLE_TELEMETRY;

@@ -118,7 +118,10 @@ test('case 8: weights whose header does not match config.json are refused before
   const dir = copyOf(neoxDir, 'neox-wider');
   editJson(path.join(dir, 'config.json'), (c) => (c.intermediate_size = 256));
   refusedUnchanged(dir, ['score', dir, '--tokens', tokens],
-    /neox-wider\/model\.safetensors: tensor "gpt_neox\.layers\.0\.mlp\.dense_(h_to_4h|4h_to_h)\.weight" has shape \[\d+, \d+\] but config\.json \(.*intermediate_size=256.*\) needs /, /fix config\.json or re-export the weights/);
+    new RegExp(/neox-wider\/model\.safetensors: /.source +
+      /tensor "gpt_neox\.layers\.0\.mlp\.dense_(h_to_4h|4h_to_h)\.weight" /.source +
+      /has shape \[\d+, \d+\] but config\.json \(.*intermediate_size=256.*\) needs /.source),
+    /fix config\.json or re-export the weights/);
 });
 
 test('case 8: a weights file whose header adds a 4 TB tensor is refused from the header, before any data is read',
@@ -127,8 +130,8 @@ test('case 8: a weights file whose header adds a 4 TB tensor is refused from the
     const file = path.join(dir, 'model.safetensors');
     const bytes = fs.readFileSync(file);
     const n = Number(bytes.readBigUInt64LE(0));
-    const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string,
-      { data_offsets?: [number, number] }>;
+    const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as
+      Record<string, { data_offsets?: [number, number] }>;
     const end = Math.max(...Object.values(header).map((e) => e.data_offsets?.[1] ?? 0));
     const extra = 1e12; // F32 values: 4 TB
     header['transformer.h.0.attn.extra'] = { dtype: 'F32', shape: [extra],
@@ -145,7 +148,8 @@ test('case 8: a weights file whose header adds a 4 TB tensor is refused from the
     fs.renameSync(path.join(root, 'gpt2-4tb.safetensors'), file);
     const r = tinymem(['score', dir, '--tokens', tokens], QUICK);
     assertRefused(r,
-      /gpt2-4tb\/model\.safetensors: holding the weights' \d+ tensors \(1\.00e\+12 values\) in F32 needs about 3\.6 TB of memory, but this machine has/);
+      new RegExp(/gpt2-4tb\/model\.safetensors: holding the weights' \d+ tensors \(1\.00e\+12 values\) in F32 /.source +
+        /needs about 3\.6 TB of memory, but this machine has/.source));
     const now = fs.statSync(file);
     assert.equal(now.size, stat.size);
     assert.equal(now.mtimeMs, stat.mtimeMs, 'the weights file was not written');
@@ -310,7 +314,8 @@ test('a tokenizer id outside the model\'s vocabulary names tokenizer.json, the t
   writeGpt2Folder(dir, g, randomGpt2Params(g, 3));
   assert.ok(TOKENIZER_VOCAB > 100, 'the tokenizer has more ids than the model');
   refusedUnchanged(dir, ['eval', dir, '--text', text, '--threads', '1'],
-    /gpt2-small-vocab\/tokenizer\.json: turns .*text\.txt into token id \d+ \(token \d+\), outside this model's vocabulary \(0 … 99/, /copy the model's own tokenizer\.json/);
+    new RegExp(/gpt2-small-vocab\/tokenizer\.json: turns .*text\.txt into token id \d+ \(token \d+\), /.source +
+      /outside this model's vocabulary \(0 … 99/.source), /copy the model's own tokenizer\.json/);
 });
 
 // ---- the out-of-memory case: fine-tuning on a language model ------------------------------------------------------
@@ -337,6 +342,8 @@ test('OOM: fine-tuning a language checkpoint uses its clean rows once per visit 
   // A batch whose step cannot fit any machine is refused with the batch size to use, before training starts.
   const config = presetModelConfig(preset);
   assert.throws(() => checkFineTuneMemory(config, 65_536, 100),
-    /batchSize: fine-tuning this model \(n_layer=2, .*vocab_size=50257.*; batches of 65536 rows of 100 tokens\) needs about .* of memory, but this machine has .*; use batches of at most \d+ rows \(--set batchSize=\d+\)/);
+    new RegExp(/batchSize: fine-tuning this model \(n_layer=2, .*vocab_size=50257.*; /.source +
+      /batches of 65536 rows of 100 tokens\) needs about .* of memory, but this machine has .*; /.source +
+      /use batches of at most \d+ rows \(--set batchSize=\d+\)/.source));
   assert.doesNotThrow(() => checkFineTuneMemory(config, 1, 100), 'one row fits');
 });

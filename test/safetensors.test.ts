@@ -318,7 +318,8 @@ test('sharded checkpoints: all shards of a folder load through the index; incons
   assert.throws(() => readShardedSafetensors(dir), /model-00003-of-00003\.safetensors: shard not found.*"c"/);
   index({ a: 'model-00002-of-00002.safetensors' });
   assert.throws(() => readShardedSafetensors(dir),
-    /model-00002-of-00002\.safetensors: tensor "a" is listed in .*index\.json for this shard but the shard does not contain it/);
+    new RegExp(/model-00002-of-00002\.safetensors: tensor "a" is listed in .*index\.json for this shard /.source +
+      /but the shard does not contain it/.source));
   index({ a: '../outside.safetensors' });
   assert.throws(() => readShardedSafetensors(dir), /weight_map\["a"\] points outside the checkpoint folder/);
   writeSafetensors(join(dir, 'dup.safetensors'), { a: t(9), x: t(8) });

@@ -92,12 +92,11 @@ test('the worker streams progress and ends in the same state as the same job run
 });
 
 test('cancel stops the worker within one step and returns the partial state', WORKER_TEST, async () => {
-  let handle: TrainingHandle | undefined;
   let atCancel = -1;
   // A million steps would take minutes: only cancellation can end this run in time.
-  handle = start(job({ epochs: undefined, steps: 1_000_000 }), {
+  const handle = start(job({ epochs: undefined, steps: 1_000_000 }), {
     onProgress: (p) => {
-      if (p.step === 5 && atCancel < 0) atCancel = handle!.cancel();
+      if (p.step === 5 && atCancel < 0) atCancel = handle.cancel();
     },
   });
   const out = await handle.result;

@@ -5,11 +5,12 @@ import { describe, it } from 'node:test';
 import { comparisonView, curvesView, heatmapPairView, heatmapView, masksView,
   metricsView } from '../src/engine/report/index';
 import { UserError } from '../src/shared/userError';
-import { VIEW_LIMITS, VIEW_MIME, type ViewOutput, validateViewPayload } from '../src/shared/viewPayloads';
+import { type ComparisonViewPayload, type CurvesViewPayload, type HeatmapPairViewPayload, type HeatmapViewPayload,
+  type MasksViewPayload, type MetricsViewPayload, VIEW_LIMITS, VIEW_MIME, type ViewOutput,
+  validateViewPayload } from '../src/shared/viewPayloads';
 import { sampleComparison, sampleEvaluation, sampleHeatmap, sampleWeightMasks } from './helpers/viewSamples';
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
-type Any = Record<string, any>;
 
 function outputs(): ViewOutput[] {
   return [
@@ -46,7 +47,7 @@ describe('validateViewPayload', () => {
   });
 
   it('builders never emit NaN: a NaN loss becomes null', () => {
-    const p = curvesView([{ epoch: 1, loss: Number.NaN }]).payload as Any;
+    const p = curvesView([{ epoch: 1, loss: Number.NaN }]).payload as CurvesViewPayload;
     assert.equal(p.points[0].loss, null);
   });
 
@@ -55,15 +56,15 @@ describe('validateViewPayload', () => {
     rejects(VIEW_MIME.metrics, null, /the payload must be an object, got null/);
     rejects(VIEW_MIME.metrics, [1, 2], /must be an object, got an array of 2/);
     rejects(VIEW_MIME.metrics, '{"version":', /not valid JSON/);
-    const p = clone(metricsView(sampleEvaluation()).payload) as Any;
+    const p = clone(metricsView(sampleEvaluation()).payload) as MetricsViewPayload;
     rejects(VIEW_MIME.metrics, { ...p, version: 2 }, /metrics payload: version must be 1, got 2/);
     rejects(VIEW_MIME.metrics, { ...p, version: undefined }, /version must be 1/);
     rejects(VIEW_MIME.metrics, { ...p, title: 5 }, /title must be a string, got 5/);
   });
 
   it('heatmap: names the bad row and field', () => {
-    const base = clone(heatmapView(sampleHeatmap()).payload) as Any;
-    const bad = (f: (p: Any) => void) => {
+    const base = clone(heatmapView(sampleHeatmap()).payload) as HeatmapViewPayload;
+    const bad = (f: (p: typeof base) => void) => {
       const p = clone(base);
       f(p);
       return p;
@@ -72,9 +73,12 @@ describe('validateViewPayload', () => {
       /heatmap payload: rows\[3\]\.flags\[2\] must be an integer in \[0, 7\], got 9/);
     rejects(VIEW_MIME.heatmap, bad((p) => (p.rows[1].generated = p.rows[1].generated.slice(1))),
       /rows\[1\]\.generated must have as many entries as flags \(8\)/);
-    rejects(VIEW_MIME.heatmap, bad((p) => (p.rows[0].target[0] = 'x')), /rows\[0\]\.target\[0\] must be an integer/);
-    rejects(VIEW_MIME.heatmap, bad((p) => (p.tokenizer = 'bpe')), /tokenizer must be one of "math", "gpt2", got "bpe"/);
-    rejects(VIEW_MIME.heatmap, bad((p) => (p.tokenText[0] = [0])), /tokenText\[0\] must be an \[id, text\] pair/);
+    rejects(VIEW_MIME.heatmap, bad((p) => (p.rows[0].target[0] = 'x' as never)),
+      /rows\[0\]\.target\[0\] must be an integer/);
+    rejects(VIEW_MIME.heatmap, bad((p) => (p.tokenizer = 'bpe' as never)),
+      /tokenizer must be one of "math", "gpt2", got "bpe"/);
+    rejects(VIEW_MIME.heatmap, bad((p) => (p.tokenText[0] = [0] as never)),
+      /tokenText\[0\] must be an \[id, text\] pair/);
     rejects(VIEW_MIME.heatmap, bad((p) => (p.tokenText[0][1] = 'x'.repeat(VIEW_LIMITS.tokenText + 1))),
       /tokenText\[0\]\[1\] is 201 characters long/);
     rejects(VIEW_MIME.heatmap, bad((p) => (p.k = 4)), /rows\[0\]\.flags has 8 entries, more than the limit of 4/);
@@ -91,8 +95,8 @@ describe('validateViewPayload', () => {
   });
 
   it('heatmap-pair: checks both sides', () => {
-    const p = clone(heatmapPairView(sampleHeatmap(), sampleHeatmap()).payload) as Any;
-    p.after.rows[2].memorized = 'yes';
+    const p = clone(heatmapPairView(sampleHeatmap(), sampleHeatmap()).payload) as HeatmapPairViewPayload;
+    p.after.rows[2].memorized = 'yes' as never;
     rejects(VIEW_MIME.heatmapPair, p,
       /heatmap-pair payload: after\.rows\[2\]\.memorized must be true or false, got "yes"/);
   });
@@ -101,17 +105,18 @@ describe('validateViewPayload', () => {
     rejects(VIEW_MIME.curves, { version: 1, title: 't', points: [{ epoch: 1, loss: 'low' }] },
       /points\[0\]\.loss must be a finite number, got "low"/);
     rejects(VIEW_MIME.curves, { version: 1, title: 't', points: {} }, /points must be an array/);
-    const c = clone(comparisonView(sampleComparison()).payload) as Any;
+    const c = clone(comparisonView(sampleComparison()).payload) as ComparisonViewPayload;
     c.rows[1].seconds = -1;
     rejects(VIEW_MIME.comparison, c, /rows\[1\]\.seconds must lie in \[0, Infinity\], got -1/);
-    const m = clone(metricsView(sampleEvaluation()).payload) as Any;
-    m.metrics[0].unit = 'furlongs';
+    const m = clone(metricsView(sampleEvaluation()).payload) as MetricsViewPayload;
+    m.metrics[0].unit = 'furlongs' as never;
     rejects(VIEW_MIME.metrics, m, /metrics\[0\]\.unit must be one of "percent", "perplexity", "count"/);
   });
 
   it('masks: block counts, edges and neuron bins must be consistent', () => {
-    const base = clone(masksView({ ...sampleWeightMasks(), method: 'm', family: 'weight' }).payload) as Any;
-    const bad = (f: (p: Any) => void) => {
+    const base = clone(masksView({ ...sampleWeightMasks(), method: 'm', family: 'weight' }).payload) as
+      MasksViewPayload;
+    const bad = (f: (p: typeof base) => void) => {
       const p = clone(base);
       f(p);
       return p;
@@ -126,6 +131,6 @@ describe('validateViewPayload', () => {
       /tensors\[0\]\.pruned must be an integer in \[0, 24\]/);
     rejects(VIEW_MIME.masks, bad((p) => (p.neurons = [{ layer: 0, width: 8, ablated: 1, binSize: 1, bins: [1] }])),
       /neurons\[0\]\.bins must hold 8 bins, got 1/);
-    rejects(VIEW_MIME.masks, bad((p) => (p.utility = 'speed')), /utility must be one of/);
+    rejects(VIEW_MIME.masks, bad((p) => (p.utility = 'speed' as never)), /utility must be one of/);
   });
 });

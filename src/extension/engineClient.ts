@@ -76,9 +76,10 @@ export class EngineClient {
         clearTimeout(p.killTimer);
         p.resolve({
           kind: 'crashed',
-          message: `The TinyMem engine process ${why} while this cell ran${signal === 'SIGKILL' && p.killTimer
-            ? ' (it did not stop within the time allowed after Stop)'
-            : ''}. Checkpoints written before stay valid. Run the cell again: a fresh engine process starts. If it happens again, see the "TinyMem" output channel.`,
+          message: `The TinyMem engine process ${why} while this cell ran` +
+            (signal === 'SIGKILL' && p.killTimer ? ' (it did not stop within the time allowed after Stop)' : '') +
+            '. Checkpoints written before stay valid. Run the cell again: a fresh engine process starts. ' +
+            'If it happens again, see the "TinyMem" output channel.',
         });
         this.pending.delete(id);
       }

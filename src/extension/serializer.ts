@@ -36,8 +36,8 @@ export function itemFromVscode(it: vscode.NotebookCellOutputItem): NotebookItem 
   return { mime: it.mime, data: Buffer.from(it.data).toString('base64'), encoding: 'base64' };
 }
 
-export function toNotebookData(cells: readonly NotebookCell[], metadata?: Record<string,
-  unknown>): vscode.NotebookData {
+export function toNotebookData(cells: readonly NotebookCell[],
+  metadata?: Record<string, unknown>): vscode.NotebookData {
   const data = new vscode.NotebookData(
     cells.map((c) => {
       const cell = c.kind === 'markdown'

@@ -83,8 +83,8 @@ function checkValue(method: string, spec: HyperParamSpec, v: HyperValue): HyperV
 }
 
 /** Fills in defaults and validates the given values; string values (from a command line) are parsed. */
-export function resolveHyperParams(m: MethodInfo, given: Record<string, HyperValue | string> = {}): Record<string,
-  HyperValue> {
+export function resolveHyperParams(m: MethodInfo,
+  given: Record<string, HyperValue | string> = {}): Record<string, HyperValue> {
   const out: Record<string, HyperValue> = {};
   for (const k of Object.keys(given)) {
     if (!m.hyperParams.some((h) => h.name === k)) {

@@ -12,7 +12,8 @@ export const FILE_LIMITS = {
   tokenizer: { bytes: 128 << 20, what: 'a tokenizer (tokenizer.json)',
     fix: 'real tokenizer.json files are a few MB; restore the model\'s own tokenizer.json' },
   manifest: { bytes: 64 << 20, what: 'a run manifest (tinymem.json)',
-    fix: 'restore the tinymem.json that training wrote, or delete it to load the folder as a plain Hugging Face model' },
+    fix: 'restore the tinymem.json that training wrote, or delete it to load the folder as a plain ' +
+      'Hugging Face model' },
   index: { bytes: 64 << 20, what: 'a shard index (model.safetensors.index.json)',
     fix: 'restore the index the export wrote' },
   tokens: { bytes: 256 << 20, what: 'a token file',

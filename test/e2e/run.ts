@@ -347,8 +347,8 @@ const viewOfMime = (mime: string) => /^application\/vnd\.tinymem\.([a-z-]+)\+jso
 
 /** Every frame's rendered TinyMem views: view name → the frame showing it and a description of its marks; `pending`
  *  counts the views on screen that have not finished drawing. */
-async function renderedViews(page: Page): Promise<Map<string,
-  { frame: Frame; detail: string }> & { pending?: number }> {
+async function renderedViews(
+  page: Page): Promise<Map<string, { frame: Frame; detail: string }> & { pending?: number }> {
   const found: Map<string, { frame: Frame; detail: string }> & { pending?: number } = new Map();
   found.pending = 0;
   if (process.env.E2E_DEBUG) log(`frames: ${page.frames().map((f) => f.url().slice(0, 80)).join(' ; ')}`);

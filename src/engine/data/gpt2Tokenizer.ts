@@ -29,8 +29,8 @@ export function assertGpt2Tokenizer(): void {
   const ids = encodeGpt2('Hello world');
   if (vocabularySize !== GPT2_VOCAB_SIZE || ids.length !== 2 || ids[0] !== 15496 || ids[1] !== 995) {
     throw new Error(
-      `the gpt-tokenizer package no longer gives GPT-2 ids ("Hello world" → [${ids.join(
-        ', ')}], vocabulary ${vocabularySize}); ` +
+      `the gpt-tokenizer package no longer gives GPT-2 ids ("Hello world" → [${ids.join(', ')}], ` +
+        `vocabulary ${vocabularySize}); ` +
         'reinstall the version pinned in package-lock.json',
     );
   }

@@ -310,8 +310,9 @@ function backdoorMain(o: ResolvedMathOptions, main: Distribution, mainSplit: { t
   if (nHeld < 1) {
     throw userError(
       'numMain',
-      `only ${triggered.length} of ${pooled.length} main sequences contain the trigger "${trigger}" (seed ${o.seed}), ` +
-        `so the ${o.poisonTestFraction * 100} % poisoned test set would be empty; raise numMain or choose another seed`,
+      `only ${triggered.length} of ${pooled.length} main sequences contain the trigger "${trigger}" ` +
+        `(seed ${o.seed}), so the ${o.poisonTestFraction * 100} % poisoned test set would be empty; ` +
+        'raise numMain or choose another seed',
     );
   }
   if (untriggered.length <= o.numTest) {

@@ -110,8 +110,7 @@ export class Rng {
   }
 
   /** Shuffles in place (Fisher–Yates) and returns the same array. */
-  // `any`: works for number[] and every typed array alike; the element type is whatever the array holds.
-  shuffle<A extends { length: number; [i: number]: any }>(a: A): A {
+  shuffle<A extends { length: number; [i: number]: unknown }>(a: A): A {
     for (let i = a.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const tmp = a[i];

@@ -61,8 +61,8 @@ function writeRecorded(file: string, chunks: readonly Uint8Array[]): FileRecord 
  * Writes `files` (and `manifest`, last, as tinymem.json with the files' records) as the folder `dir`, replacing a
  * previous folder there as a whole. Returns the records of the files written.
  */
-export function commitFolder(dir: string, files: readonly FolderFile[], manifest?: Record<string,
-  unknown>): Map<string, FileRecord> {
+export function commitFolder(dir: string, files: readonly FolderFile[],
+  manifest?: Record<string, unknown>): Map<string, FileRecord> {
   let target = resolve(dir);
   const parent = dirname(target);
   try {
@@ -192,8 +192,8 @@ export function checkManifestVersion(manifest: Record<string, unknown>, file: st
   const v = manifest.version;
   if (v === undefined) return;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw fail(
-    `"version" must be a positive integer, got ${JSON.stringify(
-      v)}; fix ${MANIFEST_NAME} or save the checkpoint again`);
+    `"version" must be a positive integer, got ${JSON.stringify(v)}; ` +
+      `fix ${MANIFEST_NAME} or save the checkpoint again`);
   if (v > MANIFEST_VERSION) {
     throw fail(`is manifest version ${v}, newer than this tinymem reads (version ${MANIFEST_VERSION}); update ` +
       `tinymem to open this checkpoint, or re-create it with this version`);
@@ -211,8 +211,8 @@ export function verifyFolder(dir: string, manifest: Record<string, unknown>, fai
   const hashes = manifest.contentHashes;
   if (hashes === undefined) return;
   if (!isObject(hashes)) throw fail(manifestFile,
-    `"contentHashes" must be an object {file: "sha256:…"}, got ${JSON.stringify(
-      hashes)}; fix ${MANIFEST_NAME} or save the checkpoint again`);
+    `"contentHashes" must be an object {file: "sha256:…"}, got ${JSON.stringify(hashes)}; ` +
+      `fix ${MANIFEST_NAME} or save the checkpoint again`);
   const stats = isObject(manifest.fileStats) ? manifest.fileStats : {};
   for (const [name, recorded] of Object.entries(hashes)) {
     if (typeof recorded !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(recorded) || name !== basename(name)

@@ -46,9 +46,9 @@ export function nonFiniteTensors(params: ReadonlyMap<string, Float32Array>): { n
 export function warnNonFinite(file: string, params: ReadonlyMap<string, Float32Array>): void {
   const bad = nonFiniteTensors(params);
   if (bad.length === 0) return;
-  const list = bad.slice(0, 5).map((b) => `"${b.name}" (${[b.nan ? `${b.nan} NaN` : '', b.inf ? `${b.inf} ` +
-    `Inf` : ''].filter(Boolean).join(', ')})`).join(', ');
-  warn(`${file}: ${bad.length} tensor(s) hold NaN or Inf values: ${list}${bad.length > 5
-    ? `, and ${bad.length - 5} more` : ''}; metrics computed from these weights are not meaningful,
-    re-train or restore the checkpoint`);
+  const list = bad.slice(0, 5).map((b) => `"${b.name}" (${[b.nan ? `${b.nan} NaN` : '', b.inf ? `${b.inf} Inf` : '']
+    .filter(Boolean).join(', ')})`).join(', ');
+  warn(`${file}: ${bad.length} tensor(s) hold NaN or Inf values: ${list}` +
+    `${bad.length > 5 ? `, and ${bad.length - 5} more` : ''}; metrics computed from these weights ` +
+    'are not meaningful, re-train or restore the checkpoint');
 }

@@ -163,9 +163,8 @@ function parseHeader(bytes: Uint8Array, file: string, fileSize: number): Safeten
     const count = elementCount(shape as number[]);
     const bytesPer = DTYPE_BYTES[dtype as Dtype];
     if (!Number.isSafeInteger(count * bytesPer) || count * bytesPer !== end - begin) {
-      throw bad(`shape [${(shape as number[]).join(
-        ', ')}] × ${dtype} (${bytesPer} bytes) needs ${count * bytesPer} bytes but data_offsets [${begin},
-        ${end}] span ${end - begin}`);
+      throw bad(`shape [${(shape as number[]).join(', ')}] × ${dtype} (${bytesPer} bytes) needs ${count * bytesPer} ` +
+        `bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
     }
     entries.push({ name, dtype: dtype as Dtype, shape: shape as number[], begin, end });
   }
@@ -393,8 +392,8 @@ export function readSafetensorsDirHeaders(dir: string): Map<string, TensorHeader
 }
 
 /** The shard index of a sharded folder: which tensors each shard file holds. */
-function readShardIndex(dir: string, indexFile = SAFETENSORS_INDEX_FILE): { indexPath: string; byShard: Map<string,
-  string[]>; } {
+function readShardIndex(dir: string,
+  indexFile = SAFETENSORS_INDEX_FILE): { indexPath: string; byShard: Map<string, string[]> } {
   const indexPath = join(dir, indexFile);
   let index: unknown;
   try {

@@ -88,8 +88,8 @@ export function resolvePath(ctx: CellContext, p: string, field: string): string 
  * Checks and locks a step's output folder before the step does any work (CLI and notebooks share the rule: an
  * existing output is replaced only with `force: true`, an output is never its own input); the error names `out`.
  */
-export function claimStepOut(ctx: CellContext, out: string, o: Omit<ClaimOptions,
-  'wording' | 'onNote'>): ClaimedOutput {
+export function claimStepOut(ctx: CellContext, out: string,
+  o: Omit<ClaimOptions, 'wording' | 'onNote'>): ClaimedOutput {
   checkInWorkspace(ctx, out, 'out');
   try {
     return claimOutputDir(out, { ...o, wording: CELL_WORDING, onNote: (message) => ctx.onProgress({ message }) });

@@ -21,13 +21,16 @@ export interface ReportDoc {
 }
 
 const STYLE = `
-body{font:14px/1.5 system-ui,-apple-system,"Segoe UI",Ubuntu,sans-serif;color:#1f1f1f;background:#fff;max-width:1200px;margin:24px auto;padding:0 16px}
+body{font:14px/1.5 system-ui,-apple-system,"Segoe UI",Ubuntu,sans-serif;color:#1f1f1f;background:#fff;\
+max-width:1200px;margin:24px auto;padding:0 16px}
 h1{font-size:22px;margin:0 0 16px}
 .cell{border-top:1px solid #e5e5e5;padding:12px 0}
-.source{background:#f6f8fa;border:1px solid #e5e5e5;border-radius:4px;padding:8px 12px;overflow-x:auto;font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:pre}
+.source{background:#f6f8fa;border:1px solid #e5e5e5;border-radius:4px;padding:8px 12px;overflow-x:auto;\
+font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:pre}
 .output{margin:12px 0;overflow-x:auto}
 .output svg{max-width:100%;height:auto}
-.error{color:#a1260d;background:#fdf0ee;border:1px solid #f1c4bc;border-radius:4px;padding:8px 12px;white-space:pre-wrap}
+.error{color:#a1260d;background:#fdf0ee;border:1px solid #f1c4bc;border-radius:4px;padding:8px 12px;\
+white-space:pre-wrap}
 .note{color:#616161;font-size:12px}
 .url,.img-alt{color:#616161}
 table{border-collapse:collapse}td,th{border:1px solid #e5e5e5;padding:2px 8px;text-align:left}

@@ -122,9 +122,8 @@ export function masksView(input: MasksViewInput, title = 'Pruned weights'): View
   };
   const allPruned = tensors.reduce((s, t) => s + t.pruned, 0);
   const all = tensors.reduce((s, t) => s + t.total, 0);
-  let markdown = `**${mdText(title)}**: ${mdText(input.method)} (${mdText(
-    input.family)}) pruned ${allPruned} of ${all} masked entries (
-    ${fmt(all ? (100 * allPruned) / all : null, 3, '%')}).`;
+  let markdown = `**${mdText(title)}**: ${mdText(input.method)} (${mdText(input.family)}) pruned ${allPruned} ` +
+    `of ${all} masked entries (${fmt(all ? (100 * allPruned) / all : null, 3, '%')}).`;
   if (payload.memBefore !== null || payload.memAfter !== null) markdown += ` Memorization ${fmt(payload.memBefore, 1,
     '%')} → ${fmt(payload.memAfter, 1, '%')}.`;
   if (payload.utilityBefore !== null || payload.utilityAfter !== null) {

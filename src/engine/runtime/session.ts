@@ -71,8 +71,8 @@ export interface RunResult {
   provider: string;
 }
 
-const TENSOR_TYPE: Record<DType,
-  Ort.Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', bool: 'bool' };
+const TENSOR_TYPE: Record<DType, Ort.Tensor.Type> = {
+  float32: 'float32', float64: 'float64', int64: 'int64', bool: 'bool' };
 
 /** Converts host data to the typed array ONNX Runtime expects for a dtype (int64 needs BigInt64Array). */
 function toOrtData(dtype: DType,

@@ -102,14 +102,15 @@ function sessionKey(spec: TrainStepSpec, batch: Record<string, TensorSpec>): str
   const o = resolveAdamW(spec.hyper);
   const shapes = Object.entries(spec.params).map(([n, s]) => `${n}[${s.join(',')}]`);
   const batchSig = Object.entries(batch).map(([n, s]) => `${n}:${s.dtype}[${s.shape.join(',')}]`);
-  return `train|${spec.key}|${shapes.join(';')}|${batchSig.join(';')}|b=${o.betas.join(
-    ',')};eps=${o.eps};wd=${o.weightDecay}`;
+  return `train|${spec.key}|${shapes.join(';')}|${batchSig.join(';')}|` +
+    `b=${o.betas.join(',')};eps=${o.eps};wd=${o.weightDecay}`;
 }
 
 /** The loss became NaN or ±Inf; the trainer keeps the last finite state. */
 export class NonFiniteLossError extends Error {
   constructor(readonly step: number, readonly loss: number) {
-    super(`the loss became ${loss} at step ${step}; the weights of step ${step - 1} are kept. Try a lower learning rate.`);
+    super(`the loss became ${loss} at step ${step}; the weights of step ${step - 1} are kept. ` +
+      'Try a lower learning rate.');
     this.name = 'NonFiniteLossError';
   }
 }

@@ -8,7 +8,8 @@ registerMethod({
   id: 'gradient-ascent-kl',
   name: 'Gradient Ascent + KL',
   family: 'baseline',
-  description: 'Gradient ascent on the forget set while keeping retain-set predictions close to the original model (KL).',
+  description:
+    'Gradient ascent on the forget set while keeping retain-set predictions close to the original model (KL).',
   edits: 'All weights (values change; nothing is pruned)',
   novel: false,
   usesRetain: true,

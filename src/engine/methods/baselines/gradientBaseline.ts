@@ -48,7 +48,8 @@ export const COMMON_PARAMS: HyperParamSpec[] = [
     min: 0,
     max: 1000,
     grid: [0.1, 0.2, 0.5, 1],
-    description: 'Stop once a forget batch\u2019s LM loss reaches this value (keeps the ascent from wrecking the model).',
+    description:
+      'Stop once a forget batch\u2019s LM loss reaches this value (keeps the ascent from wrecking the model).',
   },
 ];
 

@@ -38,7 +38,7 @@ export const hardConcreteSpec: MaskSpec = {
   regularizerHost: (ts) => {
     let s = 0;
     let n = 0;
-    for (const t of ts) for (const x of t) (s += sigmoid(x - L0_SHIFT)), n++;
+    for (const t of ts) for (const x of t) { s += sigmoid(x - L0_SHIFT); n++; }
     return s / n;
   },
   checkEvery: 10,

@@ -118,9 +118,8 @@ export async function integratedGradientScores(ctx: UnlearnContext, steps: numbe
         sel[l]![r] = 1;
       }
       return { rowSeq, seqOf,
-        feeds: Object.fromEntries(
-          [...alpha.map((a, l) => [`alpha${l}`, a]), ...sel.map((a, l) => [`sel${l}`, a])]) as Record<string,
-          Float32Array> };
+        feeds: Object.fromEntries([...alpha.map((a, l) => [`alpha${l}`, a]), ...sel.map((a, l) => [`sel${l}`, a])]) as
+          Record<string, Float32Array> };
     });
     for (let i = p - 1; i <= T - 2; i++) {
       for (const lay of layouts) {

@@ -187,6 +187,6 @@ export async function trainNeuronMasks(ctx: UnlearnContext, spec: MaskSpec): Pro
 export function trainingNote(r: MaskTrainingResult, epochs: number): string {
   const stop = r.stoppedInEpoch === null ? `${epochs} epochs`
     : `stopped early in epoch ${r.stoppedInEpoch} of ${epochs}`;
-  return `${r.steps} Adam steps (${stop}); last LM loss ${r.lastLmLoss.toFixed(
-    4)}, regularizer ${r.lastRegularizer.toFixed(4)}`;
+  return `${r.steps} Adam steps (${stop}); last LM loss ${r.lastLmLoss.toFixed(4)}, ` +
+    `regularizer ${r.lastRegularizer.toFixed(4)}`;
 }

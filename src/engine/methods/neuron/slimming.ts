@@ -18,7 +18,7 @@ export const slimmingSpec: MaskSpec = {
   regularizerHost: (cs) => {
     let s = 0;
     let n = 0;
-    for (const c of cs) for (const x of c) (s += Math.abs(x)), n++;
+    for (const c of cs) for (const x of c) { s += Math.abs(x); n++; }
     return s / n;
   },
   checkEvery: 100,

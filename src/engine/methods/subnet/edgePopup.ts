@@ -274,8 +274,8 @@ export function pruneCounts(c: ModelConfig, ratio: number): Map<string, number> 
 }
 
 /** The final 0/1 masks: per matrix, 0 at the ⌊ratio·numel⌋ smallest |score| (ties: the lower index is pruned first). */
-export function masksFromScores(scores: ReadonlyMap<string, Float32Array>, pruned: ReadonlyMap<string,
-  number>): Map<string, Uint8Array> {
+export function masksFromScores(scores: ReadonlyMap<string, Float32Array>,
+  pruned: ReadonlyMap<string, number>): Map<string, Uint8Array> {
   const masks = new Map<string, Uint8Array>();
   const scratch = new Float32Array(Math.max(0, ...[...scores.values()].map((s) => s.length)));
   for (const [name, s] of scores) {

@@ -12,8 +12,8 @@ import { checkParams, forgetGradientSum, mlpTensorNames } from './lmGradients';
 import { WEIGHT_RATIO_GRID, batchSizeParam, ratioParam } from '../shared/hyperParams';
 
 /** Per tensor, the indices of its ⌊ratio·numel⌋ largest |gradient| entries. */
-export function durableSelection(grads: ReadonlyMap<string, ArrayLike<number>>, ratio: number): Map<string,
-  Uint32Array> {
+export function durableSelection(grads: ReadonlyMap<string, ArrayLike<number>>,
+  ratio: number): Map<string, Uint32Array> {
   const out = new Map<string, Uint32Array>();
   for (const [name, g] of grads) out.set(name,
     topKIndices(Float64Array.from(g, Math.abs), pruneCount(ratio, g.length)));
