@@ -2,15 +2,13 @@
 // Hugging Face folder's sequence set, perplexity as the utility) and ranks them with the paper's selection rule.
 import * as path from 'node:path';
 import { compareMethods } from '../../runs/compareRun';
-import { prepareBase } from '../../runs/mitigateRun';
-import { openSubject } from '../../runs/subject';
 import { Runtime } from '../../runtime/session';
 import type { ViewOutput } from '../../../shared/viewPayloads';
 import { type CellContext, type CellResult, stepError, checkpointFor, throttle, throwIfStopped } from '../context';
 import { type CompareStep, findMethod, runnableMethodIds } from '../parseStep';
 import { comparisonView } from '../views';
 import { compareOptions } from './progressOptions';
-import { cellSets, runtimeProvider } from './subjectCell';
+import { cellSets, measureBase, runtimeProvider } from './subjectCell';
 
 export async function runCompareStep(s: CompareStep, ctx: CellContext): Promise<CellResult> {
   const dir = checkpointFor(ctx, s.checkpoint, 'trained');
@@ -32,11 +30,7 @@ export async function runCompareStep(s: CompareStep, ctx: CellContext): Promise<
   const rt = new Runtime(ctx.runtime);
   const progress = throttle<{ message: string; fraction?: number }>(250, (p) => ctx.onProgress(p));
   try {
-    const base = await prepareBase(rt, dir, {
-      sets: openSubject(dir, sets),
-      seed: s.seed ?? ctx.seed,
-      onEvalProgress: (e) => progress.push({ message: `measuring the base model: ${e.stage} ${e.done}/${e.total}` }),
-    });
+    const base = await measureBase(rt, ctx, dir, sets, s.seed, progress);
     throwIfStopped(ctx);
     const r = await compareMethods(rt, base, compareOptions(s, ctx, methods, progress));
     const provider = runtimeProvider(rt);

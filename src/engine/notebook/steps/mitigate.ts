@@ -5,9 +5,8 @@
 import * as path from 'node:path';
 import { paramShapes } from '../../model/architecture';
 import { getMethod } from '../../methods/registry';
-import { checkMitigation, mitigate, prepareBase, saveMitigation } from '../../runs/mitigateRun';
+import { checkMitigation, mitigate, saveMitigation } from '../../runs/mitigateRun';
 import { utilityOf } from '../../runs/compareRun';
-import { openSubject } from '../../runs/subject';
 import { Runtime } from '../../runtime/session';
 import type { ViewOutput } from '../../../shared/viewPayloads';
 import {
@@ -17,7 +16,7 @@ import {
 import { findMethod, type MitigateStep } from '../parseStep';
 import { heatmapPairView, masksView, metricsView } from '../views';
 import { mitigateOptions } from './progressOptions';
-import { cellSets, folderTokens, runtimeProvider } from './subjectCell';
+import { cellSets, folderTokens, measureBase, runtimeProvider } from './subjectCell';
 
 export async function runMitigateStep(s: MitigateStep, ctx: CellContext): Promise<CellResult> {
   const dir = checkpointFor(ctx, s.checkpoint, 'trained');
@@ -40,11 +39,7 @@ export async function runMitigateStep(s: MitigateStep, ctx: CellContext): Promis
   const rt = new Runtime(ctx.runtime);
   const progress = throttle<{ message: string; fraction?: number }>(250, (p) => ctx.onProgress(p));
   try {
-    const base = await prepareBase(rt, dir, {
-      sets: openSubject(dir, sets),
-      seed: s.seed ?? ctx.seed,
-      onEvalProgress: (e) => progress.push({ message: `measuring the base model: ${e.stage} ${e.done}/${e.total}` }),
-    });
+    const base = await measureBase(rt, ctx, dir, sets, s.seed, progress);
     throwIfStopped(ctx);
     const retain = `retain set ${base.retain.rows}${seqs ? ' chunks' : ''}`;
     ctx.onProgress({ message: `${info.name}: forget set ${base.forget.rows} memorized sequences, ${retain}` });

@@ -4,7 +4,8 @@
 // `retain:`), `promptLength:` and `continuationLength:` (spec §6), or on the sets an edited folder records.
 import * as fs from 'node:fs';
 import { loadTokenizer } from '../../model/hfTokenizer';
-import { type Subject, subjectSets } from '../../runs/subject';
+import { prepareBase } from '../../runs/mitigateRun';
+import { type Subject, openSubject, subjectSets } from '../../runs/subject';
 import type { Runtime } from '../../runtime/session';
 import type { SequenceSetsSpec } from '../../../shared/runManifest';
 import type { ViewOutput } from '../../../shared/viewPayloads';
@@ -90,4 +91,14 @@ export function folderTokens(v: ViewOutput, s: Subject): ViewOutput {
   const pair = p.before && p.after ? { ...p, before: fix(p.before), after: fix(p.after) } : null;
   const payload = pair ?? (p.tokenText ? fix(p as Tokens) : p);
   return { ...v, payload } as ViewOutput;
+}
+
+/** The cell's base model opened on its sets and measured, the measuring shown as progress (mitigate, compare). */
+export function measureBase(rt: Runtime, ctx: CellContext, dir: string, sets: ReturnType<typeof cellSets>,
+  seed: number | undefined, progress: { push(p: { message: string }): void }) {
+  return prepareBase(rt, dir, {
+    sets: openSubject(dir, sets),
+    seed: seed ?? ctx.seed,
+    onEvalProgress: (e) => progress.push({ message: `measuring the base model: ${e.stage} ${e.done}/${e.total}` }),
+  });
 }
