@@ -239,10 +239,10 @@ function checkModel(m: ModelSettings, data: ResolvedPreset['data']): void {
   try {
     resolveGpt2Config(modelConfigOf(m, data));
   } catch (e) {
-    // resolveGpt2Config names the field as in a job ("model.config.n_head: …"); overrides name it "model.n_head".
-    const msg = e instanceof Error ? e.message : String(e);
-    const m2 = /^model\.config\.(\w+): (.*)$/.exec(msg);
-    if (m2) throw userError(`model.${m2[1]}`, m2[2]!);
+    // resolveGpt2Config names the field as in a job ("model.config.n_head"); overrides name it "model.n_head".
+    if (e instanceof UserError && e.path.startsWith('model.config.')) {
+      throw userError(`model.${e.path.slice('model.config.'.length)}`, e.problems[0]!.message);
+    }
     throw e;
   }
 }

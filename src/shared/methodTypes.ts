@@ -1,6 +1,7 @@
 // What the UI and the CLI know about mitigation methods: plain data read from the engine's registry, and the check of
 // hyper-parameter values against their specs (the engine and the command palette's input boxes both run it).
 import { showValue } from './showValue';
+import { UserError, under, userError } from './userError';
 
 /**
  * regularizer: applied while training from scratch; fine-tune: continued training on chosen data;
@@ -58,24 +59,23 @@ export interface PrunedTensor {
   total: number;
 }
 
-function checkValue(method: string, spec: HyperParamSpec, v: HyperValue): HyperValue {
-  const where = `${method}: ${spec.name}`;
+function checkValue(spec: HyperParamSpec, v: HyperValue): HyperValue {
+  const bad = (message: string) => userError(spec.name, message);
   switch (spec.type) {
     case 'boolean':
-      if (typeof v !== 'boolean') throw new Error(`${where}: expected true or false, got ${showValue(v)}`);
+      if (typeof v !== 'boolean') throw bad(`expected true or false, got ${showValue(v)}`);
       return v;
     case 'choice':
-      if (typeof v !== 'string' || !spec.choices!.includes(v)) throw new Error(
-        `${where}: expected one of ${spec.choices!.join(', ')}, got ${showValue(v)}`);
+      if (typeof v !== 'string' || !spec.choices!.includes(v)) {
+        throw bad(`expected one of ${spec.choices!.join(', ')}, got ${showValue(v)}`);
+      }
       return v;
     default: {
       if (typeof v !== 'number' || !Number.isFinite(v) || (spec.type === 'integer' && !Number.isInteger(v))) {
-        throw new Error(
-          `${where}: expected ${spec.type === 'integer' ? 'an integer' : 'a number'}, got ${showValue(v)}`);
+        throw bad(`expected ${spec.type === 'integer' ? 'an integer' : 'a number'}, got ${showValue(v)}`);
       }
       if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)) {
-        throw new Error(`${where}: ${v} is out of range [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}] (paper default ` +
-          `${spec.default})`);
+        throw bad(`${v} is out of range [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}] (paper default ${spec.default})`);
       }
       return v;
     }
@@ -88,8 +88,8 @@ export function resolveHyperParams(m: MethodInfo,
   const out: Record<string, HyperValue> = {};
   for (const k of Object.keys(given)) {
     if (!m.hyperParams.some((h) => h.name === k)) {
-      throw new Error(`${m.id}: unknown hyper-parameter "${k}"; it has ${m.hyperParams.map((h) => h.name).join(', ')
-        || 'none'}`);
+      const known = m.hyperParams.map((h) => h.name).join(', ') || 'none';
+      throw userError(m.id, `unknown hyper-parameter "${k}"; it has ${known}`);
     }
   }
   for (const spec of m.hyperParams) {
@@ -97,7 +97,11 @@ export function resolveHyperParams(m: MethodInfo,
     if (typeof v === 'string' && spec.type !== 'choice') {
       v = spec.type === 'boolean' ? v === 'true' ? true : v === 'false' ? false : v : Number(v.trim() === '' ? NaN : v);
     }
-    out[spec.name] = checkValue(m.id, spec, v);
+    try {
+      out[spec.name] = checkValue(spec, v);
+    } catch (e) {
+      throw e instanceof UserError ? under(`${m.id}: `, e) : e;
+    }
   }
   return out;
 }

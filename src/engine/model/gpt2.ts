@@ -129,9 +129,10 @@ export function makeCheckpointConfig(c: Gpt2Config & Partial<Gpt2CheckpointConfi
 /** Validates a training job's plain-data GPT-2 config, naming the offending field ("model.config.n_head: …"). */
 export function resolveGpt2Config(raw: unknown): Gpt2Config {
   const c = (raw ?? {}) as Partial<Gpt2Config>;
+  const bad = (k: keyof Gpt2Config, message: string) => userError(`model.config.${k}`, message);
+  const show = (v: unknown) => JSON.stringify(v);
   const int = (k: keyof Gpt2Config, v: unknown) => {
-    if (!Number.isInteger(v) || (v as number) <= 0) throw new Error(
-      `model.config.${k}: expected a positive integer, got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(v) || (v as number) <= 0) throw bad(k, `expected a positive integer, got ${show(v)}`);
     return v as number;
   };
   const out: Gpt2Config = {
@@ -146,13 +147,14 @@ export function resolveGpt2Config(raw: unknown): Gpt2Config {
     initializer_range: c.initializer_range ?? 0.02,
   };
   if (!ACTIVATIONS.includes(out.activation_function)) {
-    throw new Error(`model.config.activation_function: expected one of ${ACTIVATIONS.join(', ')}, got ` +
+    throw bad('activation_function', `expected one of ${ACTIVATIONS.join(', ')}, got ` +
       `${JSON.stringify(out.activation_function)}`);
   }
-  if (out.n_embd % out.n_head !== 0) throw new Error(
-    `model.config.n_head: n_embd = ${out.n_embd} is not divisible by n_head = ${out.n_head}`);
+  if (out.n_embd % out.n_head !== 0) {
+    throw bad('n_head', `n_embd = ${out.n_embd} is not divisible by n_head = ${out.n_head}`);
+  }
   for (const k of ['layer_norm_epsilon', 'initializer_range'] as const) {
-    if (!(out[k] > 0)) throw new Error(`model.config.${k}: expected a positive number, got ${JSON.stringify(out[k])}`);
+    if (!(out[k] > 0)) throw bad(k, `expected a positive number, got ${JSON.stringify(out[k])}`);
   }
   return out;
 }

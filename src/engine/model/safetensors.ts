@@ -265,7 +265,7 @@ function openForRead(file: string): number {
       'plus its shards)');
     if (code === 'EISDIR') throw fileError(file,
       'is a folder, not a .safetensors file; pass the file inside it');
-    if (e instanceof UserError) throw fileError(file, e.message.slice(file.length + 2));
+    if (e instanceof UserError) throw e; // not a regular file, or over the size limit: already names the file
     throw fileError(file, `cannot be opened (${(e as Error).message}); check the path and its permissions`);
   }
   if (fstatSync(fd).isDirectory()) {

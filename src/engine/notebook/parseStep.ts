@@ -221,8 +221,7 @@ function engineChecks(c: Checker, s: Step, entries: Map<string, { key: Node; val
       try {
         resolveHyperParams(hpOwner, { [name]: hv });
       } catch (e) {
-        const text = e instanceof Error ? e.message : String(e);
-        const msg = text.replace(`${hpOwner.id}: ${name}: `, '').replace(`${hpOwner.id}: `, '');
+        const msg = e instanceof UserError ? e.problems[0]!.message : String(e);
         const p = pairOf(value('hp'), name);
         c.at(hpOwner.hyperParams.some((h) => h.name === name) ? (p?.value ?? p?.key) : p?.key, `hp.${name}`, msg);
       }
