@@ -5,7 +5,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { paramShapes } from '../src/engine/model/architecture';
-import { loadModelFolder, saveModelFolder } from '../src/engine/model/checkpoint';
+import { loadModelFolder, saveModel } from '../src/engine/model/checkpoint';
 import { loadTokenizer } from '../src/engine/model/hfTokenizer';
 import { readSequenceFile, readTextOrTokens } from '../src/engine/data/memorizedSequences';
 import { readSafetensors } from '../src/engine/model/safetensors';
@@ -94,7 +94,7 @@ test('an edited model is saved in the same Hugging Face layout, with the tokeniz
   edited.set('gpt_neox.layers.0.mlp.dense_h_to_4h.weight',
     new Float32Array(m.params.get('gpt_neox.layers.0.mlp.dense_h_to_4h.weight')!.length));
   const out = join(freshDir(), 'edited');
-  saveModelFolder(out, m, edited, { note: 'test' }, src);
+  saveModel(out, m, edited, { note: 'test' }, { copyFrom: src });
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tinymem.json']) assert.ok(
     existsSync(join(out, f)), f);
   const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
@@ -122,7 +122,7 @@ test('an edited model is saved in the same Hugging Face layout, with the tokeniz
   const g = loadModelFolder(
     writeGpt2Folder(freshDir(), gpt2RawConfig({ untied: true }), randomGpt2Params(gpt2RawConfig({ untied: true }), 7)));
   const gout = join(freshDir(), 'gpt2-edited');
-  saveModelFolder(gout, g, g.params);
+  saveModel(gout, g, g.params);
   const gback = loadModelFolder(gout);
   assert.deepEqual(gback.params.get('lm_head.weight'), g.params.get('lm_head.weight'));
   assert.equal(JSON.parse(readFileSync(join(gout, 'config.json'), 'utf8')).tie_word_embeddings, false);

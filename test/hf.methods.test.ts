@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { Rng } from '../src/engine/data/rng';
-import { loadModelFolder, saveModelFolder } from '../src/engine/model/checkpoint';
+import { loadModelFolder, saveModel } from '../src/engine/model/checkpoint';
 import { validateNeoxConfig } from '../src/engine/model/gptNeox';
 import { mlpNames } from '../src/engine/model/architecture';
 import { getMethod, resolveHyperParams } from '../src/engine/methods/registry';
@@ -38,7 +38,7 @@ before(async () => {
     { planted, clean, batch: 16, steps: 60, lr: 1e-2, seed: 5 });
   console.log(`planted ${planted.length} sequences by fine-tuning in ${((performance.now() - t0) / 1000).toFixed(1)} ` +
     `s, final loss ${tuned.loss.toFixed(3)}`);
-  dir = saveModelFolder(join(freshDir('neox-planted'), 'model'), { config, rawConfig: raw }, tuned.params).dir;
+  dir = saveModel(join(freshDir('neox-planted'), 'model'), { config, rawConfig: raw }, tuned.params).dir;
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson()));
   const seqFile = join(dir, '..', 'mem.jsonl');
   writeFileSync(seqFile, [...planted, ...controls].map((s, i) => JSON.stringify(i % 2 ? { tokens: s } : s)).join('\n')

@@ -376,12 +376,3 @@ export const saveCheckpoint = (
   dir: string, config: Gpt2Config & Partial<Gpt2CheckpointConfig>, params: Map<string, Float32Array>,
   manifest?: Record<string, unknown>, options?: SaveOptions,
 ): SavedCheckpoint => saveModel(dir, { config }, params, manifest, options);
-
-/** saveModel with the source folder's tokenizer files and `extra` files (masks.safetensors). */
-export function saveModelFolder(
-  dir: string, model: { config: ModelConfig; rawConfig?: Record<string, unknown> }, params: Map<string, Float32Array>,
-  manifest?: Record<string, unknown>, copyFrom?: string, extra: readonly FolderFile[] = [],
-): { dir: string; weightsHash: string } {
-  const { dir: out, weightsHash } = saveModel(dir, model, params, manifest, { copyFrom, extraFiles: extra });
-  return { dir: out, weightsHash };
-}

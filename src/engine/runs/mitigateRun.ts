@@ -6,7 +6,7 @@ import { type TokenMatrix, gatherRows } from '../data/tokenMatrix';
 import { Rng } from '../data/rng';
 import { MANIFEST_VERSION, type FolderFile } from '../model/folderCommit';
 import { paramShapes } from '../model/architecture';
-import { saveModelFolder } from '../model/checkpoint';
+import { saveModel } from '../model/checkpoint';
 import { safetensorsChunks } from '../model/safetensors';
 import type { EvalProgress } from '../metrics/evaluate';
 import { getAnyMethod, getMethod, resolveHyperParams } from '../methods/registry';
@@ -197,8 +197,8 @@ export function saveMitigation(out: ClaimedOutput, base: BaseModel, m: Mitigatio
     : { ...base.manifest, updatedAt: now, contentHashes: undefined,
       metricHistory: Array.isArray(history) ? [...history] : [] };
   const shapes = new Map(paramShapes(base.model.config));
-  const masks = masksFile(m.masks, shapes);
-  saveModelFolder(out.dir, base.model, m.params, { ...manifest, mitigation }, base.model.dir, masks);
+  const extraFiles = masksFile(m.masks, shapes);
+  saveModel(out.dir, base.model, m.params, { ...manifest, mitigation }, { copyFrom: base.model.dir, extraFiles });
   return out.dir;
 }
 
