@@ -164,8 +164,8 @@ export function hoverAt(source: string, line: number, character: number): HoverD
   }
   if (owner === 'step' && (STEP_KINDS as readonly string[]).includes(w.word)) {
     const s = stepSpec(w.word)!;
-    return at(`**${s.kind}** step: ${s.description}\n\nKeys: ${s.keys.map(
-      (k) => `\`${k.name}\`${k.required ? ' (required)' : ''}`).join(', ')}`);
+    const keys = s.keys.map((k) => `\`${k.name}\`${k.required ? ' (required)' : ''}`).join(', ');
+    return at(`**${s.kind}** step: ${s.description}\n\nKeys: ${keys}`);
   }
   if (owner === 'preset') {
     const p = CATALOG.presets.find((x) => x.name === w.word);

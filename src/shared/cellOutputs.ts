@@ -11,8 +11,8 @@ export function viewToOutput(v: ViewOutput, capKB = DEFAULT_OUTPUT_CAP_KB): Note
   const json = JSON.stringify(v.payload);
   const bytes = Buffer.byteLength(json ?? '', 'utf8');
   if (capKB > 0 && bytes > capKB * 1024) {
-    const note = `\n\n_(The chart was left out: its data is ${Math.ceil(
-      bytes / 1024)} KB, over the tinymem.outputSizeCapKB limit of ${capKB} KB; raise the setting to keep it.)_`;
+    const note = `\n\n_(The chart was left out: its data is ${Math.ceil(bytes / 1024)} KB, over the ` +
+      `tinymem.outputSizeCapKB limit of ${capKB} KB; raise the setting to keep it.)_`;
     return { items: [{ mime: 'text/markdown', data: v.markdown + note }],
       metadata: { droppedMime: v.mime, droppedBytes: bytes } };
   }

@@ -46,8 +46,7 @@ export function comparisonView(r: CompareResult, title = 'Method comparison'): V
   return {
     mime: VIEW_MIME.comparison,
     payload: { version: 1, title, utility: r.utility, rows },
-    markdown: `**${mdText(
-      title)}** (lower score is better: memorization change penalised by ${u} ${r.utility === 'accuracy' ? 'lost'
-      : 'gained'})\n\n${table}\n`,
+    markdown: `**${mdText(title)}** (lower score is better: memorization change penalised by ${u} ` +
+      `${r.utility === 'accuracy' ? 'lost' : 'gained'})\n\n${table}\n`,
   };
 }

@@ -65,8 +65,8 @@ function summary(d: HeatmapData): string {
   const mem = d.rows.filter((r) => r.memorized).length;
   const c = heatmapCellCounts(d.rows);
   return (
-    `${d.rows.length} of ${d.evaluatedRows} evaluated ${heatmapRowNoun(
-      d.mode)} shown (k = ${d.k}); ${mem} of them memorized exactly.\n\n` +
+    `${d.rows.length} of ${d.evaluatedRows} evaluated ${heatmapRowNoun(d.mode)} shown (k = ${d.k}); ` +
+    `${mem} of them memorized exactly.\n\n` +
     mdTable(HEATMAP_CATEGORIES.map((k) => heatmapCategoryLabels(d.mode)[k]),
       [HEATMAP_CATEGORIES.map((k) => String(c[k]))])
   );

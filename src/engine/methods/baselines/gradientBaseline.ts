@@ -200,8 +200,8 @@ export async function runBaseline(ctx: UnlearnContext, o: BaselineRun): Promise<
   const out: Params = new Map(ctx.params);
   for (const [n, a] of params) out.set(n, a);
   const notes = [
-    `${t} AdamW steps on all weights (lr ${lr}, betas ${BASELINE_ADAMW.betas.join(
-      '/')}, no weight decay); nothing pruned`,
+    `${t} AdamW steps on all weights (lr ${lr}, betas ${BASELINE_ADAMW.betas.join('/')}, no weight decay); ` +
+      'nothing pruned',
     stopped
       ? `stopped: a forget batch's LM loss reached ${stopped.loss.toFixed(3)} ≥ stop_loss ${stopLoss}`
       : `ran all ${epochs} epochs; last forget-batch LM loss ${last ? last.forgetLoss.toFixed(3)

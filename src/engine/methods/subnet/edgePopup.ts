@@ -322,8 +322,8 @@ export async function trainSubnet(ctx: UnlearnContext, t: SubnetTraining): Promi
   const masks = masksFromScores(scores, pruned);
   const params: Params = applyMasks(ctx.params, masks);
   const notes = [
-    `${mats.length} MLP matrices, ⌊${t.ratio}·numel⌋ = ${[...new Set(pruned.values())].join(
-      '/')} entries pruned per matrix`,
+    `${mats.length} MLP matrices, ⌊${t.ratio}·numel⌋ = ${[...new Set(pruned.values())].join('/')} entries ` +
+      'pruned per matrix',
     `${done} SGD steps on the scores (lr ${sgd.lr}, momentum ${sgd.momentum}, weight decay ${sgd.weightDecay})` +
       (lastLoss === undefined ? '' : `, final objective ${lastLoss.toFixed(4)}`),
   ];

@@ -75,16 +75,16 @@ export async function runTrainStep(s: TrainStep, ctx: CellContext): Promise<Cell
     provider = r.manifest.executionProvider || provider;
     const pg = r.manifest.progress;
     const curve = thinPoints(points);
-    const outputs: ViewOutput[] = [curvesView(curve, r.stopped ? `${title} (stopped at epoch ${pg.epochs.toFixed(2)})`
-      : title)];
+    const curveTitle = r.stopped ? `${title} (stopped at epoch ${pg.epochs.toFixed(2)})` : title;
+    const outputs: ViewOutput[] = [curvesView(curve, curveTitle)];
     if (r.evaluation) outputs.push(metricsView(r.evaluation, `Metrics of ${path.basename(r.dir)}`));
     const mem = r.evaluation?.memorization?.percentMemorized;
+    const memorized = mem !== undefined ? `; memorization ${fmtPct(mem)}` : '';
     const status = r.stopped
-      ? `Stopped after ${pg.steps} steps (${pg.epochs.toFixed(
-        2)} epochs); the partial checkpoint in \`${r.dir}\` is valid (marked incomplete). Ran on **${provider
-        || 'no provider'}**.`
-      : `Trained ${pg.epochs} epochs (${pg.steps} steps) in ${pg.seconds.toFixed(
-        1)} s on **${provider}**; checkpoint \`${r.dir}\`${mem !== undefined ? `; memorization ${fmtPct(mem)}` : ''}.`;
+      ? `Stopped after ${pg.steps} steps (${pg.epochs.toFixed(2)} epochs); the partial checkpoint in \`${r.dir}\` ` +
+        `is valid (marked incomplete). Ran on **${provider || 'no provider'}**.`
+      : `Trained ${pg.epochs} epochs (${pg.steps} steps) in ${pg.seconds.toFixed(1)} s on **${provider}**; ` +
+        `checkpoint \`${r.dir}\`${memorized}.`;
     outputs.push({ mime: 'text/markdown', payload: status, markdown: status });
     return { outputs, provider, stopped: r.stopped };
   } finally {
