@@ -55,8 +55,8 @@ function throwsNaming(fn: () => unknown, file: string, re: RegExp): void {
   });
 }
 
-/** Writes a checkpoint by hand (config.json + model.safetensors) from tensors, for variants saveCheckpoint never makes.
- * */
+/** Writes a checkpoint by hand (config.json + model.safetensors) from tensors, for variants saveCheckpoint never
+ * makes. */
 function handCheckpoint(configJson: unknown, tensors: Record<string, TensorInput>): string {
   const dir = freshDir();
   saveCheckpoint(dir, config, randomParams(config)); // creates the folder; both files are replaced below

@@ -1,6 +1,6 @@
 // Writes src/shared/catalog.json, what the editor lists and explains, from the engine's own tables: the presets with
 // every override key and value, the methods and regularizers with their hyper-parameters, the Hugging Face lengths.
-// `npm run build` runs writeCatalog() first; test/catalog.test.ts fails when the file no longer matches.
+// `npm run build` runs writeCatalog() first; test/extension.host.test.ts fails when the file no longer matches.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Catalog } from '../shared/catalog';

@@ -197,8 +197,8 @@ export function parseOverrideValue(raw: string): unknown {
 
 const show = showValue;
 
-/** Checks a value against the type of the setting's default (number, boolean, string, list); null defaults accept any.
- * */
+/** Checks a value against the type of the setting's default (number, boolean, string, list); null defaults accept
+ * any. */
 function sameKind(key: string, value: unknown, def: unknown): void {
   if (def === null || def === undefined) return;
   const kind = Array.isArray(def) ? 'list' : typeof def;
@@ -359,8 +359,8 @@ export function presetModelConfig(p: ResolvedPreset): Gpt2Config {
   return modelConfigOf(p.model, p.data);
 }
 
-/** The `tinymem` data source spec of a resolved preset; `tinymemDataset(spec)` rebuilds the same data for evaluation.
- * */
+/** The `tinymem` data source spec of a resolved preset; `tinymemDataset(spec)` rebuilds the same data for
+ * evaluation. */
 export function presetDataSpec(p: ResolvedPreset): TinyMemDataSpec {
   return p.data.dataset === 'math'
     ? { kind: 'tinymem', dataset: 'math', options: { ...p.data.options } }

@@ -2,7 +2,8 @@
 // preset overrides, method ids and hyper-parameters with the paper's defaults. The extension wraps these in
 // CompletionItem/Hover; tests call them directly. Cells are a few lines of YAML, so a line-based reading of the
 // context (which key the cursor is under) is enough and keeps working while the cell is half typed.
-import { CATALOG, findMethod, findRegularizer, STEP_KEY, STEP_KINDS, STEPS, stepSpec } from '../shared/catalog';
+import { CATALOG, findMethod, findRegularizer } from '../shared/catalog';
+import { STEP_KEY, STEP_KINDS, STEPS, stepSpec } from '../shared/stepSchema';
 import type { HyperParamSpec, MethodInfo } from '../shared/methodTypes';
 
 export type CompletionKind = 'step' | 'key' | 'preset' | 'method' | 'hyperParam' | 'override' | 'value';

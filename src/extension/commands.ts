@@ -91,8 +91,8 @@ const rel = (p: string) => {
   return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : p;
 };
 
-/** Opens examples/quickstart.tinymem as an untitled copy, so its runs go to the workspace, not the extension's folder.
- * */
+/** Opens examples/quickstart.tinymem as an untitled copy, so its runs go to the workspace, not the extension's
+ * folder. */
 async function openExample(ctx: vscode.ExtensionContext): Promise<void> {
   const file = ctx.asAbsolutePath(path.join('examples', 'quickstart.tinymem'));
   const nb = parseNotebook(fs.readFileSync(file), file);

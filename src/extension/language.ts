@@ -54,9 +54,9 @@ export function registerDiagnostics(ctx: vscode.ExtensionContext, engine: Engine
     // An answer for text that has changed since (or a process that went away) leaves the newer diagnostics alone.
     if (!issues || doc.isClosed || doc.version !== version) return;
     diags.set(doc.uri, issues.map((i) => {
-      const d = new vscode.Diagnostic(
-        new vscode.Range(i.line - 1, i.column - 1, i.endLine - 1, Math.max(i.endColumn - 1, i.column)), i.field
-          ? `${i.field}: ${i.message}` : i.message, vscode.DiagnosticSeverity.Error);
+      const range = new vscode.Range(i.line - 1, i.column - 1, i.endLine - 1, Math.max(i.endColumn - 1, i.column));
+      const d = new vscode.Diagnostic(range, i.field ? `${i.field}: ${i.message}` : i.message,
+        vscode.DiagnosticSeverity.Error);
       d.source = 'tinymem';
       return d;
     }));

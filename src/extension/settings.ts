@@ -9,8 +9,8 @@ let threadsNoted = false;
 
 export function engineSettings(): EngineSettings {
   const c = vscode.workspace.getConfiguration('tinymem');
-  const providers = c.get<string[]>('executionProviders', ['cpu']).filter((p) => typeof p === 'string'
-    && p.trim() !== '');
+  const providers = c.get<string[]>('executionProviders', ['cpu'])
+    .filter((p) => typeof p === 'string' && p.trim() !== '');
   const asked = c.get<number>('threads', 0);
   const want = Number.isInteger(asked) && asked >= 0 ? asked : 0;
   const cores = os.availableParallelism();
@@ -33,8 +33,8 @@ export function outputCapKB(): number {
   return Number.isFinite(v) && v >= 0 ? v : DEFAULT_OUTPUT_CAP_KB;
 }
 
-/** Where relative paths in a notebook's cells start: its folder; for an untitled notebook the first workspace folder.
- * */
+/** Where relative paths in a notebook's cells start: its folder; for an untitled notebook the first workspace
+ * folder. */
 export function baseDirOf(uri: vscode.Uri): string {
   if (uri.scheme === 'file') return vscode.Uri.joinPath(uri, '..').fsPath;
   return workspaceDir();

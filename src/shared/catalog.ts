@@ -1,10 +1,9 @@
-// What the editor lists and explains (completion, hover, the command palette's pickers): the steps and their keys,
-// the presets with their settings, the methods with their hyper-parameters. Plain data, so the extension host never
-// loads the engine; catalog.json is written from the engine's tables (src/engine/catalog.ts, run by `npm run build`).
+// What the editor lists and explains (completion, hover, the command palette's pickers) besides the step table
+// (stepSchema.ts): the presets with their settings, the methods with their hyper-parameters. Plain data, so the
+// extension host never loads the engine; catalog.json is written from the engine's tables (src/engine/catalog.ts, run
+// by `npm run build`).
 import type { MethodInfo } from './methodTypes';
 import data from './catalog.json';
-
-export * from './stepSchema';
 
 export interface PresetEntry {
   name: string;

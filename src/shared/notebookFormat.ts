@@ -3,7 +3,7 @@
 // `tinymem run`. Bad files fail with a UserError naming where (cell, field, line:column) and what to do, so an editor
 // shows the error instead of opening an empty notebook that a save would write over the user's file.
 import * as v from 'valibot';
-import { boundedArray, checked, issuePath, plainObject } from './schemaParts';
+import { boundedArray, checked, isObject, issuePath, plainObject } from './schemaParts';
 import { userError } from './userError';
 
 export const NOTEBOOK_FORMAT = 'tinymem-notebook';
@@ -78,7 +78,6 @@ function parseJson(text: string, file: string): unknown {
 
 const tooManyCells = (n: number) => `has ${n} cells, over the ${MAX_CELLS} limit`;
 const expected = (what: string) => (i: { input: unknown }) => `expected ${what}, got ${typeOf(i.input)}`;
-const isObject = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
 const metadata = v.optional(v.custom<Record<string, unknown>>(isObject, expected('an object')));
 const list = <T extends v.GenericSchema>(item: T) => boundedArray(item, Infinity, expected('a list'), () => '');
 

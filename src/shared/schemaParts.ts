@@ -5,10 +5,14 @@ import * as v from 'valibot';
 export type Issue = v.BaseIssue<unknown>;
 type Message = (i: Issue) => string;
 
+/** A plain object: not an array, not null. */
+export const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
+
 /** A plain object (not an array, not null); a missing key fails with its own schema's message for `undefined`. */
 export const plainObject = <E extends v.ObjectEntries>(entries: E, notObject: Message) =>
   v.pipe(
-    v.custom<Record<string, unknown>>((x) => typeof x === 'object' && x !== null && !Array.isArray(x), notObject),
+    v.custom<Record<string, unknown>>(isObject, notObject),
     v.object(entries, (i) => {
       const key = String(i.path?.at(-1)?.key);
       return v.safeParse(entries[key]!, undefined).issues?.[0].message ?? 'is missing';

@@ -305,8 +305,8 @@ async function runAllAndWait(page: Page, timeoutMs: number): Promise<void> {
     && !(await toolbarAction(page, 'Stop Execution').isVisible()), 1000);
 }
 
-/** Presses Run All and waits until cells run (the Stop Execution button), choosing TinyMem if the kernel picker opens.
- * */
+/** Presses Run All and waits until cells run (the Stop Execution button), choosing TinyMem if the kernel picker
+ * opens. */
 async function startRunAll(page: Page): Promise<void> {
   await toolbarAction(page, 'Run All').click();
   await until('the cells to start (the Stop Execution button)', 30_000, async () => {

@@ -68,8 +68,8 @@ export function assertRefused(r: CliResult, ...patterns: RegExp[]): void {
   assert.ok(!/\n\s+at /.test(r.stderr), `no stack trace:\n${r.stderr}`);
 }
 
-/** The tiny training preset of the CLI tests (seconds on one thread); `--set` is variadic, more key=value may follow.
- * */
+/** The tiny training preset of the CLI tests (seconds on one thread); `--set` is variadic, more key=value may
+ * follow. */
 export const TINY_TRAIN = ['--threads', '1', '--preset', 'cpu-math-noise', '--set', 'model.n_layer=1',
   'model.n_embd=16', 'model.n_head=2',
   'data.numMain=300', 'data.numExtra=40', 'data.numTest=20', 'data.numNoise=20', 'train.batchSize=32'];

@@ -14,7 +14,8 @@ import { type ModelConfig, type ModelFamily, type ModelType, FAMILIES, familyOf,
 import {
   type Gpt2CheckpointConfig, type Gpt2Config, gpt2, gpt2ParamShapes, makeCheckpointConfig, validateConfig,
 } from './gpt2';
-import { isObject, parseJson } from './configSchema';
+import { parseJson } from './configSchema';
+import { isObject } from '../../shared/schemaParts';
 import { warnNonFinite } from './loadWarnings';
 import {
   SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, type TensorInput, contentHash, elementCount, readSafetensorsDir,

@@ -24,9 +24,6 @@ export const refuse = (bad: (x: unknown) => boolean, message: string) => v.optio
 export const missing = (hint: (key: string) => string) => (i: v.BaseIssue<unknown>) =>
   i.path ? `is missing; ${hint(String(i.path[0]!.key))}` : 'must be a JSON object; fix config.json';
 
-export const isObject = (x: unknown): x is Record<string, unknown> =>
-  typeof x === 'object' && x !== null && !Array.isArray(x);
-
 /** Parses `raw` with `schema`; every issue becomes a problem at `file`, prefixed with the field it is about. */
 export function parseJson<S extends v.GenericSchema>(schema: S, raw: unknown, file: string): v.InferOutput<S> {
   const r = v.safeParse(schema, raw);

@@ -14,6 +14,7 @@ import { contentHash } from './safetensors';
 import { fsyncDir, writeChunksSync, writeFileAtomicSync } from '../../shared/atomicWrite';
 import { cleanStaleLeftovers, staleLeftovers, tempSibling } from '../../shared/saveLeftovers';
 import { asWriteError, writeError } from '../../shared/writeError';
+import { isObject } from '../../shared/schemaParts';
 
 /** The manifest version this tinymem writes; a manifest with a higher one is refused on load. */
 export const MANIFEST_VERSION = 1;
@@ -35,7 +36,6 @@ export interface FileRecord {
   mtimeMs: number;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const json = (v: unknown): Uint8Array[] => [Buffer.from(`${JSON.stringify(v, null, 2)}\n`, 'utf8')];
 
 /** The manifest with the records of the files it describes: `contentHashes` (sha256) and `fileStats` (size, mtime). */

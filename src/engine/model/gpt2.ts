@@ -13,7 +13,8 @@
 import * as v from 'valibot';
 import { F, type DType, type Graph, type Tensor } from '../graph/index';
 import { type Attend, type KVCache, cachedAttend, causalAttend, checkCapacity, prefillResult } from './attention';
-import { bool, int, isObject, missing, mlpTensorNames, num, parseJson, refuse, showFields } from './configSchema';
+import { isObject } from '../../shared/schemaParts';
+import { bool, int, missing, mlpTensorNames, num, parseJson, refuse, showFields } from './configSchema';
 import type { ModelFamily, ModelOptions } from './family';
 import { showValue } from '../../shared/showValue';
 import { userError } from '../../shared/userError';

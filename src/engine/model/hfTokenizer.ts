@@ -57,8 +57,8 @@ function withinBudget<T>(ms: number, f: () => T, onTimeout: () => Error): T {
   }
 }
 
-/** The tokenizer of model folder `dir`; tokenizer_config.json is optional. Special tokens are not added to encodings.
- * */
+/** The tokenizer of model folder `dir`; tokenizer_config.json is optional. Special tokens are not added to
+ * encodings. */
 export function loadTokenizer(dir: string): TextTokenizer {
   const file = join(dir, TOKENIZER_FILE);
   if (!existsSync(file)) throw new Error(`${file}: not found; this model folder has no tokenizer.json, so text ` +

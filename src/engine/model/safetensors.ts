@@ -14,6 +14,7 @@ import { UserError, userError } from '../../shared/userError';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomicSync } from '../../shared/atomicWrite';
 import { bf16ToFloat32Array, f16ToFloat32Array, float32ToBf16Array, float32ToF16Array } from './float16';
+import { isObject } from '../../shared/schemaParts';
 
 export type Dtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U8' | 'BOOL';
 
@@ -105,7 +106,6 @@ function headerLength(first8: Uint8Array, fileSize: number, file: string): numbe
   return Number(n);
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 function parseHeader(bytes: Uint8Array, file: string, fileSize: number): SafetensorsHeader {

@@ -23,8 +23,11 @@ export function tokenDisplay(tokenizer: 'math' | 'gpt2', id: number): string {
   } catch {
     return `#${id}`;
   }
-  return s.replace(/ /g, '␣').replace(/\n/g, '⏎').replace(/\t/g, '⇥') || `#${id}`;
+  return visibleWhitespace(s) || `#${id}`;
 }
+
+/** Spaces, newlines and tabs as visible marks (␣ ⏎ ⇥), for token text in hovers and tables. */
+export const visibleWhitespace = (s: string): string => s.replace(/ /g, '␣').replace(/\n/g, '⏎').replace(/\t/g, '⇥');
 
 /** `max` items spread evenly over `items` (all of them when there are few enough), order kept. */
 function spread<T>(items: readonly T[], max: number): T[] {

@@ -120,16 +120,16 @@ export function compareCsv(r: CompareResult): string {
     return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   const lines = r.rows.map((x) => [x.method, x.name, x.family, x.hyperParams, x.seconds, x.memBefore, x.memAfter,
-    x.memChangePct, x.utilityBefore, x.utilityAfter, x.utilityChangePct, x.score, x.selected, x.error].map(q).join(
-    ','));
+    x.memChangePct, x.utilityBefore, x.utilityAfter, x.utilityChangePct, x.score, x.selected, x.error]
+    .map(q).join(','));
   return [head.join(','), ...lines].join('\n') + '\n';
 }
 
 /** The files a comparison writes into its output folder. */
 export const COMPARE_FILES = ['compare.csv', 'compare.json'] as const;
 
-/** Checks and locks a comparison's output folder before any method runs: earlier compare files are kept unless `force`.
- * */
+/** Checks and locks a comparison's output folder before any method runs: earlier compare files are kept unless
+ * `force`. */
 export function claimCompareOut(out: string, o: Omit<ClaimOptions, 'files'>): ClaimedOutput {
   return claimOutputDir(out, { ...o, files: COMPARE_FILES });
 }

@@ -9,6 +9,7 @@ import { paramShapes } from '../model/architecture';
 import { saveModel } from '../model/checkpoint';
 import { safetensorsChunks } from '../model/safetensors';
 import type { EvalProgress } from '../metrics/evaluate';
+import { MEM_PROMPT_LENGTH } from '../metrics/memorization';
 import { getAnyMethod, getMethod, resolveHyperParams } from '../methods/registry';
 import '../methods/index';
 import type { FineTuneContext, MitigationMethod, Params, RegularizerMethod } from '../methods/types';
@@ -164,7 +165,7 @@ export async function mitigate(rt: Runtime, base: BaseModel, o: MitigateOptions)
   const res =
     method.family === 'fine-tune'
       ? await method.run({ ...common, config: c as FineTuneContext['config'], data: src as TinyMemDataset })
-      : await method.run({ ...common, forget, retain, promptLength: seqs?.promptLength ?? 50 });
+      : await method.run({ ...common, forget, retain, promptLength: seqs?.promptLength ?? MEM_PROMPT_LENGTH });
   const seconds = (performance.now() - t0) / 1000;
   const pruned = prunedTensors(res.masks, paramShapes(c));
   const heatmapFocus = base.before.memorization?.forgetSet;

@@ -11,14 +11,14 @@ import type { TokenMatrix } from '../data/tokenMatrix';
 import { type EvaluateOptions, evaluate } from '../metrics/evaluate';
 import type { SequenceSetData } from '../metrics/sequenceSetEval';
 import { dims } from '../model/architecture';
-import { MANIFEST_FILE, loadCheckpoint } from '../model/checkpoint';
-import { type HfModel, loadModelFolder } from '../model/checkpoint';
+import { type HfModel, MANIFEST_FILE, loadCheckpoint, loadModelFolder } from '../model/checkpoint';
 import { type TextTokenizer, loadTokenizer } from '../model/hfTokenizer';
 import { readTextLimited } from '../../shared/readLimited';
 import type { Runtime } from '../runtime/session';
 import { type TinyMemDataset, manifestDataset } from '../train/tinymemData';
 import type { RunManifest, SequenceSetsSpec } from '../../shared/runManifest';
 import { userError } from '../../shared/userError';
+import { isObject } from '../../shared/schemaParts';
 
 /** The paper's Pythia sets hold 1632 chunks each (spec §6); larger files are cut there by default. */
 export const DEFAULT_CHUNK_LIMIT = 1632;
@@ -49,8 +49,6 @@ export interface Subject {
   /** What it is measured on: its TinyMem data or the user's sets. */
   source: TinyMemDataset | SequenceSets;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export type SubjectSets = SequenceSetsSpec | 'tinymem' | null;
 

@@ -29,8 +29,8 @@ import type { Params, UnlearnContext, UnlearnResult } from '../types';
 
 export type BaselineObjective = 'ascent' | 'difference' | 'kl';
 
-/** AdamW with TinyMem's betas and eps (spec §2.2) and no weight decay (decay would shrink every weight, not unlearn).
- * */
+/** AdamW with TinyMem's betas and eps (spec §2.2) and no weight decay (decay would shrink every weight, not
+ * unlearn). */
 export const BASELINE_ADAMW = Object.freeze({ betas: [0.9, 0.98] as const, eps: 1e-8, weightDecay: 0 });
 /** Rows per forget batch and per retain batch. */
 export const BASELINE_BATCH = 64;

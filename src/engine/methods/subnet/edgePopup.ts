@@ -28,8 +28,8 @@ import { tokensOf, throwIfAborted } from '../shared/batches';
 import { applyMasks, pruneCount } from '../shared/pruning';
 import type { Params, UnlearnContext, UnlearnResult } from '../types';
 
-/** SGD settings of the Subnet methods (spec §4.C "fixed values"; torch.optim.SGD semantics, dampening 0, no Nesterov).
- * */
+/** SGD settings of the Subnet methods (spec §4.C "fixed values"; torch.optim.SGD semantics, dampening 0, no
+ * Nesterov). */
 export interface SgdOptions {
   lr: number;
   momentum: number;

@@ -4,6 +4,7 @@
 // `retain:`), `promptLength:` and `continuationLength:` (spec §6), or on the sets an edited folder records.
 import * as fs from 'node:fs';
 import { loadTokenizer } from '../../model/hfTokenizer';
+import { visibleWhitespace } from '../../report/heatmapView';
 import { prepareBase } from '../../runs/mitigateRun';
 import { type Subject, openSubject, subjectSets } from '../../runs/subject';
 import type { Runtime } from '../../runtime/session';
@@ -82,7 +83,7 @@ export function folderTokens(v: ViewOutput, s: Subject): ViewOutput {
     // A lone byte of a multi-byte character decodes to U+FFFD: its id says more. Other control bytes are escaped.
     if (s.includes('\uFFFD')) return `#${id}`;
     const hex = (ch: string) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
-    const shown = s.replace(/ /g, '␣').replace(/\n/g, '⏎').replace(/\t/g, '⇥').replace(/[\u0000-\u001f\u007f]/g, hex);
+    const shown = visibleWhitespace(s).replace(/[\u0000-\u001f\u007f]/g, hex);
     return shown.slice(0, 60) || `#${id}`;
   };
   type Tokens = { tokenText: [number, string][] };
