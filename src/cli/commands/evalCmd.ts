@@ -1,7 +1,7 @@
 // tinymem eval DIR [--json]: measures a TinyMem checkpoint on its own data (rebuilt from its manifest, spec §3), or a
 // Hugging Face folder (GPT-2 or GPT-NeoX, e.g. Pythia) on the sets the flags name or its tinymem.json records:
 // --sequences (MemPi JSON/JSONL), --text / --retain (text through the folder's tokenizer.json, or a .json token file).
-import { evaluateSubject, openSubject, type SequenceSetFiles, subjectSets } from '../../engine/runs/subject';
+import { evaluateSubject, openSubject, type SequenceSetFiles } from '../../engine/runs/subject';
 import { Runtime } from '../../engine/runtime/session';
 import type { EvalProgress } from '../../engine/metrics/evaluate';
 import { metricsTable } from '../format';
@@ -20,12 +20,7 @@ export const setFiles = ({ sequences, text, retain, promptLen, continuationLen }
   ({ sequences, text, retain, promptLength: promptLen, continuationLength: continuationLen });
 
 export async function evalCommand(dir: string, f: SetFlags & { json?: boolean; threads?: number; all?: boolean }) {
-  const sets = subjectSets(dir, setFiles(f));
-  if (sets === null) {
-    throw new Error(`${dir} is a Hugging Face model folder without TinyMem data: pass --sequences FILE ` +
-      '(memorized-sequence set, JSON/JSONL) and/or --text FILE (text for perplexity)');
-  }
-  const s = openSubject(dir, sets);
+  const s = openSubject(dir, setFiles(f));
   const m = s.model;
   const rt = new Runtime({ threads: f.threads ?? 2 });
   try {

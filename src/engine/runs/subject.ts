@@ -127,8 +127,8 @@ function readSets(model: HfModel, files: SequenceSetsSpec): SequenceSets {
 export function openSubject(dir: string, sets: SequenceSetFiles | SubjectSets = subjectSets(dir)): Subject {
   const spec = sets === null || sets === 'tinymem' || 'kind' in sets ? sets : subjectSets(dir, sets);
   if (spec === null) {
-    throw userError(dir, 'is a model folder without TinyMem data: name a memorized-sequence set (--sequences FILE) ' +
-      'and/or text (--text FILE) to measure it on');
+    throw userError(dir, 'is a Hugging Face model folder without TinyMem data: pass --sequences FILE ' +
+      '(memorized-sequence set, JSON/JSONL) and/or --text FILE (text for perplexity)');
   }
   const model = loadModel(dir, spec === 'tinymem');
   const manifest = (model.manifest ?? {}) as Partial<RunManifest>;
