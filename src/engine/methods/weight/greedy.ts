@@ -173,7 +173,8 @@ registerMethod({
   novel: false,
   usesRetain: true,
   hyperParams: [
-    ratioParam(1e-4, WEIGHT_RATIO_GRID, 'Fraction of all parameters to zero: ⌈ratio·#params⌉ iterations, one scalar ' +
+    ratioParam(1e-4, WEIGHT_RATIO_GRID, 'Our default 1e-4 (tuned on the test fixture). Fraction of all parameters ' +
+      'to zero: ⌈ratio·#params⌉ iterations, one scalar ' +
       'each.'),
     batchSizeParam(64, 'Forget and retain sequences per iteration (the reference hard-codes 64).'),
   ],
