@@ -5,7 +5,8 @@
 // ⌊ratio·numel⌋ entries with the largest saliency (the weights the memorized data needs most) are zeroed.
 //
 // Default ratio 0.01, from the paper's grid {1e-5, 1e-4, 1e-3, 0.01, 0.05}: on the test fixture it lowers
-// memorization from 48 % to 28 % (token accuracy 98.0 → 97.3 %); 0.05 reaches 0 % but costs accuracy (→ 88 %).
+// memorization from 56 % to 8 % (seed 1: 38.9 → 16.7 %) for 1.4 points of accuracy, where as many random entries
+// per tensor leave 52–64 % (33–50 %).
 // numGrads 512, blockSize 50 and damping 1e-7 are the values the reference fixes; batchSize 512 is its batch size.
 //
 // Decisions:
