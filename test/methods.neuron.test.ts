@@ -15,7 +15,7 @@ import { F, Graph, type Tensor, compileGraph, gradients } from '../src/engine/gr
 import { type Gpt2Config, declareGpt2Params, gpt2ParamShapes, gpt2Forward, initGpt2Params,
   mlpWidth } from '../src/engine/model/gpt2';
 import { measureMemorization, sequenceLosses } from '../src/engine/metrics/index';
-import { ablateNeurons } from '../src/engine/methods/neuron/ablation';
+import { type NeuronAblation, ablateNeurons } from '../src/engine/methods/neuron/ablation';
 import { activationScores } from '../src/engine/methods/neuron/activations';
 import { HC_BETA, HC_LEFT, HC_RIGHT, hardConcreteSpec } from '../src/engine/methods/neuron/hardConcrete';
 import '../src/engine/methods/neuron/index';
@@ -27,7 +27,9 @@ import { getMethod, listMethods, resolveHyperParams } from '../src/engine/method
 import type { Params, UnlearnContext } from '../src/engine/methods/types';
 import type { HyperValue } from '../src/shared/methodTypes';
 import { Runtime } from '../src/engine/runtime/session';
-import { type MemorizingModel, accuracyOn, memorizingModel } from './helpers/memorizingModel';
+import { type MemorizingModel, accuracyOn, memorizationOn, memorizingModel,
+  methodContext } from './helpers/memorizingModel';
+import { mean, randomMemorization, randomNeurons } from './helpers/randomChoice';
 
 const IDS = ['zero-out', 'activations', 'integrated-gradients', 'slimming', 'hard-concrete'];
 const rt = new Runtime({ threads: 2 });
@@ -263,17 +265,52 @@ test('Slimming and Hard Concrete: micro-batches give the same steps as whole bat
     assert.ok(whole.thetas.every((t, l) => t.some((x, i) => Math.abs(x - init[l]![i]!) > 0.05)),
       `${spec.id}: the values moved`);
   }
-  // Slimming checks in epochs 100, 200, …: L1 starts at 1 < stop_loss 2, so it stops at the first check, epoch 100.
+  // Slimming checks in epochs 100, 200, …: L1 stays ≤ 1 < stop_loss 2, so the check skips epoch 100's one batch and
+  // training goes on with epoch 101 (the reference's `break` leaves only that epoch's batch loop).
   const slim = await trainNeuronMasks(ctxOf(TINY, p, forget, 4, hp({ epochs: 150, stop_loss: 2, batch_size: 64 })),
     slimmingSpec);
-  assert.deepEqual([slim.stoppedInEpoch, slim.steps], [100, 99]);
+  assert.deepEqual([slim.skippedEpochs, slim.steps], [[100], 149]);
   // Hard Concrete checks in epochs 10, 20, …: its expected L0 starts near σ(1.6) ≈ 0.83 < 1.
-  const hc = await trainNeuronMasks(ctxOf(TINY, p, forget, 4, hp({ epochs: 15, stop_loss: 1, batch_size: 64 })),
+  const hc = await trainNeuronMasks(ctxOf(TINY, p, forget, 4, hp({ epochs: 25, stop_loss: 1, batch_size: 64 })),
     hardConcreteSpec);
-  assert.deepEqual([hc.stoppedInEpoch, hc.steps], [10, 9]);
-  const noStop = await trainNeuronMasks(ctxOf(TINY, p, forget, 4, hp({ epochs: 15, stop_loss: 0, batch_size: 64 })),
+  assert.deepEqual([hc.skippedEpochs, hc.steps], [[10, 20], 23]);
+  // Two batches per epoch (2 rows + 1 row): a check that fails before the first batch can fire before the second.
+  const noStop = await trainNeuronMasks(ctxOf(TINY, p, forget, 4, hp({ epochs: 15, stop_loss: 0, batch_size: 2 })),
     hardConcreteSpec);
-  assert.deepEqual([noStop.stoppedInEpoch, noStop.steps], [null, 15]);
+  assert.deepEqual([noStop.skippedEpochs, noStop.steps], [[], 30]);
+});
+
+test('Slimming and Hard Concrete: gradients accumulate over an epoch\u2019s batches (zero_grad once per epoch), ' +
+  'checked against Adam by hand', async () => {
+  // With every c_proj weight and bias zero the MLP adds nothing, so the LM loss does not depend on the coefficients
+  // and the only gradient is the L1 term's, λ·sign(c)/N for every coefficient. Batch k of an epoch (1-based) then
+  // steps with k·λ/N while the coefficients stay positive: 3 batches per epoch, 2 epochs.
+  const p = tinyParams(3);
+  for (const [n, a] of p) if (n.includes('mlp.c_proj')) a.fill(0);
+  const forget = randomRows(5, 8, 8);
+  const lambda = 2;
+  const lr = 0.1;
+  const r = await trainNeuronMasks(ctxOf(TINY, p, forget, 4,
+    { epochs: 2, lr, lambda_l1: lambda, stop_loss: 0, batch_size: 2 }), slimmingSpec);
+  assert.equal(r.steps, 6);
+  const N = TINY.n_layer * 12;
+  let c = 1;
+  let m = 0;
+  let v = 0;
+  let step = 0;
+  for (let epoch = 0; epoch < 2; epoch++) {
+    for (let k = 1; k <= 3; k++) {
+      const g = (k * lambda) / N;
+      step++;
+      m = 0.9 * m + 0.1 * g;
+      v = 0.999 * v + 0.001 * g * g;
+      c -= (lr * (m / (1 - 0.9 ** step))) / (Math.sqrt(v / (1 - 0.999 ** step)) + 1e-8);
+    }
+  }
+  // One fresh gradient per step would give 1 − 6·lr exactly (Adam's step on a constant gradient is lr); the
+  // accumulated gradients grow within each epoch, so the steps differ.
+  assert.ok(Math.abs(c - (1 - 6 * lr)) > 0.02, `the hand computation should tell the two apart: ${c}`);
+  for (const t of r.thetas) t.forEach((x, i) => assert.ok(Math.abs(x - c) < 1e-5, `coefficient ${i}: ${x} vs ${c}`));
 });
 
 // ---- the shared ablation
@@ -360,17 +397,14 @@ test('the registry lists the five neuron methods with the paper grids', () => {
     assert.equal(m.usesRetain, false);
     assert.equal(m.novel, false);
     assert.equal(m.edits, 'MLP c_fc weight columns and biases of the ablated neurons');
-    const ratio = m.hyperParams.find((h) => h.name === 'ratio')!;
-    assert.deepEqual(ratio.grid, [0.001, 0.01, 0.05]);
-    assert.ok((ratio.grid as HyperValue[]).includes(ratio.default), `${m.id}: default ratio from the grid`);
     resolveHyperParams(m, {}); // defaults validate
   }
+  // The grids and the paper's values are checked against spec §4 in methods.finetune.test.ts.
   const ig = getMethod('integrated-gradients').hyperParams.find((h) => h.name === 'ig_steps')!;
-  assert.deepEqual([ig.default, ig.grid], [20, [1, 10, 20]]);
+  assert.deepEqual([ig.default, ig.paper, ig.grid], [20, 20, undefined]);
   for (const id of ['slimming', 'hard-concrete']) {
     const hp = resolveHyperParams(getMethod(id), {});
     assert.deepEqual([hp.lr, hp.lambda_l1, hp.stop_loss], [0.1, 1000, 0.1], id);
-    assert.ok([1, 10, 20].includes(hp.epochs as number), id);
   }
 });
 
@@ -382,6 +416,14 @@ let fixture: Promise<MemorizingModel> | undefined;
 // defaults it goes 56 % → 48 % on the seed-0 fixture but 38.9 % → 50 % on seed 1 (and 38.9 % → 22.2 % with method
 // seed 1). Its memorization figure is printed, not asserted; its structure and accuracy are.
 const LOWERS_MEMORIZATION = (id: string) => id !== 'hard-concrete';
+/**
+ * Hard Concrete's setting for the comparison with random neurons (the last tests): λ = 100 instead of the paper's
+ * 1000. With λ = 1000 the expected-L0 term swamps this small model's LM loss and the ranking is close to chance:
+ * 48 / 52 / 60 % left over method seeds 0 / 1 / 2 on the seed-0 fixture (56 % memorized) against 48–64 % (mean 57 %)
+ * for random neurons, 50 % on the seed-1 fixture (38.9 %) against a random mean of 35 %. With λ = 100: 8 / 16 / 32 %
+ * on seed 0 and 0 % on seed 1.
+ */
+const HC_VS_RANDOM: Record<string, HyperValue> = { lambda_l1: 100 };
 
 for (const id of IDS) {
   const claim = LOWERS_MEMORIZATION(id) ? 'lowers memorization' : 'memorization printed, not asserted';
@@ -441,5 +483,28 @@ for (const id of IDS) {
     // Ablating a few neurons must not wreck the model (zeroing every MLP matrix costs the seed-0 fixture 33 points).
     assert.ok(acc >= fx.accuracy - 10, `${id}: accuracy ${fx.accuracy.toFixed(2)}% → ${acc.toFixed(2)}%: more than ` +
       `10 points lost`);
+  });
+}
+
+// Slimming and Hard Concrete choose better than chance: the same number of random neurons per layer (RANDOM_DRAWS
+// draws) leaves on average at least RANDOM_MARGIN points more memorized, and the method beats all but one draw.
+const RANDOM_DRAWS = 6;
+const RANDOM_MARGIN = 10;
+const AGAINST_RANDOM: [string, Record<string, HyperValue>][] = [['slimming', {}], ['hard-concrete', HC_VS_RANDOM]];
+for (const [id, hp] of AGAINST_RANDOM) {
+  test(`${id} ${JSON.stringify(hp)}: its neurons remove more memorization than as many random neurons per layer ` +
+    `(${RANDOM_DRAWS} draws)`, async () => {
+    const fx = await (fixture ??= memorizingModel(rt));
+    const out = await getMethod(id).run(methodContext(rt, fx, id, hp)) as NeuronAblation;
+    const after = await memorizationOn(rt, fx, out.params);
+    const counts = out.neurons.map((n) => n.length);
+    const rnd = await randomMemorization(rt, fx, RANDOM_DRAWS, 1,
+      (rng) => randomNeurons(fx, counts, mlpWidth(fx.config), rng));
+    console.log(`fixture seed ${fx.seed}: ${id} ${JSON.stringify(hp)}: memorization ${fx.memorized.toFixed(1)} % → ` +
+      `${after.toFixed(1)} % vs ${rnd.map((x) => x.toFixed(1)).join(', ')} % with random neurons (mean ` +
+      `${mean(rnd).toFixed(1)} %)`);
+    assert.ok(after <= mean(rnd) - RANDOM_MARGIN, `${id}: ${after}% is not ${RANDOM_MARGIN} points below the random ` +
+      `choices' mean ${mean(rnd)}%`);
+    assert.ok(rnd.filter((r) => after < r).length >= RANDOM_DRAWS - 1, `${id}: ${after}% vs random ${rnd.join(', ')}%`);
   });
 }

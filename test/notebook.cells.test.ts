@@ -83,7 +83,7 @@ test('methods and hyper-parameters are checked against the registry', () => {
   one('step: compare\nmethods: greedy\n', 'methods', 2, /list of method ids/);
   const ratio = balanced.hyperParams.find((h) => h.name === 'ratio')!;
   const r = one('step: mitigate\nmethod: balanced-subnet\nhp:\n  ratio: 5\n', 'hp.ratio', 4,
-    new RegExp(`out of range \\[${ratio.min}, ${ratio.max}\\] \\(paper default ${ratio.default}\\)`));
+    new RegExp(`out of range \\[${ratio.min}, ${ratio.max}\\] \\(default ${ratio.default}\\)`));
   assert.equal(r.column, 10, 'points at the value');
   one('step: mitigate\nmethod: balanced-subnet\nhp: { nope: 1 }\n', 'hp.nope', 3,
     /unknown hyper-parameter "nope"; it has ratio/);

@@ -58,7 +58,7 @@ export function program(): Command {
     .option('--set <key=value...>', 'override preset values, e.g. model.n_layer=2 train.epochs=10 data.numNoise=200')
     .option('--regularizer <id>', 'train with a regularizer from `tinymem methods` (spectral-norm, loss-truncation, ' +
       'example-tied-dropout)')
-    .option('--reg-set <hp=value...>', 'the regularizer\'s hyper-parameters, e.g. lam=0.1 (defaults: the paper\'s)')
+    .option('--reg-set <hp=value...>', 'the regularizer\'s hyper-parameters, e.g. lam=0.1 (defaults: tinymem methods)')
     .requiredOption('--out <dir>', 'checkpoint folder to create')
     .option('--force', 'replace an earlier TinyMem checkpoint in --out')
     .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
@@ -88,19 +88,22 @@ export function program(): Command {
       process.exitCode = await scoreCommand(dir, f);
     });
   p.command('methods')
-    .description('list the mitigation methods with their hyper-parameters and the paper\'s defaults')
+    .description('list the mitigation methods with their hyper-parameters, our defaults and the paper\'s values')
     .action(() => {
       for (const m of listMethods()) {
         console.log(`${m.id} — ${m.name} (${m.family}${m.novel ? ', new in the paper' : ''}): ${m.description}`);
-        for (const h of m.hyperParams) console.log(
-          `    ${h.name} = ${h.default}  ${h.description}${h.grid ? ` (paper's sweep: ${h.grid.join(', ')})` : ''}`);
+        for (const h of m.hyperParams) {
+          const paper = [h.paper !== undefined ? `paper: ${h.paper}` : '',
+            h.grid ? `paper's sweep: ${h.grid.join(', ')}` : ''].filter(Boolean).join('; ');
+          console.log(`    ${h.name} = ${h.default}  ${h.description}${paper ? ` (${paper})` : ''}`);
+        }
       }
     });
   hfDataOptions(p.command('mitigate <dir>'))
     .description('unlearn the memorized sequences of a TinyMem checkpoint (or a Hugging Face folder with ' +
       '--sequences) with one method; writes the edited checkpoint')
     .requiredOption('--method <name>', 'a method from `tinymem methods`')
-    .option('--set <hp=value...>', 'hyper-parameters, e.g. ratio=0.05 epochs=10 (defaults: the paper\'s)')
+    .option('--set <hp=value...>', 'hyper-parameters, e.g. ratio=0.05 epochs=10 (defaults: `tinymem methods`)')
     .requiredOption('--out <dir>', 'folder for the edited checkpoint')
     .option('--force', 'replace an earlier TinyMem checkpoint in --out')
     .option('--seed <n>', 'seed of the method\'s randomness', (v) => Number(v), 0)

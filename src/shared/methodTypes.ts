@@ -14,14 +14,26 @@ export type HyperValue = number | boolean | string;
 export interface HyperParamSpec {
   name: string;
   type: 'number' | 'integer' | 'boolean' | 'choice';
-  /** The paper's default. */
+  /**
+   * Our default. Where the paper used one value it is `paper`; where it differs, the description says why (e.g.
+   * "our default (tuned on …)").
+   */
   default: HyperValue;
+  /**
+   * The paper's value where the reference used one (its default or a fixed value; spec §4). Absent where the paper
+   * swept the parameter (see `grid`) and for methods that are not in the paper (the gradient-ascent baselines).
+   */
+  paper?: HyperValue;
   /** Inclusive bounds for numbers. */
   min?: number;
   max?: number;
   /** Allowed values of a choice. */
   choices?: string[];
-  /** The values the paper swept (spec §4.C), used by `tinymem compare --grid`. */
+  /**
+   * The values the paper swept (spec §4), used by `tinymem compare --grid` and sweeps with `grid: paper`. Absent for
+   * a parameter the paper held fixed. For the baselines (not in the paper), our own sweep, which their descriptions
+   * say.
+   */
   grid?: HyperValue[];
   /** One line shown next to the field. */
   description: string;
@@ -75,7 +87,7 @@ function checkValue(spec: HyperParamSpec, v: HyperValue): HyperValue {
         throw bad(`expected ${spec.type === 'integer' ? 'an integer' : 'a number'}, got ${showValue(v)}`);
       }
       if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max)) {
-        throw bad(`${v} is out of range [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}] (paper default ${spec.default})`);
+        throw bad(`${v} is out of range [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}] (default ${spec.default})`);
       }
       return v;
     }

@@ -57,6 +57,12 @@ export function mitigationSets(dir: string, given?: SequenceSetFiles): SequenceS
 export interface PrepareOptions {
   /** The user's sets (see mitigationSets), or a subject already opened. */
   sets?: SequenceSetFiles | Subject;
+  /**
+   * At most this many clean rows in the retain set, a seeded subset (`seed`) in training order. Default: none, all
+   * clean training rows (the main set's and the extra sets'), as the paper's retain set (spec §4.C step 3). Greedy's
+   * cost does not depend on it (one batch per iteration); BalancedSubnet's epochs pass over forget ∪ retain, so a
+   * cap shortens them, at the price of an objective that is no longer the paper's.
+   */
   retainLimit?: number;
   seed?: number;
   /** The subject's measurement, when the caller has it already. */
@@ -83,15 +89,19 @@ export async function prepareBase(rt: Runtime, dir: string, o: PrepareOptions = 
     throw none(`memorized none of its ${mem.pooled.rows} ${artifacts ? 'noised' : 'poisoned test'} sequences`);
   }
   const forget = gatherRows(artifacts ? src.artifacts.tokens : src.backdoor!.poisonedTest, mem.forgetSet);
-  // Retain set: the clean training rows, without the planted sequences (the reference also included the noised
-  // sequences themselves, spec §7.5, which asks the method to keep what it should forget). The planted rows come
-  // first in the training matrix. A seeded subset bounds the cost.
+  // Retain set: every clean training row, the main set's and the extra sets' (spec §4.C step 3), without the planted
+  // sequences: the reference also included the noised sequences themselves (spec §7.5), which asks the method to
+  // keep what it should forget. The planted rows come first in the training matrix. `retainLimit` (none by default)
+  // takes a seeded subset.
   const first = src.artifacts.tokens.rows;
   const clean = Array.from({ length: src.train.tokens.rows - first }, (_, i) => first + i);
-  const limit = o.retainLimit ?? 2000;
-  const sample = () =>
-    Array.from(new Rng(o.seed ?? 0).sample(clean.length, limit), (i) => clean[i]!).sort((a, b) => a - b);
-  return { ...s, before, forget, retain: gatherRows(src.train.tokens, clean.length > limit ? sample() : clean) };
+  const limit = o.retainLimit;
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw new RangeError(
+    `retainLimit: expected a non-negative integer (rows), got ${limit}`);
+  const sample = (n: number) =>
+    Array.from(new Rng(o.seed ?? 0).sample(clean.length, n), (i) => clean[i]!).sort((a, b) => a - b);
+  const rows = limit !== undefined && clean.length > limit ? sample(limit) : clean;
+  return { ...s, before, forget, retain: gatherRows(src.train.tokens, rows) };
 }
 
 export interface MitigateOptions {

@@ -16,7 +16,8 @@ registerMethod({
   hyperParams: [
     ...COMMON_PARAMS,
     { name: 'kl_weight', type: 'number', default: 1, min: 0, max: 100, grid: [0.5, 1, 2],
-      description: 'β in −L_forget + β·KL(original ∥ edited) on retain batches.' },
+      description: 'β in −L_forget + β·KL(original ∥ edited) on retain batches. Not in the paper: our default and ' +
+        'sweep.' },
   ],
   run: (ctx) =>
     runBaseline(ctx, { id: 'gradient-ascent-kl', objective: 'kl', beta: ctx.hp.kl_weight as number, stage: 'gradient ' +

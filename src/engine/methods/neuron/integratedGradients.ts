@@ -162,8 +162,9 @@ registerMethod({
       default: IG_STEPS_DEFAULT,
       min: 1,
       max: 1000,
-      grid: [1, 10, 20],
-      description: 'Points α of the path integral, linspace(0, 1, steps) (the reference always used 20)',
+      paper: 20,
+      description: 'Points α of the path integral, linspace(0, 1, steps). Not a sweep: the reference\u2019s sweep ' +
+        'listed {1, 10, 20}, but its IG hard-codes 20 steps, so every paper run used 20',
     },
   ],
   async run(ctx) {

@@ -80,8 +80,9 @@ registerMethod({
   novel: false,
   hyperParams: [
     { name: 'p_mem', type: 'number', default: 0.1, min: 0, max: 1, grid: [0.01, 0.05, 0.1],
-      description: 'Probability that a memorization channel is kept for an example (fixed per example).' },
-    { name: 'p_gen', type: 'number', default: 0.2, min: 0.001, max: 1, grid: [0.2],
+      description: 'Probability that a memorization channel is kept for an example (fixed per example); our default ' +
+      '0.1 is the reference CLI\u2019s.' },
+    { name: 'p_gen', type: 'number', default: 0.2, min: 0.001, max: 1, paper: 0.2,
       description: 'Fraction of channels that are generalization channels, kept for every example (reference: fixed ' +
       '0.2).' },
   ],

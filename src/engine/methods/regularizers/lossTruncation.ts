@@ -117,8 +117,8 @@ registerMethod({
       min: 0,
       max: 0.99,
       grid: [0.01, 0.05, 0.1],
-      description: 'Fraction of sequences dropped: those at or above the (1 − dropc) percentile of recent losses ' +
-        '(reference default 0.4; the paper swept 0.01–0.1).',
+      description: 'Fraction of sequences dropped: those at or above the (1 − dropc) percentile of recent losses. ' +
+        'Our default 0.4 is the reference CLI\u2019s default, outside the paper\u2019s sweep {0.01, 0.05, 0.1}.',
     },
   ],
   create,

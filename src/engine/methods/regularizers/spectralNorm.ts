@@ -125,6 +125,7 @@ registerMethod({
   edits: 'Training from scratch (all weights)',
   novel: false,
   hyperParams: [{ name: 'lam', type: 'number', default: 0.01, min: 0, max: 100, grid: [0.001, 0.01, 0.1],
-    description: 'λ: weight of the summed spectral norms in the loss (the term is λ/2·Σσ).' }],
+    description: 'λ: weight of the summed spectral norms in the loss (the term is λ/2·Σσ); our default 0.01 is the ' +
+      'reference CLI\u2019s.' }],
   create,
 });

@@ -9,8 +9,7 @@ export function ratioParam(defaultValue: number, grid: number[], description: st
 /** The ratio grid of the weight-level methods (spec §4.C). */
 export const WEIGHT_RATIO_GRID = [1e-5, 1e-4, 1e-3, 0.01, 0.05];
 
-/** Sequences per batch (the weight methods' `batchSize`): the paper's fixed value is also its only sweep value. */
-export function batchSizeParam(defaultValue: number, description: string): HyperParamSpec {
-  return { name: 'batchSize', type: 'integer', default: defaultValue, min: 1, max: 65536, grid: [defaultValue],
-    description };
+/** Sequences per batch (the weight methods' `batchSize`): a value the paper held fixed (`paper`), not swept. */
+export function batchSizeParam(defaultValue: number, description: string, paper = defaultValue): HyperParamSpec {
+  return { name: 'batchSize', type: 'integer', default: defaultValue, min: 1, max: 65536, paper, description };
 }

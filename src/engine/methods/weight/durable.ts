@@ -63,8 +63,11 @@ registerMethod({
   novel: true,
   usesRetain: false,
   hyperParams: [
-    ratioParam(0.05, WEIGHT_RATIO_GRID, 'Fraction of each MLP tensor to zero: ⌊ratio·numel⌋ entries per tensor.'),
-    batchSizeParam(64, 'Forget sequences per gradient batch; the batches\' mean-loss gradients are summed.'),
+    ratioParam(0.05, WEIGHT_RATIO_GRID, 'Fraction of each MLP tensor to zero: ⌊ratio·numel⌋ entries per tensor; ' +
+      'our default 0.05 (tuned on the test fixture).'),
+    batchSizeParam(64, 'Forget sequences per gradient batch; the batches\' mean-loss gradients are summed. Our ' +
+      'default 64 is the reference method\u2019s own; its TinyMem sweep passed 512 (only the last, partial ' +
+      'batch\u2019s weight differs).', 512),
   ],
   run,
 });
