@@ -1,6 +1,6 @@
 // The notebook renderer "tinymem-views": draws every TinyMem view payload (heatmaps, curves, comparison, masks,
-// metrics) with vega-lite inside the output webview. Payloads are untrusted (a .tinymem file is just JSON), so each
-// is validated first and a bad one shows a short error text instead of a chart; nothing is ever inserted as HTML.
+// metrics, sweeps) with vega-lite inside the output webview. Payloads are untrusted (a .tinymem file is just JSON), so
+// each is validated first and a bad one shows a short error text instead of a chart; nothing is ever inserted as HTML.
 // vega loads lazily on the first chart; every vega View is finalized when its output is re-rendered or disposed,
 // and all charts are redrawn in the new colours when the VS Code theme changes.
 import type { ActivationFunction, OutputItem, RendererApi } from 'vscode-notebook-renderer';
@@ -28,6 +28,7 @@ const EXPORT_NAMES: Record<string, string> = {
   [VIEW_MIME.comparison]: 'tinymem-method-comparison',
   [VIEW_MIME.masks]: 'tinymem-pruned-weights',
   [VIEW_MIME.metrics]: 'tinymem-metrics',
+  [VIEW_MIME.sweep]: 'tinymem-sweep',
 };
 
 let vegaModule: Promise<typeof import('./vegaRuntime')> | undefined;
