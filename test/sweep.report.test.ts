@@ -6,6 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
+import type { CellProgress } from '../src/engine/notebook/context';
+import { parseStep, stepOrThrow } from '../src/engine/notebook/parseStep';
+import { runSweepStep } from '../src/engine/notebook/steps/sweep';
 import { renderViewSvg } from '../src/engine/report/svg';
 import { sweepReport, writeSweepReport } from '../src/engine/sweep/report';
 import type { ExitRecord, TrainCurves } from '../src/shared/sweepTypes';
@@ -104,5 +107,54 @@ describe('sweep report', () => {
     const svg = await renderViewSvg(o.mime, o.payload);
     assert.match(svg, /No run has finished yet\./);
     assert.match(svg, /No training curves\./);
+  });
+});
+
+describe('sweep notebook step', () => {
+  it('parses `sweep: spec.yaml` alone as the step, and `step: sweep` with its keys', () => {
+    assert.deepEqual(stepOrThrow('sweep: examples/paper/cpu.yaml\n'),
+      { step: 'sweep', sweep: 'examples/paper/cpu.yaml' });
+    assert.deepEqual(stepOrThrow('step: sweep\nsweep: a.yaml\nout: sweeps/a\n'),
+      { step: 'sweep', sweep: 'a.yaml', out: 'sweeps/a' });
+    const bad = parseStep('sweep: a.yaml\nmethods: [greedy]\n').issues;
+    assert.deepEqual(bad.map((i) => [i.field, i.line]), [['methods', 2]]);
+    assert.match(parseStep('step: sweep\n').issues[0]!.message, /needs `sweep:`/);
+  });
+
+  it('runs the spec with the local backend into sweeps/<name>, shows progress, then the view', async () => {
+    const base = path.join(tmp, 'notebook');
+    fs.mkdirSync(base, { recursive: true });
+    fs.writeFileSync(path.join(base, 'tiny.yaml'), 'name: tiny\nmodels: [{ preset: cpu-math-noise }]\nseeds: [0]\n' +
+      'methods: [greedy]\n');
+    const seen: CellProgress[] = [];
+    const calls: { spec: string; out?: string; backend?: string }[] = [];
+    // A stand-in for the coordinator's runSweep: writes the synthetic folder and reports progress (the throttle lets
+    // the first update through at once and the last one at the end).
+    const run: Parameters<typeof runSweepStep>[2] = async (spec, o = {}) => {
+      calls.push({ spec, out: o.out, backend: o.backend });
+      writeFolder(o.out!);
+      o.onProgress?.({ done: 0, failed: 0, total: 12, running: [] });
+      o.onProgress?.({ done: 2, failed: 1, total: 12, running: ['cpu-math-noise seed 0 · greedy', 'other'] });
+      return { dir: o.out!, submitted: 12, rows: ROWS, curves: [CURVES] };
+    };
+    const ctx = { baseDir: base, state: {}, runtime: {}, seed: 0, signal: new AbortController().signal,
+      onProgress: (p: CellProgress) => seen.push(p) };
+    const r = await runSweepStep({ step: 'sweep', sweep: 'tiny.yaml' }, ctx, run);
+    assert.deepEqual(calls, [{ spec: path.join(base, 'tiny.yaml'), out: path.join(base, 'sweeps', 'tiny'),
+      backend: 'local' }]);
+    assert.deepEqual(seen.map((p) => [p.message, p.fraction]), [['0/12 jobs done', 0],
+      ['2/12 jobs done, 1 failed · running cpu-math-noise seed 0 · greedy (+1)', 0.25]]);
+    const o = r.outputs[0]!;
+    assert.equal(o.mime, VIEW_MIME.sweep);
+    const p = validateViewPayload(VIEW_MIME.sweep, o.payload);
+    assert.equal(p.title, 'Sweep tiny');
+    assert.deepEqual(p.summary.map((x) => [x.method, x.cells, x.mem.toFixed(4), x.utilityAfter.toFixed(4)]),
+      [['balanced-subnet', 3, '2.3333', '85.3333'], ['greedy', 2, '10.0000', '81.6500']]);
+    assert.match(r.outputs[1]!.markdown, /2 of 12 jobs done, 1 failed, in .*sweeps\/tiny; re-run the failed ones/);
+    assert.equal(r.provider, 'cpu');
+    // The view draws.
+    assert.match(await renderViewSvg(o.mime, o.payload), /balanced-subnet/);
+    await assert.rejects(runSweepStep({ step: 'sweep', sweep: 'missing.yaml' }, ctx, run),
+      /missing\.yaml is not a file/);
   });
 });

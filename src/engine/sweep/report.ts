@@ -91,6 +91,16 @@ function sweepMarkdown(p: SweepViewPayload): string {
 const readJson = <T>(file: string): T | null => (fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8'))
   : null) as T | null;
 
+/** The sweep's name and job counts, from DIR/plan.json and the jobs' exit records. */
+export function sweepMeta(dir: string): SweepMeta {
+  const jobsDir = path.join(dir, 'jobs');
+  const ids = fs.existsSync(jobsDir) ? fs.readdirSync(jobsDir).sort() : [];
+  const exits = ids.flatMap((id) => readJson<ExitRecord>(path.join(jobsDir, id, 'exit.json')) ?? []);
+  const plan = readJson<{ spec?: { name?: string }; jobs?: unknown[] }>(path.join(dir, 'plan.json'));
+  return { name: plan?.spec?.name ?? path.basename(path.resolve(dir)), jobs: { total: plan?.jobs?.length ?? ids.length,
+    done: exits.filter((e) => e.code === 0).length, failed: exits.filter((e) => e.code !== 0).length } };
+}
+
 /** Reads DIR's table (results.jsonl), curves and job exit records, and writes DIR/report.html; returns its path. */
 export async function writeSweepReport(dir: string): Promise<string> {
   const table = path.join(dir, 'results.jsonl');
@@ -99,13 +109,9 @@ export async function writeSweepReport(dir: string): Promise<string> {
   const jobsDir = path.join(dir, 'jobs');
   const ids = fs.existsSync(jobsDir) ? fs.readdirSync(jobsDir).sort() : [];
   const curves = ids.flatMap((id) => readJson<TrainCurves>(path.join(jobsDir, id, 'curves.json')) ?? []);
-  const exits = ids.flatMap((id) => readJson<ExitRecord>(path.join(jobsDir, id, 'exit.json')) ?? []);
-  const plan = readJson<{ spec?: { name?: string }; jobs?: unknown[] }>(path.join(dir, 'plan.json'));
-  const name = plan?.spec?.name ?? path.basename(path.resolve(dir));
-  const jobs = { total: plan?.jobs?.length ?? ids.length, done: exits.filter((e) => e.code === 0).length,
-    failed: exits.filter((e) => e.code !== 0).length };
-  const view = sweepReport(rows, curves, { name, jobs });
-  const html = await renderHtmlReport({ title: `Sweep ${name}`, cells: [
+  const meta = sweepMeta(dir);
+  const view = sweepReport(rows, curves, meta);
+  const html = await renderHtmlReport({ title: `Sweep ${meta.name}`, cells: [
     { kind: 'markdown', source: `Sweep folder ${mdText(path.resolve(dir))}.`, outputs: [view] },
     { kind: 'markdown', source: view.markdown, outputs: [] },
   ] });
