@@ -84,12 +84,17 @@ describe('sweep report', () => {
     assert.deepEqual(cells('greedy'), [['2', '10.00%', '81.65', '-4.00%', '-4.00%', '5.0 s', '0.84%', '87.90',
       '-9.23%', '2 / 2', '']]);
     assert.match(html, /rank correlation ρ = 1\.00/);
+    await assert.rejects(writeSweepReport(path.join(tmp, 'nothing')), /is not a sweep folder/);
   });
 
   it('builds a valid payload: chosen runs kept when the others are thinned, curves merged by epoch', () => {
     const many = Array.from({ length: VIEW_LIMITS.sweepRuns + 500 }, (_, i) => sweepRow({ job: `x${i}`,
       method: 'subnet', memAfter: 30, utilityAfter: 90, memChangePct: -25, utilityChangePct: 0 }));
-    const o = sweepReport([...ROWS, ...many], [CURVES], { name: 'big', jobs: { total: 1, done: 1, failed: 0 } });
+    // A row that was not run (nothing memorized) is no point.
+    const skipped = sweepRow({ job: 'n', method: 'subnet', memBefore: 0, memAfter: 0, utilityAfter: 90,
+      note: 'nothing memorized at this checkpoint: the method was not run' });
+    const o = sweepReport([...ROWS, ...many, skipped], [CURVES],
+      { name: 'big', jobs: { total: 1, done: 1, failed: 0 } });
     const p = validateViewPayload(VIEW_MIME.sweep, JSON.parse(JSON.stringify(o.payload))) as SweepViewPayload;
     assert.equal(p.measured, 7 + many.length);
     assert.equal(p.runs.length, VIEW_LIMITS.sweepRuns);

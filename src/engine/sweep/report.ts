@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomicSync } from '../../shared/atomicWrite';
+import { userError } from '../../shared/userError';
 import type { ExitRecord, SweepRow, TrainCurves } from '../../shared/sweepTypes';
 import { type SweepViewCurvePoint, type SweepViewPayload, type SweepViewRun, type SweepViewSummary, VIEW_LIMITS,
   VIEW_MIME, type ViewOutput } from '../../shared/viewPayloads';
@@ -47,7 +48,9 @@ export function sweepReport(rows: readonly SweepRow[], curves: readonly TrainCur
   title = `Sweep ${meta.name}`): ViewOutput {
   const selected = selectRuns(rows);
   const chosen = new Set(selected);
-  const plotted = rows.filter((r) => r.method !== 'base' && !r.error && finite(r.memAfter) && finite(r.utilityAfter));
+  // Rows with a note were not run (nothing memorized); failed rows have no numbers.
+  const plotted = rows.filter((r) => r.method !== 'base' && !r.error && !r.note && finite(r.memAfter) &&
+    finite(r.utilityAfter));
   const picked = spread(plotted.filter((r) => !chosen.has(r)), Math.max(0, VIEW_LIMITS.sweepRuns - chosen.size));
   const runs: SweepViewRun[] = [...spread(selected, VIEW_LIMITS.sweepRuns), ...picked].map((r) => ({
     experiment: experimentOf(r), method: r.method, nLayer: r.nLayer, seed: r.seed, checkpoint: r.checkpoint,
@@ -104,6 +107,10 @@ export function sweepMeta(dir: string): SweepMeta {
 /** Reads DIR's table (results.jsonl), curves and job exit records, and writes DIR/report.html; returns its path. */
 export async function writeSweepReport(dir: string): Promise<string> {
   const table = path.join(dir, 'results.jsonl');
+  if (!fs.existsSync(table) && !fs.existsSync(path.join(dir, 'plan.json'))) {
+    throw userError(dir, 'is not a sweep folder (it has no plan.json or results.jsonl); give the folder that ' +
+      '`tinymem sweep` wrote (default sweeps/<name>)', 'file');
+  }
   const rows = fs.existsSync(table) ? fs.readFileSync(table, 'utf8').split('\n').filter((l) => l.trim())
     .map((l) => JSON.parse(l) as SweepRow) : [];
   const jobsDir = path.join(dir, 'jobs');
