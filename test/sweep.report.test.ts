@@ -133,13 +133,15 @@ describe('sweep notebook step', () => {
       'methods: [greedy]\n');
     const seen: CellProgress[] = [];
     const calls: { spec: string; out?: string; backend?: string }[] = [];
-    // A stand-in for the coordinator's runSweep: writes the synthetic folder and reports progress (the throttle lets
-    // the first update through at once and the last one at the end).
+    // A stand-in for the coordinator's runSweep: writes the synthetic folder, notes and reports progress. The throttle
+    // lets the first update through at once and the last one at the end; notes stop showing once counts arrive.
     const run: Parameters<typeof runSweepStep>[2] = async (spec, o = {}) => {
       calls.push({ spec, out: o.out, backend: o.backend });
       writeFolder(o.out!);
+      o.onNote?.('12 jobs: 0 done, 12 to run');
       o.onProgress?.({ done: 0, failed: 0, total: 12, running: [] });
       o.onProgress?.({ done: 2, failed: 1, total: 12, running: ['cpu-math-noise seed 0 · greedy', 'other'] });
+      o.onNote?.('failed: other');
       return { dir: o.out!, submitted: 12, rows: ROWS, curves: [CURVES] };
     };
     const ctx = { baseDir: base, state: {}, runtime: {}, seed: 0, signal: new AbortController().signal,
@@ -147,7 +149,7 @@ describe('sweep notebook step', () => {
     const r = await runSweepStep({ step: 'sweep', sweep: 'tiny.yaml' }, ctx, run);
     assert.deepEqual(calls, [{ spec: path.join(base, 'tiny.yaml'), out: path.join(base, 'sweeps', 'tiny'),
       backend: 'local' }]);
-    assert.deepEqual(seen.map((p) => [p.message, p.fraction]), [['0/12 jobs done', 0],
+    assert.deepEqual(seen.map((p) => [p.message, p.fraction]), [['12 jobs: 0 done, 12 to run', undefined],
       ['2/12 jobs done, 1 failed · running cpu-math-noise seed 0 · greedy (+1)', 0.25]]);
     const o = r.outputs[0]!;
     assert.equal(o.mime, VIEW_MIME.sweep);

@@ -29,10 +29,12 @@ export async function runSweepStep(s: SweepStep, ctx: CellContext, run = runSwee
     : resolvePath(ctx, path.join('sweeps', loadSweepSpec(file).name), 'out');
   const progress = throttle<CellProgress>(250, (p) => ctx.onProgress(p));
   let r: Awaited<ReturnType<typeof run>>;
+  // The runner's notes ("12 jobs: 0 done, 12 to run") show until the job counts start; then the counts.
+  let counting = false;
   try {
     r = await run(file, { out, backend: 'local', signal: ctx.signal,
-      onNote: (message) => progress.push({ message }),
-      onProgress: (p) => progress.push({ message: sweepProgressLine(p),
+      onNote: (message) => counting || progress.push({ message }),
+      onProgress: (p) => (counting = true) && progress.push({ message: sweepProgressLine(p),
         ...(p.total ? { fraction: (p.done + p.failed) / p.total } : {}) }) });
   } finally {
     progress.flush();
