@@ -18,7 +18,10 @@ interface Entry {
   view?: View;
 }
 
-/** Heatmaps with more cells than this draw on a canvas: thousands of SVG nodes make scrolling sluggish. */
+/**
+ * Heatmaps with more cells (sweeps with more runs) than this draw on a canvas: thousands of SVG nodes make scrolling
+ * sluggish.
+ */
 const CANVAS_ABOVE_MARKS = 8000;
 
 const EXPORT_NAMES: Record<string, string> = {
@@ -59,7 +62,9 @@ function showError(element: HTMLElement, mime: string, message: string): void {
 function cellCount(p: ViewPayload): number {
   const rows = 'rows' in p && Array.isArray(p.rows) ? p.rows : [];
   const pair = 'before' in p ? [...p.before.rows, ...p.after.rows] : [];
-  return [...rows, ...pair].reduce((s: number, r: unknown) => s + ((r as { flags?: unknown[] }).flags?.length ?? 0), 0);
+  const runs = 'runs' in p ? p.runs.length : 0;
+  return [...rows, ...pair].reduce((s: number, r: unknown) => s + ((r as { flags?: unknown[] }).flags?.length ?? 0),
+    runs);
 }
 
 export const activate: ActivationFunction = () => {
