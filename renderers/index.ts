@@ -1,6 +1,6 @@
 // The notebook renderer "tinymem-views": draws every TinyMem view payload (heatmaps, curves, comparison, masks,
-// metrics) with vega-lite inside the output webview. Payloads are untrusted (a .tinymem file is just JSON), so each
-// is validated first and a bad one shows a short error text instead of a chart; nothing is ever inserted as HTML.
+// metrics, sweeps) with vega-lite inside the output webview. Payloads are untrusted (a .tinymem file is just JSON), so
+// each is validated first and a bad one shows a short error text instead of a chart; nothing is ever inserted as HTML.
 // vega loads lazily on the first chart; every vega View is finalized when its output is re-rendered or disposed,
 // and all charts are redrawn in the new colours when the VS Code theme changes.
 import type { ActivationFunction, OutputItem, RendererApi } from 'vscode-notebook-renderer';
@@ -18,7 +18,10 @@ interface Entry {
   view?: View;
 }
 
-/** Heatmaps with more cells than this draw on a canvas: thousands of SVG nodes make scrolling sluggish. */
+/**
+ * Heatmaps with more cells (sweeps with more runs) than this draw on a canvas: thousands of SVG nodes make scrolling
+ * sluggish.
+ */
 const CANVAS_ABOVE_MARKS = 8000;
 
 const EXPORT_NAMES: Record<string, string> = {
@@ -28,6 +31,7 @@ const EXPORT_NAMES: Record<string, string> = {
   [VIEW_MIME.comparison]: 'tinymem-method-comparison',
   [VIEW_MIME.masks]: 'tinymem-pruned-weights',
   [VIEW_MIME.metrics]: 'tinymem-metrics',
+  [VIEW_MIME.sweep]: 'tinymem-sweep',
 };
 
 let vegaModule: Promise<typeof import('./vegaRuntime')> | undefined;
@@ -58,7 +62,9 @@ function showError(element: HTMLElement, mime: string, message: string): void {
 function cellCount(p: ViewPayload): number {
   const rows = 'rows' in p && Array.isArray(p.rows) ? p.rows : [];
   const pair = 'before' in p ? [...p.before.rows, ...p.after.rows] : [];
-  return [...rows, ...pair].reduce((s: number, r: unknown) => s + ((r as { flags?: unknown[] }).flags?.length ?? 0), 0);
+  const runs = 'runs' in p ? p.runs.length : 0;
+  return [...rows, ...pair].reduce((s: number, r: unknown) => s + ((r as { flags?: unknown[] }).flags?.length ?? 0),
+    runs);
 }
 
 export const activate: ActivationFunction = () => {

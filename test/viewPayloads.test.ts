@@ -8,6 +8,8 @@ import { UserError } from '../src/shared/userError';
 import { type ComparisonViewPayload, type CurvesViewPayload, type HeatmapPairViewPayload, type HeatmapViewPayload,
   type MasksViewPayload, type MetricsViewPayload, VIEW_LIMITS, VIEW_MIME, type ViewOutput,
   validateViewPayload } from '../src/shared/viewPayloads';
+import { sweepReport } from '../src/engine/sweep/report';
+import { ROWS } from './helpers/sweepRows';
 import { sampleComparison, sampleEvaluation, sampleHeatmap, sampleWeightMasks } from './helpers/viewSamples';
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -20,6 +22,7 @@ function outputs(): ViewOutput[] {
     comparisonView(sampleComparison()),
     masksView({ ...sampleWeightMasks(), method: 'balanced-subnet', family: 'weight' }),
     metricsView(sampleEvaluation()),
+    sweepReport(ROWS, [], { name: 'tiny', jobs: { total: 10, done: 9, failed: 1 } }),
   ];
 }
 

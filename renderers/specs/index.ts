@@ -8,12 +8,14 @@ import type {
   HeatmapViewPayload,
   MasksViewPayload,
   MetricsViewPayload,
+  SweepViewPayload,
 } from '../../src/shared/viewPayloads';
 import { comparisonSpec } from './comparisonSpec';
 import { curvesSpec } from './curvesSpec';
 import { heatmapPairSpec, heatmapSpec } from './heatmapSpec';
 import { masksSpec } from './masksSpec';
 import { metricsSpec } from './metricsSpec';
+import { sweepSpec } from './sweepSpec';
 import type { ChartTheme } from './theme';
 import type { VlSpec } from './types';
 
@@ -28,6 +30,7 @@ export function specForPayload(mime: string, payload: ViewPayload, theme: ChartT
     case VIEW_MIME.comparison: return comparisonSpec(payload as ComparisonViewPayload, theme);
     case VIEW_MIME.masks: return masksSpec(payload as MasksViewPayload, theme);
     case VIEW_MIME.metrics: return metricsSpec(payload as MetricsViewPayload, theme);
+    case VIEW_MIME.sweep: return sweepSpec(payload as SweepViewPayload, theme);
     default: throw new Error(`no chart for ${mime}`);
   }
 }

@@ -4,7 +4,7 @@
 import * as v from 'valibot';
 import type { HyperValue } from './methodTypes';
 
-export const STEP_KINDS = ['data', 'train', 'memorization', 'mitigate', 'compare', 'inspect'] as const;
+export const STEP_KINDS = ['data', 'train', 'memorization', 'mitigate', 'compare', 'inspect', 'sweep'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 // ---- values -------------------------------------------------------------------------------------------------------
@@ -183,6 +183,14 @@ export const STEP_SCHEMAS = {
       'latest mitigate step run in this notebook.'),
     title,
   }),
+  sweep: step('sweep', 'Runs a sweep spec (train and unlearn jobs over presets, seeds, checkpoints, methods and ' +
+    'grids) with the local backend, then shows the paper\u2019s selection per method beside the paper\u2019s ' +
+    'numbers. A cell `sweep: spec.yaml` alone is short for this step.', {
+    sweep: key('path', 'The sweep spec (YAML), relative to the notebook\u2019s folder, e.g. examples/paper/cpu.yaml.'),
+    out: optional('path', 'Sweep folder, relative to the notebook\u2019s folder. Default: sweeps/<the spec\u2019s ' +
+      'name>. Jobs already done there are skipped; failed ones are not re-run (`tinymem sweep retry`).'),
+    title,
+  }),
 };
 
 export type Step = { [S in StepKind]: v.InferOutput<(typeof STEP_SCHEMAS)[S]> }[StepKind];
@@ -193,6 +201,7 @@ export type MemorizationStep = StepOf<'memorization'>;
 export type MitigateStep = StepOf<'mitigate'>;
 export type CompareStep = StepOf<'compare'>;
 export type InspectStep = StepOf<'inspect'>;
+export type SweepStep = StepOf<'sweep'>;
 /** The sets a Hugging Face folder is measured on (paths as written in the cell; they resolve at run time). */
 export type HfStepData = Pick<MitigateStep, (typeof HF_KEYS)[number]>;
 

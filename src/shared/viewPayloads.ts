@@ -19,6 +19,7 @@ export const VIEW_MIME = {
   comparison: 'application/vnd.tinymem.comparison+json',
   masks: 'application/vnd.tinymem.masks+json',
   metrics: 'application/vnd.tinymem.metrics+json',
+  sweep: 'application/vnd.tinymem.sweep+json',
 } as const;
 export type ViewMime = (typeof VIEW_MIME)[keyof typeof VIEW_MIME];
 export const VIEW_MIMES: readonly ViewMime[] = Object.values(VIEW_MIME);
@@ -46,6 +47,8 @@ export const VIEW_LIMITS = {
   neuronLayers: 256,
   neuronBins: 512,
   metrics: 1000,
+  sweepRuns: 20_000,
+  sweepSummaries: 2000,
 } as const;
 const L = VIEW_LIMITS;
 
@@ -344,6 +347,72 @@ const metricsPayload = obj({
 });
 export type MetricsViewPayload = v.InferOutput<typeof metricsPayload>;
 
+// ---- sweep --------------------------------------------------------------------------------------------------------
+
+/** One measured run of a sweep (the points of the memorization-vs-utility figure). */
+const sweepRun = obj({
+  /** "math-noise", "language-backdoor", ...: the paper's tables are per dataset and artifact. */
+  experiment: str(),
+  method: str(),
+  nLayer: int(),
+  seed: int(),
+  checkpoint: int(),
+  hyperParams: str(),
+  /** Memorization (%) and utility (accuracy % or perplexity) after the edit. */
+  mem: num(),
+  utility: num(),
+  /** The paper's selection chose this run for its base model and method. */
+  selected: bool,
+});
+export type SweepViewRun = v.InferOutput<typeof sweepRun>;
+/** Paper's numbers beside ours, and the two ranks among the methods both tables hold. */
+const sweepPaper = obj({ mem: num(), utilityAfter: num(), utilityChangePct: num(), rank: int(1), ourRank: int(1) });
+/** Means of the chosen runs per method (nLayer null) or per method and model size. */
+const sweepSummary = obj({
+  experiment: str(),
+  method: str(),
+  nLayer: v.nullable(int()),
+  cells: int(),
+  mem: num(),
+  utilityAfter: num(),
+  utilityChangePct: num(),
+  utilityChangeMedian: num(),
+  seconds: num(0),
+  paper: v.nullable(sweepPaper),
+});
+export type SweepViewSummary = v.InferOutput<typeof sweepSummary>;
+const sweepExperiment = obj({
+  id: str(),
+  utility,
+  /** Where the paper's numbers come from; null when the paper has no table for this experiment. */
+  source: v.nullable(str()),
+  /** Spearman's rank correlation of our order and the paper's. */
+  spearman: numOrNull,
+});
+const sweepCurvePoint = obj({
+  /** The train job, and what tells its curve apart: preset, seed, regularizer ("none"). */
+  job: str(),
+  preset: str(),
+  seed: int(),
+  regularizer: str(),
+  epoch: num(),
+  loss: numOrNull,
+  memorization: numOrNull,
+});
+export type SweepViewCurvePoint = v.InferOutput<typeof sweepCurvePoint>;
+const sweepPayload = obj({
+  ...header,
+  jobs: obj({ total: int(), done: int(), failed: int() }),
+  /** Runs measured in total; `runs` holds every chosen one and an even spread of the others up to the cap. */
+  measured: int(),
+  experiments: arr(sweepExperiment, 16),
+  runs: arr(sweepRun, L.sweepRuns),
+  summary: arr(sweepSummary, L.sweepSummaries),
+  byLayer: arr(sweepSummary, L.sweepSummaries),
+  curves: arr(sweepCurvePoint, L.curvePoints),
+});
+export type SweepViewPayload = v.InferOutput<typeof sweepPayload>;
+
 // ---- by MIME type -------------------------------------------------------------------------------------------------
 
 const SCHEMAS = {
@@ -353,6 +422,7 @@ const SCHEMAS = {
   [VIEW_MIME.comparison]: comparisonPayload,
   [VIEW_MIME.masks]: masksPayload,
   [VIEW_MIME.metrics]: metricsPayload,
+  [VIEW_MIME.sweep]: sweepPayload,
 };
 export type ViewPayloadByMime = { [M in ViewMime]: v.InferOutput<(typeof SCHEMAS)[M]> };
 export type ViewPayload = ViewPayloadByMime[ViewMime];

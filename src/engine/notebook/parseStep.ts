@@ -18,6 +18,7 @@ export type {
   MemorizationStep,
   MitigateStep,
   Step,
+  SweepStep,
   TrainStep,
 } from '../../shared/stepSchema';
 
@@ -125,6 +126,8 @@ export function parseStep(source: string): ParsedStep {
     c.at(root, '', 'a step cell is a YAML map starting with `step: <kind>`, e.g. `step: train`');
     return { step: null, issues: c.issues };
   }
+  // `sweep: spec.yaml` alone is short for a sweep step.
+  if (!root.has('step') && root.has('sweep')) root.items.unshift(doc.createPair('step', 'sweep'));
   const entries = new Map<string, { key: Node; value: Node | null }>();
   for (const p of root.items) {
     if (isPair(p) && isScalar(p.key)) entries.set(String(p.key.value),

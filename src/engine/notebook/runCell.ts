@@ -9,6 +9,7 @@ import { runDataStep } from './steps/data';
 import { runInspectStep } from './steps/inspect';
 import { runMemorizationStep } from './steps/memorization';
 import { runMitigateStep } from './steps/mitigate';
+import { runSweepStep } from './steps/sweep';
 import { runTrainStep } from './steps/train';
 
 export function runStep(step: Step, ctx: CellContext): Promise<CellResult> {
@@ -25,6 +26,8 @@ export function runStep(step: Step, ctx: CellContext): Promise<CellResult> {
       return runCompareStep(step, ctx);
     case 'inspect':
       return runInspectStep(step, ctx);
+    case 'sweep':
+      return runSweepStep(step, ctx);
   }
 }
 
