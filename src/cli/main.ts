@@ -9,6 +9,8 @@ import { evalCommand } from './commands/evalCmd';
 import { mitigateCommand } from './commands/mitigate';
 import { runCommand } from './commands/run';
 import { scoreCommand } from './commands/score';
+import { cancelCommand, jobCommand, reportCommand, retryCommand, statusCommand, sweepCommand,
+} from './commands/sweep';
 import { trainCommand } from './commands/train';
 import { table } from './format';
 
@@ -132,6 +134,41 @@ export function program(): Command {
       'tinymem.allowPathsOutsideWorkspace)')
     .action(async (nb, f) => {
       process.exitCode = await runCommand(nb, f);
+    });
+  const sweep = p.command('sweep')
+    .description('run a grid of training and unlearning jobs from a spec file, locally or on a Slurm cluster');
+  sweep.command('run <spec>', { isDefault: true })
+    .description('plan SPEC.yaml and run (local) or submit (slurm) the jobs that are not done')
+    .option('--out <dir>', 'the sweep\'s folder (default: sweeps/NAME)')
+    .option('--backend <name>', 'local or slurm (default: the spec\'s)', (v) => {
+      if (v !== 'local' && v !== 'slurm') throw new InvalidArgumentError('--backend must be local or slurm');
+      return v;
+    })
+    .action(async (spec, f) => {
+      process.exitCode = await sweepCommand(spec, f);
+    });
+  sweep.command('status <dir>').description('count the jobs by state and list the failed ones')
+    .option('--json', 'print the status as JSON')
+    .action(async (dir, f) => {
+      process.exitCode = await statusCommand(dir, f);
+    });
+  sweep.command('cancel <dir>').description('cancel the queued and running jobs').action(async (dir) => {
+    process.exitCode = await cancelCommand(dir);
+  });
+  sweep.command('retry <dir>').description('re-run the failed and cancelled jobs').action(async (dir) => {
+    process.exitCode = await retryCommand(dir);
+  });
+  sweep.command('report <dir>').description('gather results.csv, results.jsonl and report.html again')
+    .action((dir) => {
+      process.exitCode = reportCommand(dir);
+    });
+  sweep.command('job <dir> [id]', { hidden: true }).description('run one job of a sweep (what the backends start)')
+    .option('--list <file>', 'a file of job ids, one per line (a Slurm array)')
+    .option('--index <n>', 'the line of --list to run ($SLURM_ARRAY_TASK_ID)')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
+    .option('--providers <list>', 'execution providers in order of preference')
+    .action(async (dir, id, f) => {
+      process.exitCode = await jobCommand(dir, id, f);
     });
   return p;
 }

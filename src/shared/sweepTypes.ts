@@ -126,6 +126,8 @@ export interface SweepRow {
   host: string;
   finishedAt: string;
   error?: string;
+  /** Why a done row is not an ordinary run (e.g. nothing was memorized, so nothing was unlearned). */
+  note?: string;
 }
 
 /** A train job's curves, for the report's training-curve figures (jobs/<id>/curves.json). */

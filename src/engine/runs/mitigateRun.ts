@@ -59,13 +59,15 @@ export interface PrepareOptions {
   sets?: SequenceSetFiles | Subject;
   retainLimit?: number;
   seed?: number;
+  /** The subject's measurement, when the caller has it already. */
+  before?: EvaluationResult;
   onEvalProgress?(p: EvalProgress): void;
 }
 
 /** Measures a subject and derives the forget set (what it memorized) and the retain set. */
 export async function prepareBase(rt: Runtime, dir: string, o: PrepareOptions = {}): Promise<BaseModel> {
   const s = o.sets && 'source' in o.sets ? o.sets : openSubject(dir, mitigationSets(dir, o.sets));
-  const before = await evaluateSubject(rt, s, undefined, { onProgress: o.onEvalProgress });
+  const before = o.before ?? await evaluateSubject(rt, s, undefined, { onProgress: o.onEvalProgress });
   const mem = before.memorization!;
   const src = s.source;
   const none = (what: string) => new Error(`${dir}: the model ${what}, so there is nothing to unlearn`);

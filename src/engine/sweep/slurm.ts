@@ -7,18 +7,11 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ExitRecord, JobState, SlurmResources, SweepJob, SweepSpec } from '../../shared/sweepTypes';
-import { writeFileAtomicSync } from '../../shared/atomicWrite';
+import type { JobState, SlurmResources, SweepJob } from '../../shared/sweepTypes';
 import { userError } from '../../shared/userError';
+import { type SweepBackend, jobCommand, runtimeArgs } from './backend';
+import { readExit, readJson, writeJson } from './folder';
 import { reportScript, taskScript } from './slurmScripts';
-
-// Until src/engine/sweep/backend.ts is on this branch: the interface it declares.
-export interface SweepBackend {
-  name: 'local' | 'slurm';
-  submit(dir: string, spec: SweepSpec, jobs: SweepJob[], o: { onNote(line: string): void }): Promise<void>;
-  states(dir: string): Promise<Map<string, JobState>>;
-  cancel(dir: string): Promise<string[]>;
-}
 
 /** One sbatch call, as recorded in DIR/slurm/submissions.json (appended; the newest record of a job wins). */
 export interface SlurmSubmission {
@@ -57,18 +50,9 @@ const failed = (cmd: string, args: string[], stderr: string) =>
 
 const submissionsFile = (dir: string) => path.join(dir, 'slurm', 'submissions.json');
 
-export function readSubmissions(dir: string): SlurmSubmission[] {
-  try {
-    return JSON.parse(fs.readFileSync(submissionsFile(dir), 'utf8')) as SlurmSubmission[];
-  } catch {
-    return [];
-  }
-}
-
-function addSubmission(dir: string, s: SlurmSubmission): void {
-  const text = JSON.stringify([...readSubmissions(dir), s], null, 1) + '\n';
-  writeFileAtomicSync(submissionsFile(dir), [Buffer.from(text)]);
-}
+export const readSubmissions = (dir: string) => readJson<SlurmSubmission[]>(submissionsFile(dir)) ?? [];
+const addSubmission = (dir: string, s: SlurmSubmission) =>
+  writeJson(submissionsFile(dir), [...readSubmissions(dir), s]);
 
 /** Each submitted sweep job's newest array task: "ARRAY_INDEX", and when it was submitted. */
 function latestTasks(subs: SlurmSubmission[]): Map<string, { task: string; at: string }> {
@@ -76,14 +60,6 @@ function latestTasks(subs: SlurmSubmission[]): Map<string, { task: string; at: s
   for (const s of subs) s.jobs.forEach((id, i) => out.set(id, { task: `${s.slurmId}_${i}`, at: s.at }));
   return out;
 }
-
-const readExit = (dir: string, id: string): ExitRecord | null => {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(dir, 'jobs', id, 'exit.json'), 'utf8')) as ExitRecord;
-  } catch {
-    return null;
-  }
-};
 
 const QUEUED = new Set(['PENDING', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESV_DEL_HOLD', 'CONFIGURING',
   'SUSPENDED']);
@@ -153,14 +129,6 @@ const resources = (r: SlurmResources, job: boolean) => [
   ...(r.qos ? [`--qos=${r.qos}`] : []), ...(job && r.gpus > 0 ? [`--gres=gpu:${r.gpus}`] : []), ...r.extra,
 ];
 
-function defaultCommand(): string[] {
-  for (let d = __dirname, i = 0; i < 6; i++, d = path.dirname(d)) {
-    const bin = path.join(d, 'bin', 'tinymem.js');
-    if (fs.existsSync(bin)) return [process.execPath, bin];
-  }
-  throw new Error(`cannot find bin/tinymem.js above ${__dirname}`);
-}
-
 export function makeSlurmBackend(o: SlurmBackendOptions = {}): SweepBackend {
   return {
     name: 'slurm',
@@ -171,10 +139,10 @@ export function makeSlurmBackend(o: SlurmBackendOptions = {}): SweepBackend {
       const sdir = path.join(dir, 'slurm');
       fs.mkdirSync(sdir, { recursive: true });
       fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
-      const command = (o.command ?? defaultCommand()).map(quote).join(' ');
+      const command = (o.command ?? jobCommand()).map(quote).join(' ');
       const task = path.join(sdir, 'task.sh');
       const report = path.join(sdir, 'report.sh');
-      fs.writeFileSync(task, taskScript(command, quote(dir), spec.threads, spec.providers.join(',')), { mode: 0o755 });
+      fs.writeFileSync(task, taskScript(command, quote(dir), runtimeArgs(spec).map(quote).join(' ')), { mode: 0o755 });
       fs.writeFileSync(report, reportScript(command, quote(dir)), { mode: 0o755 });
       const batch = `${Date.now().toString(36)}`;
       const name = `tinymem-${spec.name.replace(/[^\w.-]+/g, '-')}`;

@@ -1,13 +1,13 @@
-// The batch scripts the Slurm backend writes into DIR/slurm/ (arguments already shell-quoted). Environment, working
-// folder and node come from the submitting shell (sbatch's default --export=ALL); the cluster shares the file system.
+// The batch scripts the Slurm backend writes into DIR/slurm/ (arguments already shell-quoted). Environment and working
+// folder come from the submitting shell (sbatch's default --export=ALL; node is named by its absolute path), and the
+// cluster shares the file system.
 
 /** An array task: runs the sweep job on line $SLURM_ARRAY_TASK_ID (from 0) of the list file given as $1. */
-export const taskScript = (command: string, dir: string, threads: number, providers: string) => `#!/bin/sh
+export const taskScript = (command: string, dir: string, runtime: string) => `#!/bin/sh
 # Written by tinymem's Slurm backend. One array task runs one sweep job: line $SLURM_ARRAY_TASK_ID (from 0) of the
 # list file given as the argument. The job writes its own exit record (jobs/ID/exit.json).
 export ORT_DISABLE_TELEMETRY=1
-exec ${command} sweep job ${dir} --list "$1" --index "$SLURM_ARRAY_TASK_ID" --threads ${threads} \\
-  --providers '${providers}'
+exec ${command} sweep job ${dir} --list "$1" --index "$SLURM_ARRAY_TASK_ID" ${runtime}
 `;
 
 /** The job after all arrays of a submission: gathers the table and writes the report. */
