@@ -8,8 +8,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import type { JobState, SweepJob, SweepSpec } from '../src/shared/sweepTypes';
-import { makeSlurmBackend, readSubmissions } from '../src/engine/sweep/slurm';
+import type { JobState, SweepJob, SweepRow, SweepSpec } from '../src/shared/sweepTypes';
+import { readPlan } from '../src/engine/sweep/folder';
+import { sweepStatus } from '../src/engine/sweep/run';
+import { makeSlurmBackend, readSubmissions, slurmBackend } from '../src/engine/sweep/slurm';
 
 const sinfo = spawnSync('sinfo', ['--noheader', '--format=%t'], { encoding: 'utf8' });
 const slurmUp = sinfo.status === 0 && /\b(idle|mix|alloc)/.test(sinfo.stdout);
@@ -139,17 +141,19 @@ test('a failed train job: its unlearn jobs are cancelled by Slurm; scancel ends 
     mark(dir, 'cccc00000001', 'fail');
     mark(dir, 'cccc00000002', 'sleep', '60');
     const jobs = [train('cccc00000001'), train('cccc00000002'), unlearn('dddd00000001', 'cccc00000001'),
-      unlearn('dddd00000002', 'cccc00000002')];
+      unlearn('dddd00000002', 'cccc00000002'), unlearn('dddd00000003', 'cccc00000001')];
     await backend.submit(dir, spec('fail'), jobs, { onNote: () => {} });
-    // Wait until the slow train job runs and the failed one's unlearn job has left the queue.
+    // Wait until the slow train job runs and the failed one's unlearn jobs have left the queue.
     let s = new Map<string, JobState>();
     for (const end = Date.now() + 60_000; Date.now() < end; await sleep(500)) {
       s = await backend.states(dir);
-      if (s.get('cccc00000002') === 'running' && s.get('dddd00000001') === 'cancelled') break;
+      if (s.get('cccc00000002') === 'running' && s.get('dddd00000003') === 'cancelled') break;
     }
     assert.equal(exitCode(dir, 'cccc00000001'), 1);
     assert.equal(s.has('cccc00000001'), false, 'an ended job with its exit record is left to the files');
-    assert.equal(s.get('dddd00000001'), 'cancelled', 'Slurm cancelled the job whose dependency failed');
+    // Both tasks of the array that never started (Slurm keeps them as one record for the range 0-1).
+    assert.equal(s.get('dddd00000001'), 'cancelled', 'Slurm cancelled the jobs whose dependency failed');
+    assert.equal(s.get('dddd00000003'), 'cancelled');
     assert.equal(s.get('cccc00000002'), 'running');
     assert.equal(s.get('dddd00000002'), 'queued');
 
@@ -168,7 +172,8 @@ test('a failed train job: its unlearn jobs are cancelled by Slurm; scancel ends 
     fs.rmSync(path.join(dir, 'jobs', 'cccc00000002', 'exit.json'));
     fs.rmSync(path.join(dir, 'report.done'), { force: true });
     await backend.submit(dir, spec('fail'), [jobs[1]!, jobs[3]!], { onNote: () => {} });
-    assert.equal((await settle(dir)).size, 1, 'only the first failure\'s cancelled unlearn job remains');
+    assert.deepEqual([...(await settle(dir)).keys()].sort(), ['dddd00000001', 'dddd00000003'],
+      'only the failed train job\'s cancelled unlearn jobs remain');
     assert.equal(exitCode(dir, 'cccc00000002'), 0);
     assert.equal(exitCode(dir, 'dddd00000002'), 0);
   });
@@ -187,4 +192,96 @@ test('clear errors when sbatch is missing or refuses the jobs', { skip, timeout:
   await assert.rejects(backend.submit(dir, spec('e', { partition: 'no-such-partition' }), [train('eeee00000001')],
     { onNote: () => {} }), (e: Error) => /sbatch refused the train jobs: .*invalid partition/i.test(e.message));
   assert.deepEqual(readSubmissions(dir), [], 'nothing recorded');
+});
+
+// The real thing: test/sweeps/tiny.yaml (two tiny models × two seeds × two methods: 4 train and 8 unlearn jobs)
+// through the CLI on Slurm, one train job killed with scancel while it runs, `sweep retry`, then the same spec with
+// the local backend for the reference table. About 3-4 minutes on 2 cores.
+const BIN = path.resolve(__dirname, '../bin/tinymem.js');
+const TINY = path.resolve(__dirname, 'sweeps/tiny.yaml');
+const cli = (args: string[]) => {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 600_000,
+    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+/** The rows, without what differs between two runs of the same job (wall time, host, finishing time). */
+const table = (dir: string) => fs.readFileSync(path.join(dir, 'results.jsonl'), 'utf8').trim().split('\n')
+  .map((l) => JSON.parse(l) as SweepRow).map(({ seconds: _s, host: _h, finishedAt: _f, ...r }) => r)
+  .sort((a, b) => `${a.job}/${a.checkpoint}`.localeCompare(`${b.job}/${b.checkpoint}`));
+/** Waits until `ok` holds for the sweep's status, the backend's states polled every second. */
+async function until(dir: string, what: string, ok: (s: Awaited<ReturnType<typeof sweepStatus>>) => boolean,
+  seconds = 400) {
+  let s = await sweepStatus(dir);
+  for (const end = Date.now() + seconds * 1000; !ok(s); s = await sweepStatus(dir)) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${seconds} s; status ${JSON.stringify(s.counts)}`);
+    await sleep(1000);
+  }
+  return s;
+}
+/** Waits until the newest report job has left the queue (it writes results.jsonl). */
+async function reportDone(dir: string) {
+  const id = readSubmissions(dir).filter((x) => x.stage === 'report').at(-1)!.slurmId;
+  for (let i = 0; i < 120; i++, await sleep(1000)) {
+    if (!spawnSync('squeue', ['--noheader', `--jobs=${id}`], { encoding: 'utf8' }).stdout.trim()) return;
+  }
+  throw new Error(`report job ${id} still queued after 120 s`);
+}
+
+test('a tiny sweep through sbatch: scancel is reported, retry re-runs, the table equals the local backend\'s, and a ' +
+  'second submission runs nothing', { skip, timeout: 1_200_000 }, async () => {
+  const S = path.join(tmp, 'tiny-slurm');
+  const L = path.join(tmp, 'tiny-local');
+  try {
+    let r = cli(['sweep', TINY, '--out', S, '--backend', 'slurm']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /submitted 12 jobs/);
+    assert.match(r.err, /submitted 4 train jobs as array \d+/);
+
+    // Kill a train job while it runs (its task found in the backend's records, as a user would from squeue).
+    const s = await until(S, 'a train job running', (x) => x.jobs.some((j) => j.state === 'running' &&
+      j.label.startsWith('train')));
+    const victim = s.jobs.find((j) => j.state === 'running' && j.label.startsWith('train'))!.id;
+    const sub = readSubmissions(S).find((x) => x.jobs.includes(victim))!;
+    const task = `${sub.slurmId}_${sub.jobs.indexOf(victim)}`;
+    assert.equal(spawnSync('scancel', [task]).status, 0);
+    const unlearnOfVictim = readPlan(S).jobs
+      .filter((j) => j.after.includes(victim)).map((j) => j.id);
+    assert.equal(unlearnOfVictim.length, 2);
+
+    const ended = await until(S, 'the sweep ended', (x) => x.counts.queued + x.counts.running === 0);
+    assert.deepEqual({ done: ended.counts.done, cancelled: ended.counts.cancelled }, { done: 9, cancelled: 3 },
+      JSON.stringify(ended.jobs.filter((j) => j.state !== 'done')));
+    assert.deepEqual(ended.jobs.filter((j) => j.state === 'cancelled').map((j) => j.id).sort(),
+      [victim, ...unlearnOfVictim].sort());
+    r = cli(['sweep', 'status', S]);
+    assert.equal(r.code, 1, 'status fails while jobs are cancelled');
+    assert.match(r.out, /12 jobs: 9 done, 3 cancelled/);
+    assert.match(r.out, new RegExp(`${victim}\\s+cancelled\\s+train`));
+
+    r = cli(['sweep', 'retry', S]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /re-running 3 of 12 jobs/);
+    assert.match(r.out, /submitted 3 jobs/);
+    await until(S, 'the retried jobs done', (x) => x.counts.done === 12);
+    await reportDone(S);
+    const newest = readSubmissions(S).filter((x) => x.jobs.includes(victim)).at(-1)!;
+    assert.notEqual(newest.slurmId, sub.slurmId, 'the killed job ran again in a new array');
+
+    r = cli(['sweep', TINY, '--out', L, '--backend', 'local']);
+    assert.equal(r.code, 0, r.err);
+    const local = table(L);
+    assert.equal(local.length, 12);
+    assert.ok(local.some((x) => x.stage === 'unlearn' && x.memBefore! > 0 && x.memAfter! < x.memBefore!),
+      'some model memorized and a method reduced it');
+    assert.deepEqual(table(S), local, 'the report job\'s table equals the local backend\'s');
+
+    const before = readSubmissions(S).length;
+    r = cli(['sweep', TINY, '--out', S, '--backend', 'slurm']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /12 jobs: 12 done, 0 to run/);
+    assert.equal(readSubmissions(S).length, before, 'nothing submitted');
+    assert.deepEqual(table(S), local);
+  } finally {
+    await slurmBackend.cancel(S).catch(() => []);
+  }
 });

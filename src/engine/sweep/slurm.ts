@@ -98,24 +98,36 @@ const hasAccounting = () => (accounting ??= run('scontrol', ['show', 'config']).
   return r.code === 0 && !!m && m[1] !== 'accounting_storage/none';
 }));
 
-/** How tasks that left the queue ended, by "ARRAY_INDEX": from sacct, else from scontrol while Slurm remembers. */
+/** Task indices of an array range as Slurm prints it ("3", "0-7%2", "1,4-5"). */
+const indices = (range: string): number[] => range.replace(/%\d+$/, '').split(',').flatMap((part) => {
+  const [a, b = a] = part.split('-').map(Number);
+  return Number.isInteger(a) && Number.isInteger(b) ? Array.from({ length: b! - a! + 1 }, (_, i) => a! + i) : [];
+});
+
+/**
+ * How tasks that left the queue ended, by "ARRAY_INDEX": from sacct, else from scontrol while Slurm remembers them.
+ * Tasks that never started (cancelled while pending) are one record for a range of indices in both.
+ */
 async function ended(arrays: string[]): Promise<Map<string, JobState | null>> {
   const out = new Map<string, JobState | null>();
+  const put = (array: string, range: string, state: string) => {
+    for (const i of indices(range)) out.set(`${array}_${i}`, fromSlurm(state));
+  };
   if (await hasAccounting()) {
     const r = await run('sacct', ['--noheader', '--parsable2', '--allocations', '--format=JobID,State',
       `--jobs=${arrays.join(',')}`]);
     for (const line of r.stdout.split('\n')) {
-      const [task, state] = line.trim().split('|');
-      if (task && state) out.set(task, fromSlurm(state));
+      const m = /^(\d+)_\[?([\d,%-]+)\]?\|(.+)$/.exec(line.trim());
+      if (m) put(m[1]!, m[2]!, m[3]!);
     }
     return out;
   }
   for (const a of arrays) {
     const r = await run('scontrol', ['--oneliner', 'show', 'job', a]);
     for (const line of r.code === 0 ? r.stdout.split('\n') : []) {
-      const task = /\bArrayTaskId=(\d+)\b/.exec(line)?.[1];
+      const range = /\bArrayTaskId=(\S+)/.exec(line)?.[1];
       const state = /\bJobState=(\S+)/.exec(line)?.[1];
-      if (task && state) out.set(`${a}_${task}`, fromSlurm(state));
+      if (range && state) put(a, range, state);
     }
   }
   return out;
