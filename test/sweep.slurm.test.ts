@@ -134,6 +134,23 @@ test('train and unlearn arrays run in dependency order, with a report job after 
     assert.equal(logs.filter((f) => /^tinymem-order-test-report-\d+\.out$/.test(f)).length, 1, `${logs}`);
   });
 
+test('a job whose train job is still queued from an earlier submission waits for that task',
+  { skip, timeout: 120_000 }, async () => {
+    const dir = path.join(tmp, 'earlier');
+    fs.mkdirSync(dir);
+    mark(dir, 'ffff00000001', 'sleep', '3');
+    await backend.submit(dir, spec('earlier'), [train('ffff00000001')], { onNote: () => {} });
+    await backend.submit(dir, spec('earlier'), [unlearn('ffff00000002', 'ffff00000001')], { onNote: () => {} });
+    const subs = readSubmissions(dir);
+    assert.deepEqual(subs.map((x) => x.stage), ['train', 'report', 'unlearn', 'report']);
+    assert.equal(subs[2]!.dependency, `afterok:${subs[0]!.slurmId}_0`);
+    await settle(dir);
+    const ev = events(dir);
+    const at = (what: string, id: string) => ev.find((e) => e.what === what && e.id === id)!.t;
+    assert.ok(at('start', 'ffff00000002') >= at('end', 'ffff00000001'));
+    assert.equal(exitCode(dir, 'ffff00000002'), 0);
+  });
+
 test('a failed train job: its unlearn jobs are cancelled by Slurm; scancel ends running and queued jobs',
   { skip, timeout: 180_000 }, async () => {
     const dir = path.join(tmp, 'fail');
