@@ -11,7 +11,8 @@ import { after, test } from 'node:test';
 import type { JobState, SweepJob, SweepRow, SweepSpec } from '../src/shared/sweepTypes';
 import { readPlan } from '../src/engine/sweep/folder';
 import { sweepStatus } from '../src/engine/sweep/run';
-import { makeSlurmBackend, readSubmissions, slurmBackend } from '../src/engine/sweep/slurm';
+import { makeSlurmBackend, readSubmissions, sacctRecords, scontrolRecords, slurmBackend, taskStates,
+} from '../src/engine/sweep/slurm';
 
 const sinfo = spawnSync('sinfo', ['--noheader', '--format=%t'], { encoding: 'utf8' });
 const slurmUp = sinfo.status === 0 && /\b(idle|mix|alloc)/.test(sinfo.stdout);
@@ -20,6 +21,22 @@ const skip = slurmUp ? false : `no running Slurm (${why}); run \`bash scripts/sl
 if (!slurmUp && process.env.CI === 'true') {
   test('Slurm is running (CI)', () => assert.fail(`CI=true and ${skip}`));
 }
+
+// Needs no Slurm: the records of accounting (sacct, which this test's Slurm does not keep) and of scontrol, as
+// those tools print them, including tasks cancelled before they started (one record for a range of indices).
+test('sacct and scontrol records become states by array task', () => {
+  const sacct = ['200_0|COMPLETED', '200_1|CANCELLED by 0', '200_[2-3,5]|CANCELLED by 0', '201_0|TIMEOUT',
+    '201_1|OUT_OF_MEMORY', '201_2|FAILED', '202|COMPLETED', '203_[0-2%2]|PENDING', ''].join('\n');
+  assert.deepEqual(Object.fromEntries(taskStates(sacctRecords(sacct))), {
+    '200_0': null, '200_1': 'cancelled', '200_2': 'cancelled', '200_3': 'cancelled', '200_5': 'cancelled',
+    '201_0': 'failed', '201_1': 'failed', '201_2': 'failed', '203_0': 'queued', '203_1': 'queued', '203_2': 'queued',
+  });
+  const scontrol = ['JobId=6 ArrayJobId=6 ArrayTaskId=1-3%1 ArrayTaskThrottle=1 JobName=wrap JobState=CANCELLED ' +
+    'Reason=DependencyNeverSatisfied', 'JobId=7 ArrayJobId=6 ArrayTaskId=0 ArrayTaskThrottle=1 JobName=wrap ' +
+    'JobState=COMPLETING Reason=None', ''].join('\n');
+  assert.deepEqual(Object.fromEntries(taskStates(scontrolRecords('6', scontrol))),
+    { '6_0': 'running', '6_1': 'cancelled', '6_2': 'cancelled', '6_3': 'cancelled' });
+});
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tinymem-slurm-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

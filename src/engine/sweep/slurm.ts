@@ -104,33 +104,42 @@ const indices = (range: string): number[] => range.replace(/%\d+$/, '').split(',
   return Number.isInteger(a) && Number.isInteger(b) ? Array.from({ length: b! - a! + 1 }, (_, i) => a! + i) : [];
 });
 
+/** Records of array tasks ("123_4", or "123_[0-3]" for tasks that never started) as states by "ARRAY_INDEX". */
+export function taskStates(records: { array: string; range: string; state: string }[]) {
+  const out = new Map<string, JobState | null>();
+  for (const r of records) for (const i of indices(r.range)) out.set(`${r.array}_${i}`, fromSlurm(r.state));
+  return out;
+}
+
+/** sacct's `JobID|State` lines (--parsable2 --format=JobID,State) as records of array tasks. */
+export const sacctRecords = (stdout: string) => stdout.split('\n').flatMap((line) => {
+  const m = /^(\d+)_\[?([\d,%-]+)\]?\|(.+)$/.exec(line.trim());
+  return m ? [{ array: m[1]!, range: m[2]!, state: m[3]! }] : [];
+});
+
+/** `scontrol --oneliner show job ARRAY`'s lines as records of its tasks. */
+export const scontrolRecords = (array: string, stdout: string) => stdout.split('\n').flatMap((line) => {
+  const range = /\bArrayTaskId=(\S+)/.exec(line)?.[1];
+  const state = /\bJobState=(\S+)/.exec(line)?.[1];
+  return range && state ? [{ array, range, state }] : [];
+});
+
 /**
  * How tasks that left the queue ended, by "ARRAY_INDEX": from sacct, else from scontrol while Slurm remembers them.
  * Tasks that never started (cancelled while pending) are one record for a range of indices in both.
  */
 async function ended(arrays: string[]): Promise<Map<string, JobState | null>> {
-  const out = new Map<string, JobState | null>();
-  const put = (array: string, range: string, state: string) => {
-    for (const i of indices(range)) out.set(`${array}_${i}`, fromSlurm(state));
-  };
   if (await hasAccounting()) {
     const r = await run('sacct', ['--noheader', '--parsable2', '--allocations', '--format=JobID,State',
       `--jobs=${arrays.join(',')}`]);
-    for (const line of r.stdout.split('\n')) {
-      const m = /^(\d+)_\[?([\d,%-]+)\]?\|(.+)$/.exec(line.trim());
-      if (m) put(m[1]!, m[2]!, m[3]!);
-    }
-    return out;
+    return taskStates(sacctRecords(r.stdout));
   }
+  const records = [];
   for (const a of arrays) {
     const r = await run('scontrol', ['--oneliner', 'show', 'job', a]);
-    for (const line of r.code === 0 ? r.stdout.split('\n') : []) {
-      const range = /\bArrayTaskId=(\S+)/.exec(line)?.[1];
-      const state = /\bJobState=(\S+)/.exec(line)?.[1];
-      if (range && state) put(a, range, state);
-    }
+    if (r.code === 0) records.push(...scontrolRecords(a, r.stdout));
   }
-  return out;
+  return taskStates(records);
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
@@ -169,7 +178,7 @@ export function makeSlurmBackend(o: SlurmBackendOptions = {}): SweepBackend {
         const r = await run('sbatch', args);
         const slurmId = r.stdout.trim().split(';')[0]!;
         if (r.code !== 0 || !/^\d+$/.test(slurmId)) {
-          throw userError('slurm', `sbatch refused the ${stage} jobs: ${r.stderr.trim() || r.stdout.trim()} ` +
+          throw userError('slurm', `sbatch refused the ${stage} jobs: ${(r.stderr.trim() || r.stdout.trim()).replace(/\n+/g, '; ')} ` +
             `(sbatch ${args.join(' ')})`, 'resource');
         }
         addSubmission(dir, { at: new Date().toISOString(), stage, slurmId, list: listFile,
