@@ -144,6 +144,7 @@ export function program(): Command {
       if (v !== 'local' && v !== 'slurm') throw new InvalidArgumentError('--backend must be local or slurm');
       return v;
     })
+    .option('--dry-run', 'print the jobs the spec expands into, by stage and method, and write nothing')
     .action(async (spec, f) => {
       process.exitCode = await sweepCommand(spec, f);
     });

@@ -5,6 +5,8 @@ import { userError } from '../../shared/userError';
 import { recordCancelled, runSweepJob } from '../../engine/sweep/runJob';
 import { type SweepResult, type SweepRunOptions, cancelSweep, reportSweep, retrySweep, runSweep, sweepStatus,
 } from '../../engine/sweep/run';
+import { planSweep } from '../../engine/sweep/plan';
+import { loadSweepSpec } from '../../engine/sweep/spec';
 import { table } from '../format';
 import { note } from '../progress';
 
@@ -42,8 +44,23 @@ async function withSignals(run: (o: SweepRunOptions) => Promise<SweepResult>): P
   }
 }
 
-export const sweepCommand = (spec: string, f: SweepFlags) =>
-  withSignals((o) => runSweep(spec, { ...o, out: f.out, backend: f.backend }));
+export const sweepCommand = (spec: string, f: SweepFlags & { dryRun?: boolean }) => (f.dryRun ? dryRun(spec)
+  : withSignals((o) => runSweep(spec, { ...o, out: f.out, backend: f.backend })));
+
+/** The plan's size by stage and method, without writing anything. */
+function dryRun(file: string): number {
+  const jobs = planSweep(loadSweepSpec(file));
+  const by = new Map<string, number>();
+  for (const j of jobs) {
+    const k = j.key;
+    const what = k.stage === 'train' ? `train${k.regularizer ? ` (${k.regularizer.id})` : ''}` : k.method;
+    by.set(what, (by.get(what) ?? 0) + 1);
+  }
+  const trains = jobs.filter((j) => j.key.stage === 'train').length;
+  console.log(`${jobs.length} jobs: ${trains} train, ${jobs.length - trains} unlearn`);
+  console.log(table([['what', 'jobs'], ...[...by].map(([k, n]) => [k, String(n)])]));
+  return 0;
+}
 
 export const retryCommand = (dir: string) => withSignals((o) => retrySweep(dir, o));
 

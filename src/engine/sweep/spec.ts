@@ -155,7 +155,7 @@ function parseMethods(raw: unknown, grid: unknown, maxPoints: unknown): SweepSpe
       try {
         resolveHyperParams(method, p);
       } catch (e) {
-        if (e instanceof UserError) throw userError(field, e.problems[0]!.message.replace(/^.*?: /, ''));
+        if (e instanceof UserError) throw userError(`${field}.${e.path.replace(/^.*: /, '')}`, e.problems[0]!.message);
         throw e;
       }
     }
