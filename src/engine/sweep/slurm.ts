@@ -3,7 +3,9 @@
 // one job (`tinymem sweep job DIR --list FILE --index $SLURM_ARRAY_TASK_ID`), which writes its own exit record; the
 // cluster shares the sweep folder. What was submitted is recorded in DIR/slurm/submissions.json, so `status`,
 // `cancel` and `retry` can ask Slurm's own tools (squeue; sacct where the cluster keeps accounting, else scontrol)
-// about exactly those tasks. Nothing here needs accounting.
+// about exactly those tasks. Nothing here needs accounting. spec.slurm.maxParallel throttles each array (`%N`);
+// Slurm has no throttle across arrays, so the unlearn jobs of K train jobs may run up to K×N at once (a cluster's
+// QOS limits still apply).
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
