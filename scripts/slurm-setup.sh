@@ -77,14 +77,17 @@ node_name="$(hostname -s)"
 if [ -s "$CONF" ] && ! grep -q '^# tinymem one-node' "$CONF" && [ "${TINYMEM_SLURM_FORCE_CONF:-}" != 1 ]; then
   fail "$CONF exists and was not written by this script; leave it, or set TINYMEM_SLURM_FORCE_CONF=1 to replace it"
 fi
-# slurmd -C prints this machine's node line: "NodeName=vm CPUs=2 Boards=1 ... RealMemory=24032". Keep the CPUs and
-# memory; a little memory is held back so that a node reporting slightly less later is not drained.
+# slurmd -C prints this machine's node line: "NodeName=vm CPUs=2 Boards=1 SocketsPerBoard=1 CoresPerSocket=2
+# ThreadsPerCore=1 RealMemory=24105". Keep its topology (a node configured with more than it has is drained) and
+# hold a little memory back, so that a node reporting slightly less later is not drained either.
 hw="$(slurmd -C | head -1)" || fail "slurmd -C failed"
 field() { echo "$hw" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 cpus="$(field CPUs)"
 mem="$(field RealMemory)"
 [ -n "$cpus" ] && [ -n "$mem" ] || fail "could not read CPUs and RealMemory from: $hw"
 mem=$((mem * 95 / 100))
+topology="$(echo "$hw" | tr ' ' '\n' | grep -E '^(CPUs|Boards|SocketsPerBoard|CoresPerSocket|ThreadsPerCore)=' |
+  tr '\n' ' ')"
 conf_text="$(cat <<EOF
 # tinymem one-node Slurm (scripts/slurm-setup.sh): everything on 127.0.0.1, no cgroups, no accounting.
 ClusterName=tinymem
@@ -117,7 +120,7 @@ SchedulerParameters=batch_sched_delay=1,sched_min_interval=100000
 MinJobAge=600
 KillWait=5
 InactiveLimit=0
-NodeName=$node_name NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
+NodeName=$node_name NodeAddr=127.0.0.1 ${topology}RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$node_name Default=YES MaxTime=INFINITE State=UP
 EOF
 )"
