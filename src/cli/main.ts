@@ -163,8 +163,8 @@ export function program(): Command {
     process.exitCode = await retryCommand(dir);
   });
   sweep.command('report <dir>').description('gather results.csv, results.jsonl and report.html again')
-    .action((dir) => {
-      process.exitCode = reportCommand(dir);
+    .action(async (dir) => {
+      process.exitCode = await reportCommand(dir);
     });
   sweep.command('job <dir> [id]', { hidden: true }).description('run one job of a sweep (what the backends start)')
     .option('--list <file>', 'a file of job ids, one per line (a Slurm array)')

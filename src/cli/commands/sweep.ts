@@ -35,8 +35,8 @@ async function withSignals(run: (o: SweepRunOptions) => Promise<SweepResult>): P
       },
     });
     const failed = r.rows.filter((x) => x.error).length;
-    console.log(r.rows.length ? `${r.rows.length} rows (${failed} failed) in ${r.dir}/results.csv and ` +
-      'results.jsonl' : `submitted ${r.submitted} jobs; \`tinymem sweep status ${r.dir}\` follows them`);
+    console.log(r.rows.length ? `${r.rows.length} rows (${failed} failed) in ${r.dir}/results.csv, ` +
+      'results.jsonl and report.html' : `submitted ${r.submitted} jobs; see \`tinymem sweep status ${r.dir}\``);
     return stop.signal.aborted ? 130 : failed ? 1 : 0;
   } finally {
     process.off('SIGINT', onSignal);
@@ -86,8 +86,8 @@ export async function cancelCommand(dir: string): Promise<number> {
   return 0;
 }
 
-export function reportCommand(dir: string): number {
-  const { rows } = reportSweep(dir);
+export async function reportCommand(dir: string): Promise<number> {
+  const { rows } = await reportSweep(dir);
   console.log(`${rows.length} rows in ${dir}/results.csv, results.jsonl and report.html`);
   return 0;
 }

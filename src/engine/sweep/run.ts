@@ -7,6 +7,7 @@ import type { SweepBackend } from './backend';
 import { type SweepPlan, fileState, jobDir, readExit, readPlan, writePlan } from './folder';
 import { localBackend } from './local';
 import { planSweep } from './plan';
+import { writeSweepReport } from './report';
 import { slurmBackend } from './slurm';
 import { loadSweepSpec } from './spec';
 import { gatherCurves, gatherRows, writeTable } from './table';
@@ -62,9 +63,11 @@ async function submit(dir: string, plan: SweepPlan, jobs: SweepJob[], o: SweepRu
 }
 
 /** Writes results.csv, results.jsonl and report.html from what the jobs wrote; returns the rows and curves. */
-export function reportSweep(dir: string, plan = readPlan(dir)): { rows: SweepRow[]; curves: TrainCurves[] } {
+export async function reportSweep(dir: string, plan = readPlan(dir)): Promise<{ rows: SweepRow[];
+  curves: TrainCurves[]; }> {
   const rows = gatherRows(dir, plan);
   writeTable(dir, rows);
+  await writeSweepReport(dir);
   return { rows, curves: gatherCurves(dir, plan) };
 }
 
@@ -81,7 +84,7 @@ export async function runSweep(specFile: string, o: SweepRunOptions = {}): Promi
     `${stuck ? `, ${stuck} failed or cancelled (not re-run: \`tinymem sweep retry ${dir}\`)` : ''}` +
     `${count(states, 'queued') + count(states, 'running') ? ', others queued or running' : ''}`);
   await submit(dir, plan, todo, o);
-  return { dir, submitted: todo.length, ...(spec.backend === 'local' || !todo.length ? reportSweep(dir, plan)
+  return { dir, submitted: todo.length, ...(spec.backend === 'local' || !todo.length ? await reportSweep(dir, plan)
     : { rows: [], curves: [] }) };
 }
 
@@ -93,7 +96,7 @@ export async function retrySweep(dir: string, o: SweepRunOptions = {}): Promise<
   for (const j of todo) fs.rmSync(path.join(jobDir(dir, j.id), 'exit.json'), { force: true });
   o.onNote?.(`re-running ${todo.length} of ${plan.jobs.length} jobs`);
   await submit(dir, plan, todo, o);
-  return { dir, submitted: todo.length, ...(plan.spec.backend === 'local' || !todo.length ? reportSweep(dir, plan)
+  return { dir, submitted: todo.length, ...(plan.spec.backend === 'local' || !todo.length ? await reportSweep(dir, plan)
     : { rows: [], curves: [] }) };
 }
 
