@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SweepRow } from '../src/shared/sweepTypes';
 import { ROWS, sweepRow } from './helpers/sweepRows';
-import { type MethodSummary, compareWithPaper, selectRuns, selectionScore,
+import { selectionScore } from '../src/engine/runs/compareRun';
+import { type MethodSummary, compareWithPaper, selectRuns,
   summarize } from '../src/engine/sweep/select';
 
 const near = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9, `${a} ≠ ${b}`);

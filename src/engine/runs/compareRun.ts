@@ -43,8 +43,26 @@ export function utilityOf(r: EvaluationResult): number | null {
   return r.perplexity?.sets.find((s) => s.set.startsWith('test'))?.paper ?? r.perplexity?.sets[0]?.paper ?? null;
 }
 
-const rel = (after: number | null, before: number | null) => (after === null || before === null || before === 0 ? null
-  : (100 * (after - before)) / before);
+/** The relative change in % (the paper's *_perc_diff columns); null without both numbers or from zero. */
+export const relChange = (after: number | null, before: number | null): number | null =>
+  after === null || before === null || before === 0 ? null : (100 * (after - before)) / before;
+
+/**
+ * The selection score (lower is better): the relative memorization change penalised by the relative accuracy lost
+ * or perplexity gained, both as fractions (as the reference's result files).
+ */
+export function selectionScore(memChangePct: number | null, utilityChangePct: number | null,
+  utility: CompareResult['utility']): number | null {
+  if (memChangePct === null || utilityChangePct === null) return null;
+  const u = utilityChangePct / 100;
+  return memChangePct / 100 + (utility === 'accuracy' ? -u : u);
+}
+
+/** One CSV cell: text as it is, objects as JSON, quoted when it holds a quote, comma or newline. */
+export const csvCell = (v: unknown): string => {
+  const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
 
 /** The points to try: each method's defaults, or the product of its hyper-parameter grids thinned to `maxPoints`. */
 export function gridPoints(methodId: string, grid: boolean, maxPoints = 6): Record<string, HyperValue>[] {
@@ -91,13 +109,9 @@ export async function compareMethods(rt: Runtime, base: BaseModel, o: CompareOpt
       row.seconds = r.record.seconds;
       row.memAfter = r.after.memorization?.percentMemorized ?? null;
       row.utilityAfter = utilityOf(r.after);
-      row.memChangePct = rel(row.memAfter, memBefore);
-      row.utilityChangePct = rel(row.utilityAfter, utilityBefore);
-      if (row.memChangePct !== null && row.utilityChangePct !== null) {
-        // Fractions, as in the reference's result files: accuracy lost or perplexity gained raises the score.
-        const u = row.utilityChangePct / 100;
-        row.score = row.memChangePct / 100 + (utility === 'accuracy' ? -u : u);
-      }
+      row.memChangePct = relChange(row.memAfter, memBefore);
+      row.utilityChangePct = relChange(row.utilityAfter, utilityBefore);
+      row.score = selectionScore(row.memChangePct, row.utilityChangePct, utility);
     } catch (e) {
       if (o.signal?.aborted) throw e;
       row.error = e instanceof Error ? e.message : String(e);
@@ -114,14 +128,9 @@ export async function compareMethods(rt: Runtime, base: BaseModel, o: CompareOpt
 export function compareCsv(r: CompareResult): string {
   const head = ['method', 'name', 'family', 'hyper_params', 'seconds', 'mem_before', 'mem_after', 'mem_change_pct',
     `${r.utility}_before`, `${r.utility}_after`, `${r.utility}_change_pct`, 'score', 'selected', 'error'];
-  const q = (v: unknown) => {
-    const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : typeof v === 'number' ? String(v)
-      : JSON.stringify(v);
-    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
   const lines = r.rows.map((x) => [x.method, x.name, x.family, x.hyperParams, x.seconds, x.memBefore, x.memAfter,
     x.memChangePct, x.utilityBefore, x.utilityAfter, x.utilityChangePct, x.score, x.selected, x.error]
-    .map(q).join(','));
+    .map(csvCell).join(','));
   return [head.join(','), ...lines].join('\n') + '\n';
 }
 

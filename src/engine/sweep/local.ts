@@ -51,9 +51,13 @@ export const localBackend: SweepBackend = {
       child.on('exit', (code, sig) => {
         fs.rmSync(path.join(folder, 'pid'), { force: true });
         // A process that died without its exit record (killed, out of memory) is recorded here.
-        if (fileState(dir, job.id) === 'pending') recordCancelled(dir, job.id, sig ?? `exit code ${code}`);
+        let state = fileState(dir, job.id);
+        if (state === 'pending') {
+          recordCancelled(dir, job.id, sig ?? `exit code ${code}`);
+          state = 'cancelled';
+        }
         running.delete(job.id);
-        o.onNote(`${fileState(dir, job.id)}: ${job.label}`);
+        o.onNote(`${state}: ${job.label}`);
         o.onProgress?.([...running.values()].map((r) => r.label));
         wake();
       });

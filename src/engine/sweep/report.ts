@@ -104,8 +104,8 @@ export function sweepMeta(dir: string): SweepMeta {
     done: exits.filter((e) => e.code === 0).length, failed: exits.filter((e) => e.code !== 0).length } };
 }
 
-/** Reads DIR's table (results.jsonl), curves and job exit records, and writes DIR/report.html; returns its path. */
-export async function writeSweepReport(dir: string): Promise<string> {
+/** DIR's table (results.jsonl) and every job folder's curves, as a finished sweep left them. */
+function readReportData(dir: string): { rows: SweepRow[]; curves: TrainCurves[] } {
   const table = path.join(dir, 'results.jsonl');
   if (!fs.existsSync(table) && !fs.existsSync(path.join(dir, 'plan.json'))) {
     throw userError(dir, 'is not a sweep folder (it has no plan.json or results.jsonl); give the folder that ' +
@@ -115,7 +115,15 @@ export async function writeSweepReport(dir: string): Promise<string> {
     .map((l) => JSON.parse(l) as SweepRow) : [];
   const jobsDir = path.join(dir, 'jobs');
   const ids = fs.existsSync(jobsDir) ? fs.readdirSync(jobsDir).sort() : [];
-  const curves = ids.flatMap((id) => readJson<TrainCurves>(path.join(jobsDir, id, 'curves.json')) ?? []);
+  return { rows, curves: ids.flatMap((id) => readJson<TrainCurves>(path.join(jobsDir, id, 'curves.json')) ?? []) };
+}
+
+/**
+ * Writes DIR/report.html from the sweep's rows and curves (those just gathered, or else read back from DIR) and the
+ * jobs' exit records; returns its path.
+ */
+export async function writeSweepReport(dir: string, data = readReportData(dir)): Promise<string> {
+  const { rows, curves } = data;
   const meta = sweepMeta(dir);
   const view = sweepReport(rows, curves, meta);
   const html = await renderHtmlReport({ title: `Sweep ${meta.name}`, cells: [

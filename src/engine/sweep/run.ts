@@ -65,10 +65,10 @@ async function submit(dir: string, plan: SweepPlan, jobs: SweepJob[], o: SweepRu
 /** Writes results.csv, results.jsonl and report.html from what the jobs wrote; returns the rows and curves. */
 export async function reportSweep(dir: string, plan = readPlan(dir)): Promise<{ rows: SweepRow[];
   curves: TrainCurves[]; }> {
-  const rows = gatherRows(dir, plan);
-  writeTable(dir, rows);
-  await writeSweepReport(dir);
-  return { rows, curves: gatherCurves(dir, plan) };
+  const data = { rows: gatherRows(dir, plan), curves: gatherCurves(dir, plan) };
+  writeTable(dir, data.rows);
+  await writeSweepReport(dir, data);
+  return data;
 }
 
 export async function runSweep(specFile: string, o: SweepRunOptions = {}): Promise<SweepResult> {
@@ -117,7 +117,9 @@ export async function sweepStatus(dir: string): Promise<SweepStatus> {
   return {
     counts: Object.fromEntries(all.map((s) => [s, count(states, s)])) as Record<JobState, number>,
     total: plan.jobs.length,
-    jobs: plan.jobs.map((j) => ({ id: j.id, label: j.label, state: states.get(j.id)!,
-      ...(readExit(dir, j.id)?.error ? { error: readExit(dir, j.id)!.error } : {}) })),
+    jobs: plan.jobs.map((j) => {
+      const error = readExit(dir, j.id)?.error;
+      return { id: j.id, label: j.label, state: states.get(j.id)!, ...(error ? { error } : {}) };
+    }),
   };
 }

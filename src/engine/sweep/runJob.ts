@@ -9,7 +9,7 @@ import type { RunManifest } from '../../shared/runManifest';
 import type { ExitRecord, SweepJob, SweepRow, TrainCurves, TrainKey, UnlearnKey } from '../../shared/sweepTypes';
 import { getAnyMethod, resolveHyperParams } from '../methods/registry';
 import { type ResolvedPreset, resolvePreset } from '../presets';
-import { utilityOf } from '../runs/compareRun';
+import { relChange, selectionScore, utilityOf } from '../runs/compareRun';
 import { mitigate, prepareBase } from '../runs/mitigateRun';
 import { evaluateSubject, openSubject } from '../runs/subject';
 import { trainRun } from '../runs/trainRun';
@@ -18,21 +18,10 @@ import { checkpointDir, findJob, jobDir, readPlan, writeJson } from './folder';
 import { overrideWords } from './spec';
 
 const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
-const rel = (after: number | null, before: number | null) =>
-  after === null || before === null || before === 0 ? null : (100 * (after - before)) / before;
-
-/** The selection score of spec §4.F from relative changes in %: lower is better. */
-export function selectionScore(memChangePct: number | null, utilityChangePct: number | null,
-  utility: SweepRow['utility']): number | null {
-  if (memChangePct === null || utilityChangePct === null) return null;
-  const u = utilityChangePct / 100;
-  return memChangePct / 100 + (utility === 'accuracy' ? -u : u);
-}
-
 /** A row's derived fields from its before/after measurements. */
 export function withChanges(r: SweepRow): SweepRow {
-  const memChangePct = rel(r.memAfter, r.memBefore);
-  const utilityChangePct = rel(r.utilityAfter, r.utilityBefore);
+  const memChangePct = relChange(r.memAfter, r.memBefore);
+  const utilityChangePct = relChange(r.utilityAfter, r.utilityBefore);
   return { ...r, memChangePct, utilityChangePct, score: selectionScore(memChangePct, utilityChangePct, r.utility) };
 }
 

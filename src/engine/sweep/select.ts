@@ -1,27 +1,16 @@
 // The paper's selection of one run per method and base model (spec §4.F) and the per-method summaries of its
 // tables (spec §5), computed from the sweep's table rows.
 import type { SweepRow } from '../../shared/sweepTypes';
+import { selectionScore } from '../runs/compareRun';
 import { PAPER_TABLES } from './paperTables';
+import { canonicalJson } from './plan';
 
 /** The paper's tables are per dataset and artifact ("math-noise", "language-backdoor", ...). */
 export const experimentOf = (r: Pick<SweepRow, 'dataset' | 'artifact'>): string => `${r.dataset}-${r.artifact}`;
 
-const sortedJson = (o: Record<string, unknown>) => JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
-
 /** A base model at one checkpoint (preset and its overrides, seed, epoch): each method's best run is chosen in it. */
 export const cellOf = (r: SweepRow): string =>
-  JSON.stringify([r.preset, sortedJson(r.set), r.dataset, r.artifact, r.nLayer, r.seed, r.checkpoint]);
-
-/**
- * The selection score (lower is better): the relative memorization change penalised by the relative accuracy lost
- * or perplexity gained, both as fractions (as the reference's result files).
- */
-export function selectionScore(memChangePct: number | null, utilityChangePct: number | null,
-  utility: SweepRow['utility']): number | null {
-  if (memChangePct === null || utilityChangePct === null) return null;
-  const u = utilityChangePct / 100;
-  return memChangePct / 100 + (utility === 'accuracy' ? -u : u);
-}
+  canonicalJson([r.preset, r.set, r.dataset, r.artifact, r.nLayer, r.seed, r.checkpoint]);
 
 const scoreOf = (r: SweepRow) => (r.error ? null : selectionScore(r.memChangePct, r.utilityChangePct, r.utility));
 

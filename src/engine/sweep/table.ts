@@ -4,12 +4,10 @@
 import * as path from 'node:path';
 import type { SweepRow, TrainCurves, TrainKey } from '../../shared/sweepTypes';
 import { getAnyMethod } from '../methods/registry';
-import { canonicalJson } from './plan';
+import { csvCell } from '../runs/compareRun';
+import { cellOf } from './select';
 import { type SweepPlan, fileState, readCurves, readExit, readRows, writeText } from './folder';
 import { keyPreset, withChanges } from './runJob';
-
-const cellKey = (r: Pick<SweepRow, 'preset' | 'set' | 'seed' | 'checkpoint'>) =>
-  canonicalJson([r.preset, r.set, r.seed, r.checkpoint]);
 
 /** All rows of the sweep's jobs that ended, in plan order. */
 export function gatherRows(dir: string, plan: SweepPlan): SweepRow[] {
@@ -39,10 +37,10 @@ export function gatherRows(dir: string, plan: SweepPlan): SweepRow[] {
       });
     }
   }
-  const bases = new Map(rows.filter((r) => r.method === 'base' && !r.error).map((r) => [cellKey(r), r]));
+  const bases = new Map(rows.filter((r) => r.method === 'base' && !r.error).map((r) => [cellOf(r), r]));
   return rows.map((r) => {
     if (r.family !== 'regularizer' || r.error) return r;
-    const b = bases.get(cellKey(r));
+    const b = bases.get(cellOf(r));
     return withChanges({ ...r, memBefore: b?.memAfter ?? null, utilityBefore: b?.utilityAfter ?? null });
   });
 }
@@ -55,11 +53,6 @@ export function gatherCurves(dir: string, plan: SweepPlan): TrainCurves[] {
 const COLUMNS: (keyof SweepRow)[] = ['job', 'stage', 'preset', 'set', 'dataset', 'artifact', 'nLayer', 'seed',
   'checkpoint', 'method', 'family', 'utility', 'memBefore', 'memAfter', 'utilityBefore', 'utilityAfter',
   'memChangePct', 'utilityChangePct', 'score', 'seconds', 'provider', 'threads', 'host', 'finishedAt', 'error', 'note'];
-
-const csvCell = (v: unknown): string => {
-  const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
 
 export function rowsCsv(rows: SweepRow[]): string {
   const hps = [...new Set(rows.flatMap((r) => Object.keys(r.hyperParams)))].sort();
