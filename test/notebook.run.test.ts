@@ -1,4 +1,4 @@
-// Running notebooks end to end without VS Code: the headless `tinymem run` on examples/e2e.tinymem (every step kind)
+// Running notebooks end to end without VS Code: the headless `tinymem run` on test/e2e/e2e.tinymem (every step kind)
 // writes outputs with the right MIME items and an HTML report, and a failing cell exits non-zero naming the cell and
 // field. Then the extension's engine process (forked as the extension forks it): progress, Stop within a training
 // step with the partial curve kept, and a fresh process after a crash.
@@ -25,15 +25,15 @@ function cli(args: string[]) {
 const mimesOf = (cell: { outputs?: { items: { mime: string }[] }[] }) =>
   (cell.outputs ?? []).flatMap((o) => o.items.map((i) => i.mime));
 
-test('tinymem run executes examples/e2e.tinymem: every step kind, rich items + markdown, HTML report',
+test('tinymem run executes test/e2e/e2e.tinymem: every step kind, rich items + markdown, HTML report',
   { timeout: 240_000 }, () => {
     const nbFile = path.join(tmp, 'e2e.tinymem');
-    fs.copyFileSync(path.join(ROOT, 'examples/e2e.tinymem'), nbFile);
+    fs.copyFileSync(path.join(ROOT, 'test/e2e/e2e.tinymem'), nbFile);
     const out = path.join(tmp, 'executed.tinymem');
     const html = path.join(tmp, 'report.html');
     const started = Date.now();
     const r = cli(['run', nbFile, '--out', out, '--html', html, '--threads', '2']);
-    console.log(`tinymem run examples/e2e.tinymem: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`tinymem run test/e2e/e2e.tinymem: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /ran 6 step cells/);
     assert.match(r.stderr, /\[2\/6\] cell 3: step: train/);

@@ -3,7 +3,7 @@
 // (installs chromium and code-server into a cache folder), then `npm run test:e2e`.
 //
 // Phases: package the .vsix and install it; start code-server on a temporary workspace holding a copy of
-// examples/e2e.tinymem; open the notebook from the Explorer; Run All and wait for every cell; check inside the output
+// test/e2e/e2e.tinymem; open the notebook from the Explorer; Run All and wait for every cell; check inside the output
 // webview that the heatmap, curves, comparison and masks views rendered; run "TinyMem: Unlearn Memorized Sequences…"
 // from the command palette and wait for the edited checkpoint (masks.safetensors) and the report; start a long
 // training cell, press Stop and check that it stops within seconds and keeps its partial output.
@@ -23,7 +23,8 @@ const CACHE = process.env.TINYMEM_E2E_CACHE ?? path.join(os.homedir(), '.cache',
 const CODE_SERVER = path.join(CACHE, `code-server-${CS_VERSION}`, 'node_modules', '.bin', 'code-server');
 const CHROMIUM = process.env.TINYMEM_E2E_CHROMIUM ?? '/usr/bin/chromium';
 const VSIX_DEFAULT = path.join(REPO, 'tinymem-linux-x64.vsix');
-const VSIX_LIMIT = 25 * 1000 * 1000;
+/** The Linux x64 package is about 25.6 MB (the command line and PNG export's wasm and font included). */
+const VSIX_LIMIT = 30 * 1000 * 1000;
 const EXTENSION_ID = 'tinymem.tinymem';
 /** The views the e2e notebook must show, by the short name the renderer puts in data-tinymem-view. */
 const NOTEBOOK_VIEWS = ['heatmap', 'curves', 'comparison', 'masks'];
@@ -146,8 +147,8 @@ function packageVsix(): string {
   const given = option('--vsix');
   if (given) return path.resolve(given);
   if (flag('--no-package') && fs.existsSync(VSIX_DEFAULT)) return VSIX_DEFAULT;
-  log('npm run package (esbuild + vsce package --target linux-x64)');
-  const r = spawnSync('npm', ['run', '--silent', 'package'], { cwd: REPO, stdio: 'inherit' });
+  log('npm run package -- linux-x64 (esbuild + vsce package --target linux-x64 + the file-list check)');
+  const r = spawnSync('npm', ['run', '--silent', 'package', '--', 'linux-x64'], { cwd: REPO, stdio: 'inherit' });
   check(r.status === 0, `npm run package failed (exit ${r.status})`);
   return VSIX_DEFAULT;
 }
@@ -462,7 +463,7 @@ async function collectViews(page: Page, wanted: string[], shotPrefix: string, do
 const STOP_NOTEBOOK = 'e2e-stop.tinymem';
 /** A long training cell for the Stop phase (thousands of epochs of the quickstart preset: minutes, never finishes). */
 function writeStopNotebook(dir: string): void {
-  const example = path.join(REPO, 'examples', STOP_NOTEBOOK);
+  const example = path.join(__dirname, STOP_NOTEBOOK);
   if (fs.existsSync(example)) {
     fs.copyFileSync(example, path.join(dir, STOP_NOTEBOOK));
     return;
@@ -486,7 +487,7 @@ async function main(): Promise<void> {
   const d = makeDirs();
   const socketsBefore = ipcSockets();
   log(`temporary folder ${d.root}`);
-  const notebookSrc = option('--notebook') ?? path.join(REPO, 'examples', 'e2e.tinymem');
+  const notebookSrc = option('--notebook') ?? path.join(__dirname, 'e2e.tinymem');
   const notebookName = path.basename(notebookSrc);
   fs.copyFileSync(notebookSrc, path.join(d.workspace, notebookName));
   writeStopNotebook(d.workspace);
@@ -502,7 +503,7 @@ async function main(): Promise<void> {
       const size = fs.statSync(vsix).size;
       log(`${path.relative(REPO, vsix) || vsix}: ${(size / 1e6).toFixed(2)} MB (${(size / 1048576).toFixed(2)} MiB)`);
       if (!option('--vsix')) check(size < VSIX_LIMIT,
-        `the .vsix is ${(size / 1e6).toFixed(2)} MB, over the 25 MB limit`);
+        `the .vsix is ${(size / 1e6).toFixed(2)} MB, over the ${VSIX_LIMIT / 1e6} MB limit`);
       const dir = installVsix(d, vsix);
       log(`installed into ${dir}`);
       return dir;
