@@ -177,4 +177,13 @@ test('example-tied dropout: one block folds into the weights exactly, more block
     const back = loadCheckpoint(dir2);
     assert.deepEqual(back.config.tinymem_block_input_scale, scale);
     assert.equal(back.config.model_type, 'gpt2');
+
+    // A training run says so.
+    const notes: string[] = [];
+    const preset = resolvePreset('cpu-math-noise', { 'model.n_layer': '2', 'model.n_embd': '16', 'model.n_head': '2',
+      'data.numMain': '40', 'data.numExtra': '10', 'data.numTest': '10', 'data.numNoise': '10', 'train.epochs': '1' });
+    const run = await trainRun({ preset, out: join(root, 'etd-run'), evaluate: false, runtime: { threads: 1 },
+      regularizer: { id: 'example-tied-dropout' }, onNote: (n) => notes.push(n) }).result;
+    assert.equal(JSON.parse(readFileSync(join(run.dir, 'config.json'), 'utf8')).model_type, SCALED_GPT2_TYPE);
+    assert.ok(notes.some((n) => /transformers refuses it rather than run a different model/.test(n)), notes.join());
   });

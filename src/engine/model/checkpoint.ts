@@ -1,4 +1,5 @@
-// A model is a Hugging Face folder that `transformers` loads unchanged, for every family (family.ts):
+// A model is a Hugging Face folder that `transformers` loads unchanged, for every family (family.ts), except a GPT-2
+// with an example-tied-dropout scale that plain GPT-2 cannot express, which it refuses (blockScale.ts):
 //   config.json        the family's config fields (model_type "gpt2", "gpt_neox")
 //   model.safetensors  Hugging Face tensor names, F32 when written here (F16/BF16/F64 become F32 on load)
 //                      (or model.safetensors.index.json + shards when reading exports of big models)
