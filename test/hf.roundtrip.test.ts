@@ -99,6 +99,13 @@ test('a trained math checkpoint carries its WordLevel tokenizer, and PyTorch + t
     // tinymem itself still tokenizes a checkpoint saved before tokenizer files: the vocabulary its manifest implies.
     assert.deepEqual(loadTokenizer(bare).encode(prompt), tokenizeMath(prompt));
     assert.match(loadTokenizer(bare).file, /missing: the math vocabulary that tinymem\.json implies was used/);
+    // An edit of such a checkpoint (saved with copyFrom, as mitigation does) gets the tokenizer files it lacked.
+    const resaved = join(root, 'math-resaved');
+    const ckpt = loadCheckpoint(dir);
+    saveCheckpoint(resaved, ckpt.config, ckpt.params, { ...ckpt.manifest, contentHashes: undefined },
+      { copyFrom: bare });
+    for (const f of TOKENIZER_FILES) assert.equal(readFileSync(join(resaved, f), 'utf8'), readFileSync(join(dir, f),
+      'utf8'), f);
     unlinkSync(join(bare, 'tinymem.json'));
     assert.throws(() => loadTokenizer(bare), (e: Error) => e.message.includes(`the model folder ${bare} has no ` +
       'tokenizer.json'));
