@@ -191,7 +191,9 @@ describe('full-size language noise data', () => {
   it('plants 1000 noised chunks in four duplication classes of 250', () => {
     const t0 = Date.now();
     const d = buildLanguageDataset();
-    assert.ok(Date.now() - t0 < 8000, `took ${Date.now() - t0} ms`);
+    // @huggingface/tokenizers' BPE tokenizes the 2.1M-token corpus in about 10 s (gpt-tokenizer: 0.5 s; the price of
+    // one tokenizer library), more on a busy machine: the bound guards against pathological slowdowns.
+    assert.ok(Date.now() - t0 < 60_000, `took ${Date.now() - t0} ms`);
     assert.equal(d.artifacts.tokens.rows, 1000);
     assert.deepEqual([0, 1, 2, 3].map((c) => d.artifacts.dupClass.filter((x) => x === c).length), [250, 250, 250, 250]);
     assert.equal(d.train.size, d.meta.counts.trainChunks - 1000 + 250 * 1111);

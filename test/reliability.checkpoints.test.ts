@@ -346,6 +346,10 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** A math checkpoint's files: the model, its manifest and its tokenizer. */
+const CHECKPOINT_LISTING = ['config.json', 'model.safetensors', 'special_tokens_map.json', 'tinymem.json',
+  'tokenizer.json', 'tokenizer_config.json'];
+
 test('case 7: leftovers of killed saves are removed by the next save next to them, live ones and user files are ' +
   'kept, and their names are recognised (the workspace checkpoint list skips them)', () => {
   const out = copyOf(A, 'model');
@@ -379,7 +383,7 @@ test('case 7: leftovers of killed saves are removed by the next save next to the
   assert.equal(fs.readFileSync(path.join(legacyUser, 'notes.txt'), 'utf8'), 'mine');
   assert.ok(fs.existsSync(liveTmp), 'the leftover of a live process is kept');
   assert.equal(fs.readFileSync(user, 'utf8'), 'a file of the user with a similar name');
-  assert.deepEqual(fs.readdirSync(out).sort(), ['config.json', 'model.safetensors', 'tinymem.json']);
+  assert.deepEqual(fs.readdirSync(out).sort(), CHECKPOINT_LISTING);
 });
 
 test('case 7: train --force into an edited folder leaves no masks.safetensors or other file of the old content', () => {
@@ -388,7 +392,7 @@ test('case 7: train --force into an edited folder leaves no masks.safetensors or
   fs.writeFileSync(path.join(out, 'tokenizer.json'), '{}');
   const r = tinymem(['train', ...QUICK, '--no-eval', '--force', '--out', out]);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(fs.readdirSync(out).sort(), ['config.json', 'model.safetensors', 'tinymem.json']);
+  assert.deepEqual(fs.readdirSync(out).sort(), CHECKPOINT_LISTING);
   assert.deepEqual(leftoversIn(path.dirname(out)), []);
   loadCheckpoint(out, { verifyHash: true });
 });

@@ -31,7 +31,8 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-const CHECKPOINT_FILES = new Set(['config.json', 'model.safetensors', 'tinymem.json', 'masks.safetensors']);
+const CHECKPOINT_FILES = new Set(['config.json', 'model.safetensors', 'tinymem.json', 'masks.safetensors',
+  'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']);
 
 /** A hidden sibling name for `target` owned by this process. */
 export function tempSibling(target: string, kind: 'tmp' | 'old'): string {

@@ -1,10 +1,13 @@
-// A model is a Hugging Face folder that `transformers` loads unchanged, for every family (family.ts):
+// A model is a Hugging Face folder that `transformers` loads unchanged, for every family (family.ts), except a GPT-2
+// with an example-tied-dropout scale that plain GPT-2 cannot express, which it refuses (blockScale.ts):
 //   config.json        the family's config fields (model_type "gpt2", "gpt_neox")
 //   model.safetensors  Hugging Face tensor names, F32 when written here (F16/BF16/F64 become F32 on load)
 //                      (or model.safetensors.index.json + shards when reading exports of big models)
 //   tinymem.json       optional run manifest: any JSON object; we add every file's content hash, size and mtime
-// TinyMem's own checkpoints are GPT-2 folders with a manifest. Edited models are written back in the same layout with
-// the tokenizer files copied along. Names and shapes come from the family's paramShapes, the single source of truth.
+//   tokenizer.json     with tokenizer_config.json and special_tokens_map.json (tokenizerFiles.ts)
+// TinyMem's own checkpoints are GPT-2 folders with a manifest and the tokenizer of their data (math or GPT-2), written
+// in the same commit as the weights. Edited models are written back in the same layout with the tokenizer files
+// copied along. Names and shapes come from the family's paramShapes, the single source of truth.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as v from 'valibot';
@@ -22,6 +25,8 @@ import {
   readSafetensorsDirHeaders, safetensorsChunks,
 } from './safetensors';
 import { assertModelFits, assertWeightsFit } from './sizeCheck';
+import { manifestTokenizerKind, tokenizerFiles } from './tokenizerFiles';
+import { SCALED_GPT2_TYPE, foldBlockScale, scaledConfigJson } from './blockScale';
 import { UserError, userError } from '../../shared/userError';
 
 export { contentHash, gpt2ParamShapes, makeCheckpointConfig, validateConfig, type Gpt2CheckpointConfig };
@@ -111,7 +116,8 @@ export function folderFamily(dir: string): ModelFamily {
     `${WEIGHTS_FILE}`, DOWNLOADED);
   if (!isObject(raw)) throw fileError(file, 'must be a JSON object; fix config.json');
   const t = raw.model_type;
-  const family = familyOfType(t as string);
+  // A GPT-2 with a block-input scale that plain GPT-2 cannot express (blockScale.ts).
+  const family = familyOfType(t === SCALED_GPT2_TYPE ? gpt2.modelType : t as string);
   if (family) return family;
   const types = FAMILIES.map((f) => `"${f.modelType}"`).join(' and ');
   const classes = FAMILIES.map((f) => f.architecture).join(', ');
@@ -322,13 +328,21 @@ export function saveModel(
   const target = resolve(dir);
   const weightsFile = join(target, WEIGHTS_FILE);
   const family = familyOf(model.config);
+  // Example-tied dropout's evaluation scale, folded into the weights where plain GPT-2 can express it (blockScale.ts).
+  const folded = family === gpt2 ? foldBlockScale(model.config as Gpt2Config, params, options.lmHead) : null;
+  if (folded) {
+    model = { ...model, config: folded.config };
+    params = folded.params;
+    options = { ...options, lmHead: folded.lmHead };
+  }
   const { head } = family.checkpoint;
   const fail = (name: string, message: string) => fileError(weightsFile, `cannot save: parameter "${name}" ${message}`);
   // An optional head comes from options.lmHead or, for a model loaded untied, from params (paramShapes lists it then).
   const untied = (model.config as Gpt2Config).tie_word_embeddings === false;
   const storedHead = head.optional ? options.lmHead ?? (untied ? params.get(head.name) : undefined) : undefined;
   const config = head.optional ? { ...model.config, tie_word_embeddings: !storedHead } : model.config;
-  const configJson = family.configJson(config, model.rawConfig ?? {}, `${join(target, CONFIG_FILE)} (not written)`);
+  const json = family.configJson(config, model.rawConfig ?? {}, `${join(target, CONFIG_FILE)} (not written)`);
+  const configJson = family === gpt2 ? scaledConfigJson(json as Record<string, unknown>) : json;
   const tensors = new Map<string, TensorInput>();
   const shapes = family.paramShapes(config);
   for (const [name, shape] of shapes) {
@@ -359,6 +373,14 @@ export function saveModel(
   for (const f of options.copyFrom ? CARRIED_FILES : []) {
     const file = join(options.copyFrom!, f);
     if (existsSync(file)) carried.push({ name: f, chunks: [readFileSync(file)] });
+  }
+  // A TinyMem checkpoint gets the tokenizer of its data unless it carries one (a source saved before tokenizer files
+  // were written has none).
+  const kind = manifestTokenizerKind(manifest);
+  const given = [...carried, ...(options.extraFiles ?? [])];
+  if (kind && !given.some((f) => f.name === TOKENIZER_FILE)) {
+    const ctx = family.dims(config).context;
+    carried.push(...tokenizerFiles(kind, ctx).filter((f) => !given.some((g) => g.name === f.name)));
   }
   const text = (x: unknown) => [Buffer.from(`${JSON.stringify(x, null, 2)}\n`, 'utf8')];
   const records = commitFolder(target, [

@@ -18,6 +18,7 @@ import { bool, int, missing, mlpTensorNames, num, parseJson, refuse, showFields 
 import type { ModelFamily, ModelOptions } from './family';
 import { showValue } from '../../shared/showValue';
 import { userError } from '../../shared/userError';
+import { SCALED_GPT2_TYPE } from './blockScale';
 
 export const ACTIVATIONS = ['relu', 'gelu_new', 'gelu'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -40,7 +41,8 @@ export interface Gpt2Config {
    * Per-channel factor [n_embd] applied to every block's input when no explicit block-input masks are given: the
    * evaluation mode of a model trained with example-tied dropout (memorization channels 0, generalization channels
    * rescaled). It lives in config.json so every path that runs the model (metrics, methods, generation) applies it.
-   * transformers ignores the field and runs the unscaled model.
+   * A saved one-block model has it folded into its weights; more blocks cannot be, and config.json then says
+   * model_type "tinymem_gpt2" so that transformers refuses it (blockScale.ts).
    */
   tinymem_block_input_scale?: number[];
 }
@@ -111,8 +113,10 @@ export function validateConfig(raw: unknown, file: string): Gpt2CheckpointConfig
     throw userError(file, `must be a JSON object of GPT2Config fields, got ${Array.isArray(raw) ? 'an array'
       : typeof raw}; re-save the checkpoint or fix config.json`, 'file');
   }
-  return parseJson(Gpt2ConfigJson, raw.n_positions === undefined && raw.n_ctx !== undefined
-    ? { ...raw, n_positions: raw.n_ctx } : raw, file);
+  // model_type "tinymem_gpt2": GPT-2 with a block-input scale plain GPT-2 cannot express (blockScale.ts).
+  const typed = raw.model_type === SCALED_GPT2_TYPE ? { ...raw, model_type: 'gpt2' } : raw;
+  return parseJson(Gpt2ConfigJson, typed.n_positions === undefined && typed.n_ctx !== undefined
+    ? { ...typed, n_positions: typed.n_ctx } : typed, file);
 }
 
 /**

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { readTextLimited } from '../../shared/readLimited';
-import { TOKENIZER_FILE } from './checkpoint';
+import { MANIFEST_FILE, TOKENIZER_FILE } from './checkpoint';
+import { type TokenizerKind, manifestTokenizerKind, tokenizerConfig, tokenizerJson } from './tokenizerFiles';
 
 export interface TextTokenizer {
   file: string;
@@ -57,33 +58,55 @@ function withinBudget<T>(ms: number, f: () => T, onTimeout: () => Error): T {
   }
 }
 
-/** The tokenizer of model folder `dir`; tokenizer_config.json is optional. Special tokens are not added to
- * encodings. */
+/** The tokenizer a TinyMem checkpoint's tinymem.json implies (its data: math or language), or null. */
+function manifestKind(dir: string): TokenizerKind | null {
+  const file = join(dir, MANIFEST_FILE);
+  if (!existsSync(file)) return null;
+  try {
+    return manifestTokenizerKind(JSON.parse(readTextLimited(file, 'manifest')));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The tokenizer of model folder `dir`: its tokenizer.json (tokenizer_config.json is optional), or, for a TinyMem
+ * checkpoint saved before checkpoints carried tokenizer files, the vocabulary its tinymem.json's data implies.
+ * Special tokens are not added to encodings; a character outside the vocabulary is an error naming it.
+ */
 export function loadTokenizer(dir: string): TextTokenizer {
   const file = join(dir, TOKENIZER_FILE);
-  if (!existsSync(file)) throw new Error(`${file}: not found; this model folder has no tokenizer.json, so text ` +
-    `cannot be tokenized: copy the model's tokenizer.json into it, or pass token ids (a JSON list of token-id lists) ` +
-    `instead of text`);
   const cfgFile = join(dir, 'tokenizer_config.json');
+  const kind = existsSync(file) ? null : manifestKind(dir);
+  if (!existsSync(file) && !kind) throw new Error(`${file}: not found; the model folder ${dir} has no ` +
+    `tokenizer.json, so text cannot be tokenized: copy the model's tokenizer.json into it, or pass token ids (a ` +
+    `JSON list of token-id lists) instead of text`);
   let tok: Tokenizer;
-  const json = readJsonObject(file);
+  const json = kind ? tokenizerJson(kind) : readJsonObject(file);
   const patterns = regexPatterns([json.normalizer, json.pre_tokenizer]);
+  const shown = kind ? `${file} (missing: the ${kind === 'math' ? 'math' : 'GPT-2'} vocabulary that ${MANIFEST_FILE} ` +
+    `implies was used)` : file;
   try {
-    tok = new Tokenizer(json, existsSync(cfgFile) ? readJsonObject(cfgFile) : {});
+    tok = new Tokenizer(json, kind ? tokenizerConfig(kind, 0) : existsSync(cfgFile) ? readJsonObject(cfgFile) : {});
   } catch (e) {
     throw new Error(`${file}: cannot be read as a Hugging Face tokenizer (${(e as Error).message})`);
   }
   return {
-    file,
+    file: shown,
     encode: (text) => {
       const ms = tokenizeBudgetMs(text.length);
-      const shown = patterns.map((p) => JSON.stringify(p)).join(', ') || 'none';
+      const shownPatterns = patterns.map((p) => JSON.stringify(p)).join(', ') || 'none';
       const stopped = () => new Error(`${file}: tokenizing ${text.length} characters took more than ` +
         `${Math.round(ms / 1000)} s and was stopped; a normalizer or pre-tokenizer pattern of this tokenizer.json ` +
-        `backtracks catastrophically on this text (its patterns: ${shown}); fix the pattern (e.g. "(a+)+$" → "a+$") ` +
-        `or use the model's original tokenizer.json`);
-      return withinBudget(ms, () => tok.encode(text, { add_special_tokens: false }).ids, stopped);
+        `backtracks catastrophically on this text (its patterns: ${shownPatterns}); fix the pattern (e.g. "(a+)+$" → ` +
+        `"a+$") or use the model's original tokenizer.json`);
+      const enc = withinBudget(ms, () => tok.encode(text, { add_special_tokens: false }), stopped);
+      // A word-level vocabulary without an unknown token gives no id for a piece it lacks.
+      const bad = enc.ids.findIndex((id) => !Number.isInteger(id));
+      if (bad >= 0) throw new Error(`${shown}: ${JSON.stringify(enc.tokens[bad])} (token ${bad} of the text) is not ` +
+        `in this tokenizer's vocabulary; remove it from the text`);
+      return enc.ids;
     },
-    decode: (ids) => tok.decode([...ids], { skip_special_tokens: false }),
+    decode: (ids) => (ids.length === 0 ? '' : tok.decode([...ids], { skip_special_tokens: false })),
   };
 }

@@ -7,6 +7,7 @@ import { presetModelConfig, presetToJob } from '../presets';
 import { makeCheckpointConfig, saveCheckpoint } from '../model/checkpoint';
 import { type OutputWording, claimOutputDir } from '../io/outputDir';
 import { rewriteManifest } from '../model/folderCommit';
+import { SCALED_GPT2_TYPE } from '../model/blockScale';
 import { assertTrainStepFits } from '../train/stepMemory';
 import { type EvalProgress, evaluate } from '../metrics/evaluate';
 import { Runtime } from '../runtime/session';
@@ -83,6 +84,10 @@ function startTrainRun(o: TrainRunOptions, regularizer: RunManifest['regularizer
   const evalMode = regularizer ? getRegularizer(regularizer.id).evaluationConfig?.(model, regularizer.hyperParams)
     : undefined;
   const config = makeCheckpointConfig({ ...model, ...evalMode });
+  if (config.tinymem_block_input_scale && config.n_layer > 1) o.onNote?.(`${dir}: an example-tied-dropout model ` +
+    `scales every block's input at evaluation, which plain GPT-2 weights cannot express with ${config.n_layer} ` +
+    `blocks; its config.json says "model_type": "${SCALED_GPT2_TYPE}", so transformers refuses it rather than run ` +
+    'a different model (tinymem runs it; with model.n_layer=1 the scale is folded into the weights)');
   const job = presetToJob(p, { runtime: o.runtime, progressEvery: 1 });
   if (p.train.checkpointEvery > 0
     && p.train.checkpointEvery < p.train.epochs) job.snapshotEvery = p.train.checkpointEvery;
