@@ -12,11 +12,5 @@ try {
 }
 if (fs.existsSync(sources) && tsx) {
   require(tsx);
-  require(sources)
-    .program()
-    .parseAsync()
-    .catch((e) => {
-      process.stderr.write(`tinymem: ${e instanceof Error ? e.message : String(e)}\n`);
-      process.exitCode = 1;
-    });
+  require(sources).main();
 } else require(path.join(__dirname, '..', 'dist', 'cli.js'));
