@@ -203,7 +203,7 @@ export function program(): Command {
   p.addHelpText('after', `
 With --json, stdout holds exactly one JSON document: the command's result, or {"error": {"message": ...}} when it
 fails. The exit code is 0 on success, 1 on an error or a result with failures, 130/143 when stopped by
-Ctrl-C/SIGTERM. Progress and notes go to stderr. See docs/cli.md.`);
+Ctrl-C/SIGTERM. Progress and notes go to stderr.`);
   return p;
 }
 
