@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // In a development checkout (sources and tsx present) runs the TypeScript sources, so the CLI is never a stale build;
 // in an installed package (the npm package or the extension's .vsix) runs the bundle from `npm run build`. Both
-// export program(); neither runs it when loaded from here (they do only as the main module), so this file does.
+// export main(); neither runs it when loaded from here (they do only as the main module), so this file does.
 const fs = require('node:fs');
 const path = require('node:path');
 const sources = path.join(__dirname, '..', 'src', 'cli', 'main.ts');
@@ -13,10 +13,5 @@ try {
 }
 const fromSources = fs.existsSync(sources) && tsx;
 if (fromSources) require(tsx);
-require(fromSources ? sources : path.join(__dirname, '..', 'dist', 'cli.js'))
-  .program()
-  .parseAsync()
-  .catch((e) => {
-    process.stderr.write(`tinymem: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 1;
-  });
+// main() parses the arguments, reports errors (as JSON under --json) and sets the exit code.
+require(fromSources ? sources : path.join(__dirname, '..', 'dist', 'cli.js')).main();

@@ -10,6 +10,9 @@ say() { echo "[test setup] $*"; }
 # shellcheck source=test/aptInstall.sh
 . "$(dirname "$0")/aptInstall.sh"
 
+# zsh for the CLI's completion test (test/cli.completion.test.ts), which runs the zsh script in a real zsh.
+command -v zsh >/dev/null 2>&1 || apt_install zsh
+
 if "$PY" -c 'import torch' >/dev/null 2>&1; then
   say "torch $("$PY" -c 'import torch; print(torch.__version__)') present for $PY"
   exit 0

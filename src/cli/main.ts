@@ -1,9 +1,10 @@
-// The `tinymem` command line: presets, train, eval, score. Errors are one line on stderr and a non-zero exit.
-import { Command, InvalidArgumentError } from 'commander';
+// The `tinymem` command line: presets, train, eval, score, methods, mitigate, compare, run, sweep, completion. Errors
+// are one line on stderr and a non-zero exit; with --json, stdout holds one JSON document (json.ts, docs/cli.md).
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { checkThreads } from '../engine/io/machine';
 import { presetList } from '../engine/presets';
 import { versions } from '../engine/runs/versions';
-import { listMethods } from '../engine/methods/index';
+import { listMethods, methodInfos } from '../engine/methods/index';
 import { compareCommand } from './commands/compare';
 import { evalCommand } from './commands/evalCmd';
 import { mitigateCommand } from './commands/mitigate';
@@ -12,7 +13,13 @@ import { scoreCommand } from './commands/score';
 import { cancelCommand, jobCommand, reportCommand, retryCommand, statusCommand, sweepCommand,
 } from './commands/sweep';
 import { trainCommand } from './commands/train';
+import { completionCommand } from './completion/command';
 import { table } from './format';
+import { errorDocument, keepStdoutForJson, printJson, wantsJson } from './json';
+
+/** --threads, the same default as the extension's tinymem.threads. */
+const THREADS = 'ONNX Runtime intra-op threads; 0 (the default) lets ONNX Runtime choose (all cores)';
+const JSON_HELP = 'print the result as one JSON document on stdout (progress on stderr; errors as {"error": ...})';
 
 const positiveInt = (what: string) => (v: string): number => {
   const n = Number(v);
@@ -20,9 +27,11 @@ const positiveInt = (what: string) => (v: string): number => {
   return n;
 };
 
-/** --threads: a positive integer, at most the machine's cores (checked before any work starts). */
+/** --threads: 0 (ONNX Runtime chooses) or a positive integer, at most the machine's cores (checked before any work). */
 const threadsOption = (v: string): number => {
-  const n = positiveInt('--threads')(v);
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(
+    `--threads must be a positive integer or 0 (ONNX Runtime chooses), got "${v}"`);
   try {
     return checkThreads(n)!;
   } catch (e) {
@@ -51,7 +60,11 @@ export function program(): Command {
     .showHelpAfterError('(run with --help for usage)');
   p.command('presets')
     .description('list the training presets (the paper\'s configurations and CPU-sized ones)')
-    .action(() => console.log(table([['preset', 'description'], ...presetList().map((x) => [x.name, x.description])])));
+    .option('--json', JSON_HELP)
+    .action((f: { json?: boolean }) => {
+      if (f.json) printJson(presetList());
+      else console.log(table([['preset', 'description'], ...presetList().map((x) => [x.name, x.description])]));
+    });
   p.command('train')
     .description('train a preset; writes a Hugging Face checkpoint folder with a tinymem.json manifest')
     .requiredOption('--preset <name>', 'a preset from `tinymem presets`')
@@ -61,18 +74,19 @@ export function program(): Command {
     .option('--reg-set <hp=value...>', 'the regularizer\'s hyper-parameters, e.g. lam=0.1 (defaults: tinymem methods)')
     .requiredOption('--out <dir>', 'checkpoint folder to create')
     .option('--force', 'replace an earlier TinyMem checkpoint in --out')
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
+    .option('--threads <n>', THREADS, threadsOption)
     .option('--providers <list>', 'execution providers in order of preference, e.g. cuda,cpu')
     .option('--no-eval', 'skip the evaluation after training')
+    .option('--json', JSON_HELP)
     .action(async (f) => {
       process.exitCode = await trainCommand(f);
     });
   hfDataOptions(p.command('eval <dir>'))
     .description('measure memorization, accuracy or perplexity of a TinyMem checkpoint on its own data, or of a ' +
       'Hugging Face folder on --sequences/--text')
-    .option('--json', 'print the full result as JSON')
+    .option('--json', 'print the full result as one JSON document on stdout')
     .option('--all', 'print every metric, not only the headline ones')
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
+    .option('--threads <n>', THREADS, threadsOption)
     .action(async (dir, f) => {
       process.exitCode = await evalCommand(dir, f);
     });
@@ -82,14 +96,16 @@ export function program(): Command {
     .requiredOption('--tokens <file>', 'JSON file: [[id, id, ...], ...]')
     .option('--generate <n>', 'greedy tokens to generate after each prompt', positiveInt('--generate'))
     .option('--prompt-len <n>', 'prompt length for --generate', positiveInt('--prompt-len'), 50)
-    .option('--json', 'print JSON ({"loss": [...], "greedy": [...]})')
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
+    .option('--json', 'print one JSON document on stdout ({"loss": [...], "greedy": [...]})')
+    .option('--threads <n>', THREADS, threadsOption)
     .action(async (dir, f) => {
       process.exitCode = await scoreCommand(dir, f);
     });
   p.command('methods')
     .description('list the mitigation methods with their hyper-parameters, our defaults and the paper\'s values')
-    .action(() => {
+    .option('--json', JSON_HELP)
+    .action((f: { json?: boolean }) => {
+      if (f.json) return printJson(methodInfos());
       for (const m of listMethods()) {
         console.log(`${m.id} — ${m.name} (${m.family}${m.novel ? ', new in the paper' : ''}): ${m.description}`);
         for (const h of m.hyperParams) {
@@ -106,8 +122,9 @@ export function program(): Command {
     .option('--set <hp=value...>', 'hyper-parameters, e.g. ratio=0.05 epochs=10 (defaults: `tinymem methods`)')
     .requiredOption('--out <dir>', 'folder for the edited checkpoint')
     .option('--force', 'replace an earlier TinyMem checkpoint in --out')
+    .option('--json', JSON_HELP)
     .option('--seed <n>', 'seed of the method\'s randomness', (v) => Number(v), 0)
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
+    .option('--threads <n>', THREADS, threadsOption)
     .action(async (dir, f) => {
       process.exitCode = await mitigateCommand(dir, f);
     });
@@ -118,8 +135,9 @@ export function program(): Command {
     .option('--grid', 'sweep a small grid of the paper\'s values and select with the paper\'s rule')
     .option('--out <dir>', 'folder for compare.csv and compare.json (default: DIR-compare)')
     .option('--force', 'replace compare.csv and compare.json of an earlier comparison in --out')
+    .option('--json', JSON_HELP)
     .option('--seed <n>', 'seed of the methods\' randomness', (v) => Number(v), 0)
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
+    .option('--threads <n>', THREADS, threadsOption)
     .action(async (dir, f) => {
       process.exitCode = await compareCommand(dir, f);
     });
@@ -128,11 +146,12 @@ export function program(): Command {
       'run every step cell of a .tinymem notebook (as VS Code would) and write the outputs and an HTML report')
     .option('--out <file>', 'write the executed notebook (with outputs) here')
     .option('--html <file>', 'write a self-contained HTML report here')
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
+    .option('--threads <n>', THREADS, threadsOption)
     .option('--providers <list>', 'execution providers in order of preference, e.g. cuda,cpu')
     .option('--seed <n>', 'default seed of the methods\' randomness', (v) => Number(v), 0)
     .option('--output-cap <kb>', 'drop a chart whose data is over this many KB (its text stays)',
       positiveInt('--output-cap'))
+    .option('--json', JSON_HELP)
     .option('--allow-outside', 'let cells read and write paths outside the notebook\'s folder (as the setting ' +
       'tinymem.allowPathsOutsideWorkspace)')
     .action(async (nb, f) => {
@@ -148,40 +167,70 @@ export function program(): Command {
       return v;
     })
     .option('--dry-run', 'print the jobs the spec expands into, by stage and method, and write nothing')
+    .option('--json', JSON_HELP)
     .action(async (spec, f) => {
       process.exitCode = await sweepCommand(spec, f);
     });
   sweep.command('status <dir>').description('count the jobs by state and list the failed ones')
-    .option('--json', 'print the status as JSON')
+    .option('--json', JSON_HELP)
     .action(async (dir, f) => {
       process.exitCode = await statusCommand(dir, f);
     });
-  sweep.command('cancel <dir>').description('cancel the queued and running jobs').action(async (dir) => {
-    process.exitCode = await cancelCommand(dir);
-  });
-  sweep.command('retry <dir>').description('re-run the failed and cancelled jobs').action(async (dir) => {
-    process.exitCode = await retryCommand(dir);
-  });
+  sweep.command('cancel <dir>').description('cancel the queued and running jobs').option('--json', JSON_HELP)
+    .action(async (dir, f) => {
+      process.exitCode = await cancelCommand(dir, f);
+    });
+  sweep.command('retry <dir>').description('re-run the failed and cancelled jobs').option('--json', JSON_HELP)
+    .action(async (dir, f) => {
+      process.exitCode = await retryCommand(dir, f);
+    });
   sweep.command('report <dir>').description('gather results.csv, results.jsonl and report.html again')
-    .action(async (dir) => {
-      process.exitCode = await reportCommand(dir);
+    .option('--json', JSON_HELP)
+    .action(async (dir, f) => {
+      process.exitCode = await reportCommand(dir, f);
     });
   sweep.command('job <dir> [id]', { hidden: true }).description('run one job of a sweep (what the backends start)')
     .option('--list <file>', 'a file of job ids, one per line (a Slurm array)')
     .option('--index <n>', 'the line of --list to run ($SLURM_ARRAY_TASK_ID)')
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', threadsOption)
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (the backends pass the spec\'s threads; default 1)',
+      threadsOption)
+    .option('--json', JSON_HELP)
     .option('--providers <list>', 'execution providers in order of preference')
     .action(async (dir, id, f) => {
       process.exitCode = await jobCommand(dir, id, f);
     });
+  completionCommand(p);
+  p.addHelpText('after', `
+With --json, stdout holds exactly one JSON document: the command's result, or {"error": {"message": ...}} when it
+fails. The exit code is 0 on success, 1 on an error or a result with failures, 130/143 when stopped by
+Ctrl-C/SIGTERM. Progress and notes go to stderr.`);
   return p;
 }
 
-if (require.main === module) {
-  program()
-    .parseAsync()
-    .catch((e: unknown) => {
+/** Every command of the program, the program first. */
+export const allCommands = (c: Command): Command[] => [c, ...c.commands.flatMap(allCommands)];
+
+/** Runs the command line; errors become one stderr line, or the JSON error document with --json. */
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  const json = wantsJson(argv);
+  const p = program();
+  if (json) {
+    keepStdoutForJson();
+    // Commander's own mistakes (a missing option, an unknown command) throw instead of printing and exiting.
+    for (const c of allCommands(p)) c.exitOverride().configureOutput({ writeErr: () => {}, outputError: () => {} });
+  }
+  try {
+    await p.parseAsync([...argv]);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode;
+      if (e.exitCode === 0) return;
+    } else process.exitCode = 1;
+    if (json) printJson(errorDocument(e));
+    else if (!(e instanceof CommanderError)) {
       process.stderr.write(`tinymem: ${e instanceof Error ? e.message : String(e)}\n`);
-      process.exitCode = 1;
-    });
+    }
+  }
 }
+
+if (require.main === module) void main();

@@ -6,6 +6,7 @@ import { TinyMemController } from './controller';
 import { EngineClient } from './engineClient';
 import { STEP_SELECTOR, completionProvider, hoverProvider, registerDiagnostics } from './language';
 import { NOTEBOOK_TYPE, TinyMemSerializer } from './serializer';
+import { registerTerminal } from './terminal';
 
 export function activate(ctx: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('TinyMem');
@@ -21,6 +22,7 @@ export function activate(ctx: vscode.ExtensionContext): void {
   );
   registerDiagnostics(ctx, engine);
   registerCommands(ctx, engine);
+  registerTerminal(ctx, (l) => log.appendLine(l));
 }
 
 export function deactivate(): void {

@@ -1,19 +1,23 @@
 // tinymem compare DIR --methods a,b,... [--grid] [--out DIR2]: runs several methods on the same base model (a
 // checkpoint, or a Hugging Face folder's --sequences with perplexity on --text) and writes the comparison as a table
 // (stdout), compare.csv and compare.json.
+import * as path from 'node:path';
 import { listMethods } from '../../engine/methods/registry';
-import { claimCompareOut, compareCsv, compareMethods, writeCompareFiles } from '../../engine/runs/compareRun';
+import { COMPARE_FILES, claimCompareOut, compareCsv, compareMethods, writeCompareFiles,
+} from '../../engine/runs/compareRun';
 import { mitigationSets, prepareBase } from '../../engine/runs/mitigateRun';
 import { openSubject } from '../../engine/runs/subject';
 import { Runtime } from '../../engine/runtime/session';
 import type { EvalProgress } from '../../engine/metrics/evaluate';
 import { table } from '../format';
+import { printJson } from '../json';
 import { note, progress } from '../progress';
 import { type SetFlags, setFiles } from './evalCmd';
 
 const num = (v: number | null, d = 2) => (v === null ? 'n/a' : v.toFixed(d));
 
-type CompareFlags = SetFlags & { methods: string; grid?: boolean; out?: string; force?: boolean; threads?: number };
+type CompareFlags = SetFlags &
+  { methods: string; grid?: boolean; out?: string; force?: boolean; threads?: number; json?: boolean };
 
 export async function compareCommand(dir: string, f: CompareFlags & { seed?: number }): Promise<number> {
   const sets = mitigationSets(dir, setFiles(f));
@@ -37,7 +41,7 @@ export async function compareCommand(dir: string, f: CompareFlags & { seed?: num
   }
   const inputs = [dir, seqs?.sequences ?? undefined, seqs?.text ?? undefined, seqs?.retain ?? undefined];
   const out = claimCompareOut(f.out ?? `${dir.replace(/\/+$/, '')}-compare`, { force: f.force, inputs, onNote: note });
-  const rt = new Runtime({ threads: f.threads ?? 2 });
+  const rt = new Runtime({ threads: f.threads ?? 0 });
   const started = Date.now();
   try {
     const evalBar = progress('measure');
@@ -51,6 +55,16 @@ export async function compareCommand(dir: string, f: CompareFlags & { seed?: num
       onRun: (m, hp, i, n) =>
         process.stderr.write(`[${i + 1}/${n}] ${m}${Object.keys(hp).length ? ` ${JSON.stringify(hp)}` : ''}\n`),
     });
+    const { forget, retain, model } = base;
+    const doc = { base: dir, modelType: model.modelType, forget: forget.rows, retain: retain.rows, ...res };
+    const csv = writeCompareFiles(out, compareCsv(res), doc);
+    const failed = res.rows.some((r) => r.error) ? 1 : 0;
+    const seconds = (Date.now() - started) / 1000;
+    if (f.json) {
+      const files = COMPARE_FILES.map((n) => path.join(out.dir, n));
+      printJson({ ...doc, files, seconds, provider: base.before.provider });
+      return failed;
+    }
     const u = res.utility === 'accuracy' ? 'accuracy %' : 'perplexity';
     const d = seqs ? 3 : 2;
     const first = res.rows[0];
@@ -73,12 +87,8 @@ export async function compareCommand(dir: string, f: CompareFlags & { seed?: num
         ]),
       ]),
     );
-    const { forget, retain, model } = base;
-    const csv = writeCompareFiles(out, compareCsv(res), {
-      base: dir, modelType: model.modelType, forget: forget.rows, retain: retain.rows, ...res,
-    });
-    console.log(`wrote ${csv} and compare.json; ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
-    return res.rows.some((r) => r.error) ? 1 : 0;
+    console.log(`wrote ${csv} and compare.json; ${seconds.toFixed(0)} s in all`);
+    return failed;
   } finally {
     out.release();
     await rt.dispose();

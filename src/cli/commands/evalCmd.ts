@@ -5,6 +5,7 @@ import { evaluateSubject, openSubject, type SequenceSetFiles } from '../../engin
 import { Runtime } from '../../engine/runtime/session';
 import type { EvalProgress } from '../../engine/metrics/evaluate';
 import { metricsTable } from '../format';
+import { printJson } from '../json';
 import { progress } from '../progress';
 
 /** The flags naming a model's sequence sets (commander's camel-cased names). */
@@ -22,7 +23,7 @@ export const setFiles = ({ sequences, text, retain, promptLen, continuationLen }
 export async function evalCommand(dir: string, f: SetFlags & { json?: boolean; threads?: number; all?: boolean }) {
   const s = openSubject(dir, setFiles(f));
   const m = s.model;
-  const rt = new Runtime({ threads: f.threads ?? 2 });
+  const rt = new Runtime({ threads: f.threads ?? 0 });
   try {
     const bar = progress('evaluate');
     const onProgress = f.json ? undefined : (e: EvalProgress) => bar.update(e.done, e.total, e.stage);
@@ -31,7 +32,7 @@ export async function evalCommand(dir: string, f: SetFlags & { json?: boolean; t
     const seqs = r.dataset === 'sequences';
     // On sequence sets the perplexity is the text's (one set).
     const perplexity = r.perplexity?.sets[0] ?? null;
-    if (f.json) console.log(JSON.stringify(seqs ? { model: m.dir, modelType: m.modelType, ...r, perplexity } : r));
+    if (f.json) printJson(seqs ? { model: m.dir, modelType: m.modelType, ...r, perplexity } : r);
     else {
       const notes = seqs && m.notes.length ? ` (${m.notes.join('; ')})` : '';
       const what = seqs ? m.modelType : `${r.dataset} ${r.artifact}`;

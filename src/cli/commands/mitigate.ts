@@ -10,6 +10,7 @@ import { Runtime } from '../../engine/runtime/session';
 import type { EvalProgress } from '../../engine/metrics/evaluate';
 import type { MetricValue } from '../../shared/metricTypes';
 import { formatMetric, table } from '../format';
+import { printJson } from '../json';
 import { note, progress } from '../progress';
 import { type SetFlags, setFiles } from './evalCmd';
 
@@ -21,7 +22,8 @@ export function beforeAfter(before: readonly MetricValue[], after: readonly Metr
   return table([['metric', 'before', 'after'], ...rows]);
 }
 
-type MitigateFlags = SetFlags & { method: string; set?: string[]; out: string; force?: boolean; threads?: number };
+type MitigateFlags = SetFlags &
+  { method: string; set?: string[]; out: string; force?: boolean; threads?: number; json?: boolean };
 
 export async function mitigateCommand(dir: string, f: MitigateFlags & { seed?: number }): Promise<number> {
   const hp = parseOverrides(f.set ?? []);
@@ -31,7 +33,7 @@ export async function mitigateCommand(dir: string, f: MitigateFlags & { seed?: n
   checkMitigation(f.method, hp, {}, seqs ? { hasRetain: !!(seqs.text || seqs.retain) } : undefined);
   const inputs = [dir, seqs?.sequences ?? undefined, seqs?.text ?? undefined, seqs?.retain ?? undefined];
   const out = claimOutputDir(f.out, { force: f.force, inputs, onNote: note });
-  const rt = new Runtime({ threads: f.threads ?? 2 });
+  const rt = new Runtime({ threads: f.threads ?? 0 });
   try {
     const evalBar = progress('measure');
     const onEvalProgress = (e: EvalProgress) => evalBar.update(e.done, e.total, `base model: ${e.stage}`);
@@ -53,6 +55,11 @@ export async function mitigateCommand(dir: string, f: MitigateFlags & { seed?: n
     afterBar.stop();
     const saved = saveMitigation(out, base, m);
     const r = m.record;
+    if (f.json) {
+      printJson({ ...r, out: saved, provider: m.after.provider,
+        before: base.before.metrics, after: m.after.metrics });
+      return 0;
+    }
     const what = seqs
       ? `edited model ${saved} (Hugging Face ${base.model.modelType} layout)`
       : `edited checkpoint ${saved}`;

@@ -11,6 +11,7 @@ import { checkOutFile } from '../../engine/io/outputDir';
 import { renderHtmlReport } from '../../engine/report/index';
 import { DEFAULT_OUTPUT_CAP_KB } from '../../shared/cellOutputs';
 import { parseNotebook, serializeNotebook } from '../../shared/notebookFormat';
+import { printJson } from '../json';
 import { progress } from '../progress';
 import { signalExitCode, stopOnSignals } from '../signals';
 
@@ -23,6 +24,7 @@ export interface RunFlags {
   outputCap?: number;
   /** Let cells use paths outside the notebook's folder (the CLI's tinymem.allowPathsOutsideWorkspace). */
   allowOutside?: boolean;
+  json?: boolean;
 }
 
 /** Writes one result file at the end; a failure names the user's path, not the temporary file beside it. */
@@ -52,13 +54,14 @@ export async function runCommand(file: string, f: RunFlags): Promise<number> {
   const signals = stopOnSignals('the running cell', 'written checkpoints stay valid', () => ac.abort());
   const started = Date.now();
   let bar = progress('cell');
+  const cellTimes: { cell: number; seconds: number; provider: string | null }[] = [];
   try {
     const r = await runNotebook(nb, {
       baseDir,
       // The notebook's folder is the workspace of `tinymem run`: cells stay inside it unless --allow-outside.
       workspaceDir: baseDir,
       allowOutsideWorkspace: f.allowOutside === true,
-      runtime: { threads: f.threads ?? 2, providers: f.providers
+      runtime: { threads: f.threads ?? 0, providers: f.providers
         ? f.providers.split(',').map((s) => s.trim()).filter(Boolean) : undefined },
       seed: f.seed,
       outputCapKB: f.outputCap ?? DEFAULT_OUTPUT_CAP_KB,
@@ -72,6 +75,7 @@ export async function runCommand(file: string, f: RunFlags): Promise<number> {
         p.message),
       onCellDone: (i, secs, provider) => {
         bar.stop();
+        cellTimes.push({ cell: i + 1, seconds: secs, provider: provider || null });
         process.stderr.write(`  cell ${i + 1} done in ${secs.toFixed(1)} s${provider ? ` on ${provider}` : ''}\n`);
       },
     });
@@ -87,7 +91,16 @@ export async function runCommand(file: string, f: RunFlags): Promise<number> {
       writeResult(htmlFile, f.html!, '--html', html);
       console.log(`HTML report: ${htmlFile}`);
     }
-    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    const seconds = (Date.now() - started) / 1000;
+    const secs = seconds.toFixed(1);
+    const code = r.stopped ? signalExitCode(signals.by ?? 'SIGINT') : r.failure ? 1 : 0;
+    if (f.json) {
+      const failure = r.failure && { cell: r.failure.index + 1, line: r.failure.line ?? null,
+        field: r.failure.field ?? null, message: r.failure.message };
+      printJson({ notebook: file, out: outFile ?? null, html: htmlFile ?? null, stopped: r.stopped, failure,
+        cells: cellTimes, seconds });
+      return code;
+    }
     if (r.failure) {
       const where = [`cell ${r.failure.index + 1}`, r.failure.line !== undefined ? `line ${r.failure.line}` : '',
         r.failure.field ? `field ${r.failure.field}` : ''].filter(Boolean).join(', ');
@@ -95,11 +108,11 @@ export async function runCommand(file: string, f: RunFlags): Promise<number> {
         ? r.failure.message.slice(r.failure.field.length + 2) : r.failure.message;
       process.stderr.write(`tinymem: ${file}: ${where}: ${msg.split('\n').join(' ')}\n`);
       process.stderr.write('later cells were not run; fix the cell and run the notebook again\n');
-      return r.stopped ? signalExitCode(signals.by ?? 'SIGINT') : 1;
+      return code;
     }
     console.log(`${r.stopped ? 'stopped' : 'ran'} ${nb.cells.filter((c) => c.kind === 'step').length} step cells of ` +
       `${file} in ${secs} s`);
-    return r.stopped ? signalExitCode(signals.by ?? 'SIGINT') : 0;
+    return code;
   } finally {
     bar.stop();
     signals.dispose();

@@ -7,6 +7,7 @@ import { loadModel } from '../../engine/runs/subject';
 import { greedyContinuation, sequenceLosses } from '../../engine/metrics/score';
 import { Runtime } from '../../engine/runtime/session';
 import { table } from '../format';
+import { printJson } from '../json';
 import { showValue } from '../../shared/showValue';
 
 /** Reads a JSON list of token-id lists and checks every id and length against the model. */
@@ -55,13 +56,13 @@ export async function scoreCommand(dir: string,
   if (gen > 0 && f.promptLen + gen > context) throw new Error(
     `--prompt-len ${f.promptLen} + --generate ${gen} exceeds the model's context of ${context} tokens`);
   const seqs = readTokenFile(f.tokens, vocab, context, gen > 0 ? Math.max(2, f.promptLen) : 2);
-  const rt = new Runtime({ threads: f.threads ?? 2 });
+  const rt = new Runtime({ threads: f.threads ?? 0 });
   try {
     const loss = await byLength(seqs, async (g) => (await sequenceLosses(rt, c, ckpt.params, g)).loss);
     const out: { loss: number[]; greedy?: number[][] } = { loss };
     if (gen > 0) out.greedy = (await greedyContinuation(rt, c, ckpt.params, seqs.map((s) => s.slice(0, f.promptLen)),
       gen)).tokens;
-    if (f.json) console.log(JSON.stringify(out));
+    if (f.json) printJson(out);
     else console.log(
       table([['sequence', 'tokens', 'loss', ...(gen > 0 ? ['greedy continuation'] : [])],
         ...seqs.map(

@@ -4,6 +4,7 @@
 import { parseOverrides, resolvePreset } from '../../engine/presets';
 import { trainRun } from '../../engine/runs/trainRun';
 import { metricsTable } from '../format';
+import { printJson } from '../json';
 import { note, progress } from '../progress';
 import { signalExitCode, stopOnSignals } from '../signals';
 
@@ -18,13 +19,14 @@ export interface TrainFlags {
   threads?: number;
   providers?: string;
   eval: boolean;
+  json?: boolean;
 }
 
 export async function trainCommand(f: TrainFlags): Promise<number> {
   const preset = resolvePreset(f.preset, parseOverrides(f.set ?? []));
   if (f.regSet?.length && !f.regularizer) throw new Error('--reg-set: name the regularizer with --regularizer ID');
   const regularizer = f.regularizer ? { id: f.regularizer, hyperParams: parseOverrides(f.regSet ?? []) } : undefined;
-  const runtime = { threads: f.threads ?? 2, providers: f.providers ? f.providers.split(',').map((s) => s.trim())
+  const runtime = { threads: f.threads ?? 0, providers: f.providers ? f.providers.split(',').map((s) => s.trim())
     : undefined };
   const bar = progress('train');
   const evalBar = progress('evaluate');
@@ -54,6 +56,14 @@ export async function trainCommand(f: TrainFlags): Promise<number> {
     evalBar.stop();
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     const m = r.manifest;
+    if (f.json) {
+      const ev = r.evaluation;
+      printJson({ checkpoint: r.dir, stopped: r.stopped, preset: preset.name, regularizer: regularizer ?? null,
+        epochs: m.progress.epochs, steps: m.progress.steps, seconds: (Date.now() - started) / 1000,
+        provider: m.executionProvider,
+        evaluation: ev && { seconds: ev.seconds, provider: ev.provider, metrics: ev.metrics } });
+      return r.stopped ? signalExitCode(signals.by ?? 'SIGINT') : 0;
+    }
     console.log(`${r.stopped ? 'stopped' : 'trained'}: ${m.progress.epochs.toFixed(2)} epochs, ${m.progress.steps} ` +
       `steps in ${secs} s on ${m.executionProvider || 'no provider'}; checkpoint ${r.dir}`);
     if (r.evaluation) {
