@@ -1,10 +1,12 @@
 // Runs step cells: each cell goes to the engine process (never computed on the extension host), its progress and
 // partial outputs (the live training curve) replace the cell's output at most every 500 ms, Stop is forwarded as a
 // cancel message, and failures become a markdown error output that says what to do next. Each notebook keeps the
-// checkpoints its cells produced, so later cells default to them.
+// checkpoints its cells produced, so later cells default to them: in memory while it is open and in the notebook's
+// metadata (notebookState.ts), from which it is restored after a reload without the user doing anything.
 import * as vscode from 'vscode';
 import { errorMarkdown, viewToOutput } from '../shared/cellOutputs';
 import type { NotebookStateData } from '../shared/engineProtocol';
+import { metadataWithState, sameState, stateFromMetadata } from '../shared/notebookState';
 import type { ViewOutput } from '../shared/viewPayloads';
 import type { EngineClient, RunOutcome } from './engineClient';
 import { NOTEBOOK_TYPE, STEP_LANGUAGE, itemToVscode } from './serializer';
@@ -68,6 +70,27 @@ export class TinyMemController implements vscode.Disposable {
 
   private readonly closeSub: vscode.Disposable;
 
+  /** The notebook's state: this session's, else the one its metadata recorded (a reloaded or reopened notebook). */
+  private stateOf(notebook: vscode.NotebookDocument): NotebookStateData {
+    return this.states.get(notebook.uri.toString()) ?? stateFromMetadata(notebook.metadata, baseDirOf(notebook.uri));
+  }
+
+  /**
+   * Keeps the state in memory and records it in the notebook's metadata (saved with the file; relative paths, or
+   * absolute for an untitled notebook, which has no folder yet). An unchanged state writes no edit.
+   */
+  private async setState(notebook: vscode.NotebookDocument, state: NotebookStateData): Promise<void> {
+    this.states.set(notebook.uri.toString(), state);
+    if (sameState(stateFromMetadata(notebook.metadata, baseDirOf(notebook.uri)), state)) return;
+    const dir = notebook.uri.scheme === 'file' ? baseDirOf(notebook.uri) : undefined;
+    const edit = new vscode.WorkspaceEdit();
+    edit.set(notebook.uri, [vscode.NotebookEdit.updateNotebookMetadata(metadataWithState(notebook.metadata, state,
+      dir))]);
+    if (!await vscode.workspace.applyEdit(edit)) {
+      this.log.appendLine(`Could not record the notebook's checkpoints in ${notebook.uri.toString()}'s metadata`);
+    }
+  }
+
   private async execute(cells: vscode.NotebookCell[], notebook: vscode.NotebookDocument): Promise<void> {
     // One at a time and in order: later cells use the checkpoints of earlier ones.
     for (const cell of cells) {
@@ -86,7 +109,6 @@ export class TinyMemController implements vscode.Disposable {
       return false;
     }
     await exec.clearOutput();
-    const key = notebook.uri.toString();
     let last = 0;
     let timer: NodeJS.Timeout | undefined;
     let pending: vscode.NotebookCellOutput[] | undefined;
@@ -108,7 +130,7 @@ export class TinyMemController implements vscode.Disposable {
     try {
       outcome = await runInEngine(this.engine,
         { source: cell.document.getText(), baseDir: baseDirOf(notebook.uri),
-          workspaceDir: workspaceDirOf(notebook.uri), state: this.states.get(key) ?? {} },
+          workspaceDir: workspaceDirOf(notebook.uri), state: this.stateOf(notebook) },
         { token: exec.token, onLive: live });
     } catch (e) {
       outcome = { kind: 'crashed', message: `Could not start the TinyMem engine process: ` +
@@ -117,12 +139,12 @@ export class TinyMemController implements vscode.Disposable {
     clearTimeout(timer);
     pending = undefined;
     if (outcome.kind === 'done') {
-      this.states.set(key, outcome.state);
+      await this.setState(notebook, outcome.state);
       await exec.replaceOutput(toCellOutputs(outcome.outputs, outputCapKB()));
       exec.end(true, Date.now());
       return !outcome.stopped;
     }
-    if (outcome.kind === 'error') this.states.set(key, outcome.state);
+    if (outcome.kind === 'error') await this.setState(notebook, outcome.state);
     if (outcome.kind === 'crashed') this.log.appendLine(`${label}: ${outcome.message}`);
     await exec.replaceOutput([...toCellOutputs(latestViews, outputCapKB()), errorCellOutput(label, outcome.message)]);
     exec.end(false, Date.now());
