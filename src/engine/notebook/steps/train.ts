@@ -79,6 +79,7 @@ export async function runTrainStep(s: TrainStep, ctx: CellContext): Promise<Cell
         ?? '?'} on ${provider}`,
       fraction: total ? points.length / total : undefined,
       outputs: [curvesView(thinPoints(points), `${title} (running on ${provider})`)],
+      provider: provider || undefined,
     });
   });
   let run: TrainRun;
@@ -98,7 +99,8 @@ export async function runTrainStep(s: TrainStep, ctx: CellContext): Promise<Cell
         points.push({ epoch: p.epoch, loss: p.loss });
         live.push();
       },
-      onEvalProgress: (e) => ctx.onProgress({ message: `evaluating: ${e.stage} ${e.done}/${e.total}` }),
+      onEvalProgress: (e) => ctx.onProgress({ message: `evaluating: ${e.stage} ${e.done}/${e.total}`,
+        provider: provider || undefined }),
     });
   } catch (e) {
     throw asOutError(e);
