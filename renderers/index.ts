@@ -2,10 +2,13 @@
 // metrics, sweeps) with vega-lite inside the output webview. Payloads are untrusted (a .tinymem file is just JSON), so
 // each is validated first and a bad one shows a short error text instead of a chart; nothing is ever inserted as HTML.
 // vega loads lazily on the first chart; every vega View is finalized when its output is re-rendered or disposed,
-// and all charts are redrawn in the new colours when the VS Code theme changes.
+// and all charts are redrawn in the new colours when the VS Code theme changes. A running cell's progress view
+// (progressView.ts) is drawn with plain elements, no vega.
 import type { ActivationFunction, OutputItem, RendererApi } from 'vscode-notebook-renderer';
 import type { View } from 'vega';
 import { VIEW_MIME, type ViewPayload, validateViewPayload } from '../src/shared/viewPayloads';
+import { PROGRESS_MIME, validateProgressPayload } from '../src/shared/progressPayload';
+import { renderProgress } from './progressView';
 import { specForPayload } from './specs/index';
 import { exportToolbar } from './exportButtons';
 import { currentTheme, watchTheme } from './theme';
@@ -69,6 +72,12 @@ function cellCount(p: ViewPayload): number {
 
 export const activate: ActivationFunction = () => {
   const entries = new Map<string, Entry>();
+  /** The clocks of drawn progress views, by output item id. */
+  const clocks = new Map<string, () => void>();
+  const stopClock = (id: string) => {
+    clocks.get(id)?.();
+    clocks.delete(id);
+  };
 
   function finalize(entry: Entry | undefined): void {
     entry?.view?.finalize();
@@ -123,6 +132,15 @@ export const activate: ActivationFunction = () => {
       injectStyle();
       finalize(entries.get(item.id));
       entries.delete(item.id);
+      stopClock(item.id);
+      if (item.mime === PROGRESS_MIME) {
+        try {
+          clocks.set(item.id, renderProgress(element, validateProgressPayload(item.text())));
+        } catch (e) {
+          showError(element, item.mime, e instanceof Error ? e.message : String(e));
+        }
+        return;
+      }
       let payload: ViewPayload;
       try {
         payload = validateViewPayload(item.mime, item.text());
@@ -143,9 +161,12 @@ export const activate: ActivationFunction = () => {
       if (id === undefined) {
         for (const e of entries.values()) finalize(e);
         entries.clear();
+        for (const stop of clocks.values()) stop();
+        clocks.clear();
       } else {
         finalize(entries.get(id));
         entries.delete(id);
+        stopClock(id);
       }
       if (entries.size === 0) {
         unwatch?.();

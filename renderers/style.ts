@@ -13,4 +13,18 @@ border-radius: 2px; }
 .tinymem-export:disabled { opacity: 0.5; cursor: default; }
 .tinymem-error { color: var(--vscode-errorForeground); font-family: var(--vscode-font-family); white-space: pre-wrap; \
 padding: 4px 0; }
+.tinymem-progress { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size, 13px); \
+color: var(--vscode-foreground); padding: 4px 0; max-width: 640px; }
+.tinymem-progress-heading { font-weight: 600; margin-bottom: 4px; }
+.tinymem-progress-bar { display: block; width: 100%; height: 6px; overflow: hidden; }
+.tinymem-progress-track { fill: var(--vscode-editorWidget-border, var(--vscode-input-background)); }
+.tinymem-progress-fill { fill: var(--vscode-progressBar-background); }
+.tinymem-progress-unknown .tinymem-progress-fill { transform-box: fill-box; \
+animation: tinymem-slide 1.6s ease-in-out infinite; }
+@keyframes tinymem-slide { from { transform: translateX(-100%); } to { transform: translateX(340%); } }
+@media (prefers-reduced-motion: reduce) { .tinymem-progress-unknown .tinymem-progress-fill { animation: none; \
+opacity: 0.4; } }
+.tinymem-progress-message { margin-top: 4px; overflow-wrap: anywhere; }
+.tinymem-progress-times { color: var(--vscode-descriptionForeground); margin-top: 2px; \
+font-variant-numeric: tabular-nums; }
 `;

@@ -93,13 +93,16 @@ test('case 1: a notebook mitigate step whose out: is its checkpoint is refused (
   fs.rmSync(path.join(ws, 'ckpt-link'));
 });
 
-test('case 1: a notebook train step into an existing checkpoint is refused without force: true, and replaces it with ' +
-  'force: true', () => {
+test('case 1: a notebook train step into an existing checkpoint of other settings is refused without force: true, ' +
+  'and replaces it with force: true', () => {
   const copy = path.join(ws, 'ckpt-copy');
   fs.cpSync(ckpt, copy, { recursive: true });
   const nb = path.join(ws, 'train.tinymem');
   const before = fingerprint(ws);
-  writeNotebook(nb, [`step: train\npreset: cpu-math-noise\nout: ckpt-copy\n${CELL_SET}`]);
+  // The same settings as the checkpoint's would reuse it (test/notebook.trainReuse.test.ts): one epoch more.
+  const other = CELL_SET.replace('train.epochs: 2', 'train.epochs: 3');
+  assert.notEqual(other, CELL_SET);
+  writeNotebook(nb, [`step: train\npreset: cpu-math-noise\nout: ckpt-copy\n${other}`]);
   const r = tinymem(['run', nb, '--threads', '1']);
   assertRefused(r, /cell 1, line 3, field out: /,
     /ckpt-copy: already holds a checkpoint; choose another `out:` or add `force: true` to the cell to replace it/);

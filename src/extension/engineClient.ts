@@ -1,6 +1,7 @@
 // Talks to the engine process: starts it on first use (child_process.fork), sends cells, routes its messages to the
-// waiting runs, and reports a crash to every run in flight; the next run then starts a fresh process. Nothing here
-// imports vscode, so tests drive it from plain Node.
+// waiting runs, and reports a crash to every run in flight; the next run then starts a fresh process. `restart` ends
+// the process on purpose (its runs end with a message saying so). Listeners see every run start, report progress and
+// end (the status bar). Nothing here imports vscode, so tests drive it from plain Node.
 import { type ChildProcess, fork } from 'node:child_process';
 import type { CellIssueData, EngineSettings, FromEngine, NotebookStateData, ToEngine } from '../shared/engineProtocol';
 import type { ViewOutput } from '../shared/viewPayloads';
@@ -15,6 +16,8 @@ export interface EngineClientOptions {
 }
 
 export interface RunRequest {
+  /** Where the run comes from, for the status bar (e.g. "cell 2"); not sent to the engine. */
+  label?: string;
   source: string;
   baseDir: string;
   /** The folder the cell's paths must stay in (default: baseDir). */
@@ -34,16 +37,38 @@ export interface RunHandle {
   cancel(): void;
 }
 
+export interface RunProgress {
+  message: string;
+  fraction?: number;
+  outputs?: ViewOutput[];
+  provider?: string;
+}
+
+/** What the engine is doing, for the status bar: a run started, reported progress, or ended. */
+export type EngineActivity =
+  | { kind: 'start'; id: string; source: string; label?: string }
+  | { kind: 'progress'; id: string; progress: RunProgress }
+  | { kind: 'end'; id: string };
+
 interface Pending {
+  child: ChildProcess;
   resolve(o: RunOutcome): void;
-  onProgress(p: { message: string; fraction?: number; outputs?: ViewOutput[] }): void;
+  onProgress(p: RunProgress): void;
   killTimer?: NodeJS.Timeout;
 }
+
+/** How a run ends when the user restarts the engine under it. */
+export const RESTARTED_MESSAGE = 'Stopped: the TinyMem engine was restarted (TinyMem: Restart Engine) while this ' +
+  'cell ran. Checkpoints written before stay valid; run the cell again to run it in the fresh engine.';
+/** After a restart, how long the old process has to stop its cells (training saves its checkpoint) before SIGKILL. */
+const RESTART_GRACE_MS = 3000;
 
 export class EngineClient {
   private child: ChildProcess | undefined;
   private readonly pending = new Map<string, Pending>();
-  private readonly checks = new Map<string, (issues: CellIssueData[] | undefined) => void>();
+  private readonly checks = new Map<string, { child: ChildProcess;
+    resolve(issues: CellIssueData[] | undefined): void; }>();
+  private readonly listeners = new Set<(a: EngineActivity) => void>();
   private nextId = 1;
   /** How many processes were started (a crash makes the next run start another). */
   starts = 0;
@@ -72,37 +97,63 @@ export class EngineClient {
       if (this.child === child) this.child = undefined;
       const why = signal ? `was killed (${signal})` : `exited with code ${code}`;
       this.o.log?.(`engine process ${child.pid} ${why}`);
-      for (const [id, p] of this.pending) {
-        clearTimeout(p.killTimer);
-        p.resolve({
-          kind: 'crashed',
-          message: `The TinyMem engine process ${why} while this cell ran` +
-            (signal === 'SIGKILL' && p.killTimer ? ' (it did not stop within the time allowed after Stop)' : '') +
-            '. Checkpoints written before stay valid. Run the cell again: a fresh engine process starts. ' +
-            'If it happens again, see the "TinyMem" output channel.',
-        });
-        this.pending.delete(id);
-      }
-      for (const resolve of this.checks.values()) resolve(undefined);
-      this.checks.clear();
+      this.endRuns(child, (p) => `The TinyMem engine process ${why} while this cell ran` +
+        (signal === 'SIGKILL' && p.killTimer ? ' (it did not stop within the time allowed after Stop)' : '') +
+        '. Checkpoints written before stay valid. Run the cell again: a fresh engine process starts. ' +
+        'If it happens again, see the "TinyMem" output channel.');
     });
     this.child = child;
     return child;
   }
 
+  /** Ends the runs and checks of `child` (which has gone, or is going): each run with `message(run)`. */
+  private endRuns(child: ChildProcess, message: (p: Pending) => string): void {
+    for (const [id, p] of this.pending) {
+      if (p.child !== child) continue;
+      clearTimeout(p.killTimer);
+      this.pending.delete(id);
+      this.emit({ kind: 'end', id });
+      p.resolve({ kind: 'crashed', message: message(p) });
+    }
+    for (const [id, c] of this.checks) {
+      if (c.child !== child) continue;
+      this.checks.delete(id);
+      c.resolve(undefined);
+    }
+  }
+
+  private emit(a: EngineActivity): void {
+    for (const l of this.listeners) l(a);
+  }
+
+  /** Calls `listener` on every run's start, progress and end; returns the unsubscribe function. */
+  onActivity(listener: (a: EngineActivity) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Runs in flight. */
+  get running(): number {
+    return this.pending.size;
+  }
+
   private onMessage(m: FromEngine): void {
     if (m.type === 'ready') return;
     if (m.type === 'checked') {
-      this.checks.get(m.id)?.(m.issues);
+      this.checks.get(m.id)?.resolve(m.issues);
       this.checks.delete(m.id);
       return;
     }
     const p = this.pending.get(m.id);
     if (!p) return;
-    if (m.type === 'progress') p.onProgress({ message: m.message, fraction: m.fraction, outputs: m.outputs });
-    else {
+    if (m.type === 'progress') {
+      const progress = { message: m.message, fraction: m.fraction, outputs: m.outputs, provider: m.provider };
+      this.emit({ kind: 'progress', id: m.id, progress });
+      p.onProgress(progress);
+    } else {
       clearTimeout(p.killTimer);
       this.pending.delete(m.id);
+      this.emit({ kind: 'end', id: m.id });
       if (m.type === 'done') p.resolve({ kind: 'done', outputs: m.outputs, provider: m.provider, stopped: m.stopped,
         state: m.state, seconds: m.seconds });
       else p.resolve({ kind: 'error', message: m.message, issues: m.issues, stopped: m.stopped, state: m.state });
@@ -114,11 +165,13 @@ export class EngineClient {
     const child = this.ensure();
     let pending!: Pending;
     const outcome = new Promise<RunOutcome>((resolve) => {
-      pending = { resolve, onProgress };
+      pending = { child, resolve, onProgress };
     });
     this.pending.set(id, pending);
-    const msg: ToEngine = { type: 'run', id, ...req };
+    const { label, ...rest } = req;
+    const msg: ToEngine = { type: 'run', id, ...rest };
     child.send(msg);
+    this.emit({ kind: 'start', id, source: req.source, label });
     return {
       outcome,
       cancel: () => {
@@ -139,9 +192,26 @@ export class EngineClient {
     const child = this.ensure();
     const msg: ToEngine = { type: 'check', id, source };
     return new Promise((resolve) => {
-      this.checks.set(id, resolve);
+      this.checks.set(id, { child, resolve });
       child.send(msg);
     });
+  }
+
+  /**
+   * Ends the engine process now; the next run or check starts a fresh one. Its running cells end at once with
+   * RESTARTED_MESSAGE; the process gets SIGTERM (running training stops after its step and saves its checkpoint) and
+   * SIGKILL if it has not exited within a few seconds. Returns whether a process was running.
+   */
+  restart(): boolean {
+    const c = this.child;
+    this.child = undefined;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return false;
+    this.o.log?.(`restarting: ending engine process ${c.pid}`);
+    this.endRuns(c, () => RESTARTED_MESSAGE);
+    const kill = setTimeout(() => c.kill('SIGKILL'), RESTART_GRACE_MS);
+    c.once('exit', () => clearTimeout(kill));
+    c.kill('SIGTERM');
+    return true;
   }
 
   dispose(): void {

@@ -64,7 +64,8 @@ export class TinyMemSerializer implements vscode.NotebookSerializer {
     const cells: NotebookCell[] = data.cells.map((c) => {
       const cell: NotebookCell = { kind: c.kind === vscode.NotebookCellKind.Markup ? 'markdown' : 'step',
         source: c.value };
-      const outputs: NotebookOutput[] | undefined = c.outputs?.map((o) => {
+      // A running cell's progress view is transient: a file saved mid-run never shows a stale bar when reopened.
+      const outputs: NotebookOutput[] | undefined = c.outputs?.filter((o) => o.metadata?.progress !== true).map((o) => {
         const out: NotebookOutput = { items: o.items.map(itemFromVscode) };
         if (o.metadata && Object.keys(o.metadata).length) out.metadata = o.metadata;
         return out;

@@ -33,7 +33,8 @@ export type ToEngine =
 
 export type FromEngine =
   | { type: 'ready'; pid: number }
-  | { type: 'progress'; id: string; message: string; fraction?: number; outputs?: ViewOutput[] }
+  /** `provider`: the execution provider running the work, when the step knows it. */
+  | { type: 'progress'; id: string; message: string; fraction?: number; outputs?: ViewOutput[]; provider?: string }
   | { type: 'done'; id: string; outputs: ViewOutput[]; provider: string; stopped: boolean; state: NotebookStateData;
     seconds: number; }
   | { type: 'error'; id: string; message: string; issues?: CellIssueData[]; stopped: boolean; state: NotebookStateData }

@@ -137,8 +137,9 @@ export const STEP_SCHEMAS = {
     set,
     out: optional('path',
       'Checkpoint folder to write, relative to the notebook\u2019s folder. Default: runs/<preset>.'),
-    force: force('Replace an earlier TinyMem checkpoint in `out` (default false: a cell never overwrites a ' +
-      'checkpoint unless it says `force: true`, so re-running it needs `force: true` or another `out`).'),
+    force: force('Train again even when `out` holds a finished run with the same settings (default false: that ' +
+      'run is reused and its curve and metrics shown), and replace a checkpoint trained with other settings, which ' +
+      'a cell never overwrites without `force: true`.'),
     evaluate: v.optional(key('boolean', 'Measure memorization and accuracy/perplexity after training (default true).'),
       true),
     regularizer: optional('regularizer', 'Train with a memorization regularizer (e.g. spectral-norm, ' +

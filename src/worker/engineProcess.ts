@@ -32,8 +32,8 @@ async function run(m: Extract<ToEngine, { type: 'run' }>): Promise<void> {
       runtime: { providers: m.settings.providers, threads: m.settings.threads },
       seed: m.settings.seed,
       signal: ac.signal,
-      onProgress: (p) =>
-        send({ type: 'progress', id: m.id, message: p.message, fraction: p.fraction, outputs: p.outputs }),
+      onProgress: (p) => send({ type: 'progress', id: m.id, message: p.message, fraction: p.fraction,
+        outputs: p.outputs, provider: p.provider }),
     });
     send({ type: 'done', id: m.id, outputs: r.outputs, provider: r.provider, stopped: r.stopped, state,
       seconds: (Date.now() - started) / 1000 });

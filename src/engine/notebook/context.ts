@@ -23,6 +23,8 @@ export interface CellProgress {
   fraction?: number;
   /** Partial outputs to show while the cell runs (e.g. the live training curve); replaces earlier partial outputs. */
   outputs?: ViewOutput[];
+  /** The execution provider running the work, when known (shown in the cell's progress view). */
+  provider?: string;
 }
 
 export interface RuntimeSettings {
@@ -140,6 +142,11 @@ export function throttle<T>(ms: number, fn: (v: T) => void): { push(v: T): void;
       pending = null;
     },
   };
+}
+
+/** The context with `provider()` added to every progress report that does not name one. */
+export function reportingProvider(ctx: CellContext, provider: () => string): CellContext {
+  return { ...ctx, onProgress: (p) => ctx.onProgress({ provider: provider() || undefined, ...p }) };
 }
 
 export function throwIfStopped(ctx: CellContext): void {

@@ -1,8 +1,11 @@
 // Runs every step cell of a parsed notebook in order, with one notebook state, and returns the notebook with the new
 // outputs. Used by the headless `tinymem run`; stops at the first failing cell (its error becomes that cell's
-// output) because later cells usually depend on it; the cells not run keep their earlier outputs.
+// output) because later cells usually depend on it; the cells not run keep their earlier outputs. The notebook's state
+// starts from its metadata (the checkpoints an earlier run recorded) and the new one is recorded there, as in the
+// editor.
 import { errorOutput, viewToOutput } from '../../shared/cellOutputs';
 import type { NotebookFile } from '../../shared/notebookFormat';
+import { metadataWithState, stateFromMetadata } from '../../shared/notebookState';
 import type { ViewOutput } from '../../shared/viewPayloads';
 import type { CellContext, CellProgress, NotebookState, RuntimeSettings } from './context';
 import { describeError } from './errors';
@@ -41,7 +44,7 @@ export interface RunNotebookResult {
 }
 
 export async function runNotebook(nb: NotebookFile, o: RunNotebookOptions): Promise<RunNotebookResult> {
-  const state: NotebookState = {};
+  const state: NotebookState = stateFromMetadata(nb.metadata, o.baseDir);
   const signal = o.signal ?? new AbortController().signal;
   const cells = nb.cells.map((c) => ({ ...c }));
   const views = new Map<number, ViewOutput[]>();
@@ -77,5 +80,9 @@ export async function runNotebook(nb: NotebookFile, o: RunNotebookOptions): Prom
       if (signal.aborted) stopped = true;
     }
   }
-  return { notebook: { ...nb, cells }, failure, views, errors, stopped };
+  const metadata = metadataWithState(nb.metadata, state, o.baseDir);
+  const notebook: NotebookFile = { ...nb, cells };
+  if (Object.keys(metadata).length) notebook.metadata = metadata;
+  else delete notebook.metadata;
+  return { notebook, failure, views, errors, stopped };
 }

@@ -2,7 +2,7 @@
 // snapshots; stop() ends after the current step and still leaves a valid checkpoint (marked incomplete); at the end
 // the model is evaluated and the metrics go into the manifest. Every write is atomic, so an interrupted run leaves
 // the previous checkpoint intact. Used by the CLI and by the extension's engine process.
-import type { ResolvedPreset } from '../presets';
+import type { ResolvedPreset, TrainSettings } from '../presets';
 import { presetModelConfig, presetToJob } from '../presets';
 import { makeCheckpointConfig, saveCheckpoint } from '../model/checkpoint';
 import { type OutputWording, claimOutputDir } from '../io/outputDir';
@@ -53,11 +53,17 @@ export interface TrainRun {
 }
 
 /** The manifest's regularizer record, validated (unknown ids and bad values fail before anything is written). */
-function regularizerRecord(r: TrainRunOptions['regularizer']): RunManifest['regularizer'] {
+export function regularizerRecord(r: TrainRunOptions['regularizer']): RunManifest['regularizer'] {
   if (!r) return undefined;
   const m = getRegularizer(r.id);
   const hyperParams = resolveHyperParams(m, r.hyperParams ?? {});
   return { id: m.id, name: m.name, hyperParams };
+}
+
+/** The manifest's record of the training hyper-parameters. */
+export function trainRecord(t: TrainSettings): RunManifest['train'] {
+  return { epochs: t.epochs, batchSize: t.batchSize, lr: t.lr, weightDecay: t.weightDecay, betas: [t.betas[0],
+    t.betas[1]], eps: t.eps, checkpointEvery: t.checkpointEvery };
 }
 
 export function trainRun(o: TrainRunOptions): TrainRun {
@@ -108,7 +114,6 @@ function startTrainRun(o: TrainRunOptions, regularizer: RunManifest['regularizer
         lossHistory.push({ epoch: e + 1, loss: l.reduce((a, b) => a + b, 0) / l.length });
       }
     }
-    const t = p.train;
     return {
       format: 'tinymem-run',
       version: 1,
@@ -117,8 +122,7 @@ function startTrainRun(o: TrainRunOptions, regularizer: RunManifest['regularizer
       preset: { name: p.name, overrides: { ...p.overrides } },
       seed: p.seed,
       data: { kind: 'tinymem', dataset: p.data.dataset, options: { ...p.data.options } },
-      train: { epochs: t.epochs, batchSize: t.batchSize, lr: t.lr, weightDecay: t.weightDecay,
-        betas: [t.betas[0], t.betas[1]], eps: t.eps, checkpointEvery: t.checkpointEvery },
+      train: trainRecord(p.train),
       ...(regularizer
         ? { regularizer: { ...regularizer, ...(regularizerSummary ? { summary: regularizerSummary } : {}) } } : {}),
       progress,

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { compareMethods } from '../../runs/compareRun';
 import { Runtime } from '../../runtime/session';
 import type { ViewOutput } from '../../../shared/viewPayloads';
-import { type CellContext, type CellResult, stepError, checkpointFor, throttle, throwIfStopped } from '../context';
+import { type CellContext, type CellResult, stepError, checkpointFor, reportingProvider, throttle,
+  throwIfStopped } from '../context';
 import { type CompareStep, findMethod, runnableMethodIds } from '../parseStep';
 import { comparisonView } from '../views';
 import { compareOptions } from './progressOptions';
@@ -28,6 +29,7 @@ export async function runCompareStep(s: CompareStep, ctx: CellContext): Promise<
   }
   ctx.state.lastCheckpoint = dir;
   const rt = new Runtime(ctx.runtime);
+  ctx = reportingProvider(ctx, () => runtimeProvider(rt));
   const progress = throttle<{ message: string; fraction?: number }>(250, (p) => ctx.onProgress(p));
   try {
     const base = await measureBase(rt, ctx, dir, sets, s.seed, progress);

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { evaluateSubject, openSubject } from '../../runs/subject';
 import { Runtime } from '../../runtime/session';
 import type { ViewOutput } from '../../../shared/viewPayloads';
-import { type CellContext, type CellResult, checkpointFor } from '../context';
+import { type CellContext, type CellResult, checkpointFor, reportingProvider } from '../context';
 import type { MemorizationStep } from '../parseStep';
 import { heatmapView, metricsView } from '../views';
 import { cellSets, folderTokens, runtimeProvider, subjectName } from './subjectCell';
@@ -14,6 +14,7 @@ export async function runMemorizationStep(s: MemorizationStep, ctx: CellContext)
   const subject = openSubject(dir, cellSets(s, dir, ctx));
   ctx.state.lastCheckpoint = dir;
   const rt = new Runtime(ctx.runtime);
+  ctx = reportingProvider(ctx, () => runtimeProvider(rt));
   try {
     const r = await evaluateSubject(rt, subject, undefined, {
       signal: ctx.signal,

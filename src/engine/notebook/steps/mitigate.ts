@@ -10,8 +10,8 @@ import { utilityOf } from '../../runs/compareRun';
 import { Runtime } from '../../runtime/session';
 import type { ViewOutput } from '../../../shared/viewPayloads';
 import {
-  type CellContext, type CellResult, stepError, checkpointFor, claimStepOut, fmtPct, resolvePath, throttle,
-  throwIfStopped,
+  type CellContext, type CellResult, stepError, checkpointFor, claimStepOut, fmtPct, reportingProvider, resolvePath,
+  throttle, throwIfStopped,
 } from '../context';
 import { findMethod, type MitigateStep } from '../parseStep';
 import { heatmapPairView, masksView, metricsView } from '../views';
@@ -37,6 +37,7 @@ export async function runMitigateStep(s: MitigateStep, ctx: CellContext): Promis
   const inputs = [dir, seqs?.sequences ?? undefined, seqs?.text ?? undefined, seqs?.retain ?? undefined];
   const out = claimStepOut(ctx, outDir, { force: s.force, inputs });
   const rt = new Runtime(ctx.runtime);
+  ctx = reportingProvider(ctx, () => runtimeProvider(rt));
   const progress = throttle<{ message: string; fraction?: number }>(250, (p) => ctx.onProgress(p));
   try {
     const base = await measureBase(rt, ctx, dir, sets, s.seed, progress);

@@ -1,13 +1,16 @@
 // `step: train`: trains a preset into a checkpoint folder with a live loss curve (throttled), then the curve and the
-// metrics. Stop ends after the current step and keeps the partial checkpoint and curve.
+// metrics. Stop ends after the current step and keeps the partial checkpoint and curve. A folder that already holds a
+// finished run with the same settings is reused (its curve and metrics shown) unless the cell says `force: true`.
 import * as path from 'node:path';
 import { resolvePreset } from '../../presets';
 import { type TrainRun, trainRun } from '../../runs/trainRun';
 import { CELL_WORDING } from '../../io/outputDir';
+import type { RunManifest } from '../../../shared/runManifest';
 import type { ViewOutput } from '../../../shared/viewPayloads';
 import { type CellContext, type CellResult, asOutError, fmtPct, resolvePath, throttle } from '../context';
 import type { TrainStep } from '../parseStep';
 import { curvesView, metricsView } from '../views';
+import { reusableRun } from './trainReuse';
 
 /** Points drawn in the live curve at most: older steps are thinned, so updates stay small. */
 const MAX_CURVE_POINTS = 300;
@@ -27,10 +30,45 @@ export function thinPoints(points: readonly Point[], max = MAX_CURVE_POINTS): Po
   return out;
 }
 
+/** `dir` as the cell would write it: relative to the notebook's folder when inside it. */
+function shownPath(ctx: CellContext, dir: string): string {
+  const rel = path.relative(ctx.baseDir, dir);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : dir;
+}
+
+/** The outputs of a reused run: its saved loss curve and metrics, and a line that says it was not trained again. */
+function reusedResult(ctx: CellContext, dir: string, m: RunManifest, title: string, dataset: 'math' | 'language',
+  evaluate: boolean): CellResult {
+  ctx.state.lastCheckpoint = dir;
+  const outputs: ViewOutput[] = [curvesView(Array.isArray(m.lossHistory) ? m.lossHistory : [], title)];
+  const metrics = Array.isArray(m.metricHistory) ? m.metricHistory.at(-1)?.metrics : undefined;
+  if (metrics) {
+    outputs.push(metricsView({ dataset, provider: m.executionProvider, metrics, memorization: null, accuracy: null,
+      perplexity: null, heatmap: null, seconds: 0 }, `Metrics of ${path.basename(dir)}`));
+  }
+  const mem = metrics?.find((x) => x.id === 'memorization')?.value;
+  const status = `Reused \`${shownPath(ctx, dir)}\` (trained earlier with the same settings; \`force: true\` ` +
+    `retrains): ${m.progress.epochs} epochs (${m.progress.steps} steps) in ${m.progress.seconds.toFixed(1)} s on ` +
+    `**${m.executionProvider || 'no provider'}**${mem !== undefined ? `; memorization ${fmtPct(mem)}` : ''}.` +
+    (!metrics && evaluate ? ' It was trained without evaluation; a `memorization` cell measures it.' : '');
+  outputs.push({ mime: 'text/markdown', payload: status, markdown: status });
+  return { outputs, provider: '', stopped: false };
+}
+
 export async function runTrainStep(s: TrainStep, ctx: CellContext): Promise<CellResult> {
   const preset = resolvePreset(s.preset, s.set);
   const out = resolvePath(ctx, s.out ?? path.join('runs', s.preset), 'out');
   const title = s.title ?? `Training ${preset.name}`;
+  const regularizer = s.regularizer ? { id: s.regularizer, hyperParams: s.hp ?? {} } : undefined;
+  if (!s.force) {
+    let reused: RunManifest | null;
+    try {
+      reused = reusableRun({ preset, out, regularizer, onNote: (message) => ctx.onProgress({ message }) });
+    } catch (e) {
+      throw asOutError(e);
+    }
+    if (reused) return reusedResult(ctx, out, reused, title, preset.data.dataset, s.evaluate);
+  }
   const points: Point[] = [];
   let provider = '';
   let total: number | null = null;
@@ -41,6 +79,7 @@ export async function runTrainStep(s: TrainStep, ctx: CellContext): Promise<Cell
         ?? '?'} on ${provider}`,
       fraction: total ? points.length / total : undefined,
       outputs: [curvesView(thinPoints(points), `${title} (running on ${provider})`)],
+      provider: provider || undefined,
     });
   });
   let run: TrainRun;
@@ -53,14 +92,15 @@ export async function runTrainStep(s: TrainStep, ctx: CellContext): Promise<Cell
       onNote: (message) => ctx.onProgress({ message }),
       runtime: ctx.runtime,
       evaluate: s.evaluate,
-      ...(s.regularizer ? { regularizer: { id: s.regularizer, hyperParams: s.hp ?? {} } } : {}),
+      ...(regularizer ? { regularizer } : {}),
       onProgress: (p) => {
         provider = p.provider;
         total = p.totalSteps;
         points.push({ epoch: p.epoch, loss: p.loss });
         live.push();
       },
-      onEvalProgress: (e) => ctx.onProgress({ message: `evaluating: ${e.stage} ${e.done}/${e.total}` }),
+      onEvalProgress: (e) => ctx.onProgress({ message: `evaluating: ${e.stage} ${e.done}/${e.total}`,
+        provider: provider || undefined }),
     });
   } catch (e) {
     throw asOutError(e);
