@@ -2,7 +2,9 @@
 // waiting runs, and reports a crash to every run in flight; the next run then starts a fresh process. Nothing here
 // imports vscode, so tests drive it from plain Node.
 import { type ChildProcess, fork } from 'node:child_process';
-import type { CellIssueData, EngineSettings, FromEngine, NotebookStateData, ToEngine } from '../shared/engineProtocol';
+import type { CellIssueData, EngineSettings, ExportFormat, FromEngine, NotebookStateData,
+  ToEngine } from '../shared/engineProtocol';
+import type { NotebookFile } from '../shared/notebookFormat';
 import type { ViewOutput } from '../shared/viewPayloads';
 
 export interface EngineClientOptions {
@@ -44,6 +46,7 @@ export class EngineClient {
   private child: ChildProcess | undefined;
   private readonly pending = new Map<string, Pending>();
   private readonly checks = new Map<string, (issues: CellIssueData[] | undefined) => void>();
+  private readonly exports = new Map<string, (r: { text: string } | { error: string }) => void>();
   private nextId = 1;
   /** How many processes were started (a crash makes the next run start another). */
   starts = 0;
@@ -85,6 +88,8 @@ export class EngineClient {
       }
       for (const resolve of this.checks.values()) resolve(undefined);
       this.checks.clear();
+      for (const resolve of this.exports.values()) resolve({ error: `the TinyMem engine process ${why}; try again` });
+      this.exports.clear();
     });
     this.child = child;
     return child;
@@ -95,6 +100,11 @@ export class EngineClient {
     if (m.type === 'checked') {
       this.checks.get(m.id)?.(m.issues);
       this.checks.delete(m.id);
+      return;
+    }
+    if (m.type === 'exported' || m.type === 'exportFailed') {
+      this.exports.get(m.id)?.(m.type === 'exported' ? { text: m.text } : { error: m.message });
+      this.exports.delete(m.id);
       return;
     }
     const p = this.pending.get(m.id);
@@ -140,6 +150,18 @@ export class EngineClient {
     const msg: ToEngine = { type: 'check', id, source };
     return new Promise((resolve) => {
       this.checks.set(id, resolve);
+      child.send(msg);
+    });
+  }
+
+  /** A notebook exported as a file's text by the engine process (which draws the charts). */
+  exportNotebook(format: ExportFormat, notebook: NotebookFile, name: string): Promise<{ text: string } |
+    { error: string }> {
+    const id = String(this.nextId++);
+    const child = this.ensure();
+    const msg: ToEngine = { type: 'export', id, format, notebook, name };
+    return new Promise((resolve) => {
+      this.exports.set(id, resolve);
       child.send(msg);
     });
   }
