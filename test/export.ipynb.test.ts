@@ -1,8 +1,12 @@
 // Exporting a notebook: the .ipynb holds every field nbformat 4.5 requires (checked by hand against the format's
 // schema), each chart travels as the renderer's vega-lite spec (which vega-lite compiles), a PNG that decodes to a
 // drawn picture (not a blank one) and its text summary; the HTML export is the report with one SVG per chart; and
-// the engine process answers the `export` request (and reports a failure to that request alone).
+// the engine process answers the `export` request (and reports a failure to that request alone); `tinymem export`
+// writes the same files and replaces none without --force.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
@@ -11,7 +15,7 @@ import { type Ipynb, VEGALITE_MIME, notebookToIpynb } from '../src/engine/report
 import { exportNotebook } from '../src/engine/report/exportNotebook';
 import { EngineClient } from '../src/extension/engineClient';
 import { errorOutput, viewToOutput } from '../src/shared/cellOutputs';
-import type { NotebookFile } from '../src/shared/notebookFormat';
+import { type NotebookFile, serializeNotebook } from '../src/shared/notebookFormat';
 import { sampleComparison, sampleEvaluation, sampleHeatmap, sampleWeightMasks } from './helpers/viewSamples';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -200,4 +204,28 @@ describe('export request to the engine process', () => {
     assert.ok('text' in html && html.text.startsWith('<!DOCTYPE html>'));
     assert.equal(engine.starts, 1);
   });
+});
+
+describe('tinymem export', () => {
+  it('writes the .ipynb and the HTML of a saved notebook and replaces nothing without --force',
+    { timeout: 120_000 }, () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinymem-export-'));
+      after(() => fs.rmSync(dir, { recursive: true, force: true }));
+      const nb = path.join(dir, 'run.tinymem');
+      fs.writeFileSync(nb, serializeNotebook(sampleNotebook()));
+      const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin/tinymem.js'), 'export', nb,
+        ...args], { encoding: 'utf8', timeout: 120_000 });
+      const out = path.join(dir, 'run.ipynb');
+      const r = cli('--ipynb', out, '--html', path.join(dir, 'run.html'));
+      assert.equal(r.status, 0, r.stderr);
+      checkNbformat45(JSON.parse(fs.readFileSync(out, 'utf8')));
+      assert.equal((fs.readFileSync(path.join(dir, 'run.html'), 'utf8').match(/<svg\b/g) ?? []).length, 5);
+      fs.writeFileSync(out, 'mine');
+      const again = cli('--ipynb', out);
+      assert.equal(again.status, 1);
+      assert.match(again.stderr, /already exists; pass --force/);
+      assert.equal(fs.readFileSync(out, 'utf8'), 'mine');
+      assert.equal(cli('--ipynb', out, '--force').status, 0);
+      checkNbformat45(JSON.parse(fs.readFileSync(out, 'utf8')));
+    });
 });
