@@ -49,7 +49,11 @@ async function askLengths(title: string, length: number): Promise<{ promptLength
 export async function askHfSets(ctx: vscode.ExtensionContext, folder: ModelFolder, title: string,
   given: HfSetKeys = {}): Promise<HfSetKeys | undefined> {
   if (folder.kind === 'tinymem' || folder.recordedSequences) return {};
-  if (given.sequences) return given;
+  if (given.sequences) {
+    const { sequences, text, promptLength, continuationLength } = given;
+    return { sequences, ...(text ? { text } : {}), ...(promptLength ? { promptLength } : {}),
+      ...(continuationLength ? { continuationLength } : {}) };
+  }
   const recent = ctx.workspaceState.get<Record<string, HfSetKeys>>(RECENT_KEY, {});
   const last = recent[folder.dir] ?? {};
   const sequences = await pickFile({
