@@ -7,6 +7,7 @@ import { versions } from '../engine/runs/versions';
 import { listMethods, methodInfos } from '../engine/methods/index';
 import { compareCommand } from './commands/compare';
 import { evalCommand } from './commands/evalCmd';
+import { registerExport } from './commands/export';
 import { mitigateCommand } from './commands/mitigate';
 import { runCommand } from './commands/run';
 import { scoreCommand } from './commands/score';
@@ -141,6 +142,7 @@ export function program(): Command {
     .action(async (dir, f) => {
       process.exitCode = await compareCommand(dir, f);
     });
+  registerExport(p);
   p.command('run <notebook>')
     .description(
       'run every step cell of a .tinymem notebook (as VS Code would) and write the outputs and an HTML report')

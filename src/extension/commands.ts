@@ -1,7 +1,9 @@
 // The command palette: New Notebook, Train Model…, Measure Memorization…, Unlearn Memorized Sequences…, Inspect
-// Pruned Weights…. Each command asks with QuickPicks and InputBoxes (deterministic prompts, defaults prefilled), runs
-// the same step cells a notebook would in the engine process under a cancellable progress notification, and opens
-// the result as an untitled .tinymem notebook holding those cells and their outputs.
+// Pruned Weights…, and the exports. Each command asks with QuickPicks and InputBoxes (deterministic prompts, defaults
+// prefilled), runs the same step cells a notebook would in the engine process under a cancellable progress
+// notification, and opens the result as a .tinymem notebook holding those cells and their outputs. The checkpoint
+// commands work on TinyMem checkpoints and Hugging Face model folders alike, and take the folder as an argument (the
+// Explorer's right-click passes its Uri; a test or keybinding may pass a path and an options object).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -12,7 +14,11 @@ import type { NotebookStateData } from '../shared/engineProtocol';
 import { type NotebookCell, parseNotebook, serializeNotebook } from '../shared/notebookFormat';
 import { type HyperValue, resolveHyperParams } from '../shared/methodTypes';
 import { writeFileAtomicSync } from '../shared/atomicWrite';
-import { pickCheckpoint } from './checkpointPicker';
+import type { ModelFolder } from '../shared/modelFolder';
+import { type Want, checkedFolder, pickCheckpoint } from './checkpointPicker';
+import { watchCheckpointFolders } from './checkpointContext';
+import { exportNotebookCommand } from './exportCommands';
+import { type HfSetKeys, askHfSets } from './hfSets';
 import { runInEngine } from './controller';
 import type { EngineClient } from './engineClient';
 import { NOTEBOOK_TYPE, toNotebookData } from './serializer';
@@ -84,6 +90,7 @@ async function runSteps(title: string, sources: string[]): Promise<{ cells: Note
 
 // Set by registerCommands; the commands share the controller's engine process.
 let engineRef: EngineClient | undefined;
+let ctxRef: vscode.ExtensionContext | undefined;
 const engine = (): EngineClient => engineRef!;
 
 const rel = (p: string) => {
@@ -139,10 +146,25 @@ async function train(): Promise<void> {
   await openReport(`Training ${preset.label}`, r.cells, reportFile(out.trim(), 'train'));
 }
 
-async function measure(): Promise<void> {
-  const dir = await pickCheckpoint('TinyMem: Measure Memorization', 'any');
-  if (!dir) return;
-  const r = await runSteps(`Measuring ${rel(dir)}`, [stringify({ step: 'memorization', checkpoint: dir })]);
+/** The folder a command runs on: its argument (a Uri or path, checked), else the user's pick. */
+async function folderFor(arg: unknown, title: string, want: Want): Promise<ModelFolder | undefined> {
+  if (arg instanceof vscode.Uri) return checkedFolder(arg.fsPath, want);
+  if (typeof arg === 'string') return checkedFolder(path.resolve(workspaceDir(), arg), want);
+  return pickCheckpoint(title, want);
+}
+
+/** Options a caller may pass after the folder; the Explorer passes the selected Uris there, which mean nothing here. */
+const optionsOf = <T extends object>(arg: unknown): Partial<T> =>
+  (arg && typeof arg === 'object' && !Array.isArray(arg) && !(arg instanceof vscode.Uri) ? arg : {}) as Partial<T>;
+
+async function measure(target?: unknown, options?: unknown): Promise<void> {
+  const title = 'TinyMem: Measure Memorization';
+  const folder = await folderFor(target, title, 'any');
+  if (!folder) return;
+  const sets = await askHfSets(ctxRef!, folder, title, optionsOf<HfSetKeys>(options));
+  if (!sets) return;
+  const dir = folder.dir;
+  const r = await runSteps(`Measuring ${rel(dir)}`, [stringify({ step: 'memorization', checkpoint: dir, ...sets })]);
   await openReport(`Memorization of ${rel(dir)}`, r.cells, reportFile(dir, 'memorization'));
 }
 
@@ -183,29 +205,42 @@ async function askHyperParams(methodId: string): Promise<Record<string, HyperVal
   return hp;
 }
 
-async function unlearn(): Promise<void> {
-  const dir = await pickCheckpoint('TinyMem: Unlearn Memorized Sequences (1/4)', 'trained');
-  if (!dir) return;
-  const method = await vscode.window.showQuickPick(
+/** What a caller may fix in advance; each one given skips its question. */
+export interface UnlearnOptions extends HfSetKeys {
+  method?: string;
+  hp?: Record<string, HyperValue>;
+  out?: string;
+}
+
+async function unlearn(target?: unknown, options?: unknown): Promise<void> {
+  const o = optionsOf<UnlearnOptions>(options);
+  const title = 'TinyMem: Unlearn Memorized Sequences';
+  const folder = await folderFor(target, `${title} (1/4)`, 'trained');
+  if (!folder) return;
+  const dir = folder.dir;
+  const sets = await askHfSets(ctxRef!, folder, title, o);
+  if (!sets) return;
+  if (o.method && !findMethod(o.method)) throw new Error(`no method "${o.method}"; see the method list`);
+  const method = o.method ? { label: o.method } : await vscode.window.showQuickPick(
     CATALOG.methods.map((m) => {
       const description = `${m.name} (${m.family})${m.novel ? ' · new in the paper' : ''}`;
       return { label: m.id, description, detail: m.description };
     }),
-    { title: 'TinyMem: Unlearn Memorized Sequences (2/4)', placeHolder: 'Pick a mitigation method',
-      matchOnDescription: true, ignoreFocusOut: true },
+    { title: `${title} (2/4)`, placeHolder: 'Pick a mitigation method', matchOnDescription: true,
+      ignoreFocusOut: true },
   );
   if (!method) return;
-  const hp = await askHyperParams(method.label);
+  const hp = o.hp ?? await askHyperParams(method.label);
   if (!hp) return;
-  const out = await vscode.window.showInputBox({
-    title: 'TinyMem: Unlearn Memorized Sequences (4/4)',
+  const out = o.out ?? await vscode.window.showInputBox({
+    title: `${title} (4/4)`,
     prompt: 'Folder for the edited checkpoint (weights, masks.safetensors, tinymem.json)',
     value: `${rel(dir).replace(/[\\/]+$/, '')}-${method.label}`,
     ignoreFocusOut: true,
     validateInput: (v) => (v.trim() ? undefined : 'Enter a folder name'),
   });
   if (!out) return;
-  const step: Record<string, unknown> = { step: 'mitigate', checkpoint: dir, method: method.label };
+  const step: Record<string, unknown> = { step: 'mitigate', checkpoint: dir, method: method.label, ...sets };
   if (Object.keys(hp).length) step.hp = hp;
   step.out = path.resolve(workspaceDir(), out.trim());
   const force = await confirmReplace(String(step.out), out.trim());
@@ -217,20 +252,24 @@ async function unlearn(): Promise<void> {
   await openReport(`${findMethod(method.label)!.name} on ${rel(dir)}`, r.cells, reportFile(String(step.out), 'report'));
 }
 
-async function inspect(): Promise<void> {
-  const dir = await pickCheckpoint('TinyMem: Inspect Pruned Weights', 'edited');
-  if (!dir) return;
+async function inspect(target?: unknown): Promise<void> {
+  const folder = await folderFor(target, 'TinyMem: Inspect Pruned Weights', 'edited');
+  if (!folder) return;
+  const dir = folder.dir;
   const r = await runSteps(`Inspecting ${rel(dir)}`, [stringify({ step: 'inspect', checkpoint: dir })]);
   await openReport(`Pruned weights of ${rel(dir)}`, r.cells, reportFile(dir, 'inspect'));
 }
 
 export function registerCommands(ctx: vscode.ExtensionContext, client: EngineClient): void {
   engineRef = client;
-  const wrap = (name: string, fn: () => Promise<void>) => async () => {
+  ctxRef = ctx;
+  // Commands return what they produced (an export's file), so a test or another extension can use it.
+  const wrap = <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) => async (...args: A) => {
     try {
-      await fn();
+      return await fn(...args);
     } catch (e) {
       void vscode.window.showErrorMessage(`TinyMem: ${name} failed: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
     }
   };
   ctx.subscriptions.push(
@@ -240,5 +279,10 @@ export function registerCommands(ctx: vscode.ExtensionContext, client: EngineCli
     vscode.commands.registerCommand('tinymem.unlearn', wrap('Unlearn Memorized Sequences', unlearn)),
     vscode.commands.registerCommand('tinymem.inspectPrunedWeights', wrap('Inspect Pruned Weights', inspect)),
     vscode.commands.registerCommand('tinymem.openExample', wrap('Open Quickstart Example', () => openExample(ctx))),
+    vscode.commands.registerCommand('tinymem.exportHtml', wrap('Export Report (HTML)',
+      (nb?: unknown, target?: unknown) => exportNotebookCommand(engine(), 'html', nb, target))),
+    vscode.commands.registerCommand('tinymem.exportIpynb', wrap('Export as Jupyter Notebook',
+      (nb?: unknown, target?: unknown) => exportNotebookCommand(engine(), 'ipynb', nb, target))),
   );
+  watchCheckpointFolders(ctx);
 }

@@ -3,7 +3,9 @@
 // the process on purpose (its runs end with a message saying so). Listeners see every run start, report progress and
 // end (the status bar). Nothing here imports vscode, so tests drive it from plain Node.
 import { type ChildProcess, fork } from 'node:child_process';
-import type { CellIssueData, EngineSettings, FromEngine, NotebookStateData, ToEngine } from '../shared/engineProtocol';
+import type { CellIssueData, EngineSettings, ExportFormat, FromEngine, NotebookStateData,
+  ToEngine } from '../shared/engineProtocol';
+import type { NotebookFile } from '../shared/notebookFormat';
 import type { ViewOutput } from '../shared/viewPayloads';
 
 export interface EngineClientOptions {
@@ -69,6 +71,8 @@ export class EngineClient {
   private readonly checks = new Map<string, { child: ChildProcess;
     resolve(issues: CellIssueData[] | undefined): void; }>();
   private readonly listeners = new Set<(a: EngineActivity) => void>();
+  private readonly exports = new Map<string, { child: ChildProcess;
+    resolve(r: { text: string } | { error: string }): void; }>();
   private nextId = 1;
   /** How many processes were started (a crash makes the next run start another). */
   starts = 0;
@@ -120,6 +124,11 @@ export class EngineClient {
       this.checks.delete(id);
       c.resolve(undefined);
     }
+    for (const [id, e] of this.exports) {
+      if (e.child !== child) continue;
+      this.exports.delete(id);
+      e.resolve({ error: 'the TinyMem engine process ended during the export; try again' });
+    }
   }
 
   private emit(a: EngineActivity): void {
@@ -142,6 +151,11 @@ export class EngineClient {
     if (m.type === 'checked') {
       this.checks.get(m.id)?.resolve(m.issues);
       this.checks.delete(m.id);
+      return;
+    }
+    if (m.type === 'exported' || m.type === 'exportFailed') {
+      this.exports.get(m.id)?.resolve(m.type === 'exported' ? { text: m.text } : { error: m.message });
+      this.exports.delete(m.id);
       return;
     }
     const p = this.pending.get(m.id);
@@ -212,6 +226,18 @@ export class EngineClient {
     c.once('exit', () => clearTimeout(kill));
     c.kill('SIGTERM');
     return true;
+  }
+
+  /** A notebook exported as a file's text by the engine process (which draws the charts). */
+  exportNotebook(format: ExportFormat, notebook: NotebookFile, name: string): Promise<{ text: string } |
+    { error: string }> {
+    const id = String(this.nextId++);
+    const child = this.ensure();
+    const msg: ToEngine = { type: 'export', id, format, notebook, name };
+    return new Promise((resolve) => {
+      this.exports.set(id, { child, resolve });
+      child.send(msg);
+    });
   }
 
   dispose(): void {

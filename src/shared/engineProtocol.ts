@@ -1,5 +1,6 @@
 // Messages between the extension and its engine process (src/worker/engineProcess.ts, started with
 // child_process.fork so a crash in native code cannot take the extension host down). Plain JSON only.
+import type { NotebookFile } from './notebookFormat';
 import type { CellIssue } from './userError';
 import type { ViewOutput } from './viewPayloads';
 
@@ -21,6 +22,9 @@ export interface EngineSettings {
   allowOutsideWorkspace?: boolean;
 }
 
+/** What "Export Report (HTML)" and "Export as Jupyter Notebook" write. */
+export type ExportFormat = 'html' | 'ipynb';
+
 /** A problem in a cell's YAML, 1-based positions. */
 export type CellIssueData = CellIssue;
 
@@ -29,7 +33,10 @@ export type ToEngine =
     settings: EngineSettings; }
   | { type: 'cancel'; id: string }
   /** The editor's diagnostics of a step cell as it is typed. */
-  | { type: 'check'; id: string; source: string };
+  | { type: 'check'; id: string; source: string }
+  /** A notebook's cells and saved outputs exported as a file's text (charts drawn in the engine process). `name`:
+   *  the notebook's file name, the report's title. */
+  | { type: 'export'; id: string; format: ExportFormat; notebook: NotebookFile; name: string };
 
 export type FromEngine =
   | { type: 'ready'; pid: number }
@@ -38,4 +45,6 @@ export type FromEngine =
   | { type: 'done'; id: string; outputs: ViewOutput[]; provider: string; stopped: boolean; state: NotebookStateData;
     seconds: number; }
   | { type: 'error'; id: string; message: string; issues?: CellIssueData[]; stopped: boolean; state: NotebookStateData }
-  | { type: 'checked'; id: string; issues: CellIssueData[] };
+  | { type: 'checked'; id: string; issues: CellIssueData[] }
+  | { type: 'exported'; id: string; text: string }
+  | { type: 'exportFailed'; id: string; message: string };

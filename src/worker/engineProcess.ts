@@ -8,6 +8,7 @@ import { runCellSource } from '../engine/notebook/runCell';
 import { describeError } from '../engine/notebook/errors';
 import { parseStep } from '../engine/notebook/parseStep';
 import type { NotebookState } from '../engine/notebook/context';
+import { exportNotebook } from '../engine/report/exportNotebook';
 import type { CellIssueData, FromEngine, ToEngine } from '../shared/engineProtocol';
 
 const running = new Map<string, AbortController>();
@@ -57,6 +58,15 @@ function check(source: string): CellIssueData[] {
   }
 }
 
+/** Exports a notebook; a failure is reported to the one request, never taking running cells down. */
+async function exportFile(m: Extract<ToEngine, { type: 'export' }>): Promise<void> {
+  try {
+    send({ type: 'exported', id: m.id, text: await exportNotebook(m.notebook, m.format, m.name) });
+  } catch (e) {
+    send({ type: 'exportFailed', id: m.id, message: describeError(e).message });
+  }
+}
+
 /** Longest wait for running cells to stop (training stops within one step and saves) before exiting anyway. */
 const SHUTDOWN_GRACE_MS = 60_000;
 let shuttingDown = false;
@@ -83,6 +93,7 @@ process.on('message', (raw: unknown) => {
   if (m?.type === 'run' && !shuttingDown) void run(m);
   else if (m?.type === 'cancel') running.get(m.id)?.abort();
   else if (m?.type === 'check') send({ type: 'checked', id: m.id, issues: check(m.source) });
+  else if (m?.type === 'export') void exportFile(m);
 });
 process.on('disconnect', shutDown);
 process.on('SIGTERM', shutDown);
