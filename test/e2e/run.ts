@@ -48,7 +48,7 @@ const option = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const ALL_PHASES = ['open', 'run', 'views', 'unlearn', 'stop'];
+const ALL_PHASES = ['open', 'run', 'views', 'reload', 'unlearn', 'hf', 'export', 'stop'];
 const phases = new Set((option('--phases') ?? ALL_PHASES.join(',')).split(','));
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -337,12 +337,22 @@ async function save(page: Page): Promise<void> {
     async () => (await page.locator('.tab.active.dirty').count()) === 0);
 }
 
+/** Saves until every step cell's outputs are in the file (a save right after a run can miss its last outputs). */
+async function savedWithOutputs(page: Page, file: string): Promise<void> {
+  await until(`${path.basename(file)} saved with every step cell's outputs`, 20_000, async () => {
+    await save(page);
+    return readNotebook(file).cells.every((c) => c.kind !== 'step' || (c.outputs ?? []).length > 0);
+  }, 1000);
+}
+
 interface SavedCell {
   kind: string;
   source: string;
   outputs?: { items: { mime: string; data: unknown }[]; metadata?: Record<string, unknown> }[];
 }
 const readNotebook = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as { cells: SavedCell[] };
+const readNotebookMetadata = (file: string) => (JSON.parse(fs.readFileSync(file, 'utf8')) as
+  { metadata?: unknown }).metadata;
 const mimesOf = (c: SavedCell) => (c.outputs ?? []).flatMap((o) => o.items.map((i) => i.mime));
 const viewOfMime = (mime: string) => /^application\/vnd\.tinymem\.([a-z-]+)\+json$/.exec(mime)?.[1];
 
@@ -458,6 +468,71 @@ async function collectViews(page: Page, wanted: string[], shotPrefix: string, do
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Hugging Face folder, Explorer menus and exports
+
+const HF_DIR = 'pythia-tiny';
+/** A tiny random GPT-NeoX folder, a sequence set of 24-token rows (shorter than the paper's 32 + 40, so the lengths
+ *  are asked for: half of them the model's own greedy continuations, which it "memorizes") and a text file, written
+ *  into the workspace before code-server starts. */
+async function writeHfFolder(dir: string): Promise<void> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const h = require('../helpers/hfCheckpoints') as typeof import('../helpers/hfCheckpoints');
+  const { loadModelFolder } = require('../../src/engine/model/checkpoint') as
+    typeof import('../../src/engine/model/checkpoint');
+  const { modelGenerator } = require('../../src/engine/metrics/memorization') as
+    typeof import('../../src/engine/metrics/memorization');
+  const { Runtime } = require('../../src/engine/runtime/session') as typeof import('../../src/engine/runtime/session');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const raw = h.neoxRawConfig({ std: 0.3, hidden: 32, layers: 2, inner: 64 });
+  h.writeNeoxFolder(path.join(dir, HF_DIR), raw, h.randomNeoxParams(raw, 3));
+  const eos = raw.eos_token_id as number;
+  let x = 1;
+  const next = () => (x = (x * 1103515245 + 12345) % 2147483648) % (eos - 1);
+  const prompts = Array.from({ length: 6 }, () => Array.from({ length: 8 }, next));
+  const model = loadModelFolder(path.join(dir, HF_DIR));
+  const rt = new Runtime({ threads: 2 });
+  try {
+    const g = await modelGenerator(rt, model.config, model.params, 64, [eos])(prompts, 16);
+    const rows = [...prompts.map((p, i) => [...p, ...g.tokens[i]!]),
+      ...Array.from({ length: 6 }, () => Array.from({ length: 24 }, next))];
+    fs.writeFileSync(path.join(dir, 'mem.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  } finally {
+    await rt.dispose();
+  }
+  const sentence = 'the cat and the hat sat in the sun, and then the man ran in. ';
+  fs.writeFileSync(path.join(dir, 'text.txt'), sentence.repeat(30));
+}
+
+/** Right-clicks an Explorer row and picks a context-menu entry. */
+async function explorerMenu(page: Page, row: string, entry: string): Promise<void> {
+  const r = page.locator('.explorer-folders-view .monaco-list-row', { hasText: new RegExp(`^\\s*${row}\\s*$`) })
+    .first();
+  await r.waitFor({ state: 'visible', timeout: wait(30_000) });
+  await until(`"${entry}" in the context menu of ${row}`, 30_000, async () => {
+    await page.keyboard.press('Escape');
+    await r.click({ button: 'right' });
+    const item = page.locator('.context-view .action-item .action-label', { hasText: entry }).first();
+    if (!await item.waitFor({ state: 'visible', timeout: wait(2_000) }).then(() => true, () => false)) return false;
+    // The menu ignores a click that comes too soon after it opened: hover first, and check that it closed.
+    await item.hover();
+    await sleep(300);
+    await item.click();
+    return page.locator('.context-view .monaco-menu').first().waitFor({ state: 'hidden', timeout: wait(2_000) })
+      .then(() => true, () => false);
+  }, 1000);
+}
+
+async function waitForReport(page: Page, file: string, views: string[], shot: string): Promise<void> {
+  await until(`${path.basename(file)} on disk`, 180_000, () => fs.existsSync(file), 1000);
+  await until('the report to open', 60_000, async () =>
+    ((await page.locator('.tab.active').first().getAttribute('aria-label').catch(() => null)) ?? '')
+      .includes(path.basename(file)), 500);
+  const seen = await collectViews(page, views, shot);
+  check(views.every((v) => seen.has(v)), `${path.basename(file)} shows ${[...seen.keys()].join(', ') || 'no views'}, ` +
+    `expected ${views.join(', ')}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The test
 
 const STOP_NOTEBOOK = 'e2e-stop.tinymem';
@@ -491,6 +566,7 @@ async function main(): Promise<void> {
   const notebookName = path.basename(notebookSrc);
   fs.copyFileSync(notebookSrc, path.join(d.workspace, notebookName));
   writeStopNotebook(d.workspace);
+  if (phases.has('hf')) await writeHfFolder(d.workspace);
 
   let server: ChildProcess | undefined;
   let context: BrowserContext | undefined;
@@ -584,6 +660,62 @@ async function main(): Promise<void> {
       });
     }
 
+    if (phases.has('reload')) {
+      await phase('Reload: the notebook keeps its checkpoint; a rerun train cell reuses its run', async () => {
+        const saved = JSON.parse(fs.readFileSync(nbFile, 'utf8')) as
+          { metadata?: { tinymem?: Record<string, string> } };
+        const state = saved.metadata?.tinymem;
+        check(state?.lastCheckpoint,
+          `the saved notebook records no checkpoint in its metadata: ${JSON.stringify(state)}`);
+        log(`saved notebook state: ${JSON.stringify(state)}`);
+        // The file reopens holding only its memorization cell, which names no checkpoint: in the reloaded window's
+        // new engine process the checkpoint can come only from the notebook's metadata.
+        await commandPalette(page!, 'View: Close All Editors');
+        await until('the editors to close', 15_000, async () => (await page!.locator('.tab').count()) === 0);
+        const full = JSON.parse(fs.readFileSync(nbFile, 'utf8')) as
+          { cells: { source: string; outputs?: unknown[] }[] };
+        for (const c of full.cells) if (c.outputs) c.outputs = [];
+        const isStep = (c: { source: string }, step: string) =>
+          new RegExp(`^step:\\s*${step}\\b`, 'm').test(c.source);
+        const alone = full.cells.filter((c) => isStep(c, 'memorization'));
+        fs.writeFileSync(nbFile, JSON.stringify({ ...full, cells: alone }));
+        await commandPalette(page!, 'Developer: Reload Window');
+        await page!.waitForLoadState('load', { timeout: wait(60_000) });
+        await page!.locator('.explorer-folders-view .monaco-list-row').first().waitFor(
+          { state: 'visible', timeout: wait(60_000) });
+        await waitForExtension(page!);
+        log('reloaded with the memorization cell alone');
+        await openFromExplorer(page!, notebookName);
+        await runAllAndWait(page!, 120_000);
+        await savedWithOutputs(page!, nbFile);
+        const [memorization] = readNotebook(nbFile).cells;
+        check(memorization && !(memorization.outputs ?? []).some((o) => o.metadata?.error),
+          `the memorization cell failed after the reload:\n${JSON.stringify(memorization?.outputs)}`);
+        const views = mimesOf(memorization).map((m) => viewOfMime(m) ?? m);
+        check(views.includes('heatmap'),
+          `the memorization cell shows no heatmap after the reload: ${views.join(', ')}`);
+        log(`memorization after the reload: ${views.join(', ')}`);
+        // The cells up to the train cell again: it finds its finished run with the same settings and reuses it (the
+        // mitigate cell after it would rightly refuse to replace its output without force: true).
+        await commandPalette(page!, 'View: Close All Editors');
+        await until('the editors to close', 15_000, async () => (await page!.locator('.tab').count()) === 0);
+        const upToTrain = full.cells.slice(0, full.cells.findIndex((c) => isStep(c, 'train')) + 1);
+        fs.writeFileSync(nbFile, JSON.stringify({ ...full, cells: upToTrain, metadata: readNotebookMetadata(nbFile) }));
+        await openFromExplorer(page!, notebookName);
+        // A reused run ends too fast to see the Stop button: wait for the outputs in the saved file instead.
+        await toolbarAction(page!, 'Run All').click();
+        await selectKernelIfAsked(page!);
+        await savedWithOutputs(page!, nbFile);
+        const train = readNotebook(nbFile).cells.find((c) => isStep(c, 'train'))!;
+        const text = (train.outputs ?? []).flatMap((o) => o.items.filter((i) => i.mime.startsWith('text/'))
+          .map((i) => String(i.data))).join('\n');
+        check(!(train.outputs ?? []).some((o) => o.metadata?.error), `the rerun train cell failed:\n${text}`);
+        check(/Reused/.test(text), `the rerun train cell did not reuse its finished run; its text:\n${text}`);
+        log(`train cell: ${text.split('\n').find((l) => /Reused/.test(l))}`);
+        await screenshot(page!, 'reload-train-reused');
+      });
+    }
+
     if (phases.has('unlearn')) {
       await phase(`"TinyMem: Unlearn Memorized Sequences…" with ${UNLEARN_METHOD}`, async () => {
         const nb = readNotebook(nbFile);
@@ -616,6 +748,60 @@ async function main(): Promise<void> {
             (await page!.locator('.notebook-editor .cell-list-container:visible .monaco-list-row').count()) > 0);
         const seen = await collectViews(page!, ['masks'], 'unlearn-report');
         check(seen.has('masks'), 'the unlearning report shows no rendered masks view');
+      });
+    }
+
+    if (phases.has('hf')) {
+      await phase('Explorer menus on a Hugging Face folder: measure, unlearn, inspect', async () => {
+        await commandPalette(page!, 'View: Close All Editors');
+        await explorerMenu(page!, HF_DIR, 'Measure Memorization');
+        await quickPick(page!, 'the sequences', 'mem.jsonl');
+        await quickPick(page!, 'the text', 'text.txt');
+        await acceptInputBox(page!, 'the lengths');
+        await waitForReport(page!, path.join(d.workspace, `${HF_DIR}-memorization.tinymem`), ['heatmap'], 'hf-measure');
+        await commandPalette(page!, 'View: Close All Editors');
+        await explorerMenu(page!, HF_DIR, 'Unlearn Memorized Sequences');
+        await quickPick(page!, 'the sequences', 'mem.jsonl');
+        await quickPick(page!, 'the text', 'text.txt');
+        await acceptInputBox(page!, 'the lengths');
+        await quickPick(page!, 'the method', UNLEARN_METHOD);
+        await quickPick(page!, 'the hyper-parameters', "Use the paper's defaults");
+        const editedRel = await acceptInputBox(page!, 'the output folder');
+        await waitForReport(page!, `${path.resolve(d.workspace, editedRel)}-report.tinymem`, ['masks'], 'hf-unlearn');
+        await commandPalette(page!, 'View: Close All Editors');
+        await explorerMenu(page!, editedRel, 'Inspect Pruned Weights');
+        await waitForReport(page!, `${path.resolve(d.workspace, editedRel)}-inspect.tinymem`, ['masks'], 'hf-inspect');
+      });
+    }
+
+    if (phases.has('export')) {
+      await phase('Export the open notebook as .ipynb and HTML from the notebook toolbar', async () => {
+        const active = (await page!.locator('.tab.active').first().getAttribute('aria-label')) ?? '';
+        const name = /([^\s/\\]+)\.tinymem/.exec(active)?.[1];
+        check(name, `no .tinymem notebook is active (tab: ${active})`);
+        for (const [label, ext] of [['Export as Jupyter Notebook', 'ipynb'], ['Export Report (HTML)', 'html']]) {
+          await toolbarAction(page!, label!).click();
+          // The save dialog (code-server's simple dialog: a quick input listing the folder) with the default path.
+          const input = page!.locator('.quick-input-widget .quick-input-box input');
+          await until(`the save dialog for the ${ext} file`, 30_000, async () => (await input.isVisible())
+            && /Export/.test((await page!.locator('.quick-input-widget .quick-input-title').textContent()) ?? ''));
+          log(`save dialog: accept "${await input.inputValue()}"`);
+          await input.press('Enter');
+          const file = fs.readdirSync(d.workspace, { recursive: true }).map(String)
+            .find((f) => path.basename(f) === `${name}.${ext}`);
+          await until(`${name}.${ext} on disk`, 60_000, () => fs.readdirSync(d.workspace, { recursive: true })
+            .map(String).find((f) => path.basename(f) === `${name}.${ext}`), 500);
+          log(`exported ${file ?? `${name}.${ext}`}`);
+        }
+        const ipynbRel = fs.readdirSync(d.workspace, { recursive: true }).map(String)
+          .find((f) => path.basename(f) === `${name}.ipynb`)!;
+        const nb = JSON.parse(fs.readFileSync(path.join(d.workspace, ipynbRel), 'utf8'));
+        const vl = nb.cells.flatMap((c: { outputs?: { data: Record<string, unknown> }[] }) => c.outputs ?? [])
+          .filter((o: { data: Record<string, unknown> }) => o.data['application/vnd.vegalite.v5+json']
+            && o.data['image/png']);
+        check(nb.nbformat === 4 && vl.length > 0, `${ipynbRel} holds no vega-lite + PNG outputs`);
+        log(`${ipynbRel}: ${nb.cells.length} cells, ${vl.length} charts`);
+        await screenshot(page!, 'exported');
       });
     }
 
