@@ -225,7 +225,9 @@ describe('tinymem export', () => {
       assert.equal(again.status, 1);
       assert.match(again.stderr, /already exists; pass --force/);
       assert.equal(fs.readFileSync(out, 'utf8'), 'mine');
-      assert.equal(cli('--ipynb', out, '--force').status, 0);
+      const forced = cli('--ipynb', out, '--force', '--json');
+      assert.equal(forced.status, 0, forced.stderr);
+      assert.deepEqual(JSON.parse(forced.stdout), { notebook: nb, files: [{ format: 'ipynb', path: out }] });
       checkNbformat45(JSON.parse(fs.readFileSync(out, 'utf8')));
     });
 });

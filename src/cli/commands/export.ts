@@ -11,11 +11,13 @@ import type { ExportFormat } from '../../shared/engineProtocol';
 import { parseNotebook } from '../../shared/notebookFormat';
 import { readLimited } from '../../shared/readLimited';
 import { asWriteError } from '../../shared/writeError';
+import { printJson } from '../json';
 
 export interface ExportFlags {
   ipynb?: string;
   html?: string;
   force?: boolean;
+  json?: boolean;
 }
 
 export async function exportCommand(file: string, f: ExportFlags): Promise<number> {
@@ -33,6 +35,7 @@ export async function exportCommand(file: string, f: ExportFlags): Promise<numbe
   if (checked.length === 2 && checked[0]!.target === checked[1]!.target) throw new Error(
     `${f.html}: --html and --ipynb name the same file; give them different paths`);
   const nb = parseNotebook(readLimited(file, 'notebook'), file);
+  const files: { format: ExportFormat; path: string }[] = [];
   for (const t of checked) {
     const text = await exportNotebook(nb, t.format, path.basename(file));
     try {
@@ -41,7 +44,9 @@ export async function exportCommand(file: string, f: ExportFlags): Promise<numbe
       throw asWriteError(t.shown, e, `choose another ${t.flag}`);
     }
     console.log(`${t.format === 'ipynb' ? 'Jupyter notebook' : 'HTML report'}: ${t.target}`);
+    files.push({ format: t.format, path: t.target });
   }
+  if (f.json) printJson({ notebook: path.resolve(file), files });
   return 0;
 }
 
@@ -52,6 +57,7 @@ export function registerExport(p: Command): void {
     .option('--ipynb <file>', 'write a Jupyter notebook (nbformat 4.5) here')
     .option('--html <file>', 'write a self-contained HTML report here')
     .option('--force', 'replace an existing file')
+    .option('--json', 'print the result as one JSON document on stdout ({"notebook", "files": [{format, path}]})')
     .action(async (nb, f) => {
       process.exitCode = await exportCommand(nb, f);
     });
