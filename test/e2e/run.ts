@@ -504,6 +504,7 @@ async function writeHfFolder(dir: string): Promise<void> {
 }
 
 /** Right-clicks an Explorer row and picks a context-menu entry. */
+let menuShot = false;
 async function explorerMenu(page: Page, row: string, entry: string): Promise<void> {
   const r = page.locator('.explorer-folders-view .monaco-list-row', { hasText: new RegExp(`^\\s*${row}\\s*$`) })
     .first();
@@ -516,6 +517,7 @@ async function explorerMenu(page: Page, row: string, entry: string): Promise<voi
     // The menu ignores a click that comes too soon after it opened: hover first, and check that it closed.
     await item.hover();
     await sleep(300);
+    if (!menuShot) menuShot = await screenshot(page, 'explorer-menu').then(() => true);
     await item.click();
     return page.locator('.context-view .monaco-menu').first().waitFor({ state: 'hidden', timeout: wait(2_000) })
       .then(() => true, () => false);
