@@ -22,11 +22,16 @@ const CURVES: TrainCurves = { job: 't0', preset: 'cpu-math-noise', seed: 0, regu
   loss: [1, 2, 3, 4, 5].map((epoch) => ({ epoch, loss: 3 / epoch })),
   metrics: [{ epoch: 2, memorization: 20, utility: 50 }, { epoch: 5, memorization: 40, utility: 90 }] };
 
+/** A second experiment (math backdoor): one run, so the report draws two sections whose marks must not clash. */
+const BACKDOOR = [sweepRow({ job: 'b1', method: 'balanced-subnet', preset: 'cpu-math-backdoor', artifact: 'backdoor',
+  memAfter: 0, utilityAfter: 85, memChangePct: -100, utilityChangePct: -5, seconds: 7 })];
+
 function writeFolder(dir: string): void {
   const exit = (job: string, code: number): ExitRecord => ({ job, code, startedAt: '', finishedAt: '', seconds: 1,
     host: 'h', provider: 'cpu' });
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'results.jsonl'), ROWS.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'results.jsonl'), [...ROWS, ...BACKDOOR].map((r) => JSON.stringify(r))
+    .join('\n') + '\n');
   fs.writeFileSync(path.join(dir, 'plan.json'), JSON.stringify({ spec: { name: 'tiny' }, jobs: new Array(12) }));
   for (const [id, code] of [['t0', 0], ['r1', 0], ['r3', 1]] as const) {
     fs.mkdirSync(path.join(dir, 'jobs', id), { recursive: true });
@@ -53,33 +58,37 @@ describe('sweep report', () => {
     assert.equal(file, path.join(dir, 'report.html'));
     const html = fs.readFileSync(file, 'utf8');
     assert.match(html, /<title>Sweep tiny<\/title>/);
-    assert.match(html, /2 of 12 jobs done, 1 failed · 7 runs/);
+    assert.match(html, /2 of 12 jobs done, 1 failed · 8 runs/);
     assert.doesNotMatch(html, /Chart not drawn/);
     // (a) one point per finished run: r1 r2 r4 r5 r6 g1 g3 (r3 failed, g2 has no memorization, base0 is no method);
     // the five chosen runs (r1 r4 r6 g1 g3) filled.
-    const points = marks(html, 'runs');
+    const points = marks(html, 'runs_math_noise');
     assert.equal(points.length, 7);
     const filled = points.filter((p) => fill(p) !== undefined && fill(p) !== 'transparent');
     assert.equal(filled.length, 5);
     // Filled in the method's colour: the same as the outline.
     assert.ok(filled.every((p) => fill(p) === /\sstroke="([^"]*)"/.exec(p)?.[1]));
     // (b) by size: balanced-subnet at 2 and 4 layers (one line), greedy at 2 layers.
-    assert.ok(marks(html, 'by_layers').length >= 2);
+    assert.ok(marks(html, 'by_layers_math_noise').length >= 2);
     // (c) the training curves: one facet per metric for the one preset.
     assert.equal([...html.matchAll(/role-mark train_curves_marks/g)].length, 2);
     // The table in the chart and as HTML: balanced-subnet over 3 models, mean memorization (0 + 2 + 5) / 3,
     // accuracy (81 + 80 + 95) / 3, Δ (−10 + 0 + 0) / 3, median 0, time (10 + 20 + 30) / 3; greedy over 2 models:
     // (20 + 0) / 2, (87.3 + 76) / 2, (−3 − 5) / 2. The paper: 0.00 / 96.75 / −0.10 and 0.84 / 87.90 / −9.23.
-    assert.deepEqual(texts(html, 'table_method'), ['balanced-subnet', 'greedy']);
-    assert.deepEqual(texts(html, 'table_mem'), ['2.33%', '10.00%']);
-    assert.deepEqual(texts(html, 'table_utility'), ['85.33%', '81.65%']);
-    assert.deepEqual(texts(html, 'table_change'), ['-3.33%', '-4.00%']);
-    assert.deepEqual(texts(html, 'table_median'), ['0.00%', '-4.00%']);
-    assert.deepEqual(texts(html, 'table_paperMem'), ['0.00%', '0.84%']);
-    assert.deepEqual(texts(html, 'table_rank'), ['1 / 1', '2 / 2']);
+    assert.deepEqual(texts(html, 'table_math_noise_method'), ['balanced-subnet', 'greedy']);
+    assert.deepEqual(texts(html, 'table_math_noise_mem'), ['2.33%', '10.00%']);
+    assert.deepEqual(texts(html, 'table_math_noise_utility'), ['85.33%', '81.65%']);
+    assert.deepEqual(texts(html, 'table_math_noise_change'), ['-3.33%', '-4.00%']);
+    assert.deepEqual(texts(html, 'table_math_noise_median'), ['0.00%', '-4.00%']);
+    assert.deepEqual(texts(html, 'table_math_noise_paperMem'), ['0.00%', '0.84%']);
+    assert.deepEqual(texts(html, 'table_math_noise_rank'), ['1 / 1', '2 / 2']);
     const cells = (m: string) => [...html.matchAll(new RegExp(`<tr>\\s*<td>${m}</td>([\\s\\S]*?)</tr>`, 'g'))]
       .map((x) => [...x[1]!.matchAll(/<td>([^<]*)<\/td>/g)].map((c) => c[1]));
-    assert.deepEqual(cells('balanced-subnet'), [['3', '2.33%', '85.33', '-3.33%', '0.00%', '20.0 s', '0.00%', '96.75',
+    // The backdoor section (first, by name) has its own points and table: one run, the paper's 0.00 / 95.21 / −0.34.
+    assert.equal(marks(html, 'runs_math_backdoor').length, 1);
+    assert.deepEqual(texts(html, 'table_math_backdoor_utility'), ['85.00%']);
+    assert.deepEqual(cells('balanced-subnet'), [['1', '0.00%', '85.00', '-5.00%', '-5.00%', '7.0 s', '0.00%', '95.21',
+      '-0.34%', '1 / 1', ''], ['3', '2.33%', '85.33', '-3.33%', '0.00%', '20.0 s', '0.00%', '96.75',
       '-0.10%', '1 / 1', '']]);
     assert.deepEqual(cells('greedy'), [['2', '10.00%', '81.65', '-4.00%', '-4.00%', '5.0 s', '0.84%', '87.90',
       '-9.23%', '2 / 2', '']]);

@@ -8,9 +8,11 @@ import { type TableColumn, columnWidth, textTable } from './textTable';
 import { type ChartTheme, themeConfig } from './theme';
 import type { VlSpec } from './types';
 
-export const SWEEP_RUNS_NAME = 'runs';
-export const SWEEP_LAYERS_NAME = 'by_layers';
 export const SWEEP_CURVES_NAME = 'train_curves';
+/** The name of an experiment's marks (`runs`, `by_layers`, `table`): vega refuses two marks of one name in a chart,
+ *  and each experiment (math-noise, math-backdoor, …) draws its own. */
+export const sweepMarkName = (base: 'runs' | 'by_layers' | 'table', experiment: string) =>
+  `${base}_${experiment.replace(/[^A-Za-z0-9]/g, '_')}`;
 
 const utilityTitle = (u: 'accuracy' | 'perplexity') => (u === 'accuracy' ? 'accuracy (%)' : 'test perplexity');
 
@@ -47,7 +49,7 @@ function experimentSection(p: SweepViewPayload, e: SweepViewPayload['experiments
   const runs = p.runs.filter((r) => r.experiment === e.id).map((r) => ({ ...r,
     run: r.selected ? 'chosen' : 'other setting', hyperParams: r.hyperParams || 'defaults' }));
   const scatter: VlSpec = {
-    name: SWEEP_RUNS_NAME,
+    name: sweepMarkName('runs', e.id),
     title: { text: `Memorization vs ${uTitle}`, fontSize: t.fontSize },
     width: 360,
     height: 260,
@@ -93,11 +95,12 @@ function experimentSection(p: SweepViewPayload, e: SweepViewPayload['experiments
   const columns: TableColumn[] = cols.map(([field, title, align]) => ({ field, title, align,
     width: columnWidth(rows.map((r) => r[field]!), title, t.fontSize, 200) }));
   const rho = e.spearman === null ? '' : `; rank correlation ρ = ${num(e.spearman, 2)}`;
-  const table = { ...textTable(rows, columns, t), title: { text: `Chosen runs, mean per method` +
-    (e.source ? ` · paper: ${e.source}${rho}` : ' · the paper has no table for this experiment'),
-  fontSize: t.fontSize } };
+  const heading = `Chosen runs, mean per method` +
+    (e.source ? ` · paper: ${e.source}${rho}` : ' · the paper has no table for this experiment');
+  const table = { ...textTable(rows, columns, t, sweepMarkName('table', e.id)),
+    title: { text: heading, fontSize: t.fontSize } };
   const charts: VlSpec = runs.length
-    ? { hconcat: [scatter, bySize('mem', 'memorization (%) by size', SWEEP_LAYERS_NAME),
+    ? { hconcat: [scatter, bySize('mem', 'memorization (%) by size', sweepMarkName('by_layers', e.id)),
       bySize('utilityChangePct', `Δ ${e.utility} (%) by size`)] }
     : message('No run of this experiment finished with both numbers.', t);
   return { title: { text: e.id, fontSize: t.fontSize + 1 }, vconcat: [charts, table] };

@@ -11,21 +11,22 @@ export interface TableColumn {
   align?: 'left' | 'right';
 }
 
-/** The mark name of every table column (`table_<field>_marks` in the SVG). */
-export const tableMarkName = (field: string) => `table_${field.replace(/[^A-Za-z0-9_]/g, '_')}`;
+/** The mark name of every table column (`<prefix>_<field>_marks` in the SVG; names must be unique in one chart). */
+export const tableMarkName = (field: string, prefix = 'table') => `${prefix}_${field.replace(/[^A-Za-z0-9_]/g, '_')}`;
 
 const ROW_HEIGHT = 18;
 
 /**
- * rows: one object per table row, values already formatted as text.
+ * rows: one object per table row, values already formatted as text; prefix: the marks' name prefix, distinct for
+ * each table of one chart.
  */
 export function textTable(rows: Record<string, string | boolean | number>[], columns: TableColumn[],
-  t: ChartTheme): VlSpec {
+  t: ChartTheme, prefix = 'table'): VlSpec {
   const values = rows.map((r, i) => ({ ...r, _row: i }));
   return {
     data: { values },
     hconcat: columns.map((c) => ({
-      name: tableMarkName(c.field),
+      name: tableMarkName(c.field, prefix),
       width: c.width,
       height: { step: ROW_HEIGHT },
       title: { text: c.title, anchor: c.align === 'right' ? 'end' : 'start', fontSize: t.fontSize, fontWeight: 'bold',
