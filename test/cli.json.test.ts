@@ -7,14 +7,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { program } from '../src/cli/main';
-import { Rng } from '../src/engine/data/rng';
-import { loadModelFolder } from '../src/engine/model/checkpoint';
-import { modelGenerator } from '../src/engine/metrics/memorization';
-import { Runtime } from '../src/engine/runtime/session';
-import { freshDir, neoxRawConfig, randomNeoxParams, writeNeoxFolder } from './helpers/hfCheckpoints';
+import { allCommands, program } from '../src/cli/main';
+import { freshDir, writeMemorizedNeox } from './helpers/hfCheckpoints';
 
 const BIN = path.resolve(__dirname, '../bin/tinymem.js');
 const tmp = freshDir('cli-json');
@@ -42,7 +37,6 @@ function fails(args: string[], pattern: RegExp, cwd?: string): Record<string, un
   return r.doc.error as Record<string, unknown>;
 }
 
-const allCommands = (c: Command): Command[] => [c, ...c.commands.flatMap(allCommands)];
 const PROMPT = 8;
 const CONT = 16;
 const HF = () => ['--sequences', path.join(tmp, 'mem.jsonl'), '--text', path.join(tmp, 'text.txt'), '--prompt-len',
@@ -51,21 +45,8 @@ const HF = () => ['--sequences', path.join(tmp, 'mem.jsonl'), '--text', path.joi
 before(async () => {
   // A random GPT-NeoX folder and a sequence set half made of its own greedy continuations (memorized by
   // construction), so mitigate and compare have something to unlearn without a training run.
-  const raw = neoxRawConfig({ std: 0.3, hidden: 32, layers: 2, inner: 64 });
-  writeNeoxFolder(path.join(tmp, 'neox'), raw, randomNeoxParams(raw, 3));
-  const model = loadModelFolder(path.join(tmp, 'neox'));
-  const eos = raw.eos_token_id as number;
-  const r = new Rng(1);
-  const prompts = Array.from({ length: 6 }, () => Array.from({ length: PROMPT }, () => r.int(eos - 1)));
-  const rt = new Runtime({ threads: 1 });
-  try {
-    const g = await modelGenerator(rt, model.config, model.params, 64, [eos])(prompts, CONT);
-    const seqs = [...prompts.map((p, i) => [...p, ...g.tokens[i]!]),
-      ...Array.from({ length: 6 }, () => Array.from({ length: PROMPT + CONT }, () => r.int(eos - 1)))];
-    fs.writeFileSync(path.join(tmp, 'mem.jsonl'), seqs.map((s) => JSON.stringify(s)).join('\n') + '\n');
-  } finally {
-    await rt.dispose();
-  }
+  await writeMemorizedNeox(path.join(tmp, 'neox'), path.join(tmp, 'mem.jsonl'),
+    { prompt: PROMPT, continuation: CONT, controls: 6 });
   const text = 'the cat and the hat sat in the sun, and then the man ran in. ';
   fs.writeFileSync(path.join(tmp, 'text.txt'), text.repeat(30));
 });

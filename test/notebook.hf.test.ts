@@ -8,16 +8,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Rng } from '../src/engine/data/rng';
 import { completionsAt, hoverAt } from '../src/extension/assist';
 import { parseStep } from '../src/engine/notebook/parseStep';
 import { runNotebook } from '../src/engine/notebook/runNotebook';
 import { loadModelFolder } from '../src/engine/model/checkpoint';
-import { modelGenerator } from '../src/engine/metrics/memorization';
-import { Runtime } from '../src/engine/runtime/session';
 import type { NotebookFile } from '../src/shared/notebookFormat';
 import { VIEW_MIME, validateViewPayload } from '../src/shared/viewPayloads';
-import { freshDir, neoxRawConfig, randomNeoxParams, writeNeoxFolder } from './helpers/hfCheckpoints';
+import { freshDir, writeMemorizedNeox } from './helpers/hfCheckpoints';
 
 const PROMPT = 8;
 const CONT = 16;
@@ -26,24 +23,8 @@ const BIN = path.resolve(__dirname, '../bin/tinymem.js');
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 before(async () => {
-  const raw = neoxRawConfig({ std: 0.3, hidden: 32, layers: 2, inner: 64 });
-  writeNeoxFolder(path.join(tmp, 'pythia-tiny'), raw, randomNeoxParams(raw, 3));
-  const model = loadModelFolder(path.join(tmp, 'pythia-tiny'));
-  const eos = raw.eos_token_id as number;
-  const r = new Rng(1);
-  const prompt = () => Array.from({ length: PROMPT }, () => r.int(eos - 1));
-  const prompts = Array.from({ length: 6 }, prompt);
-  const rt = new Runtime({ threads: 2 });
-  try {
-    // The model's own greedy continuations (EOS suppressed, as the evaluation does) are sequences it reproduces.
-    const g = await modelGenerator(rt, model.config, model.params, 64, [eos])(prompts, CONT);
-    const memorized = prompts.map((p, i) => [...p, ...g.tokens[i]!]);
-    const controls = Array.from({ length: 6 }, () => Array.from({ length: PROMPT + CONT }, () => r.int(eos - 1)));
-    fs.writeFileSync(path.join(tmp, 'mem.jsonl'), [...memorized, ...controls].map((s) => JSON.stringify(s)).join('\n')
-      + '\n');
-  } finally {
-    await rt.dispose();
-  }
+  await writeMemorizedNeox(path.join(tmp, 'pythia-tiny'), path.join(tmp, 'mem.jsonl'),
+    { prompt: PROMPT, continuation: CONT, controls: 6, threads: 2 });
   fs.writeFileSync(path.join(tmp, 'text.txt'),
     'the cat and the hat sat in the sun, and then the man ran in. '.repeat(30));
 });

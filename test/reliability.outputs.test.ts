@@ -9,12 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
-import { Rng } from '../src/engine/data/rng';
-import { loadModelFolder } from '../src/engine/model/checkpoint';
-import { modelGenerator } from '../src/engine/metrics/memorization';
-import { Runtime } from '../src/engine/runtime/session';
 import { parseNotebook } from '../src/shared/notebookFormat';
-import { neoxRawConfig, randomNeoxParams, writeNeoxFolder } from './helpers/hfCheckpoints';
+import { writeMemorizedNeox } from './helpers/hfCheckpoints';
 import { BIN, type CliResult, TINY_TRAIN, assertRefused, assertUnchanged, fingerprint, tempDir,
   tinymem } from './helpers/userCli';
 
@@ -58,20 +54,8 @@ before(async () => {
   const t = tinymem(['train', ...SHORT(2), '--out', ckpt, '--no-eval']);
   assert.equal(t.code, 0, t.stderr);
   // A random GPT-NeoX folder and its own greedy continuations: sequences it "memorizes", so compare has work to do.
-  const raw = neoxRawConfig({ std: 0.3, hidden: 32, layers: 2, inner: 64 });
-  writeNeoxFolder(path.join(hf, 'pythia-tiny'), raw, randomNeoxParams(raw, 3));
-  const model = loadModelFolder(path.join(hf, 'pythia-tiny'));
-  const eos = raw.eos_token_id as number;
-  const r = new Rng(1);
-  const prompts = Array.from({ length: 6 }, () => Array.from({ length: PROMPT }, () => r.int(eos - 1)));
-  const rt = new Runtime({ threads: 1 });
-  try {
-    const g = await modelGenerator(rt, model.config, model.params, 64, [eos])(prompts, CONT);
-    fs.writeFileSync(path.join(hf, 'mem.jsonl'),
-      prompts.map((p, i) => JSON.stringify([...p, ...g.tokens[i]!])).join('\n') + '\n');
-  } finally {
-    await rt.dispose();
-  }
+  await writeMemorizedNeox(path.join(hf, 'pythia-tiny'), path.join(hf, 'mem.jsonl'),
+    { prompt: PROMPT, continuation: CONT, controls: 0 });
   fs.writeFileSync(path.join(hf, 'text.txt'),
     'the cat and the hat sat in the sun, and then the man ran in. '.repeat(30));
 });

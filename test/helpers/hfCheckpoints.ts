@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../src/engine/data/rng';
 import { initGpt2Params } from '../../src/engine/model/gpt2';
+import { loadModelFolder } from '../../src/engine/model/checkpoint';
 import { initNeoxParams, validateNeoxConfig } from '../../src/engine/model/gptNeox';
+import { modelGenerator } from '../../src/engine/metrics/memorization';
+import { Runtime } from '../../src/engine/runtime/session';
 import { type TensorInput, writeSafetensors } from '../../src/engine/model/safetensors';
 import { TORCH_PYTHON, TORCH_REFERENCE, requireTorch } from './torchReference';
 
@@ -132,6 +135,32 @@ export function writeNeoxFolder(dir: string, raw: Record<string, unknown>, param
   writeWeights(dir, params, [...params.keys()].map((n) => [n, shapeOf(config, n)]), o);
   if (o.tokenizer !== false) writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson()));
   return dir;
+}
+
+/**
+ * A random GPT-NeoX folder (hidden 32, 2 layers) and a sequence set for it in `memFile`: 6 random prompts of
+ * `prompt` tokens, each followed by the model's own greedy continuation of `continuation` tokens (memorized by
+ * construction), then `controls` random rows of the same length. Prompts and controls come from one Rng(1).
+ */
+export async function writeMemorizedNeox(dir: string, memFile: string, o: { prompt: number; continuation: number;
+  controls: number; threads?: number; }): Promise<void> {
+  const raw = neoxRawConfig({ std: 0.3, hidden: 32, layers: 2, inner: 64 });
+  writeNeoxFolder(dir, raw, randomNeoxParams(raw, 3));
+  const model = loadModelFolder(dir);
+  const eos = raw.eos_token_id as number;
+  const r = new Rng(1);
+  const prompts = Array.from({ length: 6 }, () => Array.from({ length: o.prompt }, () => r.int(eos - 1)));
+  const rt = new Runtime({ threads: o.threads ?? 1 });
+  try {
+    // The model's own greedy continuations (EOS suppressed, as the evaluation does) are sequences it reproduces.
+    const g = await modelGenerator(rt, model.config, model.params, 64, [eos])(prompts, o.continuation);
+    const memorized = prompts.map((p, i) => [...p, ...g.tokens[i]!]);
+    const controls = Array.from({ length: o.controls },
+      () => Array.from({ length: o.prompt + o.continuation }, () => r.int(eos - 1)));
+    writeFileSync(memFile, [...memorized, ...controls].map((x) => JSON.stringify(x)).join('\n') + '\n');
+  } finally {
+    await rt.dispose();
+  }
 }
 
 function shapeOf(c: ReturnType<typeof validateNeoxConfig>['config'], name: string): number[] {
