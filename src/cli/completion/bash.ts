@@ -1,7 +1,7 @@
 // `tinymem completion bash`: a bash completion function generated from the completion model. The words typed so far
 // select a command (`sweep status`); the previous word, when it is an option taking a value, selects what to offer
 // (a preset, a method, a path, or nothing); otherwise options after `-`, else subcommands and path arguments.
-import { type CommandSpec, type ValueKind, allSpecs } from './model';
+import { type CommandSpec, type ValueKind, allSpecs, selectPatterns } from './model';
 import { quote } from './shellWords';
 
 /** The bash statements that offer a value of this kind for the word being typed ($cur). */
@@ -14,10 +14,7 @@ function offer(kind: ValueKind): string {
 
 export function bashScript(model: CommandSpec): string {
   const specs = allSpecs(model);
-  const selects = specs.filter((s) => s.path !== '').map((s) => {
-    const parent = s.path.split(' ').slice(0, -1).join(' ');
-    return quote(`${parent}/${s.name}`);
-  });
+  const selects = selectPatterns(specs);
   const values = specs.flatMap((s) => s.options.filter((o) => o.value).map((o) =>
     `    ${o.names.map((n) => quote(`${s.path}|${n}`)).join('|')}) ${offer(o.value!)}; return ;;`));
   const perCommand = specs.map((s) => {

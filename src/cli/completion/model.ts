@@ -2,6 +2,7 @@
 // touching the scripts): every visible command with its subcommands and options, and what each value completes to.
 import type { Command, Option } from 'commander';
 import { CATALOG } from '../../shared/catalog';
+import { quote } from './shellWords';
 
 /** What a word completes to: fixed words, a file path, a folder path, or nothing to offer (a number, key=value). */
 export type ValueKind = { words: string[] } | 'file' | 'dir' | 'none';
@@ -91,3 +92,7 @@ export function completionModel(c: Command, parent?: string): CommandSpec {
 
 /** Every command of the model, the program first. */
 export const allSpecs = (s: CommandSpec): CommandSpec[] => [s, ...s.subcommands.flatMap(allSpecs)];
+
+/** The case patterns `parent/word` (quoted) by which both scripts step from a command to its subcommand. */
+export const selectPatterns = (specs: CommandSpec[]): string[] => specs.filter((s) => s.path !== '')
+  .map((s) => quote(`${s.path.split(' ').slice(0, -1).join(' ')}/${s.name}`));

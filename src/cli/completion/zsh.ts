@@ -1,7 +1,7 @@
 // `tinymem completion zsh`: a zsh completion function generated from the completion model, with the commands' and
 // options' descriptions. _tinymem_candidates works out what to offer from $words and $CURRENT (the same rules as the
 // bash script); _tinymem hands that to zsh's completion system.
-import { type CommandSpec, type ValueKind, allSpecs } from './model';
+import { type CommandSpec, type ValueKind, allSpecs, selectPatterns } from './model';
 import { quote, summary } from './shellWords';
 
 /** A `word:description` entry for _describe (a colon in the word is escaped). */
@@ -14,10 +14,7 @@ function offer(kind: ValueKind): string {
 
 export function zshScript(model: CommandSpec): string {
   const specs = allSpecs(model);
-  const selects = specs.filter((s) => s.path !== '').map((s) => {
-    const parent = s.path.split(' ').slice(0, -1).join(' ');
-    return quote(`${parent}/${s.name}`);
-  });
+  const selects = selectPatterns(specs);
   const values = specs.flatMap((s) => s.options.filter((o) => o.value).map((o) =>
     `    (${o.names.map((n) => quote(`${s.path}|${n}`)).join('|')}) ${offer(o.value!)}; return ;;`));
   const options = specs.map((s) => `      (${quote(s.path)}) _tinymem_words=(${
