@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { type EngineActivity, EngineClient, RESTARTED_MESSAGE } from '../src/extension/engineClient';
+import { pidAlive } from '../src/shared/saveLeftovers';
 
 const ROOT = path.resolve(__dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tinymem-restart-'));
@@ -15,15 +16,6 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const settings = { providers: ['cpu'], threads: 1, seed: 0 };
 const SET = 'set: { model.n_layer: 1, model.n_embd: 16, model.n_head: 2, data.numMain: 40, data.numExtra: 10, ' +
   'data.numTest: 10, data.numNoise: 10, train.batchSize: 8, train.epochs: 5000 }\n';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('Restart Engine ends the running cell with a clear message; the next cell runs in a fresh process',
   { timeout: 180_000 }, async () => {
@@ -49,8 +41,8 @@ test('Restart Engine ends the running cell with a clear message; the next cell r
       assert.deepEqual(o, { kind: 'crashed', message: RESTARTED_MESSAGE });
       assert.match(RESTARTED_MESSAGE, /engine was restarted \(TinyMem: Restart Engine\)/);
       assert.equal(engine.running, 0);
-      for (let i = 0; i < 200 && alive(old); i++) await new Promise((r) => setTimeout(r, 50));
-      assert.equal(alive(old), false, 'the old engine process exited');
+      for (let i = 0; i < 200 && pidAlive(old); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(pidAlive(old), false, 'the old engine process exited');
 
       // The next cell starts a fresh process and is not touched by the old one's exit.
       const next = await engine.run({ source: 'step: data\npreset: cpu-math-noise\n', baseDir: tmp, state: {},

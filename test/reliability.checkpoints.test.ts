@@ -11,7 +11,7 @@ import { before, test } from 'node:test';
 import { EngineClient } from '../src/extension/engineClient';
 import { loadCheckpoint } from '../src/engine/model/checkpoint';
 import { readSafetensors, writeSafetensors } from '../src/engine/model/safetensors';
-import { isSaveLeftover } from '../src/shared/saveLeftovers';
+import { isSaveLeftover, pidAlive } from '../src/shared/saveLeftovers';
 import { asWriteError } from '../src/shared/writeError';
 import { BIN, type CliResult, TINY_TRAIN, assertRefused, assertUnchanged, fingerprint, tempDir,
   tinymem } from './helpers/userCli';
@@ -330,21 +330,12 @@ test('case 7: SIGTERM to the engine process stops a running train cell, saves it
       assert.deepEqual([m.progress.complete, m.progress.stopped], [false, true]);
       loadCheckpoint(path.join(work, 'runs', 'engine'), { verifyHash: true });
       // The process exits once its cells have stopped.
-      for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((res) => setTimeout(res, 50));
-      assert.equal(isAlive(pid), false, 'the engine process exited after SIGTERM');
+      for (let i = 0; i < 100 && pidAlive(pid); i++) await new Promise((res) => setTimeout(res, 50));
+      assert.equal(pidAlive(pid), false, 'the engine process exited after SIGTERM');
     } finally {
       engine.dispose();
     }
   });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A math checkpoint's files: the model, its manifest and its tokenizer. */
 const CHECKPOINT_LISTING = ['config.json', 'model.safetensors', 'special_tokens_map.json', 'tinymem.json',
