@@ -68,11 +68,9 @@ const RESTART_GRACE_MS = 3000;
 export class EngineClient {
   private child: ChildProcess | undefined;
   private readonly pending = new Map<string, Pending>();
-  private readonly checks = new Map<string, { child: ChildProcess;
-    resolve(issues: CellIssueData[] | undefined): void; }>();
+  /** Checks and exports waiting for their one answer; `answer(undefined)` when their process goes. */
+  private readonly requests = new Map<string, { child: ChildProcess; answer(m: FromEngine | undefined): void }>();
   private readonly listeners = new Set<(a: EngineActivity) => void>();
-  private readonly exports = new Map<string, { child: ChildProcess;
-    resolve(r: { text: string } | { error: string }): void; }>();
   private nextId = 1;
   /** How many processes were started (a crash makes the next run start another). */
   starts = 0;
@@ -110,7 +108,7 @@ export class EngineClient {
     return child;
   }
 
-  /** Ends the runs and checks of `child` (which has gone, or is going): each run with `message(run)`. */
+  /** Ends the runs, checks and exports of `child` (which has gone, or is going): each run with `message(run)`. */
   private endRuns(child: ChildProcess, message: (p: Pending) => string): void {
     for (const [id, p] of this.pending) {
       if (p.child !== child) continue;
@@ -119,15 +117,10 @@ export class EngineClient {
       this.emit({ kind: 'end', id });
       p.resolve({ kind: 'crashed', message: message(p) });
     }
-    for (const [id, c] of this.checks) {
-      if (c.child !== child) continue;
-      this.checks.delete(id);
-      c.resolve(undefined);
-    }
-    for (const [id, e] of this.exports) {
-      if (e.child !== child) continue;
-      this.exports.delete(id);
-      e.resolve({ error: 'the TinyMem engine process ended during the export; try again' });
+    for (const [id, r] of this.requests) {
+      if (r.child !== child) continue;
+      this.requests.delete(id);
+      r.answer(undefined);
     }
   }
 
@@ -148,14 +141,9 @@ export class EngineClient {
 
   private onMessage(m: FromEngine): void {
     if (m.type === 'ready') return;
-    if (m.type === 'checked') {
-      this.checks.get(m.id)?.resolve(m.issues);
-      this.checks.delete(m.id);
-      return;
-    }
-    if (m.type === 'exported' || m.type === 'exportFailed') {
-      this.exports.get(m.id)?.resolve(m.type === 'exported' ? { text: m.text } : { error: m.message });
-      this.exports.delete(m.id);
+    if (m.type === 'checked' || m.type === 'exported' || m.type === 'exportFailed') {
+      this.requests.get(m.id)?.answer(m);
+      this.requests.delete(m.id);
       return;
     }
     const p = this.pending.get(m.id);
@@ -202,13 +190,8 @@ export class EngineClient {
 
   /** The problems the engine's validator finds in a cell; undefined when the process went away first. */
   check(source: string): Promise<CellIssueData[] | undefined> {
-    const id = String(this.nextId++);
-    const child = this.ensure();
-    const msg: ToEngine = { type: 'check', id, source };
-    return new Promise((resolve) => {
-      this.checks.set(id, { child, resolve });
-      child.send(msg);
-    });
+    return this.request({ type: 'check', id: String(this.nextId++), source },
+      (m) => (m?.type === 'checked' ? m.issues : undefined));
   }
 
   /**
@@ -231,11 +214,18 @@ export class EngineClient {
   /** A notebook exported as a file's text by the engine process (which draws the charts). */
   exportNotebook(format: ExportFormat, notebook: NotebookFile, name: string): Promise<{ text: string } |
     { error: string }> {
-    const id = String(this.nextId++);
+    return this.request({ type: 'export', id: String(this.nextId++), format, notebook, name }, (m) => {
+      if (m?.type === 'exported') return { text: m.text };
+      if (m?.type === 'exportFailed') return { error: m.message };
+      return { error: 'the TinyMem engine process ended during the export; try again' };
+    });
+  }
+
+  /** Sends `msg` to the engine process and resolves with `result` of its answer (undefined: the process went). */
+  private request<T>(msg: ToEngine & { id: string }, result: (m: FromEngine | undefined) => T): Promise<T> {
     const child = this.ensure();
-    const msg: ToEngine = { type: 'export', id, format, notebook, name };
     return new Promise((resolve) => {
-      this.exports.set(id, { child, resolve });
+      this.requests.set(msg.id, { child, answer: (m) => resolve(result(m)) });
       child.send(msg);
     });
   }
