@@ -2,6 +2,7 @@
 // are one line on stderr and a non-zero exit; with --json, stdout holds one JSON document (json.ts, docs/cli.md).
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { checkThreads } from '../engine/io/machine';
+import { checkProviders } from '../engine/runtime/providers';
 import { presetList } from '../engine/presets';
 import { versions } from '../engine/runs/versions';
 import { listMethods, methodInfos } from '../engine/methods/index';
@@ -40,6 +41,28 @@ const threadsOption = (v: string): number => {
   }
 };
 
+const PROVIDERS = 'ONNX Runtime execution providers in order of preference, e.g. cuda,cpu or webgpu,cpu (default ' +
+  'cpu); one that cannot start is skipped with the reason, once per run';
+const STEPS_PER_RUN = 'training steps per ONNX Runtime run (default 1): K > 1 runs K steps inside one graph, so the ' +
+  'weights cross between host and device once per K steps (for cuda)';
+
+/** --providers: checked against the providers onnxruntime-node has on this platform before any work. */
+const providersOption = (v: string): string[] => {
+  try {
+    return checkProviders(v, '--providers');
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+
+/** --threads and --providers, the runtime options of every command that runs a model; --steps-per-run too where it
+ *  trains. */
+function runtimeOptions(c: Command, trains = false): Command {
+  c.option('--threads <n>', THREADS, threadsOption).option('--providers <list>', PROVIDERS, providersOption);
+  if (trains) c.option('--steps-per-run <k>', STEPS_PER_RUN, positiveInt('--steps-per-run'));
+  return c;
+}
+
 /** The options naming a Hugging Face model's data sets (eval, mitigate, compare on a folder without TinyMem data). */
 function hfDataOptions(c: Command, prompt = true): Command {
   c.option('--sequences <file>', 'Hugging Face models: memorized-sequence set, JSON or JSONL of token-id lists ' +
@@ -66,7 +89,7 @@ export function program(): Command {
       if (f.json) printJson(presetList());
       else console.log(table([['preset', 'description'], ...presetList().map((x) => [x.name, x.description])]));
     });
-  p.command('train')
+  runtimeOptions(p.command('train'), true)
     .description('train a preset; writes a Hugging Face checkpoint folder with a tinymem.json manifest')
     .requiredOption('--preset <name>', 'a preset from `tinymem presets`')
     .option('--set <key=value...>', 'override preset values, e.g. model.n_layer=2 train.epochs=10 data.numNoise=200')
@@ -75,30 +98,26 @@ export function program(): Command {
     .option('--reg-set <hp=value...>', 'the regularizer\'s hyper-parameters, e.g. lam=0.1 (defaults: tinymem methods)')
     .requiredOption('--out <dir>', 'checkpoint folder to create')
     .option('--force', 'replace an earlier TinyMem checkpoint in --out')
-    .option('--threads <n>', THREADS, threadsOption)
-    .option('--providers <list>', 'execution providers in order of preference, e.g. cuda,cpu')
     .option('--no-eval', 'skip the evaluation after training')
     .option('--json', JSON_HELP)
     .action(async (f) => {
       process.exitCode = await trainCommand(f);
     });
-  hfDataOptions(p.command('eval <dir>'))
+  hfDataOptions(runtimeOptions(p.command('eval <dir>')))
     .description('measure memorization, accuracy or perplexity of a TinyMem checkpoint on its own data, or of a ' +
       'Hugging Face folder on --sequences/--text')
     .option('--json', 'print the full result as one JSON document on stdout')
     .option('--all', 'print every metric, not only the headline ones')
-    .option('--threads <n>', THREADS, threadsOption)
     .action(async (dir, f) => {
       process.exitCode = await evalCommand(dir, f);
     });
-  p.command('score <dir>')
+  runtimeOptions(p.command('score <dir>'))
     .description('per-sequence loss and greedy continuation of token sequences (a JSON list of token-id lists); any ' +
       'TinyMem or Hugging Face GPT-2/GPT-NeoX folder')
     .requiredOption('--tokens <file>', 'JSON file: [[id, id, ...], ...]')
     .option('--generate <n>', 'greedy tokens to generate after each prompt', positiveInt('--generate'))
     .option('--prompt-len <n>', 'prompt length for --generate', positiveInt('--prompt-len'), 50)
     .option('--json', 'print one JSON document on stdout ({"loss": [...], "greedy": [...]})')
-    .option('--threads <n>', THREADS, threadsOption)
     .action(async (dir, f) => {
       process.exitCode = await scoreCommand(dir, f);
     });
@@ -116,7 +135,7 @@ export function program(): Command {
         }
       }
     });
-  hfDataOptions(p.command('mitigate <dir>'))
+  hfDataOptions(runtimeOptions(p.command('mitigate <dir>')))
     .description('unlearn the memorized sequences of a TinyMem checkpoint (or a Hugging Face folder with ' +
       '--sequences) with one method; writes the edited checkpoint')
     .requiredOption('--method <name>', 'a method from `tinymem methods`')
@@ -125,11 +144,10 @@ export function program(): Command {
     .option('--force', 'replace an earlier TinyMem checkpoint in --out')
     .option('--json', JSON_HELP)
     .option('--seed <n>', 'seed of the method\'s randomness', (v) => Number(v), 0)
-    .option('--threads <n>', THREADS, threadsOption)
     .action(async (dir, f) => {
       process.exitCode = await mitigateCommand(dir, f);
     });
-  hfDataOptions(p.command('compare <dir>'))
+  hfDataOptions(runtimeOptions(p.command('compare <dir>')))
     .description('run several methods on the same checkpoint (or Hugging Face folder with --sequences) and write a ' +
       'comparison table, CSV and JSON')
     .requiredOption('--methods <list>', 'comma-separated method ids, or "all"')
@@ -138,18 +156,15 @@ export function program(): Command {
     .option('--force', 'replace compare.csv and compare.json of an earlier comparison in --out')
     .option('--json', JSON_HELP)
     .option('--seed <n>', 'seed of the methods\' randomness', (v) => Number(v), 0)
-    .option('--threads <n>', THREADS, threadsOption)
     .action(async (dir, f) => {
       process.exitCode = await compareCommand(dir, f);
     });
   registerExport(p);
-  p.command('run <notebook>')
+  runtimeOptions(p.command('run <notebook>'), true)
     .description(
       'run every step cell of a .tinymem notebook (as VS Code would) and write the outputs and an HTML report')
     .option('--out <file>', 'write the executed notebook (with outputs) here')
     .option('--html <file>', 'write a self-contained HTML report here')
-    .option('--threads <n>', THREADS, threadsOption)
-    .option('--providers <list>', 'execution providers in order of preference, e.g. cuda,cpu')
     .option('--seed <n>', 'default seed of the methods\' randomness', (v) => Number(v), 0)
     .option('--output-cap <kb>', 'drop a chart whose data is over this many KB (its text stays)',
       positiveInt('--output-cap'))
@@ -197,7 +212,7 @@ export function program(): Command {
     .option('--threads <n>', 'ONNX Runtime intra-op threads (the backends pass the spec\'s threads; default 1)',
       threadsOption)
     .option('--json', JSON_HELP)
-    .option('--providers <list>', 'execution providers in order of preference')
+    .option('--providers <list>', 'execution providers in order of preference', providersOption)
     .action(async (dir, id, f) => {
       process.exitCode = await jobCommand(dir, id, f);
     });

@@ -69,7 +69,11 @@ export interface TrainJob {
    * lives for this job only.
    */
   regularizer?: { id: string; hp?: Record<string, number | boolean | string> };
-  runtime?: { providers?: string[]; threads?: number };
+  /**
+   * Execution providers in preference order, ONNX Runtime threads, and training steps per session run (default 1;
+   * K > 1 runs K steps in one run of a graph that loops over K stacked batches).
+   */
+  runtime?: { providers?: string[]; threads?: number; stepsPerRun?: number };
   /** Send a progress event every this many steps (default 1); the last step always reports. */
   progressEvery?: number;
   /** Send a copy of the state every this many completed epochs (periodic checkpoints); the final state comes with

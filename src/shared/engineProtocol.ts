@@ -16,6 +16,8 @@ export interface EngineSettings {
   providers: string[];
   /** ONNX Runtime intra-op threads, 0 = auto (tinymem.threads). */
   threads: number;
+  /** Training steps per session run (tinymem.stepsPerRun; default 1). */
+  stepsPerRun?: number;
   /** Default seed of methods' randomness (tinymem.defaultSeed). */
   seed: number;
   /** Cells may read and write paths outside the notebook's workspace folder (tinymem.allowPathsOutsideWorkspace). */

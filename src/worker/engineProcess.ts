@@ -7,6 +7,7 @@ process.env.ORT_DISABLE_TELEMETRY = '1';
 import { runCellSource } from '../engine/notebook/runCell';
 import { describeError } from '../engine/notebook/errors';
 import { parseStep } from '../engine/notebook/parseStep';
+import { checkProviders } from '../engine/runtime/providers';
 import type { NotebookState } from '../engine/notebook/context';
 import { exportNotebook } from '../engine/report/exportNotebook';
 import type { CellIssueData, FromEngine, ToEngine } from '../shared/engineProtocol';
@@ -30,7 +31,8 @@ async function run(m: Extract<ToEngine, { type: 'run' }>): Promise<void> {
       workspaceDir: m.workspaceDir,
       allowOutsideWorkspace: m.settings.allowOutsideWorkspace === true,
       state,
-      runtime: { providers: m.settings.providers, threads: m.settings.threads },
+      runtime: { providers: checkProviders(m.settings.providers, 'tinymem.executionProviders'),
+        threads: m.settings.threads, stepsPerRun: m.settings.stepsPerRun },
       seed: m.settings.seed,
       signal: ac.signal,
       onProgress: (p) => send({ type: 'progress', id: m.id, message: p.message, fraction: p.fraction,

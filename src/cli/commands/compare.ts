@@ -7,7 +7,7 @@ import { COMPARE_FILES, claimCompareOut, compareCsv, compareMethods, writeCompar
 } from '../../engine/runs/compareRun';
 import { mitigationSets, prepareBase } from '../../engine/runs/mitigateRun';
 import { openSubject } from '../../engine/runs/subject';
-import { Runtime } from '../../engine/runtime/session';
+import { type RuntimeFlags, commandRuntime } from '../runtime';
 import type { EvalProgress } from '../../engine/metrics/evaluate';
 import { table } from '../format';
 import { printJson } from '../json';
@@ -16,8 +16,8 @@ import { type SetFlags, setFiles } from './evalCmd';
 
 const num = (v: number | null, d = 2) => (v === null ? 'n/a' : v.toFixed(d));
 
-type CompareFlags = SetFlags &
-  { methods: string; grid?: boolean; out?: string; force?: boolean; threads?: number; json?: boolean };
+type CompareFlags = SetFlags & RuntimeFlags &
+  { methods: string; grid?: boolean; out?: string; force?: boolean; json?: boolean };
 
 export async function compareCommand(dir: string, f: CompareFlags & { seed?: number }): Promise<number> {
   const sets = mitigationSets(dir, setFiles(f));
@@ -41,7 +41,7 @@ export async function compareCommand(dir: string, f: CompareFlags & { seed?: num
   }
   const inputs = [dir, seqs?.sequences ?? undefined, seqs?.text ?? undefined, seqs?.retain ?? undefined];
   const out = claimCompareOut(f.out ?? `${dir.replace(/\/+$/, '')}-compare`, { force: f.force, inputs, onNote: note });
-  const rt = new Runtime({ threads: f.threads ?? 0 });
+  const rt = await commandRuntime(f);
   const started = Date.now();
   try {
     const evalBar = progress('measure');

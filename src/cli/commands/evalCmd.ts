@@ -2,7 +2,7 @@
 // Hugging Face folder (GPT-2 or GPT-NeoX, e.g. Pythia) on the sets the flags name or its tinymem.json records:
 // --sequences (MemPi JSON/JSONL), --text / --retain (text through the folder's tokenizer.json, or a .json token file).
 import { evaluateSubject, openSubject, type SequenceSetFiles } from '../../engine/runs/subject';
-import { Runtime } from '../../engine/runtime/session';
+import { type RuntimeFlags, commandRuntime } from '../runtime';
 import type { EvalProgress } from '../../engine/metrics/evaluate';
 import { metricsTable } from '../format';
 import { printJson } from '../json';
@@ -20,10 +20,10 @@ export interface SetFlags {
 export const setFiles = ({ sequences, text, retain, promptLen, continuationLen }: SetFlags): SequenceSetFiles =>
   ({ sequences, text, retain, promptLength: promptLen, continuationLength: continuationLen });
 
-export async function evalCommand(dir: string, f: SetFlags & { json?: boolean; threads?: number; all?: boolean }) {
+export async function evalCommand(dir: string, f: SetFlags & RuntimeFlags & { json?: boolean; all?: boolean }) {
   const s = openSubject(dir, setFiles(f));
   const m = s.model;
-  const rt = new Runtime({ threads: f.threads ?? 0 });
+  const rt = await commandRuntime(f);
   try {
     const bar = progress('evaluate');
     const onProgress = f.json ? undefined : (e: EvalProgress) => bar.update(e.done, e.total, e.stage);

@@ -6,7 +6,7 @@ import { parseOverrides } from '../../engine/presets';
 import { checkMitigation, mitigate, mitigationSets, prepareBase, saveMitigation } from '../../engine/runs/mitigateRun';
 import { openSubject } from '../../engine/runs/subject';
 import { claimOutputDir } from '../../engine/io/outputDir';
-import { Runtime } from '../../engine/runtime/session';
+import { type RuntimeFlags, commandRuntime } from '../runtime';
 import type { EvalProgress } from '../../engine/metrics/evaluate';
 import type { MetricValue } from '../../shared/metricTypes';
 import { formatMetric, table } from '../format';
@@ -22,8 +22,8 @@ export function beforeAfter(before: readonly MetricValue[], after: readonly Metr
   return table([['metric', 'before', 'after'], ...rows]);
 }
 
-type MitigateFlags = SetFlags &
-  { method: string; set?: string[]; out: string; force?: boolean; threads?: number; json?: boolean };
+type MitigateFlags = SetFlags & RuntimeFlags &
+  { method: string; set?: string[]; out: string; force?: boolean; json?: boolean };
 
 export async function mitigateCommand(dir: string, f: MitigateFlags & { seed?: number }): Promise<number> {
   const hp = parseOverrides(f.set ?? []);
@@ -33,7 +33,7 @@ export async function mitigateCommand(dir: string, f: MitigateFlags & { seed?: n
   checkMitigation(f.method, hp, {}, seqs ? { hasRetain: !!(seqs.text || seqs.retain) } : undefined);
   const inputs = [dir, seqs?.sequences ?? undefined, seqs?.text ?? undefined, seqs?.retain ?? undefined];
   const out = claimOutputDir(f.out, { force: f.force, inputs, onNote: note });
-  const rt = new Runtime({ threads: f.threads ?? 0 });
+  const rt = await commandRuntime(f);
   try {
     const evalBar = progress('measure');
     const onEvalProgress = (e: EvalProgress) => evalBar.update(e.done, e.total, `base model: ${e.stage}`);

@@ -14,12 +14,11 @@ import { parseNotebook, serializeNotebook } from '../../shared/notebookFormat';
 import { printJson } from '../json';
 import { progress } from '../progress';
 import { signalExitCode, stopOnSignals } from '../signals';
+import { type RuntimeFlags, runtimeSettings } from '../runtime';
 
-export interface RunFlags {
+export interface RunFlags extends RuntimeFlags {
   out?: string;
   html?: string;
-  threads?: number;
-  providers?: string;
   seed?: number;
   outputCap?: number;
   /** Let cells use paths outside the notebook's folder (the CLI's tinymem.allowPathsOutsideWorkspace). */
@@ -61,8 +60,7 @@ export async function runCommand(file: string, f: RunFlags): Promise<number> {
       // The notebook's folder is the workspace of `tinymem run`: cells stay inside it unless --allow-outside.
       workspaceDir: baseDir,
       allowOutsideWorkspace: f.allowOutside === true,
-      runtime: { threads: f.threads ?? 0, providers: f.providers
-        ? f.providers.split(',').map((s) => s.trim()).filter(Boolean) : undefined },
+      runtime: runtimeSettings(f),
       seed: f.seed,
       outputCapKB: f.outputCap ?? DEFAULT_OUTPUT_CAP_KB,
       signal: ac.signal,

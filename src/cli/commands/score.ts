@@ -5,7 +5,7 @@ import { UserError } from '../../shared/userError';
 import { dims } from '../../engine/model/architecture';
 import { loadModel } from '../../engine/runs/subject';
 import { greedyContinuation, sequenceLosses } from '../../engine/metrics/score';
-import { Runtime } from '../../engine/runtime/session';
+import { type RuntimeFlags, commandRuntime } from '../runtime';
 import { table } from '../format';
 import { printJson } from '../json';
 import { showValue } from '../../shared/showValue';
@@ -47,7 +47,7 @@ async function byLength<T>(items: number[][], f: (group: number[][]) => Promise<
 }
 
 export async function scoreCommand(dir: string,
-  f: { tokens: string; generate?: number; promptLen: number; json?: boolean; threads?: number }): Promise<number> {
+  f: RuntimeFlags & { tokens: string; generate?: number; promptLen: number; json?: boolean }): Promise<number> {
   // Any model folder: a TinyMem checkpoint or a Hugging Face GPT-2 / GPT-NeoX folder.
   const ckpt = loadModel(dir);
   const c = ckpt.config;
@@ -56,7 +56,7 @@ export async function scoreCommand(dir: string,
   if (gen > 0 && f.promptLen + gen > context) throw new Error(
     `--prompt-len ${f.promptLen} + --generate ${gen} exceeds the model's context of ${context} tokens`);
   const seqs = readTokenFile(f.tokens, vocab, context, gen > 0 ? Math.max(2, f.promptLen) : 2);
-  const rt = new Runtime({ threads: f.threads ?? 0 });
+  const rt = await commandRuntime(f);
   try {
     const loss = await byLength(seqs, async (g) => (await sequenceLosses(rt, c, ckpt.params, g)).loss);
     const out: { loss: number[]; greedy?: number[][] } = { loss };

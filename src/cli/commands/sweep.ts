@@ -121,7 +121,7 @@ export interface JobFlags {
   list?: string;
   index?: string;
   threads?: number;
-  providers?: string;
+  providers?: string[];
   json?: boolean;
 }
 
@@ -140,9 +140,8 @@ export async function jobCommand(dir: string, id: string | undefined, f: JobFlag
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  const providers = f.providers?.split(',').map((s) => s.trim()).filter(Boolean);
   // The backends pass the spec's per-job threads; 1 is the spec's own default.
-  const code = await runSweepJob(dir, job, { threads: f.threads ?? 1, providers });
+  const code = await runSweepJob(dir, job, { threads: f.threads ?? 1, providers: f.providers });
   if (f.json) printJson({ dir, job, exitCode: code, folder: jobDir(dir, job) });
   return code;
 }

@@ -7,8 +7,9 @@ import { metricsTable } from '../format';
 import { printJson } from '../json';
 import { note, progress } from '../progress';
 import { signalExitCode, stopOnSignals } from '../signals';
+import { type RuntimeFlags, runtimeSettings } from '../runtime';
 
-export interface TrainFlags {
+export interface TrainFlags extends RuntimeFlags {
   preset: string;
   set?: string[];
   /** A regularizer id and its hyper-parameters (`--reg-set lam=0.1`), kept apart from the preset overrides. */
@@ -16,8 +17,6 @@ export interface TrainFlags {
   regSet?: string[];
   out: string;
   force?: boolean;
-  threads?: number;
-  providers?: string;
   eval: boolean;
   json?: boolean;
 }
@@ -26,8 +25,7 @@ export async function trainCommand(f: TrainFlags): Promise<number> {
   const preset = resolvePreset(f.preset, parseOverrides(f.set ?? []));
   if (f.regSet?.length && !f.regularizer) throw new Error('--reg-set: name the regularizer with --regularizer ID');
   const regularizer = f.regularizer ? { id: f.regularizer, hyperParams: parseOverrides(f.regSet ?? []) } : undefined;
-  const runtime = { threads: f.threads ?? 0, providers: f.providers ? f.providers.split(',').map((s) => s.trim())
-    : undefined };
+  const runtime = runtimeSettings(f);
   const bar = progress('train');
   const evalBar = progress('evaluate');
   const started = Date.now();

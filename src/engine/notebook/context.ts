@@ -32,6 +32,8 @@ export interface RuntimeSettings {
   providers?: string[];
   /** ONNX Runtime intra-op threads; 0 = let ONNX Runtime choose. */
   threads?: number;
+  /** Training steps per session run (tinymem.stepsPerRun, `--steps-per-run`; default 1). */
+  stepsPerRun?: number;
 }
 
 export interface CellContext {

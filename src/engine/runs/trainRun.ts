@@ -15,7 +15,7 @@ import { startTraining } from '../train/trainLoop';
 import { getRegularizer, resolveHyperParams } from '../methods/registry';
 import type { HyperValue } from '../../shared/methodTypes';
 import { tinymemDataset } from '../train/tinymemData';
-import type { TrainProgress, TrainState } from '../../shared/engineMessages';
+import type { TrainJob, TrainProgress, TrainState } from '../../shared/engineMessages';
 import type { EvaluationResult } from '../../shared/metricTypes';
 import type { RunManifest } from '../../shared/runManifest';
 import { versions } from './versions';
@@ -29,7 +29,7 @@ export interface TrainRunOptions {
   wording?: OutputWording;
   /** A remark for the user that is not an error (e.g. a stale lock of a killed run was taken over). */
   onNote?(message: string): void;
-  runtime?: { providers?: string[]; threads?: number };
+  runtime?: TrainJob['runtime'];
   /** Train with a regularizer (spec §4.A): its id and hyper-parameters (missing ones take the paper's defaults). */
   regularizer?: { id: string; hyperParams?: Record<string, HyperValue | string> };
   /** Evaluate the final model (default true). */
@@ -139,19 +139,29 @@ function startTrainRun(o: TrainRunOptions, regularizer: RunManifest['regularizer
   };
   const seconds = () => (performance.now() - started) / 1000;
 
-  const handle = startTraining(job, {
-    onProgress: (ev) => {
-      stepLosses.push(ev.loss);
-      provider = ev.provider;
-      if (stepsPerEpoch === null && ev.epoch > 0) stepsPerEpoch = Math.round(ev.step / ev.epoch);
-      o.onProgress?.({ ...ev, totalSteps: stepsPerEpoch === null ? null : stepsPerEpoch * p.train.epochs });
-    },
-    onSnapshot: (s) =>
-      save(s.state, manifest({ epochs: s.epoch, steps: s.step, seconds: seconds(), complete: false, stopped: false })),
-  });
+  // The providers start here first, in the caller's thread: one that cannot start is reported once (a warning in
+  // the cell or on stderr) and is left out of the worker's and the evaluation's list; none starting fails the run.
+  let handle: ReturnType<typeof startTraining> | undefined;
+  let stopAsked = false;
+  const start = async () => {
+    const providers = await startedProviders(o.runtime);
+    job.runtime = { ...job.runtime, providers };
+    handle = startTraining(job, {
+      onProgress: (ev) => {
+        stepLosses.push(ev.loss);
+        provider = ev.provider;
+        if (stepsPerEpoch === null && ev.epoch > 0) stepsPerEpoch = Math.round(ev.step / ev.epoch);
+        o.onProgress?.({ ...ev, totalSteps: stepsPerEpoch === null ? null : stepsPerEpoch * p.train.epochs });
+      },
+      onSnapshot: (s) => save(s.state,
+        manifest({ epochs: s.epoch, steps: s.step, seconds: seconds(), complete: false, stopped: false })),
+    });
+    if (stopAsked) handle.cancel();
+    return handle;
+  };
 
   const result = (async (): Promise<TrainRunResult> => {
-    const out = await handle.result;
+    const out = await (await start()).result;
     const stopped = out.status === 'cancelled';
     const r = out.result;
     if (r.provider) provider = r.provider;
@@ -160,7 +170,7 @@ function startTrainRun(o: TrainRunOptions, regularizer: RunManifest['regularizer
     save(r.state, m);
     let evaluation: EvaluationResult | null = null;
     if (!stopped && o.evaluate !== false) {
-      const rt = new Runtime(o.runtime);
+      const rt = new Runtime(job.runtime);
       try {
         evaluation = await evaluate(rt, config, new Map(Object.entries(r.state.params)), tinymemDataset(job.data),
           { onProgress: o.onEvalProgress });
@@ -173,5 +183,19 @@ function startTrainRun(o: TrainRunOptions, regularizer: RunManifest['regularizer
     }
     return { dir, manifest: m, evaluation, stopped };
   })().finally(release);
-  return { result, stop: () => void handle.cancel() };
+  return { result, stop: () => {
+    stopAsked = true;
+    handle?.cancel();
+  } };
+}
+
+/** The preferred providers from the first one that starts (started in a throwaway runtime). */
+async function startedProviders(runtime: TrainJob['runtime']): Promise<string[]> {
+  const rt = new Runtime(runtime);
+  try {
+    const first = await rt.preflight();
+    return rt.providers.slice(rt.providers.indexOf(first));
+  } finally {
+    await rt.dispose();
+  }
 }

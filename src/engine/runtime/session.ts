@@ -5,6 +5,10 @@ import type { CompiledModel } from '../graph/onnx/writer';
 import type { DType } from '../graph/ir';
 import { loadOrt } from './ort';
 import { machineCores } from '../io/machine';
+import { F, Graph, compileGraph } from '../graph/index';
+import { warn } from '../model/loadWarnings';
+import { UserError } from '../../shared/userError';
+import { explainProviderFailure } from './providers';
 
 export type HostArray = Float32Array | Float64Array | BigInt64Array | Uint8Array | Int32Array;
 
@@ -121,14 +125,24 @@ export class CompiledSession {
   }
 }
 
+/**
+ * Whether a session creation failed because the provider itself could not start (missing libraries, no adapter,
+ * not built in) rather than because of the model. The CPU provider always starts: its failures are the model's.
+ */
+function isProviderStartFailure(provider: string, message: string): boolean {
+  return provider !== 'cpu' && /shared library|adapter|vulkan|backend not found|execution provider|EP\b/i.test(message);
+}
+
 /** Creates sessions, trying each preferred provider in turn, and caches them by key (the shape signature). */
 export class Runtime {
   private readonly cache = new Map<string, Promise<CompiledSession>>();
   readonly providers: string[];
   readonly threads: number;
   readonly arena: 'auto' | 'on' | 'off';
-  /** Why each provider that failed to load was skipped. */
+  /** Why each provider that failed to load was skipped (what is missing and how to install it). */
   readonly skipped: { provider: string; error: string }[] = [];
+  /** Providers that could not start in this runtime, with the reason; they are not tried again. */
+  private readonly failed = new Map<string, string>();
 
   constructor(opts: RuntimeOptions = {}) {
     this.providers = opts.providers?.length ? opts.providers : ['cpu'];
@@ -157,7 +171,10 @@ export class Runtime {
     const ort = loadOrt();
     const errors: string[] = [];
     const arena = this.usesArena(model);
+    const newlyFailed: string[] = [];
     for (const provider of this.providers) {
+      // A provider that could not start is not tried again for every new session shape.
+      if (this.failed.has(provider)) continue;
       try {
         const session = await ort.InferenceSession.create(model.bytes, {
           executionProviders: [provider],
@@ -168,15 +185,41 @@ export class Runtime {
           enableMemPattern: arena,
           logSeverityLevel: 3,
         });
+        for (const p of newlyFailed) warn(`execution provider ${p} was skipped, running on ${provider}: ` +
+          `${this.failed.get(p)}`);
         return new CompiledSession(session, model, provider);
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
-        errors.push(`${provider}: ${msg}`);
-        if (!this.skipped.some((s) => s.provider === provider)) this.skipped.push({ provider, error: msg });
+        if (isProviderStartFailure(provider, msg)) {
+          const reason = explainProviderFailure(provider, msg);
+          this.failed.set(provider, reason);
+          newlyFailed.push(provider);
+          if (!this.skipped.some((s) => s.provider === provider)) this.skipped.push({ provider, error: reason });
+        } else errors.push(`${provider}: ${msg}`);
       }
     }
-    throw new Error(`no execution provider could run the model (tried ` +
-      `${this.providers.join(', ')}):\n${errors.join('\n')}`);
+    const notStarted = this.providers.filter((p) => this.failed.has(p));
+    if (errors.length === 0) {
+      throw new UserError({ path: '', message: notStarted.length === 1
+        ? `execution provider ${notStarted[0]} could not start: ${this.failed.get(notStarted[0]!)}`
+        : `none of the execution providers could start:\n${notStarted.map(
+          (p) => `- ${p}: ${this.failed.get(p)}`).join('\n')}` }, 'resource');
+    }
+    throw new Error(`no execution provider could run the model (tried ${this.providers.join(', ')}):\n` +
+      [...errors, ...notStarted.map((p) => `${p}: ${this.failed.get(p)}`)].join('\n'));
+  }
+
+  /**
+   * Starts the preferred providers on a one-node model, so that a provider that cannot start is reported (a warning
+   * naming what is missing) and a list where none can start fails before any expensive work. Returns the provider
+   * that will run the models.
+   */
+  async preflight(): Promise<string> {
+    const g = new Graph();
+    const x = g.input('x', 'float32', [1]);
+    const s = await this.create(compileGraph(g, { y: F.add(x, x) }, 'preflight'));
+    await s.session.release();
+    return s.provider;
   }
 
   async dispose(): Promise<void> {
