@@ -9,8 +9,9 @@ let threadsNoted = false;
 
 export function engineSettings(): EngineSettings {
   const c = vscode.workspace.getConfiguration('tinymem');
+  // The engine process checks each name against this platform's providers and names the setting when one is not.
   const providers = c.get<string[]>('executionProviders', ['cpu'])
-    .filter((p) => typeof p === 'string' && p.trim() !== '');
+    .filter((p) => typeof p === 'string' && p.trim() !== '').map((p) => p.trim());
   const asked = c.get<number>('threads', 0);
   const want = Number.isInteger(asked) && asked >= 0 ? asked : 0;
   const cores = os.availableParallelism();
@@ -20,9 +21,11 @@ export function engineSettings(): EngineSettings {
     void vscode.window.showWarningMessage(`TinyMem: ${note}`);
   }
   const seed = c.get<number>('defaultSeed', 0);
+  const k = c.get<number>('stepsPerRun', 1);
   return {
     providers: providers.length ? providers : ['cpu'],
     threads: Math.min(want, cores),
+    stepsPerRun: Number.isInteger(k) && k >= 1 ? k : 1,
     seed: Number.isSafeInteger(seed) && seed >= 0 ? seed : 0,
     allowOutsideWorkspace: c.get<boolean>('allowPathsOutsideWorkspace', false) === true,
   };

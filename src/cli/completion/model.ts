@@ -35,7 +35,7 @@ const NAMED_VALUES: Record<string, () => string[]> = {
   '--methods': () => [...methodIds(), 'all'],
   '--regularizer': () => CATALOG.regularizers.map((m) => m.id),
   '--backend': () => ['local', 'slurm'],
-  '--providers': () => ['cpu', 'cuda'],
+  '--providers': () => ['cpu', 'cuda,cpu', 'webgpu,cpu'],
 };
 
 /** A placeholder such as <dir>, <file>, <notebook>, <spec> names a path; <n>, <list>, <key=value...> do not. */
