@@ -20,7 +20,7 @@ import {
 } from '../../shared/engineMessages';
 import { getModel } from './models';
 import { openDataSource } from './dataSources';
-import { Trainer, type TrainStepSpec } from './trainStep';
+import { type StepResult, Trainer, type TrainStepSpec } from './trainStep';
 import { getRegularizer, resolveHyperParams } from '../methods/registry';
 import type { TrainingRegularizer } from '../methods/types';
 // The regularizers a job may name register themselves on import (here, so that in-process runs have them too).
@@ -30,7 +30,8 @@ export type TrainOutcome = { status: 'done'; result: TrainResult } | { status: '
 
 export interface LoopHooks {
   onProgress?(p: TrainProgress): void;
-  /** Checked before every step; true ends the run with the state reached so far. */
+  /** Checked before every step (every group of runtime.stepsPerRun steps); true ends the run with the state reached
+   *  so far. */
   shouldStop?(): boolean;
   /** Called after every step with the number of steps done in this run. */
   onStep?(steps: number): void;
@@ -64,6 +65,9 @@ function checkJob(job: TrainJob): void {
   if (job.progressEvery !== undefined && (!isCount(job.progressEvery) || job.progressEvery === 0)) {
     throw new Error(`progressEvery: expected a positive integer, got ${job.progressEvery}`);
   }
+  const k = job.runtime?.stepsPerRun;
+  if (k !== undefined && (!isCount(k) || k === 0)) throw new Error(
+    `runtime.stepsPerRun: expected a positive integer, got ${k}`);
   if (job.snapshotEvery !== undefined && (!isCount(job.snapshotEvery) || job.snapshotEvery === 0)) {
     throw new Error(`snapshotEvery: expected a positive integer, got ${job.snapshotEvery}`);
   }
@@ -138,34 +142,49 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
       ...(reg?.summary ? { regularizer: reg.summary() } : {}),
     });
 
+    // Steps run in groups of up to `perRun` in one session run: a group never crosses an epoch's end (so snapshots
+    // and the next epoch's order stay where they were) and holds batches of one row count. A regularizer's host
+    // state between steps (its feeds, afterStep) needs one step per run.
+    const perRun = reg?.feeds || reg?.afterStep ? 1 : (job.runtime?.stepsPerRun ?? 1);
     while (losses.length < total) {
       if (hooks.shouldStop?.()) return { status: 'cancelled', result: result() };
       if (batchInEpoch === perEpoch) {
         order = source.epochOrder(rng);
         batchInEpoch = 0;
       }
-      const from = batchInEpoch * job.batchSize;
-      const rows = order.subarray(from, Math.min(from + job.batchSize, order.length));
-      // A row's index in the source is its stable example id (the same row in every epoch).
-      const extra = reg?.feeds?.({ exampleIds: rows, params: trainer.state.params }) ?? {};
-      const r = await trainer.step({ ...source.batch(rows), ...extra }, { rows: rows.length });
-      reg?.afterStep?.(r.outputs);
-      batchInEpoch++;
-      losses.push(r.loss);
-      provider = r.provider;
-      windowTokens += rows.length * tokensPerRow;
-      hooks.onStep?.(losses.length);
-      if (losses.length % every === 0 || losses.length === total) {
-        const now = performance.now();
-        const secs = (now - windowStart) / 1000;
-        hooks.onProgress?.({
-          type: 'progress',
-          step: losses.length,
-          epoch: losses.length / perEpoch,
-          loss: r.loss,
-          tokensPerSec: secs > 0 ? windowTokens / secs : 0,
-          provider,
-        });
+      const group: Uint32Array[] = [];
+      while (group.length < perRun && losses.length + group.length < total && batchInEpoch + group.length < perEpoch) {
+        const from = (batchInEpoch + group.length) * job.batchSize;
+        const rows = order.subarray(from, Math.min(from + job.batchSize, order.length));
+        if (group.length > 0 && rows.length !== group[0]!.length) break;
+        group.push(rows);
+      }
+      let results: StepResult[];
+      if (group.length === 1) {
+        // A row's index in the source is its stable example id (the same row in every epoch).
+        const rows = group[0]!;
+        const extra = reg?.feeds?.({ exampleIds: rows, params: trainer.state.params }) ?? {};
+        results = [await trainer.step({ ...source.batch(rows), ...extra }, { rows: rows.length })];
+        reg?.afterStep?.(results[0]!.outputs);
+      } else results = await trainer.steps(group.map((rows) => source.batch(rows)), { rows: group[0]!.length });
+      // Throughput over the window up to this group's end; every progress event of the group reports it.
+      windowTokens += group.reduce((t, rows) => t + rows.length * tokensPerRow, 0);
+      const now = performance.now();
+      const secs = (now - windowStart) / 1000;
+      const tokensPerSec = secs > 0 ? windowTokens / secs : 0;
+      let reported = false;
+      for (const r of results) {
+        batchInEpoch++;
+        losses.push(r.loss);
+        provider = r.provider;
+        hooks.onStep?.(losses.length);
+        if (losses.length % every === 0 || losses.length === total) {
+          reported = true;
+          hooks.onProgress?.({ type: 'progress', step: losses.length, epoch: losses.length / perEpoch, loss: r.loss,
+            tokensPerSec, provider });
+        }
+      }
+      if (reported) {
         windowStart = now;
         windowTokens = 0;
       }
@@ -208,7 +227,7 @@ export interface TrainingHandle {
   /** Settles once: done, or cancelled with the partial state; rejects with the worker's error message. */
   readonly result: Promise<TrainOutcome>;
   /** Asks the worker to stop before its next step. Returns the steps completed when the request was made: the run
-   *  ends with that many steps, or one more if a step was already running. */
+   *  ends with that many steps, or one more group (one step, or up to runtime.stepsPerRun) if one was running. */
   cancel(): number;
   /** Stops the worker at once, even mid-step (the result rejects). For shutdown, not for Stop. */
   terminate(): Promise<void>;

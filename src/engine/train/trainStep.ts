@@ -6,6 +6,7 @@ import type { CompiledModel } from '../graph/onnx/writer';
 import type { HostArray, Runtime } from '../runtime/session';
 import type { AdamWHyperParams, TrainState } from '../../shared/engineMessages';
 import { adamwUpdate, resolveAdamW } from './adamw';
+import { type MultiStepResult, runSteps } from './multiStep';
 
 /**
  * Traces a model's scalar loss from its parameters and one batch. It may also return extra outputs of the step
@@ -205,5 +206,31 @@ export class Trainer {
     } finally {
       this.busy = false;
     }
+  }
+
+  /**
+   * `batches.length` optimizer steps in one session run (multiStep.ts), each on its own batch of `opts.rows` rows.
+   * When a loss is not finite the steps are repeated one at a time, so that the error and the kept state are those
+   * of single steps.
+   */
+  async steps(batches: readonly Record<string, HostArray | ArrayLike<number>>[],
+    opts: { rows?: number; lr?: number } = {}): Promise<StepResult[]> {
+    if (batches.length === 1) return [await this.step(batches[0]!, opts)];
+    if (this.busy) throw new Error('Trainer.steps called while a step is running');
+    this.busy = true;
+    let r: MultiStepResult;
+    try {
+      r = await runSteps(this.runtime, this.spec, resolveBatch(this.spec.batch, opts.rows), this.current, batches,
+        opts.lr ?? resolveAdamW(this.spec.hyper).lr);
+    } finally {
+      this.busy = false;
+    }
+    if (r.losses.every(Number.isFinite)) {
+      this.current = r.state;
+      return r.losses.map((loss, i) => ({ loss, provider: r.provider, outputs: r.outputs[i]! }));
+    }
+    const done: StepResult[] = [];
+    for (const b of batches) done.push(await this.step(b, opts));
+    return done;
   }
 }
