@@ -18,7 +18,8 @@
 import { spawnSync } from 'node:child_process';
 import { Rng } from '../src/engine/data/rng';
 import { configKey, countParams } from '../src/engine/model/architecture';
-import { type NeoxConfig, neoxParamShapes } from '../src/engine/model/gptNeox';
+import type { NeoxConfig } from '../src/engine/model/gptNeox';
+import { pythiaShape, randomNeoxParams } from './randomNeox';
 import { greedyContinuation, sequenceLosses } from '../src/engine/metrics/score';
 import { balancedCoefficients } from '../src/engine/methods/subnet/balancedSubnet';
 import { SUBNET_SGD, buildSubnetStep, createSubnetState, microBatchRows,
@@ -38,14 +39,8 @@ const PHASE = flag('phase', '');
 const big = SHAPE === '1b';
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 const hidden = env('BENCH_HIDDEN', big ? 2048 : 1024);
-const config: NeoxConfig = {
-  model_type: 'gpt_neox', vocab_size: env('BENCH_VOCAB', 50304), hidden_size: hidden,
-  num_hidden_layers: env('BENCH_LAYERS', big ? 16 : 24),
-  num_attention_heads: env('BENCH_HEADS', big ? 8 : 16), intermediate_size: 4 * hidden, max_position_embeddings: 2048,
-  rotary_pct: 0.25,
-  rotary_emb_base: 10000, layer_norm_eps: 1e-5, use_parallel_residual: true, hidden_act: 'gelu',
-  initializer_range: 0.02,
-};
+const config: NeoxConfig = pythiaShape(SHAPE, { vocab_size: env('BENCH_VOCAB', 50304), hidden_size: hidden,
+  num_hidden_layers: env('BENCH_LAYERS', big ? 16 : 24), num_attention_heads: env('BENCH_HEADS', big ? 8 : 16) });
 const EVAL_BATCH = env('BENCH_EVAL_BATCH', big ? 8 : 32);
 const SUBNET_BATCH = env('BENCH_SUBNET_BATCH', big ? 8 : 32);
 const STEPS = env('BENCH_STEPS', big ? 2 : 3);
@@ -64,25 +59,6 @@ function memory(): Record<string, string> {
   forceGc(); // so that rss and arrayBuffers count live data, not garbage V8 has not collected yet
   const m = process.memoryUsage();
   return { peakRss: gib(peakRss()), rss: gib(m.rss), heapUsed: gib(m.heapUsed), arrayBuffers: gib(m.arrayBuffers) };
-}
-
-/** Random weights without a per-element Box–Muller (405M normals would dominate the run): uniform with std 0.02. */
-function randomParams(c: NeoxConfig, seed: number): Map<string, Float32Array> {
-  let s = seed >>> 0;
-  const half = 0.02 * Math.sqrt(3);
-  const out = new Map<string, Float32Array>();
-  for (const [name, shape] of neoxParamShapes(c)) {
-    const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
-    if (/norm\.weight$/.test(name)) a.fill(1);
-    else if (shape.length === 2) {
-      for (let i = 0; i < a.length; i++) {
-        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-        a[i] = (s / 2 ** 32 * 2 - 1) * half;
-      }
-    }
-    out.set(name, a);
-  }
-  return out;
 }
 
 // FLOP counts (multiply-adds × 2) of the matrix products, the bulk of the work.
@@ -111,7 +87,7 @@ async function time<T>(f: () => Promise<T>): Promise<[T, number]> {
 type PhaseResult = Record<string, unknown> & { phase: string; seconds: number; peakRssBytes: number };
 
 async function runPhase(phase: string): Promise<PhaseResult> {
-  const params = randomParams(config, 1);
+  const params = randomNeoxParams(config, 1);
   const r = new Rng(2);
   const seqs = Array.from({ length: Math.max(EVAL_BATCH, SUBNET_BATCH) },
     () => Array.from({ length: SEQ }, () => r.int(config.vocab_size)));
