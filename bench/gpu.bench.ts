@@ -105,6 +105,7 @@ async function trainPhase(provider: string): Promise<Result> {
     let t0 = performance.now();
     const first = await trainer.step(batches[0]!, { rows: B });
     const firstS = since(t0);
+    console.error(`  ${provider}: first training step (compiling) ${firstS.toFixed(1)} s`);
     await trainer.step(batches[1]!, { rows: B });
     const single: number[] = [];
     for (let i = 0; i < STEPS; i++) {
@@ -114,6 +115,7 @@ async function trainPhase(provider: string): Promise<Result> {
     }
     const out: Result = { provider: first.provider, params: countParams(c), firstStepSeconds: firstS,
       msPerStep: 1e3 * median(single), tokensPerS: TOKENS_PER_STEP / median(single), steps: STEPS };
+    console.error(`  ${provider}: ${STEPS} steps, median ${(1e3 * median(single)).toFixed(1)} ms/step`);
     if (K > 1) {
       t0 = performance.now();
       await trainer.steps(batches.slice(0, K), { rows: B });
@@ -151,6 +153,7 @@ async function subnetPhase(provider: string): Promise<Result> {
     t0 = performance.now();
     const objective0 = await subnetStep(rt, c, st, tokens, coef, SEQ);
     const firstS = since(t0);
+    console.error(`  ${provider}: first subnet step (compiling) ${firstS.toFixed(1)} s`);
     t0 = performance.now();
     const objective1 = await subnetStep(rt, c, st, tokens, coef, SEQ);
     const stepS = since(t0);
