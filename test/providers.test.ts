@@ -18,6 +18,7 @@ import { Runtime } from '../src/engine/runtime/session';
 import { UserError } from '../src/shared/userError';
 import { allCommands, program } from '../src/cli/main';
 import { runCellSource } from '../src/engine/notebook/runCell';
+import { EngineClient } from '../src/extension/engineClient';
 
 const BIN = path.resolve(__dirname, '../bin/tinymem.js');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tinymem-providers-'));
@@ -193,5 +194,24 @@ test('a notebook train cell shows a skipped provider\'s reason once, as its firs
     assert.ok(progress.includes('cpu'), 'the progress view names the provider that ran');
   } finally {
     fake.restore();
+  }
+});
+
+test('the engine process refuses a provider this platform lacks, naming tinymem.executionProviders, and runs on the '
+  + 'list it accepts', { timeout: 120_000 }, async () => {
+  const engine = new EngineClient({ modulePath: path.resolve(__dirname, '../src/worker/engineProcess.ts'),
+    execArgv: ['--import', 'tsx'] });
+  try {
+    const cell = { source: 'step: data\npreset: cpu-math-noise\n', baseDir: tmp, state: {} };
+    const bad = await engine.run({ ...cell, settings: { providers: ['cpu', 'nosuch'], threads: 1, seed: 0 } },
+      () => {}).outcome;
+    assert.equal(bad.kind, 'error', JSON.stringify(bad));
+    assert.match((bad as { message: string }).message,
+      /tinymem\.executionProviders: "nosuch" is not an execution provider of onnxruntime-node on .*; choose from cpu/);
+    const good = await engine.run({ ...cell, settings: { providers: ['cpu'], threads: 1, seed: 0, stepsPerRun: 4 } },
+      () => {}).outcome;
+    assert.equal(good.kind, 'done', JSON.stringify(good));
+  } finally {
+    engine.dispose();
   }
 });
