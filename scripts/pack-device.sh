@@ -46,8 +46,8 @@ if ! ls "$PACK"/gl/libvulkan1_*.deb >/dev/null 2>&1; then
 fi
 
 pack=$(du -cb "$PACK" | tail -1 | cut -f1)
-tree=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
-others=$(git ls-files -z --others --exclude-standard | xargs -0 -r du -cb 2>/dev/null | tail -1 | cut -f1)
+tree=$(git ls-files -z | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
+others=$(git ls-files -z --others --exclude-standard | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
 total=$((pack + tree + ${others:-0}))
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 echo "packed $PACK: $(mib "$pack") (payload.tar.xz $(mib "$(stat -c %s "$PACK/payload.tar.xz")"), gl $(mib "$(du -cb "$PACK/gl" | tail -1 | cut -f1)"))"
