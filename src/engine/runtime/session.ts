@@ -18,6 +18,11 @@ export interface RuntimeOptions {
    * models whose inputs (weights included) exceed LARGE_MODEL_INPUT_BYTES, on below.
    */
   arena?: 'auto' | 'on' | 'off';
+  /**
+   * File prefix for ONNX Runtime's profiler (benchmarks): each session records every kernel's time and writes one
+   * JSON trace, `PREFIX_<date>.json`, when it is released.
+   */
+  profile?: string;
 }
 
 /**
@@ -127,6 +132,7 @@ export class Runtime {
   readonly providers: string[];
   readonly threads: number;
   readonly arena: 'auto' | 'on' | 'off';
+  readonly profile: string | undefined;
   /** Why each provider that failed to load was skipped. */
   readonly skipped: { provider: string; error: string }[] = [];
 
@@ -135,6 +141,7 @@ export class Runtime {
     // Never more threads than cores: each one costs memory and only adds contention.
     this.threads = Math.min(Math.max(0, opts.threads ?? 0), machineCores());
     this.arena = opts.arena ?? 'auto';
+    this.profile = opts.profile;
   }
 
   /** Whether a session for `model` uses the CPU arena and memory patterns (see RuntimeOptions.arena). */
@@ -167,6 +174,7 @@ export class Runtime {
           enableCpuMemArena: arena,
           enableMemPattern: arena,
           logSeverityLevel: 3,
+          ...(this.profile ? { enableProfiling: true, profileFilePrefix: this.profile } : {}),
         });
         return new CompiledSession(session, model, provider);
       } catch (e) {
