@@ -54,6 +54,7 @@ const cases: Record<string, Case> = {
   'MatMul transA': binaryCase((a, b) => F.matmul(a, b, { transA: true }), [2, 4, 3], [2, 4, 5]),
   'MatMul transB': binaryCase((a, b) => F.matmul(a, b, { transB: true }), [3, 4], [2, 5, 4]),
   'MatMul transA transB': binaryCase((a, b) => F.matmul(a, b, { transA: true, transB: true }), [2, 1, 4, 3], [3, 5, 4]),
+  'MatMul transB (shared weight)': binaryCase((a, b) => F.matmul(a, b, { transB: true }), [2, 3, 4], [5, 4]),
   Softmax: unaryCase((x) => F.softmax(x, -1)),
   'Softmax axis 0': unaryCase((x) => F.softmax(x, 0)),
   LogSoftmax: unaryCase((x) => F.logSoftmax(x, -1)),
