@@ -235,7 +235,6 @@ function blocks(c: Gpt2Config, P: Record<string, Tensor>, x: Tensor, o: Gpt2Opti
   const H = c.n_head;
   const hd = C / H;
   const drop = (t: Tensor, mask: Tensor | undefined) => (mask && o.dropout ? F.dropout(t, mask, o.dropout.p) : t);
-  const heads = (t: Tensor) => F.transpose(F.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]); // [B, H, T, hd]
   const activations: Tensor[] = [];
   const evalScale = !o.blockInputMasks && c.tinymem_block_input_scale
     ? F.constant(x.graph, c.tinymem_block_input_scale, x.dtype, [C]) : undefined;
@@ -246,11 +245,12 @@ function blocks(c: Gpt2Config, P: Record<string, Tensor>, x: Tensor, o: Gpt2Opti
 
     // attention
     const a = F.layerNorm(x, p('ln_1.weight'), p('ln_1.bias'), c.layer_norm_epsilon);
-    // c_attn is fused [C, 3C]; splitting the (small) weight rather than the (large) activations avoids a strided copy.
-    const [wq, wk, wv] = F.split(p('attn.c_attn.weight'), [C, C, C], 1);
-    const [bq, bk, bv] = F.split(p('attn.c_attn.bias'), [C, C, C], 0);
-    const [q, k, v] = [[wq, bq], [wk, bk], [wv, bv]].map(([w, b]) => heads(F.add(F.matmul(a, w!), b!))) as [Tensor,
-      Tensor, Tensor];
+    // c_attn [C, 3C] as one GEMM, and one transpose [B, T, 3, H, hd] → [3, B, H, T, hd] whose split along the first
+    // axis copies contiguous blocks: in the backward pass the three gradients meet in one Concat, one transpose and
+    // one GEMM each for the input's and the weight's gradient, instead of three of each and two Adds.
+    const qkv = F.add(F.matmul(a, p('attn.c_attn.weight')), p('attn.c_attn.bias'));
+    const [q, k, v] = F.split(F.transpose(F.reshape(qkv, [B, T, 3, H, hd]), [2, 0, 3, 1, 4]), [1, 1, 1], 0)
+      .map((t) => F.reshape(t, [B, H, T, hd])) as [Tensor, Tensor, Tensor];
     // (q·kᵀ)/√hd, with the scale folded into q (the smaller tensor)
     const y = F.reshape(F.transpose(attend(i, F.mul(q, 1 / Math.sqrt(hd)), k, v), [0, 2, 1, 3]), [B, T, C]);
     x = F.add(x, drop(F.add(F.matmul(y, p('attn.c_proj.weight')), p('attn.c_proj.bias')), o.dropout?.attn?.[i]));

@@ -22,6 +22,11 @@ export interface RuntimeOptions {
    * models whose inputs (weights included) exceed LARGE_MODEL_INPUT_BYTES, on below.
    */
   arena?: 'auto' | 'on' | 'off';
+  /**
+   * File prefix for ONNX Runtime's profiler (benchmarks): each session records every kernel's time and writes one
+   * JSON trace, `PREFIX_<date>.json`, when it is released.
+   */
+  profile?: string;
 }
 
 /**
@@ -139,6 +144,7 @@ export class Runtime {
   readonly providers: string[];
   readonly threads: number;
   readonly arena: 'auto' | 'on' | 'off';
+  readonly profile: string | undefined;
   /** Why each provider that failed to load was skipped (what is missing and how to install it). */
   readonly skipped: { provider: string; error: string }[] = [];
   /** Providers that could not start in this runtime, with the reason; they are not tried again. */
@@ -149,6 +155,7 @@ export class Runtime {
     // Never more threads than cores: each one costs memory and only adds contention.
     this.threads = Math.min(Math.max(0, opts.threads ?? 0), machineCores());
     this.arena = opts.arena ?? 'auto';
+    this.profile = opts.profile;
   }
 
   /** Whether a session for `model` uses the CPU arena and memory patterns (see RuntimeOptions.arena). */
@@ -184,6 +191,7 @@ export class Runtime {
           enableCpuMemArena: arena,
           enableMemPattern: arena,
           logSeverityLevel: 3,
+          ...(this.profile ? { enableProfiling: true, profileFilePrefix: this.profile } : {}),
         });
         for (const p of newlyFailed) warn(`execution provider ${p} was skipped, running on ${provider}: ` +
           `${this.failed.get(p)}`);

@@ -78,8 +78,9 @@ defineOp('Sign', {
   lower: lowerDirect('Sign'),
   vjp: () => [null],
 });
-// y = relu(x) ≥ 0, so sign(y) is the 0/1 derivative: two cheap passes instead of a broadcasting Where.
-unary('Relu', (_x, y, g) => F.mul(g, F.sign(y)));
+// The 0/1 derivative as cast(y > 0): ONNX Runtime's CPU Greater and Cast run at memory speed, its Sign at a third
+// of it (measured on [19200, 512]: Greater + Cast + Mul 8 ms, Sign + Mul 20 ms, Greater + Where 14 ms).
+unary('Relu', (_x, y, g) => F.mul(g, F.cast(F.greater(y, 0), y.dtype)));
 unary('Tanh', (_x, y, g) => F.mul(g, F.sub(1, F.mul(y, y))));
 unary('Sigmoid', (_x, y, g) => F.mul(g, F.mul(y, F.sub(1, y))));
 // d erf(x)/dx = 2/√π · exp(−x²)
