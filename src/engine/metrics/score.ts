@@ -1,8 +1,9 @@
 // Scoring a model on token sequences: per-sequence next-token loss and batched greedy continuation.
 import { F, Graph, type Tensor, compileGraph } from '../graph/index';
 import { type ModelConfig, configKey, contextField, declareParams, dims, modelDecodeStep, modelForward, modelPrefill,
-  nextTokenTargets } from '../model/architecture';
+} from '../model/architecture';
 import type { Runtime } from '../runtime/session';
+import { nextTokenLoss } from '../model/nextTokenLoss';
 
 export type Params = Map<string, Float32Array>;
 
@@ -26,7 +27,7 @@ export async function sequenceLosses(rt: Runtime, c: ModelConfig, params: Params
       const P = declareParams(g, c);
       const tokens = g.input('tokens', 'int64', [B, T]);
       const { logits } = modelForward(c, P, tokens);
-      return compileGraph(g, { loss: F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'sequence' }) });
+      return compileGraph(g, { loss: nextTokenLoss(logits, tokens, 'sequence') });
     });
     const r = await session.run({ ...feedsOf(params), tokens: chunk.flat() });
     provider = r.provider;

@@ -22,11 +22,12 @@ import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/inde
 import { Rng, deriveSeed } from '../../data/rng';
 import type { TokenMatrix } from '../../data/tokenMatrix';
 import { type ModelConfig, configKey, contextField, countParams, declareParams, dims, mlpMatrices, modelForward,
-  nextTokenTargets } from '../../model/architecture';
+} from '../../model/architecture';
 import { type CompiledSession, LARGE_MODEL_INPUT_BYTES, type Runtime, forceGc } from '../../runtime/session';
 import { tokensOf, throwIfAborted } from '../shared/batches';
 import { applyMasks, pruneCount } from '../shared/pruning';
 import type { Params, UnlearnContext, UnlearnResult } from '../types';
+import { nextTokenLoss } from '../../model/nextTokenLoss';
 
 /** SGD settings of the Subnet methods (spec §4.C "fixed values"; torch.optim.SGD semantics, dampening 0, no
  * Nesterov). */
@@ -238,7 +239,7 @@ export function buildSubnetStep(c: ModelConfig, rows: number, cols: number) {
     weightMasks[m.layer]![m.role] = inputMask(scores[i]!, keeps[i]!);
   });
   const { logits } = modelForward(c, P, tokens, { weightMasks });
-  const rowLoss = F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'sequence' });
+  const rowLoss = nextTokenLoss(logits, tokens, 'sequence');
   const loss = F.reduceSum(F.mul(rowLoss, coef));
   const grads = gradients(loss, scores);
 
