@@ -18,6 +18,11 @@ export interface LowerCtx {
   subgraph(graph: Graph, inputs: readonly Tensor[], outputs: readonly Tensor[]): unknown;
   /** An initializer of any dtype; named `name` when given, else freshly. */
   constant(dtype: DType, dims: readonly number[], data: ArrayLike<number>, name?: string): string;
+  /**
+   * Lowering for providers that lack ORT's CPU-only kernels (WebGPU): standard ops only, e.g. MatMul with explicit
+   * Transposes instead of com.microsoft FusedMatMul, Sign from comparisons.
+   */
+  readonly portable: boolean;
 }
 
 export type OnnxAttr =

@@ -1,8 +1,10 @@
 // Scoring a model on token sequences: per-sequence next-token loss and batched greedy continuation.
 import { F, Graph, type Tensor, compileGraph } from '../graph/index';
 import { type ModelConfig, configKey, contextField, declareParams, dims, modelDecodeStep, modelForward, modelPrefill,
-  nextTokenTargets } from '../model/architecture';
-import type { Runtime } from '../runtime/session';
+  paramShapes } from '../model/architecture';
+import { DEVICE_PROVIDERS, type DeviceTensor, type HostArray, type Runtime, isDeviceTensor } from '../runtime/session';
+import { greedyOnDevice } from './deviceGreedy';
+import { nextTokenLoss } from '../model/nextTokenLoss';
 
 export type Params = Map<string, Float32Array>;
 
@@ -26,7 +28,7 @@ export async function sequenceLosses(rt: Runtime, c: ModelConfig, params: Params
       const P = declareParams(g, c);
       const tokens = g.input('tokens', 'int64', [B, T]);
       const { logits } = modelForward(c, P, tokens);
-      return compileGraph(g, { loss: F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'sequence' }) });
+      return compileGraph(g, { loss: nextTokenLoss(logits, tokens, 'sequence') });
     });
     const r = await session.run({ ...feedsOf(params), tokens: chunk.flat() });
     provider = r.provider;
@@ -66,6 +68,22 @@ export async function greedyContinuation(
   /** Token ids never generated, as Hugging Face's `min_length` keeps EOS out until the full length. */
   suppress: readonly number[] = [],
 ): Promise<{ tokens: number[][]; provider: string }> {
+  // On a device provider (WebGPU) the host drives the decoding, the weights uploaded once (deviceGreedy.ts).
+  if (steps < 1 || !DEVICE_PROVIDERS.includes(rt.providers[0]!)) {
+    return greedyBatches(rt, c, params, prompts, steps, batch, suppress, null);
+  }
+  const weights = await rt.toDevice(Object.fromEntries(paramShapes(c).map(([n, shape]) =>
+    [n, { dtype: 'float32' as const, shape, data: params.get(n)! }])));
+  try {
+    return await greedyBatches(rt, c, params, prompts, steps, batch, suppress, weights);
+  } finally {
+    for (const t of Object.values(weights)) if (isDeviceTensor(t)) t.dispose();
+  }
+}
+
+async function greedyBatches(rt: Runtime, c: ModelConfig, params: Params, prompts: number[][], steps: number,
+  batch: number, suppress: readonly number[], weights: Record<string, DeviceTensor | HostArray> | null):
+Promise<{ tokens: number[][]; provider: string }> {
   const out: number[][] = [];
   let provider = '';
   if (steps < 1) return { tokens: prompts.map(() => []), provider };
@@ -79,6 +97,12 @@ export async function greedyContinuation(
     if (capacity > context) throw new Error(`greedyContinuation: prompt ${P0} + ${steps} steps exceeds the context ` +
       `${contextField(c)}`);
     const B = chunk.length;
+    if (weights) {
+      const r = await greedyOnDevice(rt, c, weights, chunk, steps, suppress);
+      out.push(...r.tokens);
+      provider = r.provider;
+      continue;
+    }
     const session = await rt.session(`greedy:${configKey(c)}:${B}x${P0}+${steps}:-${suppress.join(',')}`, () => {
       const g = new Graph();
       const P = declareParams(g, c);

@@ -4,10 +4,11 @@
 import { F, Graph, compileGraph } from '../graph/index';
 import type { TokenMatrix } from '../data/tokenMatrix';
 import { type ModelConfig, contextField, declareParams, dims, modelForward,
-  nextTokenTargets } from '../model/architecture';
+} from '../model/architecture';
 import type { Runtime } from '../runtime/session';
 import { throwIfAborted } from './memorization';
 import type { Params } from './score';
+import { nextTokenLoss } from '../model/nextTokenLoss';
 
 export interface TeacherForced {
   /** [rows, cols]: argmax of the logits at each position (the prediction of the next token). */
@@ -43,7 +44,7 @@ export async function teacherForced(
     const { logits } = modelForward(c, P, tokens);
     return compileGraph(g, {
       prediction: F.argMax(logits, -1),
-      loss: F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'token' }),
+      loss: nextTokenLoss(logits, tokens, 'token'),
     });
   });
   const weights = Object.fromEntries(params);

@@ -53,9 +53,12 @@ export function prefillResult(hidden: Tensor, kv: { k: Tensor; v: Tensor }[], ca
 export function cachedAttend(cache: KVCache, pos: Tensor, dtype: DType, next: KVCache): Attend {
   const g = pos.graph;
   const capacity = cache.k[0]!.shape[2]!;
-  const slots = F.constant(g, [...Array(capacity).keys()], 'int64', [1, 1, capacity, 1]);
-  const here = F.cast(F.equal(slots, pos), dtype); // [1, 1, capacity, 1]: 1 at pos
-  const open = F.where(F.lessEqual(slots, pos), F.scalar(g, 0, dtype), F.scalar(g, MASKED, dtype));
+  // Slot numbers and the position as floats (exact): the int64 pos is only a Gather index, since WebGPU has no int64
+  // comparisons (they would run on the CPU every token).
+  const slots = F.constant(g, [...Array(capacity).keys()], dtype, [1, 1, capacity, 1]);
+  const at = F.gather(F.constant(g, [...Array(capacity).keys()], dtype, [capacity]), pos); // [1]
+  const here = F.cast(F.equal(slots, at), dtype); // [1, 1, capacity, 1]: 1 at pos
+  const open = F.where(F.lessEqual(slots, at), F.scalar(g, 0, dtype), F.scalar(g, MASKED, dtype));
   const visible = F.reshape(open, [1, 1, 1, capacity]);
   return (i, q, k, v) => {
     // cache + (new − cache)·onehot(pos)

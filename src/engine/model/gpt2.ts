@@ -19,6 +19,7 @@ import type { ModelFamily, ModelOptions } from './family';
 import { showValue } from '../../shared/showValue';
 import { userError } from '../../shared/userError';
 import { SCALED_GPT2_TYPE } from './blockScale';
+import { nextTokenLoss } from './nextTokenLoss';
 
 export const ACTIVATIONS = ['relu', 'gelu_new', 'gelu'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -335,7 +336,7 @@ export function nextTokenTargets(tokens: Tensor, ignoreIndex = -100): Tensor {
  */
 export function gpt2SequenceLosses(c: Gpt2Config, P: Record<string, Tensor>, tokens: Tensor,
   o: Gpt2Options = {}): Tensor {
-  return F.crossEntropy(gpt2Forward(c, P, tokens, o).logits, nextTokenTargets(tokens), { reduction: 'sequence' });
+  return nextTokenLoss(gpt2Forward(c, P, tokens, o).logits, tokens, 'sequence');
 }
 
 export const gpt2: ModelFamily<Gpt2Config> = {

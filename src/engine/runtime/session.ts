@@ -1,11 +1,17 @@
 // ONNX Runtime sessions: execution-provider choice with fallback one provider at a time, thread settings, a cache
 // keyed by shape signature, and typed feeds/fetches. Every result reports the provider that actually ran.
+//
+// Device-resident tensors (WebGPU only; onnxruntime-node has none for CUDA): a session created with `deviceOutputs`
+// leaves those outputs on the device as 'gpu-buffer' tensors (RunResult.device), which later runs take back as
+// feeds without a copy. They reach the host only through Runtime.toHost, which runs a small identity session whose
+// outputs are CPU tensors. Never call getData() on such a tensor: in onnxruntime-node 1.30 its downloader throws a
+// C++ exception that aborts the process ("terminate called after throwing an instance of 'char const*'").
 import type * as Ort from 'onnxruntime-node';
+import { F, Graph, type Tensor, compileGraph } from '../graph/index';
 import type { CompiledModel } from '../graph/onnx/writer';
 import type { DType } from '../graph/ir';
 import { loadOrt } from './ort';
 import { machineCores } from '../io/machine';
-import { F, Graph, compileGraph } from '../graph/index';
 import { warn } from '../model/loadWarnings';
 import { UserError } from '../../shared/userError';
 import { explainProviderFailure } from './providers';
@@ -27,7 +33,27 @@ export interface RuntimeOptions {
    * JSON trace, `PREFIX_<date>.json`, when it is released.
    */
   profile?: string;
+  /**
+   * WebGPU sessions refuse a graph of which any node would run on the CPU (ORT's session.disable_cpu_ep_fallback),
+   * instead of quietly copying tensors between host and device around it. The WebGPU tests set it.
+   */
+  noCpuFallback?: boolean;
 }
+
+/** A tensor that stays on the device between runs (an Ort.Tensor whose location is 'gpu-buffer'). */
+export type DeviceTensor = Ort.Tensor;
+
+/** Per-session options, fixed when a session key is first seen. */
+export interface SessionOptions {
+  /** Outputs to leave on the device where the provider can (WebGPU); elsewhere they come back as host arrays. */
+  deviceOutputs?: (name: string) => boolean;
+}
+
+/** The providers whose outputs can stay on the device between runs. */
+export const DEVICE_PROVIDERS: readonly string[] = ['webgpu'];
+
+export const isDeviceTensor = (x: unknown): x is DeviceTensor =>
+  typeof x === 'object' && x !== null && (x as { location?: unknown }).location === 'gpu-buffer';
 
 /**
  * Above this many bytes of graph inputs a session runs without the CPU arena and memory patterns. Measured on a
@@ -77,11 +103,14 @@ export const inputBytes = (m: CompiledModel): number =>
 
 export interface RunResult {
   outputs: Record<string, Float32Array | Float64Array | BigInt64Array | Uint8Array>;
+  /** The outputs left on the device (SessionOptions.deviceOutputs, WebGPU only); empty elsewhere. */
+  device: Record<string, DeviceTensor>;
   provider: string;
 }
 
 const TENSOR_TYPE: Record<DType, Ort.Tensor.Type> = {
   float32: 'float32', float64: 'float64', int64: 'int64', bool: 'bool' };
+const ORT_DTYPE: Record<string, DType> = { float32: 'float32', float64: 'float64', int64: 'int64', bool: 'bool' };
 
 /** Converts host data to the typed array ONNX Runtime expects for a dtype (int64 needs BigInt64Array). */
 function toOrtData(dtype: DType,
@@ -110,12 +139,24 @@ export class CompiledSession {
     readonly provider: string,
   ) {}
 
-  async run(feeds: Record<string, HostArray | ArrayLike<number>>, fetch?: string[]): Promise<RunResult> {
+  /** Whether this session's outputs can stay on the device (see SessionOptions.deviceOutputs). */
+  get onDevice(): boolean {
+    return DEVICE_PROVIDERS.includes(this.provider);
+  }
+
+  async run(feeds: Record<string, HostArray | ArrayLike<number> | DeviceTensor>, fetch?: string[]): Promise<RunResult> {
     const ort = loadOrt();
     const ortFeeds: Record<string, Ort.Tensor> = {};
     for (const inp of this.model.inputs) {
       const data = feeds[inp.name];
       if (data === undefined) throw new Error(`missing input "${inp.name}" (${inp.dtype}[${inp.shape.join(', ')}])`);
+      if (isDeviceTensor(data)) {
+        if (data.type !== TENSOR_TYPE[inp.dtype] || data.dims.join() !== inp.shape.join()) throw new Error(
+          `device tensor for "${inp.name}" is ${data.type}[${data.dims.join(', ')}]; the input needs ` +
+          `${inp.dtype}[${inp.shape.join(', ')}]`);
+        ortFeeds[inp.name] = data;
+        continue;
+      }
       const expected = inp.shape.reduce((a, b) => a * b, 1);
       if (data.length !== expected) {
         throw new Error(`input "${inp.name}" has ${data.length} values; its shape [${inp.shape.join(', ')}] needs ` +
@@ -125,8 +166,12 @@ export class CompiledSession {
     }
     const result = await this.session.run(ortFeeds, fetch ?? this.session.outputNames);
     const outputs: RunResult['outputs'] = {};
-    for (const [k, t] of Object.entries(result)) outputs[k] = t.data as RunResult['outputs'][string];
-    return { outputs, provider: this.provider };
+    const device: RunResult['device'] = {};
+    for (const [k, t] of Object.entries(result)) {
+      if (t.location === 'gpu-buffer') device[k] = t;
+      else outputs[k] = t.data as RunResult['outputs'][string];
+    }
+    return { outputs, device, provider: this.provider };
   }
 }
 
@@ -145,6 +190,7 @@ export class Runtime {
   readonly threads: number;
   readonly arena: 'auto' | 'on' | 'off';
   readonly profile: string | undefined;
+  readonly noCpuFallback: boolean;
   /** Why each provider that failed to load was skipped (what is missing and how to install it). */
   readonly skipped: { provider: string; error: string }[] = [];
   /** Providers that could not start in this runtime, with the reason; they are not tried again. */
@@ -156,6 +202,7 @@ export class Runtime {
     this.threads = Math.min(Math.max(0, opts.threads ?? 0), machineCores());
     this.arena = opts.arena ?? 'auto';
     this.profile = opts.profile;
+    this.noCpuFallback = opts.noCpuFallback ?? false;
   }
 
   /** Whether a session for `model` uses the CPU arena and memory patterns (see RuntimeOptions.arena). */
@@ -164,17 +211,17 @@ export class Runtime {
   }
 
   /** A session for `key`, compiling the graph with `build` only the first time the key is seen. */
-  session(key: string, build: () => CompiledModel): Promise<CompiledSession> {
+  session(key: string, build: () => CompiledModel, opts: SessionOptions = {}): Promise<CompiledSession> {
     let s = this.cache.get(key);
     if (!s) {
-      s = this.create(build());
+      s = this.create(build(), opts);
       this.cache.set(key, s);
       s.catch(() => this.cache.delete(key));
     }
     return s;
   }
 
-  async create(model: CompiledModel): Promise<CompiledSession> {
+  async create(model: CompiledModel, opts: SessionOptions = {}): Promise<CompiledSession> {
     const ort = loadOrt();
     const errors: string[] = [];
     const arena = this.usesArena(model);
@@ -183,7 +230,7 @@ export class Runtime {
       // A provider that could not start is not tried again for every new session shape.
       if (this.failed.has(provider)) continue;
       try {
-        const session = await ort.InferenceSession.create(model.bytes, {
+        const session = await ort.InferenceSession.create(this.bytesFor(provider, model), {
           executionProviders: [provider],
           intraOpNumThreads: this.threads,
           interOpNumThreads: 1,
@@ -192,6 +239,7 @@ export class Runtime {
           enableMemPattern: arena,
           logSeverityLevel: 3,
           ...(this.profile ? { enableProfiling: true, profileFilePrefix: this.profile } : {}),
+          ...this.deviceOptions(provider, model, opts),
         });
         for (const p of newlyFailed) warn(`execution provider ${p} was skipped, running on ${provider}: ` +
           `${this.failed.get(p)}`);
@@ -228,6 +276,74 @@ export class Runtime {
     const s = await this.create(compileGraph(g, { y: F.add(x, x) }, 'preflight'));
     await s.session.release();
     return s.provider;
+  }
+
+  /** The model as `provider` runs it: WebGPU gets the standard-ops lowering (CompiledModel.portableBytes). */
+  private bytesFor(provider: string, model: CompiledModel): Uint8Array {
+    return provider === 'webgpu' && model.portableBytes ? model.portableBytes() : model.bytes;
+  }
+
+  /** Session options of the device providers: outputs left on the device, and no silent CPU fallback if asked. */
+  private deviceOptions(provider: string, model: CompiledModel,
+    opts: SessionOptions): Ort.InferenceSession.SessionOptions {
+    if (!DEVICE_PROVIDERS.includes(provider)) return {};
+    const keep = opts.deviceOutputs;
+    return {
+      ...(keep ? { preferredOutputLocation: Object.fromEntries(model.outputs.map((o) =>
+        [o.name, keep(o.name) ? 'gpu-buffer' as const : 'cpu' as const])) } : {}),
+      ...(this.noCpuFallback ? { extra: { session: { disable_cpu_ep_fallback: '1' } } } : {}),
+    };
+  }
+
+  /**
+   * Copies device tensors to the host (the only safe way: see the header) with an identity session on the device
+   * provider, one per set of shapes. Host arrays among `tensors` are returned as they are.
+   */
+  async toHost(tensors: Record<string, DeviceTensor | HostArray>): Promise<Record<string, HostArray>> {
+    const out: Record<string, HostArray> = {};
+    const dev = Object.entries(tensors).filter((e): e is [string, DeviceTensor] => isDeviceTensor(e[1]));
+    for (const [n, a] of Object.entries(tensors)) if (!isDeviceTensor(a)) out[n] = a;
+    if (dev.length === 0) return out;
+    const r = await (await this.identity('to-host', dev, 'cpu')).run(Object.fromEntries(dev.map(([, t], i) =>
+      [`x${i}`, t])));
+    dev.forEach(([n], i) => {
+      out[n] = r.outputs[`y${i}`] as HostArray;
+    });
+    return out;
+  }
+
+  /**
+   * Copies host arrays to the device once (an identity session whose outputs stay there), for inputs that many runs
+   * share, such as constant weights. Without a device provider the arrays are returned as they are.
+   */
+  async toDevice(arrays: Record<string, { dtype: DType; shape: readonly number[]; data: HostArray }>):
+  Promise<Record<string, DeviceTensor | HostArray>> {
+    const entries = Object.entries(arrays);
+    const out: Record<string, DeviceTensor | HostArray> = Object.fromEntries(entries.map(([n, a]) => [n, a.data]));
+    if (entries.length === 0 || !this.providers.some((p) => DEVICE_PROVIDERS.includes(p))) return out;
+    const spec = entries.map(([, a]) => ({ type: TENSOR_TYPE[a.dtype], dims: [...a.shape] }));
+    const s = await this.identity('to-device', spec.map((t, i) => [`x${i}`, t]), 'gpu-buffer');
+    if (!s.onDevice) return out;
+    const r = await s.run(Object.fromEntries(entries.map(([, a], i) => [`x${i}`, a.data])));
+    entries.forEach(([n], i) => {
+      out[n] = r.device[`y${i}`]!;
+    });
+    return out;
+  }
+
+  /** An identity session y_i = x_i for tensors of these types and shapes, with outputs at `location`. */
+  private identity(what: string, tensors: readonly (readonly [string, { type: string; dims: readonly number[] }])[],
+    location: 'cpu' | 'gpu-buffer'): Promise<CompiledSession> {
+    const specs = tensors.map(([, t]) => ({ dtype: ORT_DTYPE[t.type]!, shape: [...t.dims] }));
+    const key = `${what}|${specs.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(';')}`;
+    return this.session(key, () => {
+      const g = new Graph();
+      const outs: Record<string, Tensor> = {};
+      specs.forEach((t, i) => {
+        outs[`y${i}`] = F.stopGradient(g.input(`x${i}`, t.dtype, t.shape));
+      });
+      return compileGraph(g, outs, what);
+    }, { deviceOutputs: () => location === 'gpu-buffer' });
   }
 
   async dispose(): Promise<void> {

@@ -1,7 +1,8 @@
 // AdamW as graph ops, so that forward, backward and the optimizer update are one ONNX graph and one `run` per step.
 // Semantics of torch.optim.AdamW (single-tensor path): decoupled weight decay first, then the Adam update with bias
-// corrections. The scalar factors (bias corrections, lr·wd) are computed in float64 and rounded once to the
-// parameters' dtype, as PyTorch computes them in Python floats.
+// corrections. The scalar factors (bias corrections, lr·wd) are computed in the parameters' dtype: float32 for
+// training (WebGPU has no float64, and a float64 scalar chain would run on the CPU and cost two copies per step; it
+// differs from PyTorch's Python-float scalars by float32 rounding, ~1e-7 relative), float64 in gradient checks.
 import { F, type Tensor } from '../graph/index';
 import type { AdamWHyperParams } from '../../shared/engineMessages';
 
@@ -63,11 +64,12 @@ export function adamwUpdate(
   const o = resolveAdamW({ ...rest, lr: typeof lrHp === 'number' ? lrHp : undefined });
   const [b1, b2] = o.betas;
 
-  // Scalars in float64, shared by all parameters.
+  // Scalars in the parameters' dtype (float64 if any parameter is), shared by all parameters.
   const g = step.graph;
-  const t = F.reshape(F.cast(step, 'float64'), []);
-  const lr = lrHp !== undefined && typeof lrHp !== 'number' ? F.reshape(F.cast(lrHp, 'float64'), [])
-    : F.scalar(g, o.lr, 'float64');
+  const sd = params.some((p) => p.dtype === 'float64') ? 'float64' : 'float32';
+  const t = F.reshape(F.cast(step, sd), []);
+  const lr = lrHp !== undefined && typeof lrHp !== 'number' ? F.reshape(F.cast(lrHp, sd), [])
+    : F.scalar(g, o.lr, sd);
   const decay = F.sub(1, F.mul(lr, o.weightDecay));
   const stepSize = F.div(lr, F.sub(1, F.pow(b1, t)));
   const bc2Sqrt = F.sqrt(F.sub(1, F.pow(b2, t)));

@@ -1,11 +1,11 @@
 // The models a training job can name. A job is plain data (it crosses into a worker thread), so it names its model
 // and the worker looks the definition up here: every model family (model/family.ts) under its model_type, plus
 // definitions other modules register (`registerModel`; the worker imports the modules the caller lists).
-import { F, type Shape, type TensorSpec } from '../graph/index';
+import type { Shape, TensorSpec } from '../graph/index';
 import { Rng } from '../data/rng';
 import { type ModelConfig, type ModelFamily, FAMILIES } from '../model/family';
-import { nextTokenTargets } from '../model/gpt2';
 import type { LossBuilder } from './trainStep';
+import { nextTokenLoss } from '../model/nextTokenLoss';
 
 export interface ModelDefinition<C = unknown> {
   /** Validates a job's plain-data config and fills in defaults; errors name the field. Default: used as is. */
@@ -34,7 +34,7 @@ const languageModel = (f: ModelFamily): ModelDefinition<ModelConfig> => ({
     return Object.fromEntries(f.init(c, () => r.normal()));
   },
   batchSpec: (c, rows) => ({ tokens: { dtype: 'int64', shape: [rows, f.dims(c).context] } }),
-  loss: (c) => (_g, P, b) => F.crossEntropy(f.forward(c, P, b.tokens!).logits, nextTokenTargets(b.tokens!)),
+  loss: (c) => (_g, P, b) => nextTokenLoss(f.forward(c, P, b.tokens!).logits, b.tokens!),
   tokensPerRow: (c) => f.dims(c).context,
 });
 

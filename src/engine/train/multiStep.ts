@@ -13,7 +13,7 @@ import { type TrainStepSpec, stepNames } from './trainStep';
 /**
  * Traces and compiles the K-step graph for one batch shape. Inputs: the parameters, `m:NAME`, `v:NAME` (as the
  * single step's), each batch tensor stacked to [K, ...shape], `adamw:step` (float32: t of the first step) and
- * `adamw:lr` (float64 [K]: each step's learning rate). Outputs: `new:NAME`, `new:m:NAME`, `new:v:NAME` after the K
+ * `adamw:lr` (float32 [K]: each step's learning rate). Outputs: `new:NAME`, `new:m:NAME`, `new:v:NAME` after the K
  * steps, `loss` [K] (each step's loss before its update) and the loss builder's extra outputs stacked to [K, ...].
  */
 export function buildMultiStep(spec: TrainStepSpec, batch: Record<string, TensorSpec>, k: number): CompiledModel {
@@ -26,7 +26,7 @@ export function buildMultiStep(spec: TrainStepSpec, batch: Record<string, Tensor
   const v = names.map((n) => g.input(stepNames.v(n), 'float32', spec.params[n]!));
   const stacked = Object.entries(batch).map(([n, s]) => [n, g.input(n, s.dtype, [k, ...s.shape])] as const);
   const step = g.input(stepNames.step, 'float32', []);
-  const lrs = g.input(stepNames.lr, 'float64', [k]);
+  const lrs = g.input(stepNames.lr, 'float32', [k]);
   const { lr: _lr, ...hyper } = spec.hyper ?? {};
   const P = names.length;
   let extraNames: string[] = [];
@@ -112,7 +112,7 @@ export async function runSteps(runtime: Runtime, spec: TrainStepSpec, specs: Rec
     feeds[stepNames.v(n)] = state.v[n]!;
   }
   feeds[stepNames.step] = Float32Array.of(state.step + 1);
-  feeds[stepNames.lr] = new Float64Array(k).fill(lr);
+  feeds[stepNames.lr] = new Float32Array(k).fill(lr);
   const { outputs, provider } = await session.run(feeds);
   const next: TrainState = { params: {}, m: {}, v: {}, step: state.step + k };
   for (const n of Object.keys(spec.params)) {

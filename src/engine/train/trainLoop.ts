@@ -132,8 +132,9 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
     let batchInEpoch = 0;
     let windowStart = performance.now();
     let windowTokens = 0;
-    const result = (): TrainResult => ({
-      state: trainer.state,
+    // The state comes from the device (WebGPU) only here, for snapshots and for regularizers that read weights.
+    const result = async (): Promise<TrainResult> => ({
+      state: await trainer.hostState(),
       steps: losses.length,
       epochs: losses.length / perEpoch,
       losses,
@@ -147,7 +148,7 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
     // state between steps (its feeds, afterStep) needs one step per run.
     const perRun = reg?.feeds || reg?.afterStep ? 1 : (job.runtime?.stepsPerRun ?? 1);
     while (losses.length < total) {
-      if (hooks.shouldStop?.()) return { status: 'cancelled', result: result() };
+      if (hooks.shouldStop?.()) return { status: 'cancelled', result: await result() };
       if (batchInEpoch === perEpoch) {
         order = source.epochOrder(rng);
         batchInEpoch = 0;
@@ -163,7 +164,7 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
       if (group.length === 1) {
         // A row's index in the source is its stable example id (the same row in every epoch).
         const rows = group[0]!;
-        const extra = reg?.feeds?.({ exampleIds: rows, params: trainer.state.params }) ?? {};
+        const extra = reg?.feeds?.({ exampleIds: rows, params: (await trainer.hostState()).params }) ?? {};
         results = [await trainer.step({ ...source.batch(rows), ...extra }, { rows: rows.length })];
         reg?.afterStep?.(results[0]!.outputs);
       } else results = await trainer.steps(group.map((rows) => source.batch(rows)), { rows: group[0]!.length });
@@ -192,10 +193,10 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
       if (job.snapshotEvery && batchInEpoch === perEpoch && epochsDone % job.snapshotEvery === 0
         && losses.length < total) {
         hooks.onSnapshot?.(
-          { type: 'snapshot', epoch: epochsDone, step: losses.length, state: copyState(trainer.state) });
+          { type: 'snapshot', epoch: epochsDone, step: losses.length, state: copyState(await trainer.hostState()) });
       }
     }
-    return { status: 'done', result: result() };
+    return { status: 'done', result: await result() };
   } finally {
     if (!hooks.runtime) await runtime.dispose();
   }

@@ -1,9 +1,11 @@
 // One training step as one ONNX graph (forward + backward + AdamW), compiled once per shape signature, and the
-// host-side Trainer that feeds it: it keeps parameters and optimizer state as Float32Arrays and swaps in the arrays
-// each run returns.
+// Trainer that feeds it: it swaps in the parameters and optimizer state each run returns. On the CPU they are
+// Float32Arrays; on WebGPU the new:* outputs stay on the device and are fed back as the next run's inputs, so only
+// the batch goes in and the loss (and the loss builder's extra outputs) come out; the state is copied to the host
+// only when asked (hostState: checkpoints, snapshots, the result).
 import { F, Graph, type Shape, type Tensor, type TensorSpec, compileGraph, gradients, numel } from '../graph/index';
 import type { CompiledModel } from '../graph/onnx/writer';
-import type { HostArray, Runtime } from '../runtime/session';
+import type { DeviceTensor, HostArray, Runtime } from '../runtime/session';
 import type { AdamWHyperParams, TrainState } from '../../shared/engineMessages';
 import { adamwUpdate, resolveAdamW } from './adamw';
 import { type MultiStepResult, runSteps } from './multiStep';
@@ -34,7 +36,7 @@ export interface TrainStepSpec {
 
 /**
  * ONNX value names of the step graph. Inputs: each parameter under its own name, `m:NAME`, `v:NAME`, the batch
- * tensors, `adamw:step` (float32 t) and `adamw:lr` (float64). Outputs: `new:NAME`, `new:m:NAME`, `new:v:NAME`, `loss`.
+ * tensors, `adamw:step` (float32 t) and `adamw:lr` (float32). Outputs: `new:NAME`, `new:m:NAME`, `new:v:NAME`, `loss`.
  */
 export const stepNames = {
   m: (p: string) => `m:${p}`,
@@ -75,7 +77,7 @@ export function buildTrainStep(spec: TrainStepSpec, batch: Record<string, Tensor
   const batchTensors: Record<string, Tensor> = {};
   for (const [n, s] of Object.entries(batch)) batchTensors[n] = g.input(n, s.dtype, s.shape);
   const step = g.input(stepNames.step, 'float32', []);
-  const lr = g.input(stepNames.lr, 'float64', []);
+  const lr = g.input(stepNames.lr, 'float32', []);
 
   const built = spec.loss(g, params, batchTensors);
   const { loss, outputs: extra } = 'outputs' in built ? built : { loss: built, outputs: {} };
@@ -147,9 +149,24 @@ export interface StepResult {
   outputs: Record<string, HostArray>;
 }
 
+/** The parameters and optimizer state as tensors on the device (WebGPU). */
+interface DeviceState {
+  params: Record<string, DeviceTensor>;
+  m: Record<string, DeviceTensor>;
+  v: Record<string, DeviceTensor>;
+}
+
+const disposeAll = (d: DeviceState | null) => {
+  for (const part of d ? [d.params, d.m, d.v] : []) for (const t of Object.values(part)) t.dispose();
+};
+
 /** Runs training steps one `run` at a time. Not re-entrant: await each step before the next. */
 export class Trainer {
-  private current: TrainState;
+  /** The state on the host; null while the newest state lives only on the device. */
+  private current: TrainState | null;
+  /** The state on the device (WebGPU), the newest when set. */
+  private device: DeviceState | null = null;
+  private step_ = 0;
   private busy = false;
 
   /** `init.params` are taken over, not copied (they are replaced, never written to). */
@@ -160,11 +177,45 @@ export class Trainer {
   ) {
     resolveAdamW(spec.hyper); // fail early on bad hyper-parameters
     this.current = initialState(spec.params, init.params, init);
+    this.step_ = this.current.step;
   }
 
-  /** The current parameters and optimizer state. The arrays are replaced by each step, never mutated. */
+  /**
+   * The current parameters and optimizer state on the host. The arrays are replaced by each step, never mutated.
+   * Throws while the state lives on the device (WebGPU): await hostState() there.
+   */
   get state(): TrainState {
+    if (!this.current) throw new Error('the training state is on the device: await trainer.hostState() copies it');
     return this.current;
+  }
+
+  /** Whether the newest state lives on the device (WebGPU), so that `state` needs hostState() first. */
+  get onDevice(): boolean {
+    return this.device !== null;
+  }
+
+  /** The current state on the host, copied from the device only when it lives there (once per step). */
+  async hostState(): Promise<TrainState> {
+    if (this.current) return this.current;
+    const d = this.device!;
+    const names = Object.keys(this.spec.params);
+    const flat: Record<string, DeviceTensor> = {};
+    for (const n of names) {
+      flat[n] = d.params[n]!;
+      flat[stepNames.m(n)] = d.m[n]!;
+      flat[stepNames.v(n)] = d.v[n]!;
+    }
+    const h = await this.runtime.toHost(flat);
+    const pick = (f: (n: string) => string) => Object.fromEntries(names.map((n) => [n, h[f(n)] as Float32Array]));
+    this.current = { params: pick((n) => n), m: pick(stepNames.m), v: pick(stepNames.v), step: this.step_ };
+    return this.current;
+  }
+
+  /** Frees the device copy of the state (after copying it to the host); the trainer stays usable. */
+  async release(): Promise<void> {
+    await this.hostState();
+    disposeAll(this.device);
+    this.device = null;
   }
 
   /** One optimizer step on a batch. `rows` picks the batch shape when the spec's batch is a function of it. */
@@ -174,10 +225,11 @@ export class Trainer {
     this.busy = true;
     try {
       const specs = resolveBatch(this.spec.batch, opts.rows);
-      const session = await this.runtime.session(sessionKey(this.spec, specs), () => buildTrainStep(this.spec, specs));
-      const s = this.current;
-      const t = s.step + 1;
-      const feeds: Record<string, HostArray | ArrayLike<number>> = {};
+      const session = await this.runtime.session(sessionKey(this.spec, specs), () => buildTrainStep(this.spec, specs),
+        { deviceOutputs: (n) => n.startsWith('new:') });
+      const s = this.device ?? this.current!;
+      const t = this.step_ + 1;
+      const feeds: Record<string, HostArray | ArrayLike<number> | DeviceTensor> = {};
       for (const n of Object.keys(specs)) {
         if (batch[n] === undefined) throw new Error(`batch tensor "${n}" is missing`);
         feeds[n] = batch[n]!;
@@ -188,20 +240,38 @@ export class Trainer {
         feeds[stepNames.v(n)] = s.v[n]!;
       }
       feeds[stepNames.step] = Float32Array.of(t);
-      feeds[stepNames.lr] = Float64Array.of(opts.lr ?? resolveAdamW(this.spec.hyper).lr);
-      const { outputs, provider } = await session.run(feeds);
+      feeds[stepNames.lr] = Float32Array.of(opts.lr ?? resolveAdamW(this.spec.hyper).lr);
+      const { outputs, device, provider } = await session.run(feeds);
       const extra: Record<string, HostArray> = {};
       for (const [n, a] of Object.entries(outputs)) if (!n.startsWith('new:') && n !== stepNames.loss) extra[
         n] = a as HostArray;
       const loss = (outputs[stepNames.loss] as Float32Array)[0]!;
-      if (!Number.isFinite(loss)) throw new NonFiniteLossError(t, loss);
-      const next: TrainState = { params: {}, m: {}, v: {}, step: t };
-      for (const n of Object.keys(this.spec.params)) {
-        next.params[n] = outputs[stepNames.newParam(n)] as Float32Array;
-        next.m[n] = outputs[stepNames.newM(n)] as Float32Array;
-        next.v[n] = outputs[stepNames.newV(n)] as Float32Array;
+      const names = Object.keys(this.spec.params);
+      if (Object.keys(device).length > 0) {
+        const next: DeviceState = { params: {}, m: {}, v: {} };
+        for (const n of names) {
+          next.params[n] = device[stepNames.newParam(n)]!;
+          next.m[n] = device[stepNames.newM(n)]!;
+          next.v[n] = device[stepNames.newV(n)]!;
+        }
+        if (!Number.isFinite(loss)) {
+          disposeAll(next);
+          throw new NonFiniteLossError(t, loss);
+        }
+        disposeAll(this.device);
+        this.device = next;
+        this.current = null;
+      } else {
+        if (!Number.isFinite(loss)) throw new NonFiniteLossError(t, loss);
+        const next: TrainState = { params: {}, m: {}, v: {}, step: t };
+        for (const n of names) {
+          next.params[n] = outputs[stepNames.newParam(n)] as Float32Array;
+          next.m[n] = outputs[stepNames.newM(n)] as Float32Array;
+          next.v[n] = outputs[stepNames.newV(n)] as Float32Array;
+        }
+        this.current = next;
       }
-      this.current = next;
+      this.step_ = t;
       return { loss, provider, outputs: extra };
     } finally {
       this.busy = false;
@@ -220,13 +290,18 @@ export class Trainer {
     this.busy = true;
     let r: MultiStepResult;
     try {
-      r = await runSteps(this.runtime, this.spec, resolveBatch(this.spec.batch, opts.rows), this.current, batches,
+      // The Loop runs on the host's copy of the state (no provider keeps Loop-carried state on the device).
+      const from = await this.hostState();
+      r = await runSteps(this.runtime, this.spec, resolveBatch(this.spec.batch, opts.rows), from, batches,
         opts.lr ?? resolveAdamW(this.spec.hyper).lr);
     } finally {
       this.busy = false;
     }
     if (r.losses.every(Number.isFinite)) {
+      disposeAll(this.device);
+      this.device = null;
       this.current = r.state;
+      this.step_ = r.state.step;
       return r.losses.map((loss, i) => ({ loss, provider: r.provider, outputs: r.outputs[i]! }));
     }
     const done: StepResult[] = [];

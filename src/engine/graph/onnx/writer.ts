@@ -12,6 +12,8 @@ export interface CompiledModel {
   bytes: Uint8Array;
   inputs: { name: string; dtype: DType; shape: number[] }[];
   outputs: { name: string; dtype: DType; shape: number[] }[];
+  /** The same graph lowered with standard ops only (LowerCtx.portable), for the WebGPU provider; made on demand. */
+  portableBytes?: () => Uint8Array;
 }
 
 function rawBytes(dtype: DType, data: ArrayLike<number>): Uint8Array {
@@ -70,7 +72,8 @@ interface GraphParts {
  * (graph inputs, outputs, captured outer values); every other value is named `${prefix}t<id>`, so a subgraph's
  * names never collide with its enclosing graph's.
  */
-function lowerNodes(outputs: readonly Tensor[], names: Map<number, string>, prefix: string): GraphParts {
+function lowerNodes(outputs: readonly Tensor[], names: Map<number, string>, prefix: string,
+  portable: boolean): GraphParts {
   const parts: GraphParts = { node: [], initializer: [] };
   let counter = 0;
   let subgraphs = 0;
@@ -111,7 +114,7 @@ function lowerNodes(outputs: readonly Tensor[], names: Map<number, string>, pref
         else subNames.set(t.id, want);
         outNames.push(want);
       });
-      const body = lowerNodes(outs, subNames, sub);
+      const body = lowerNodes(outs, subNames, sub, portable);
       for (const [from, to] of identities) body.node.push(
         { opType: 'Identity', domain: '', name: `${sub}id_${to}`, input: [from], output: [to], attribute: [] });
       return {
@@ -121,12 +124,18 @@ function lowerNodes(outputs: readonly Tensor[], names: Map<number, string>, pref
         output: outs.map((t, i) => valueInfo(outNames[i]!, t.dtype, t.shape)),
       };
     },
+    portable,
   };
   for (const node of liveNodes(outputs)) opDef(node.op).lower(ctx, node);
   return parts;
 }
 
 export function compileGraph(graph: Graph, outputs: Record<string, Tensor>, name = 'tinymem'): CompiledModel {
+  const { bytes, inputs, outputs: outs } = encodeGraph(graph, outputs, name, false);
+  return { bytes, inputs, outputs: outs, portableBytes: () => encodeGraph(graph, outputs, name, true).bytes };
+}
+
+function encodeGraph(graph: Graph, outputs: Record<string, Tensor>, name: string, portable: boolean): CompiledModel {
   const names = new Map<number, string>();
   for (const t of graph.inputs) names.set(t.id, t.name!);
   const extraOutputs: [string, string][] = []; // [from, to]: outputs that need an Identity
@@ -135,7 +144,7 @@ export function compileGraph(graph: Graph, outputs: Record<string, Tensor>, name
     if (names.has(t.id)) extraOutputs.push([names.get(t.id)!, outName]);
     else names.set(t.id, outName);
   }
-  const parts = lowerNodes(Object.values(outputs), names, '');
+  const parts = lowerNodes(Object.values(outputs), names, '', portable);
   for (const [from, to] of extraOutputs) parts.node.push(
     { opType: 'Identity', domain: '', name: `out_${to}`, input: [from], output: [to], attribute: [] });
 

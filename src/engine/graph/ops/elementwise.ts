@@ -75,7 +75,18 @@ unary('Log', (x, _y, g) => F.div(g, x));
 unary('Abs', (x, _y, g) => F.mul(g, F.sign(x)));
 defineOp('Sign', {
   infer: ([x]) => [spec(x!.dtype, x!.shape)],
-  lower: lowerDirect('Sign'),
+  lower: (ctx, n) => {
+    const x = n.inputs[0]!;
+    if (!ctx.portable) return ctx.emit('Sign', [ctx.name(x)], [ctx.name(n.outputs[0]!)]);
+    // WebGPU has no Sign kernel: (x > 0) − (x < 0), the same values (0 at 0).
+    const zero = ctx.constant(x.dtype, [], [0]);
+    const [gt, lt, pos, neg] = [ctx.fresh('gt'), ctx.fresh('lt'), ctx.fresh('pos'), ctx.fresh('neg')];
+    ctx.emit('Greater', [ctx.name(x), zero], [gt]);
+    ctx.emit('Less', [ctx.name(x), zero], [lt]);
+    ctx.emit('Cast', [gt], [pos], { to: { i: ONNX_DTYPE[x.dtype] } });
+    ctx.emit('Cast', [lt], [neg], { to: { i: ONNX_DTYPE[x.dtype] } });
+    ctx.emit('Sub', [pos, neg], [ctx.name(n.outputs[0]!)]);
+  },
   vjp: () => [null],
 });
 // The 0/1 derivative as cast(y > 0): ONNX Runtime's CPU Greater and Cast run at memory speed, its Sign at a third

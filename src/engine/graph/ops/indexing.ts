@@ -1,7 +1,7 @@
 // Constants and index ops: Constant, Zeros, Gather (embedding lookup), ScatterAddRows, ScatterElements, OneHot, TopK.
 import * as F from '../api';
 import { type DType, type Tensor, shapeStr } from '../ir';
-import { defineOp } from '../registry';
+import { type LowerCtx, defineOp } from '../registry';
 import { ShapeError, normAxis } from '../shape';
 import { onnxDType } from './elementwise';
 import { nums, spec } from './helpers';
@@ -45,7 +45,7 @@ defineOp('Gather', {
     if (rows * idx.size <= ONE_HOT_LIMIT) {
       // onehot(idx)ᵀ · g: a GEMM sums each row's gradient in a fixed order, so the result is the same on every run
       // (ScatterND's parallel add is not, with more than one thread).
-      const oh = F.oneHot(F.reshape(idx, [idx.size]), rows, table.dtype);
+      const oh = F.reshape(F.oneHot(idx, rows, table.dtype), [idx.size, rows]); // int64 idx is never reshaped
       return [F.reshape(F.matmul(oh, F.reshape(g!, [idx.size, width]), { transA: true }), [...table.shape]), null];
     }
     return [F.scatterAddRows(F.zeros(table.graph, table.shape, table.dtype), idx, g!), null];
@@ -62,6 +62,7 @@ defineOp('ScatterAddRows', {
   },
   lower: (ctx, n) => {
     const [data, idx, upd] = n.inputs as [Tensor, Tensor, Tensor];
+    if (ctx.portable) return lowerScatterAddRowsPortable(ctx, data, idx, upd, ctx.name(n.outputs[0]!));
     const idx1 = ctx.fresh('idx');
     ctx.emit('Unsqueeze', [ctx.name(idx), ctx.int64([idx.rank])], [idx1]);
     ctx.emit('ScatterND', [ctx.name(data), idx1, ctx.name(upd)], [ctx.name(n.outputs[0]!)],
@@ -93,6 +94,10 @@ defineOp('OneHot', {
     const out = n.outputs[0]!;
     const idx = n.inputs[0]!;
     const depth = n.attrs.depth as number;
+    if (ctx.portable) {
+      const hit = portableHits(ctx, idx, depth);
+      return ctx.emit('Cast', [hit], [ctx.name(out)], { to: { i: onnxDType(out.dtype) } });
+    }
     const [col, hit] = [ctx.fresh('col'), ctx.fresh('hit')];
     ctx.emit('Unsqueeze', [ctx.name(idx), ctx.int64([idx.rank])], [col]);
     ctx.emit('Equal', [col, ctx.int64([...Array(depth).keys()])], [hit]);
@@ -136,3 +141,31 @@ defineOp('ArgMax', {
       select_last_index: { i: 0 },
     }),
 });
+
+/**
+ * bool [..., depth]: idx == arange(depth), for providers without int64 arithmetic (WebGPU): the int64 indices are
+ * only used to Gather exact float32 class numbers (exact below 2^24), which are compared as floats.
+ */
+function portableHits(ctx: LowerCtx, idx: Tensor, depth: number): string {
+  const classes = ctx.constant('float32', [depth], [...Array(depth).keys()]);
+  const [f, f1, hit] = [ctx.fresh('cls'), ctx.fresh('cls1'), ctx.fresh('hit')];
+  ctx.emit('Gather', [classes, ctx.name(idx)], [f], { axis: { i: 0 } });
+  ctx.emit('Reshape', [f, ctx.int64([...idx.shape, 1])], [f1]);
+  ctx.emit('Equal', [f1, classes], [hit]);
+  return hit;
+}
+
+/** ScatterAddRows as data + onehot(idx)ᵀ · updates, for providers without int64 arithmetic (see portableHits). */
+function lowerScatterAddRowsPortable(ctx: LowerCtx, data: Tensor, idx: Tensor, upd: Tensor, out: string): void {
+  const [rows, width] = [data.shape[0]!, data.size / data.shape[0]!];
+  const hit = portableHits(ctx, idx, rows);
+  const [oh, ohFlat, ohT, u, sum, sumR] = ['oh', 'ohf', 'oht', 'upd', 'sum', 'sumr'].map((h) => ctx.fresh(h)) as
+    [string, string, string, string, string, string];
+  ctx.emit('Cast', [hit], [oh], { to: { i: onnxDType(data.dtype) } });
+  ctx.emit('Reshape', [oh, ctx.int64([idx.size, rows])], [ohFlat]);
+  ctx.emit('Transpose', [ohFlat], [ohT], { perm: { ints: [1, 0] } });
+  ctx.emit('Reshape', [ctx.name(upd), ctx.int64([idx.size, width])], [u]);
+  ctx.emit('MatMul', [ohT, u], [sum]);
+  ctx.emit('Reshape', [sum, ctx.int64([...data.shape])], [sumR]);
+  ctx.emit('Add', [ctx.name(data), sumR], [out]);
+}

@@ -56,8 +56,8 @@ defineOp('MatMul', {
     const { transA, transB } = n.attrs;
     const out = ctx.name(n.outputs[0]!);
     if (!transA && !transB) return ctx.emit('MatMul', [ctx.name(a), ctx.name(b)], [out]);
-    if (a.dtype === 'float32') {
-      // ORT's FusedMatMul folds the transposes into the GEMM call (float32 kernels only).
+    if (a.dtype === 'float32' && !ctx.portable) {
+      // ORT's FusedMatMul folds the transposes into the GEMM call (float32 CPU kernels only; WebGPU has none).
       return ctx.emit('FusedMatMul', [ctx.name(a), ctx.name(b)], [out],
         { transA: { i: transA ? 1 : 0 }, transB: { i: transB ? 1 : 0 }, alpha: { f: 1 } }, 'com.microsoft');
     }

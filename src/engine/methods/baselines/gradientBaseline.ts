@@ -20,12 +20,13 @@
 import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
 import { Rng, deriveSeed } from '../../data/rng';
 import type { TokenMatrix } from '../../data/tokenMatrix';
-import { type ModelConfig, contextField, declareParams, dims, modelForward, nextTokenTargets,
+import { type ModelConfig, contextField, declareParams, dims, modelForward,
   paramShapes } from '../../model/architecture';
 import { adamwUpdate } from '../../train/adamw';
 import type { HyperParamSpec } from '../../../shared/methodTypes';
 import { tokensOf, throwIfAborted } from '../shared/batches';
 import type { Params, UnlearnContext, UnlearnResult } from '../types';
+import { nextTokenLoss } from '../../model/nextTokenLoss';
 
 export type BaselineObjective = 'ascent' | 'difference' | 'kl';
 
@@ -82,12 +83,12 @@ export function buildBaselineStep(c: ModelConfig, objective: BaselineObjective, 
   const m = shapes.map(([n, s]) => g.input(names.m(n), 'float32', s));
   const v = shapes.map(([n, s]) => g.input(names.v(n), 'float32', s));
   const step = g.input('step', 'float32', []);
-  const lr = g.input('lr', 'float64', []);
+  const lr = g.input('lr', 'float32', []);
   const beta = g.input('beta', 'float32', []);
   const forget = g.input('forget', 'int64', [fRows, cols]);
 
   const lmLoss = (params: Record<string, Tensor>, tokens: Tensor) =>
-    F.crossEntropy(modelForward(c, params, tokens).logits, nextTokenTargets(tokens));
+    nextTokenLoss(modelForward(c, params, tokens).logits, tokens);
   const forgetLoss = lmLoss(P, forget);
   let retainTerm: Tensor = F.scalar(g, 0);
   if (objective !== 'ascent') {
@@ -179,7 +180,7 @@ export async function runBaseline(ctx: UnlearnContext, o: BaselineRun): Promise<
         feeds[names.v(n)] = v.get(n)!;
       }
       feeds.step = Float32Array.of(t + 1);
-      feeds.lr = Float64Array.of(lr);
+      feeds.lr = Float32Array.of(lr);
       feeds.beta = Float32Array.of(o.beta);
       feeds.forget = tokensOf(forget, rows);
       if (usesRetain) feeds.retain = tokensOf(ctx.retain, nextRetainRows());

@@ -20,13 +20,14 @@
 //    step, which gives the same step as the whole batch.
 import { Rng, deriveSeed } from '../../data/rng';
 import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
-import { declareParams, modelForward, nextTokenTargets } from '../../model/architecture';
+import { declareParams, modelForward } from '../../model/architecture';
 import { adamwUpdate } from '../../train/adamw';
 import type { HyperParamSpec } from '../../../shared/methodTypes';
 import { throwIfAborted } from '../shared/batches';
 import type { UnlearnContext } from '../types';
 import { budgetOf, checkInputs, configKey, forgetRows, packRows, paramFeeds, rowsPerRun,
   trainingBytesPerRow } from './common';
+import { nextTokenLoss } from '../../model/nextTokenLoss';
 
 /** torch.optim.Adam's defaults (the reference passes only lr). */
 const ADAM = { betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 0 };
@@ -109,7 +110,7 @@ export async function trainNeuronMasks(ctx: UnlearnContext, spec: MaskSpec): Pro
     const weight = g.input('weight', 'float32', [mb]); // 1/batch rows for real rows, 0 for padding
     const neuronMasks = thetas.map((t, l) => spec.mask(t, noise[l]));
     const { logits } = modelForward(c, P, tokens, { neuronMasks });
-    const lm = F.reduceSum(F.mul(F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'sequence' }), weight));
+    const lm = F.reduceSum(F.mul(nextTokenLoss(logits, tokens, 'sequence'), weight));
     const reg = spec.regularizer(thetas);
     const lmGrad = gradients(lm, thetas).map((d, l) => F.add(d, gradIn[l]!));
     const regGrad = gradients(reg, thetas);

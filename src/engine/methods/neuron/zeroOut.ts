@@ -23,6 +23,7 @@ import type { UnlearnContext } from '../types';
 import { ablateNeurons } from './ablation';
 import { EDITS, RATIO_SPEC, budgetOf, checkInputs, configKey, forgetRows, forwardBytesPerRow, packRows, paramFeeds,
   rowsPerRun } from './common';
+import { nextTokenLoss } from '../../model/nextTokenLoss';
 
 /** Per layer, the Zero-Out score of each neuron (loss increase when it is zeroed). */
 export async function zeroOutScores(ctx: UnlearnContext): Promise<Float32Array[]> {
@@ -92,7 +93,7 @@ export async function zeroOutScores(ctx: UnlearnContext): Promise<Float32Array[]
       const neuronMasks = Array.from({ length: L - 1 }, (_, l) => g.input(`mask${l}`, 'float32', [R, 1, inner]));
       const { logits } = modelForward(c, P, tokens, { neuronMasks });
       // [R]
-      return compileGraph(g, { loss: F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'sequence' }) });
+      return compileGraph(g, { loss: nextTokenLoss(logits, tokens, 'sequence') });
     });
     const sums = new Float64Array(early + 1); // index 0: baseline, 1 + l·inner + i: neuron i of layer l zeroed
     for (let start = 0; start < items2; start += R) {

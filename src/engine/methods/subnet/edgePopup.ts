@@ -22,11 +22,13 @@ import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/inde
 import { Rng, deriveSeed } from '../../data/rng';
 import type { TokenMatrix } from '../../data/tokenMatrix';
 import { type ModelConfig, configKey, contextField, countParams, declareParams, dims, mlpMatrices, modelForward,
-  nextTokenTargets } from '../../model/architecture';
+} from '../../model/architecture';
 import { type CompiledSession, LARGE_MODEL_INPUT_BYTES, type Runtime, forceGc } from '../../runtime/session';
 import { tokensOf, throwIfAborted } from '../shared/batches';
 import { applyMasks, pruneCount } from '../shared/pruning';
+import { DeviceSubnet, usesDeviceStep } from './deviceStep';
 import type { Params, UnlearnContext, UnlearnResult } from '../types';
+import { nextTokenLoss } from '../../model/nextTokenLoss';
 
 /** SGD settings of the Subnet methods (spec §4.C "fixed values"; torch.optim.SGD semantics, dampening 0, no
  * Nesterov). */
@@ -238,7 +240,7 @@ export function buildSubnetStep(c: ModelConfig, rows: number, cols: number) {
     weightMasks[m.layer]![m.role] = inputMask(scores[i]!, keeps[i]!);
   });
   const { logits } = modelForward(c, P, tokens, { weightMasks });
-  const rowLoss = F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'sequence' });
+  const rowLoss = nextTokenLoss(logits, tokens, 'sequence');
   const loss = F.reduceSum(F.mul(rowLoss, coef));
   const grads = gradients(loss, scores);
 
@@ -297,9 +299,11 @@ export async function trainSubnet(ctx: UnlearnContext, t: SubnetTraining): Promi
   const pruned = pruneCounts(c, t.ratio);
   const mats = subnetMatrices(c);
   for (const m of mats) if (!ctx.params.has(m.name)) throw new Error(`${t.id}: the model has no tensor "${m.name}"`);
-  // Scores, momentum and masks are updated in place: one copy of each for the whole run.
-  let st: SubnetState | null = createSubnetState(c, ctx.params, ctx.seed, t.ratio, sgd);
-  const { scores } = st;
+  // On the CPU (and for large models) scores, momentum and masks are updated in place on the host: one copy of each
+  // for the whole run. With a device provider first (WebGPU) the whole step runs there (deviceStep.ts).
+  const device = usesDeviceStep(rt, c) ? new DeviceSubnet(rt, c, ctx.params, initScores(c, ctx.seed), pruned, sgd)
+    : null;
+  let st: SubnetState | null = device ? null : createSubnetState(c, ctx.params, ctx.seed, t.ratio, sgd);
 
   let done = 0;
   let total = 0;
@@ -310,7 +314,9 @@ export async function trainSubnet(ctx: UnlearnContext, t: SubnetTraining): Promi
     if (e === 0) total = batches.length * t.epochs;
     for (const b of batches) {
       throwIfAborted(ctx.signal);
-      const loss = await subnetStep(rt, c, st, tokensOf(b.data, b.rows), b.coef, b.data.cols);
+      const tokens = tokensOf(b.data, b.rows);
+      const loss = device ? await device.step(tokens, b.coef, b.data.cols)
+        : await subnetStep(rt, c, st!, tokens, b.coef, b.data.cols);
       if (!Number.isFinite(loss)) throw new Error(
         `${t.id}: the loss became ${loss} at batch ${done + 1}; the scores diverged`);
       lastLoss = loss;
@@ -318,6 +324,7 @@ export async function trainSubnet(ctx: UnlearnContext, t: SubnetTraining): Promi
       ctx.onProgress?.({ stage: t.stage, done, total, loss });
     }
   }
+  const scores = device ? await device.finish() : st!.scores;
   st = null; // momentum and step masks are done with: let them go before the masked weights are allocated
   const masks = masksFromScores(scores, pruned);
   const params: Params = applyMasks(ctx.params, masks);

@@ -9,10 +9,11 @@
 import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
 import { type TokenMatrix } from '../../data/tokenMatrix';
 import { type ModelConfig, configKey, declareParams, dims, isMlpTensor as isMlpTensorOfModel, modelForward,
-  nextTokenTargets, paramShapes } from '../../model/architecture';
+  paramShapes } from '../../model/architecture';
 import type { Runtime } from '../../runtime/session';
 import type { Params, UnlearnContext } from '../types';
 import { throwIfAborted, tokensOf } from '../shared/batches';
+import { nextTokenLoss } from '../../model/nextTokenLoss';
 
 /** The default bound on large intermediates when the caller gives none (UnlearnContext.memoryBudget). */
 export const DEFAULT_MEMORY_BUDGET = 512 * 1024 * 1024;
@@ -54,7 +55,7 @@ export function rowsPerRun(c: ModelConfig, T: number, max: number, budget = DEFA
 export function weightedSequenceLoss(c: ModelConfig, P: Record<string, Tensor>, tokens: Tensor,
   weights: Tensor): Tensor {
   const { logits } = modelForward(c, P, tokens);
-  const perSeq = F.crossEntropy(logits, nextTokenTargets(tokens), { reduction: 'sequence' }); // [B]
+  const perSeq = nextTokenLoss(logits, tokens, 'sequence'); // [B]
   return F.reduceSum(F.mul(perSeq, weights));
 }
 

@@ -1,0 +1,123 @@
+// The edge-popup step on a device (WebGPU): the whole step in one graph, so that the weights, scores and momentum
+// stay on the device between steps and only the tokens go in and the objective comes out. The mask is traced from
+// the scores (traceMask: TopK over each matrix's |score|, the same pruned set as fillKeepMask on the host) and the
+// SGD update is traced too (sgdMomentumUpdate, the same operations as sgdMomentumStepInPlace). The weights are
+// copied to the device once (Runtime.toDevice); the scores come back to the host once, at the end, for the masks.
+//
+// The host path in edgePopup.ts stays for the CPU and for large models: there the update in place and host masks keep
+// memory at one copy of each array, and a batch may run in several graph runs.
+import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
+import { type ModelConfig, configKey, countParams, declareParams, dims, modelForward,
+  paramShapes } from '../../model/architecture';
+import { nextTokenLoss } from '../../model/nextTokenLoss';
+import { DEVICE_PROVIDERS, type DeviceTensor, type HostArray, LARGE_MODEL_INPUT_BYTES, type Runtime,
+  isDeviceTensor } from '../../runtime/session';
+import { type SgdOptions, sgdMomentumUpdate, subnetMatrices, subnetNames, traceMask } from './edgePopup';
+
+const names = {
+  buf: (n: string) => `buf:${n}`,
+  newScore: (n: string) => `new:score:${n}`,
+  newBuf: (n: string) => `new:buf:${n}`,
+} as const;
+
+/** Whether trainSubnet takes the device path: a device provider comes first and the model is not large. */
+export function usesDeviceStep(rt: Runtime, c: ModelConfig): boolean {
+  return DEVICE_PROVIDERS.includes(rt.providers[0]!) && 4 * countParams(c) <= LARGE_MODEL_INPUT_BYTES;
+}
+
+/**
+ * One whole edge-popup step for `rows` × `cols` tokens. Inputs: the model's weights, `score:NAME` and `buf:NAME` per
+ * MLP matrix, `tokens`, `coef`, and the SGD scalars `sgd:lr`, `sgd:momentum`, `sgd:wd`. Outputs: `new:score:NAME`,
+ * `new:buf:NAME`, the objective `loss` and the per-sequence losses `rowLoss`.
+ */
+export function buildSubnetDeviceStep(c: ModelConfig, rows: number, cols: number,
+  pruned: ReadonlyMap<string, number>) {
+  const g = new Graph();
+  const P = declareParams(g, c);
+  const mats = subnetMatrices(c);
+  const scores = mats.map((m) => g.input(subnetNames.score(m.name), 'float32', m.shape));
+  const bufs = mats.map((m) => g.input(names.buf(m.name), 'float32', m.shape));
+  const tokens = g.input('tokens', 'int64', [rows, cols]);
+  const coef = g.input('coef', 'float32', [rows]);
+  const hp = { lr: g.input('sgd:lr', 'float32', []), momentum: g.input('sgd:momentum', 'float32', []),
+    weightDecay: g.input('sgd:wd', 'float32', []) };
+  const weightMasks: { up?: Tensor; down?: Tensor }[] = Array.from({ length: dims(c).layers }, () => ({}));
+  mats.forEach((m, i) => {
+    weightMasks[m.layer]![m.role] = traceMask(scores[i]!, pruned.get(m.name) ?? 0);
+  });
+  const { logits } = modelForward(c, P, tokens, { weightMasks });
+  const rowLoss = nextTokenLoss(logits, tokens, 'sequence');
+  const loss = F.reduceSum(F.mul(rowLoss, coef));
+  const upd = sgdMomentumUpdate(scores, gradients(loss, scores), bufs, hp);
+  const outputs: Record<string, Tensor> = { loss, rowLoss };
+  mats.forEach((m, i) => {
+    outputs[names.newScore(m.name)] = upd.params[i]!;
+    outputs[names.newBuf(m.name)] = upd.bufs[i]!;
+  });
+  return compileGraph(g, outputs, 'subnet-device-step');
+}
+
+/** Scores and momentum of one run, on the device after the first step; the weights uploaded once. */
+export class DeviceSubnet {
+  private scores: Record<string, DeviceTensor | HostArray>;
+  private bufs: Record<string, DeviceTensor | HostArray>;
+  private weights: Record<string, DeviceTensor | HostArray> | null = null;
+
+  constructor(
+    readonly rt: Runtime,
+    readonly c: ModelConfig,
+    readonly params: ReadonlyMap<string, Float32Array>,
+    init: ReadonlyMap<string, Float32Array>,
+    readonly pruned: ReadonlyMap<string, number>,
+    readonly sgd: SgdOptions,
+  ) {
+    const mats = subnetMatrices(c);
+    this.scores = Object.fromEntries(mats.map((m) => [m.name, init.get(m.name)!]));
+    this.bufs = Object.fromEntries(mats.map((m) => [m.name, new Float32Array(m.shape[0] * m.shape[1])]));
+  }
+
+  /** One step on a batch; returns the objective. A non-finite objective leaves the state as it was. */
+  async step(tokens: BigInt64Array, coef: Float32Array, cols: number): Promise<number> {
+    const rows = coef.length;
+    if (!this.weights) {
+      const shapes = paramShapes(this.c);
+      this.weights = await this.rt.toDevice(Object.fromEntries([...shapes].map(([n, shape]) =>
+        [n, { dtype: 'float32' as const, shape, data: this.params.get(n)! }])));
+    }
+    const ratioKey = [...this.pruned.values()].join(',');
+    const session = await this.rt.session(`methods:subnet-device-step:${configKey(this.c)}:${rows}x${cols}:` +
+      ratioKey, () => buildSubnetDeviceStep(this.c, rows, cols, this.pruned), { deviceOutputs: (n) => n.startsWith(
+      'new:') });
+    const feeds: Record<string, DeviceTensor | HostArray> = { ...this.weights, tokens, coef,
+      'sgd:lr': Float32Array.of(this.sgd.lr), 'sgd:momentum': Float32Array.of(this.sgd.momentum),
+      'sgd:wd': Float32Array.of(this.sgd.weightDecay) };
+    for (const n of Object.keys(this.scores)) {
+      feeds[subnetNames.score(n)] = this.scores[n]!;
+      feeds[names.buf(n)] = this.bufs[n]!;
+    }
+    const { outputs, device } = await session.run(feeds);
+    const loss = (outputs.loss as Float32Array)[0]!;
+    const pick = (f: (n: string) => string) => Object.fromEntries(Object.keys(this.scores).map((n) =>
+      [n, device[f(n)] ?? outputs[f(n)] as HostArray]));
+    const [scores, bufs] = [pick(names.newScore), pick(names.newBuf)];
+    if (!Number.isFinite(loss)) {
+      disposeDevice(scores, bufs);
+      return loss;
+    }
+    disposeDevice(this.scores, this.bufs);
+    [this.scores, this.bufs] = [scores, bufs];
+    return loss;
+  }
+
+  /** The scores on the host (copied from the device once); frees the device copies of everything. */
+  async finish(): Promise<Map<string, Float32Array>> {
+    const host = await this.rt.toHost(this.scores);
+    disposeDevice(this.scores, this.bufs, this.weights ?? {});
+    this.weights = null;
+    return new Map(Object.entries(host) as [string, Float32Array][]);
+  }
+}
+
+function disposeDevice(...parts: Record<string, DeviceTensor | HostArray>[]): void {
+  for (const p of parts) for (const t of Object.values(p)) if (isDeviceTensor(t)) t.dispose();
+}

@@ -1,0 +1,27 @@
+// Shared by the WebGPU tests: a check that ONNX Runtime's WebGPU provider finds an adapter, failing with how to get
+// one, and a tiny GPT-2 that lavapipe (Mesa's Vulkan driver on the CPU) trains in seconds.
+import { F, Graph, compileGraph } from '../../src/engine/graph/index';
+import type { Gpt2Config } from '../../src/engine/model/gpt2';
+import { loadOrt } from '../../src/engine/runtime/ort';
+
+/** Throws with the set-up to run when no WebGPU adapter is available (a machine without a GPU, no lavapipe). */
+export async function requireWebGpu(): Promise<void> {
+  const g = new Graph();
+  const x = g.input('x', 'float32', [2]);
+  const model = compileGraph(g, { y: F.mul(x, 2) }, 'probe');
+  try {
+    const s = await loadOrt().InferenceSession.create(model.bytes, { executionProviders: ['webgpu'],
+      logSeverityLevel: 3 });
+    await s.release();
+  } catch (e) {
+    throw new Error(`the WebGPU provider cannot start here (${e instanceof Error ? e.message : String(e)}). On a ` +
+      'machine without a GPU, set up Mesa\'s lavapipe in this shell first: `source ../shared/scripts/lavapipe.sh` ' +
+      '(from the repository root), then `npm run test:webgpu`.');
+  }
+}
+
+/** A 2-layer GPT-2 small enough for lavapipe: 14 tokens, context 16, width 32. */
+export const TINY_GPT2 = {
+  vocab_size: 14, n_positions: 16, n_embd: 32, n_layer: 2, n_head: 4, n_inner: null,
+  activation_function: 'relu', layer_norm_epsilon: 1e-5, initializer_range: 0.1,
+} as unknown as Gpt2Config;

@@ -1,0 +1,99 @@
+// Training on the WebGPU provider (lavapipe in CI): the step graph runs whole on the device, its losses equal the
+// CPU provider's, and the weights and AdamW moments stay on the device between steps.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Rng } from '../../src/engine/data/rng';
+import { loadOrt } from '../../src/engine/runtime/ort';
+import { Runtime } from '../../src/engine/runtime/session';
+import { getModel } from '../../src/engine/train/models';
+import { Trainer } from '../../src/engine/train/trainStep';
+import { TINY_GPT2, requireWebGpu } from './device';
+
+const gpu = new Runtime({ providers: ['webgpu'], noCpuFallback: true });
+const cpu = new Runtime({ providers: ['cpu'], threads: 1 });
+before(requireWebGpu);
+after(async () => {
+  await gpu.dispose();
+  await cpu.dispose();
+});
+
+const ROWS = 8;
+const STEPS = 20;
+// The key bias's gradient is zero in exact arithmetic (softmax is shift-invariant per query), so AdamW's update of
+// it is the sign of rounding noise on either provider: a null direction, not compared.
+const NULL_DIRECTIONS = /attn\.c_attn\.bias$/;
+
+function trainer(rt: Runtime) {
+  const def = getModel('gpt2');
+  const c = def.resolveConfig!(TINY_GPT2);
+  const spec = { key: 'webgpu-test', params: def.paramShapes(c), batch: (r: number) => def.batchSpec(c, r),
+    loss: def.loss(c), hyper: { lr: 3e-3 } };
+  return new Trainer(rt, spec, { params: def.init(c, 7) });
+}
+
+function batches(): BigInt64Array[] {
+  const r = new Rng(11);
+  return Array.from({ length: STEPS }, () => BigInt64Array.from({ length: ROWS * 16 }, () => BigInt(r.int(14))));
+}
+
+test(`${STEPS} training steps on WebGPU give the CPU provider's losses (1e-4 relative) and weights`, async () => {
+  const data = batches();
+  const [onGpu, onCpu] = [trainer(gpu), trainer(cpu)];
+  for (let s = 0; s < STEPS; s++) {
+    const [a, b] = [await onGpu.step({ tokens: data[s]! }, { rows: ROWS }),
+      await onCpu.step({ tokens: data[s]! }, { rows: ROWS })];
+    assert.equal(a.provider, 'webgpu');
+    assert.ok(Math.abs(a.loss - b.loss) <= 1e-4 * Math.abs(b.loss),
+      `step ${s + 1}: loss ${a.loss} on WebGPU, ${b.loss} on the CPU`);
+  }
+  assert.ok(onGpu.onDevice, 'the state should live on the device');
+  const [ga, cb] = [await onGpu.hostState(), onCpu.state];
+  assert.equal(ga.step, STEPS);
+  let worst = 0;
+  for (const [n, w] of Object.entries(cb.params)) {
+    if (NULL_DIRECTIONS.test(n)) continue;
+    const scale = Math.max(...w.map(Math.abs));
+    const diff = Math.max(...ga.params[n]!.map((x, i) => Math.abs(x - w[i]!)));
+    worst = Math.max(worst, diff / scale);
+    assert.ok(diff <= 1e-3 * scale, `${n}: differs by ${diff} (largest |w| ${scale})`);
+  }
+  console.log(`# largest weight difference after ${STEPS} steps: ${worst.toExponential(2)} of the tensor's max |w|`);
+});
+
+test('no weight or moment crosses to the host between steps; hostState copies them once', async () => {
+  const ort = loadOrt();
+  type Run = (...a: unknown[]) => Promise<Record<string, unknown>>;
+  const proto = (ort.InferenceSession as unknown as { prototype: { run: Run } }).prototype;
+  const original = proto.run;
+  const calls: { feeds: Record<string, string>; fetched: Record<string, string> }[] = [];
+  const where = (t: unknown) => (t as { location: string }).location;
+  proto.run = async function (this: unknown, ...args: unknown[]) {
+    const out = await original.apply(this, args);
+    calls.push({ feeds: Object.fromEntries(Object.entries(args[0] as object).map(([k, t]) => [k, where(t)])),
+      fetched: Object.fromEntries(Object.entries(out).map(([k, t]) => [k, where(t)])) });
+    return out;
+  };
+  try {
+    const t = trainer(gpu);
+    const names = Object.keys(t.spec.params);
+    const data = batches();
+    for (let s = 0; s < 3; s++) await t.step({ tokens: data[s]! }, { rows: ROWS });
+    assert.equal(calls.length, 3, 'one session run per step, nothing else');
+    calls.forEach((c, s) => {
+      for (const n of names) for (const k of [`new:${n}`, `new:m:${n}`, `new:v:${n}`]) assert.equal(c.fetched[k],
+        'gpu-buffer', `step ${s + 1}: ${k} came back as ${c.fetched[k]}`);
+      assert.equal(c.fetched.loss, 'cpu');
+      if (s > 0) for (const n of names) for (const k of [n, `m:${n}`, `v:${n}`]) assert.equal(c.feeds[k],
+        'gpu-buffer', `step ${s + 1}: ${k} was fed from ${c.feeds[k]}`);
+      assert.equal(c.feeds.tokens, 'cpu');
+    });
+    assert.throws(() => t.state, /on the device/);
+    const host = await t.hostState();
+    assert.equal(calls.length, 4, 'hostState: one copy run');
+    assert.ok(Object.values(calls[3]!.fetched).every((l) => l === 'cpu'));
+    assert.equal(host.step, 3);
+    assert.equal(t.state, host, 'the copy is kept until the next step');
+  } finally {
+    proto.run = original;
+  }
+});
