@@ -15,8 +15,8 @@ export async function requireWebGpu(): Promise<void> {
     await s.release();
   } catch (e) {
     throw new Error(`the WebGPU provider cannot start here (${e instanceof Error ? e.message : String(e)}). On a ` +
-      'machine without a GPU, set up Mesa\'s lavapipe in this shell first: `source ../shared/scripts/lavapipe.sh` ' +
-      '(from the repository root), then `npm run test:webgpu`.');
+      'machine without a GPU, run these tests with `npm run test:webgpu`, which sets up Mesa\'s lavapipe first ' +
+      '(../shared/scripts/lavapipe.sh), or `source ../shared/scripts/lavapipe.sh` in this shell.');
   }
 }
 
