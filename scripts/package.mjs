@@ -2,14 +2,15 @@
 // darwin-arm64 and win32-x64 (or the targets given). Each holds only its own platform's onnxruntime-node binaries:
 // the whitelist in .vscodeignore plus one line per binary file of that platform, written to a temporary ignore file
 // for `vsce package --target TARGET --ignoreFile FILE` (which builds the bundles first through vscode:prepublish).
-// Each package is then checked (scripts/check-vsix.mjs); a wrong file list fails the run.
+// Each offers only its platform's execution providers in the tinymem.executionProviders setting. Each package is
+// then checked (scripts/check-vsix.mjs); a wrong file list fails the run.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TARGETS, checkVsix } from './check-vsix.mjs';
+import { TARGETS, checkVsix, withTargetProviders } from './check-vsix.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const vsce = join(dirname(createRequire(import.meta.url).resolve('@vscode/vsce/package.json')), 'vsce');
@@ -28,6 +29,12 @@ if (unknown.length) {
 }
 
 const whitelist = readFileSync(join(root, '.vscodeignore'), 'utf8');
+// vsce reads ./package.json: each target's run sees the setting's providers cut down to that platform's, and the
+// original text is put back after each run (and on Ctrl-C), so the repository's package.json is left as it was.
+const manifestPath = join(root, 'package.json');
+const manifest = readFileSync(manifestPath, 'utf8');
+const restoreManifest = () => writeFileSync(manifestPath, manifest);
+process.on('SIGINT', () => { restoreManifest(); process.exit(130); });
 const scratch = mkdtempSync(join(tmpdir(), 'tinymem-package-'));
 const summary = [];
 let failed = false;
@@ -40,8 +47,14 @@ try {
       binaries.map((f) => `!${folder}/${f}\n`).join(''));
     const out = `tinymem-${target}.vsix`;
     console.log(`\n=== package ${out}`);
-    const r = spawnSync(process.execPath, [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile,
-      '--out', out], { cwd: root, stdio: 'inherit' });
+    writeFileSync(manifestPath, withTargetProviders(manifest, target));
+    let r;
+    try {
+      r = spawnSync(process.execPath, [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile,
+        '--out', out], { cwd: root, stdio: 'inherit' });
+    } finally {
+      restoreManifest();
+    }
     if (r.status !== 0) {
       console.error(`package: vsce package --target ${target} failed (exit ${r.status ?? r.signal})`);
       failed = true;
