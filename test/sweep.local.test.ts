@@ -37,6 +37,7 @@ test('spec errors name the file, the line and the field, and nothing is written'
       /line 4, methods\.durable\.ratio: 7 is out of range/],
     ['models: [{ preset: cpu-math-noise }]\nmethods: all\nslurm: { mem: lots }\n',
       /line 3, slurm\.mem: expected memory in Slurm's units/],
+    ['stepsPerRun: 0\nmodels: [{ preset: cpu-math-noise }]\nmethods: all\n', /line 1, stepsPerRun: /],
     ['models: [{ preset: cpu-math-noise }\n', /bad\.yaml: line \d+: not valid YAML/],
   ];
   for (const [text, pattern] of cases) {

@@ -69,7 +69,8 @@ fs.writeFileSync(fake, FAKE, { mode: 0o755 });
 const backend = makeSlurmBackend({ command: ['/bin/bash', fake] });
 
 const spec = (name: string, slurm: Partial<SweepSpec['slurm']> = {}): SweepSpec => ({
-  name, backend: 'slurm', models: [], seeds: [0], methods: [], threads: 1, providers: ['cpu'], parallel: 1,
+  name, backend: 'slurm', models: [], seeds: [0], methods: [], threads: 1, providers: ['cpu'], stepsPerRun: 1,
+  parallel: 1,
   slurm: { cpus: 1, mem: '200M', time: '00:05:00', gpus: 0, extra: [], ...slurm },
 });
 const train = (id: string): SweepJob => ({ id, after: [], label: `train ${id}`,

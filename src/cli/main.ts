@@ -213,6 +213,7 @@ export function program(): Command {
       threadsOption)
     .option('--json', JSON_HELP)
     .option('--providers <list>', 'execution providers in order of preference', providersOption)
+    .option('--steps-per-run <k>', STEPS_PER_RUN, positiveInt('--steps-per-run'))
     .action(async (dir, id, f) => {
       process.exitCode = await jobCommand(dir, id, f);
     });

@@ -39,6 +39,8 @@ export interface SweepSpec {
   methods: { id: string; points: Record<string, HyperValue>[] }[];
   threads: number;
   providers: string[];
+  /** Training steps per ONNX Runtime run in train jobs (`--steps-per-run`; 1 by default, more for CUDA). */
+  stepsPerRun: number;
   /** Local backend: processes at once. */
   parallel: number;
   slurm: SlurmResources;

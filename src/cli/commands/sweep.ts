@@ -122,6 +122,7 @@ export interface JobFlags {
   index?: string;
   threads?: number;
   providers?: string[];
+  stepsPerRun?: number;
   json?: boolean;
 }
 
@@ -141,7 +142,8 @@ export async function jobCommand(dir: string, id: string | undefined, f: JobFlag
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   // The backends pass the spec's per-job threads; 1 is the spec's own default.
-  const code = await runSweepJob(dir, job, { threads: f.threads ?? 1, providers: f.providers });
+  const code = await runSweepJob(dir, job, { threads: f.threads ?? 1, providers: f.providers },
+    f.stepsPerRun);
   if (f.json) printJson({ dir, job, exitCode: code, folder: jobDir(dir, job) });
   return code;
 }

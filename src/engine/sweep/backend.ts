@@ -38,6 +38,7 @@ export function jobCommand(): string[] {
   throw new Error(`cannot find the tinymem command line above ${__dirname}`);
 }
 
-/** `--threads N --providers a,b`: the spec's runtime settings for a job's command line. */
+/** `--threads N --providers a,b --steps-per-run K`: the spec's runtime settings for a job's command line. */
 export const runtimeArgs = (spec: SweepSpec): string[] =>
-  ['--threads', String(spec.threads), '--providers', spec.providers.join(',')];
+  ['--threads', String(spec.threads), '--providers', spec.providers.join(','), '--steps-per-run',
+    String(spec.stepsPerRun)];

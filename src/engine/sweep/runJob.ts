@@ -46,12 +46,13 @@ function baseRow(job: SweepJob, p: ResolvedPreset, checkpoint: number, rt: Runti
 const measured = (e: EvaluationResult) =>
   ({ memAfter: e.memorization?.percentMemorized ?? null, utilityAfter: utilityOf(e), provider: e.provider });
 
-async function trainJob(dir: string, job: SweepJob, k: TrainKey, rt: Runtime): Promise<SweepRow[]> {
+async function trainJob(dir: string, job: SweepJob, k: TrainKey, rt: Runtime,
+  stepsPerRun: number): Promise<SweepRow[]> {
   const preset = keyPreset(k);
   const out = path.join(jobDir(dir, job.id), 'model');
   const keep = new Set(k.checkpoints);
   const run = trainRun({
-    preset, out, force: true, evaluate: false, runtime: { threads: rt.threads, providers: rt.providers },
+    preset, out, force: true, evaluate: false, runtime: { threads: rt.threads, providers: rt.providers, stepsPerRun },
     regularizer: k.regularizer ?? undefined,
     // Each checkpoint the sweep unlearns is copied as it is saved (the folder itself is overwritten by the next).
     onCheckpoint: (c) => {
@@ -103,7 +104,8 @@ async function unlearnJob(dir: string, job: SweepJob, k: UnlearnKey, rt: Runtime
 }
 
 /** Runs job `id` of the sweep in `dir`; writes result.json and exit.json and returns the exit code (0 = done). */
-export async function runSweepJob(dir: string, id: string, runtime: RuntimeOptions = {}): Promise<number> {
+export async function runSweepJob(dir: string, id: string, runtime: RuntimeOptions = {},
+  stepsPerRun = 1): Promise<number> {
   const job = findJob(readPlan(dir), id);
   const folder = jobDir(dir, id);
   fs.mkdirSync(folder, { recursive: true });
@@ -118,7 +120,7 @@ export async function runSweepJob(dir: string, id: string, runtime: RuntimeOptio
   });
   try {
     const k = job.key;
-    const rows = k.stage === 'train' ? await trainJob(dir, job, k, rt) : await unlearnJob(dir, job, k, rt);
+    const rows = k.stage === 'train' ? await trainJob(dir, job, k, rt, stepsPerRun) : await unlearnJob(dir, job, k, rt);
     writeJson(path.join(folder, 'result.json'), rows);
     writeJson(path.join(folder, 'exit.json'), exit(0, rows[0]?.provider ?? ''));
     return 0;

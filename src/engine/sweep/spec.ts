@@ -15,8 +15,8 @@ import '../methods/index';
 import { resolvePreset } from '../presets';
 import { gridPoints } from '../runs/compareRun';
 
-const KEYS = ['name', 'backend', 'parallel', 'threads', 'providers', 'models', 'seeds', 'grid', 'maxPoints', 'methods',
-  'slurm'];
+const KEYS = ['name', 'backend', 'parallel', 'threads', 'providers', 'stepsPerRun', 'models', 'seeds', 'grid',
+  'maxPoints', 'methods', 'slurm'];
 const SLURM_KEYS = ['partition', 'account', 'qos', 'cpus', 'mem', 'time', 'gpus', 'maxParallel', 'extra'];
 
 /** Reads and checks a spec file; errors read `FILE: line N, field: what is wrong`. */
@@ -83,13 +83,14 @@ export function parseSweepSpec(raw: unknown, defaultName: string): SweepSpec {
     if (typeof v !== 'string' || !v) throw userError(f, 'expected a provider name such as cpu, cuda or webgpu');
     return v;
   });
+  const stepsPerRun = posInt(raw.stepsPerRun ?? 1, 'stepsPerRun');
   if (raw.models === undefined) throw userError('models', 'is missing: list the presets to train (- preset: NAME)');
   const models = list(raw.models, 'models', parseModel);
   const seeds = list(raw.seeds ?? [0], 'seeds', (v, f) => posInt(v, f, 0));
   const methods = parseMethods(raw.methods, raw.grid ?? 'default', raw.maxPoints);
   const parallel = posInt(raw.parallel ?? Math.max(1, Math.floor(machineCores() / threads)), 'parallel');
   const slurm = parseSlurm(raw.slurm, threads);
-  return { name, backend, models, seeds, methods, threads, providers, parallel, slurm };
+  return { name, backend, models, seeds, methods, threads, providers, stepsPerRun, parallel, slurm };
 }
 
 function parseModel(x: unknown, field: string): SweepModel {
