@@ -1,21 +1,13 @@
 // Greedy generation on the WebGPU provider (lavapipe in CI): the host drives the decoding with the weights and the
 // key/value cache on the device, and the tokens equal the CPU provider's (which decodes in one ONNX Loop).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Rng } from '../../src/engine/data/rng';
 import { greedyContinuation } from '../../src/engine/metrics/score';
-import { loadOrt } from '../../src/engine/runtime/ort';
-import { Runtime } from '../../src/engine/runtime/session';
 import { getModel } from '../../src/engine/train/models';
-import { TINY_GPT2, requireWebGpu } from './device';
+import { TINY_GPT2, providerPair, recordRuns } from './device';
 
-const gpu = new Runtime({ providers: ['webgpu'], noCpuFallback: true });
-const cpu = new Runtime({ providers: ['cpu'], threads: 1 });
-before(requireWebGpu);
-after(async () => {
-  await gpu.dispose();
-  await cpu.dispose();
-});
+const { gpu, cpu } = providerPair();
 
 test('greedy generation on WebGPU gives the CPU provider\'s tokens; the cache never leaves the device', async () => {
   const def = getModel('gpt2');
@@ -26,22 +18,9 @@ test('greedy generation on WebGPU gives the CPU provider\'s tokens; the cache ne
   const prompts = Array.from({ length: 6 }, () => Array.from({ length: 5 }, () => r.int(14)));
   const steps = 9;
 
-  const ort = loadOrt();
-  type Run = (...a: unknown[]) => Promise<Record<string, { location: string }>>;
-  const proto = (ort.InferenceSession as unknown as { prototype: { run: Run } }).prototype;
-  const original = proto.run;
-  const fetched: Record<string, string>[] = [];
-  proto.run = async function (this: unknown, ...args: unknown[]) {
-    const out = await original.apply(this, args);
-    fetched.push(Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.location])));
-    return out;
-  };
-  let onGpu: Awaited<ReturnType<typeof greedyContinuation>>;
-  try {
-    onGpu = await greedyContinuation(gpu, config, params, prompts, steps, 4, [3]);
-  } finally {
-    proto.run = original;
-  }
+  const { result: onGpu, runs } = await recordRuns(() => greedyContinuation(gpu, config, params, prompts, steps, 4,
+    [3]));
+  const fetched = runs.map((r) => r.fetched);
   const onCpu = await greedyContinuation(cpu, config, params, prompts, steps, 4, [3]);
   assert.equal(onGpu.provider, 'webgpu');
   assert.deepEqual(onGpu.tokens, onCpu.tokens);

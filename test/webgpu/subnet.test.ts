@@ -1,23 +1,16 @@
 // BalancedSubnet on the WebGPU provider (lavapipe in CI): the whole step runs on the device (weights, scores and
 // momentum stay there) and the run prunes exactly the weights the CPU provider's host path prunes.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Rng } from '../../src/engine/data/rng';
 import { getMethod, resolveHyperParams } from '../../src/engine/methods/index';
 import { usesDeviceStep } from '../../src/engine/methods/subnet/deviceStep';
 import { initScores, masksFromScores, pruneCounts } from '../../src/engine/methods/subnet/edgePopup';
-import { loadOrt } from '../../src/engine/runtime/ort';
 import { Runtime } from '../../src/engine/runtime/session';
 import { getModel } from '../../src/engine/train/models';
-import { TINY_GPT2, requireWebGpu } from './device';
+import { TINY_GPT2, providerPair, recordRuns } from './device';
 
-const gpu = new Runtime({ providers: ['webgpu'], noCpuFallback: true });
-const cpu = new Runtime({ providers: ['cpu'], threads: 1 });
-before(requireWebGpu);
-after(async () => {
-  await gpu.dispose();
-  await cpu.dispose();
-});
+const { gpu, cpu } = providerPair();
 
 test('BalancedSubnet on WebGPU prunes the same weights as on the CPU, with one session run per step', async () => {
   const def = getModel('gpt2');
@@ -33,22 +26,8 @@ test('BalancedSubnet on WebGPU prunes the same weights as on the CPU, with one s
   assert.ok(usesDeviceStep(gpu, config) && !usesDeviceStep(cpu, config));
 
   // Count the session runs and where their tensors live: weights, scores and momentum never come back between steps.
-  const ort = loadOrt();
-  type Run = (...a: unknown[]) => Promise<Record<string, { location: string }>>;
-  const proto = (ort.InferenceSession as unknown as { prototype: { run: Run } }).prototype;
-  const original = proto.run;
-  const fetched: Record<string, string>[] = [];
-  proto.run = async function (this: unknown, ...args: unknown[]) {
-    const out = await original.apply(this, args);
-    fetched.push(Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.location])));
-    return out;
-  };
-  let onGpu: Awaited<ReturnType<typeof run>>;
-  try {
-    onGpu = await run(gpu);
-  } finally {
-    proto.run = original;
-  }
+  const { result: onGpu, runs } = await recordRuns(() => run(gpu));
+  const fetched = runs.map((r) => r.fetched);
   const steps = fetched.filter((f) => 'loss' in f);
   assert.equal(steps.length, 8, '4 epochs × 2 batches, one run each');
   for (const f of steps) for (const [k, l] of Object.entries(f)) assert.equal(l, k.startsWith('new:') ? 'gpu-buffer'

@@ -1,21 +1,14 @@
 // Training on the WebGPU provider (lavapipe in CI): the step graph runs whole on the device, its losses equal the
 // CPU provider's, and the weights and AdamW moments stay on the device between steps.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Rng } from '../../src/engine/data/rng';
-import { loadOrt } from '../../src/engine/runtime/ort';
 import { Runtime } from '../../src/engine/runtime/session';
 import { getModel } from '../../src/engine/train/models';
 import { Trainer } from '../../src/engine/train/trainStep';
-import { TINY_GPT2, requireWebGpu } from './device';
+import { TINY_GPT2, providerPair, recordRuns } from './device';
 
-const gpu = new Runtime({ providers: ['webgpu'], noCpuFallback: true });
-const cpu = new Runtime({ providers: ['cpu'], threads: 1 });
-before(requireWebGpu);
-after(async () => {
-  await gpu.dispose();
-  await cpu.dispose();
-});
+const { gpu, cpu } = providerPair();
 
 const ROWS = 8;
 const STEPS = 20;
@@ -61,39 +54,25 @@ test(`${STEPS} training steps on WebGPU give the CPU provider's losses (1e-4 rel
 });
 
 test('no weight or moment crosses to the host between steps; hostState copies them once', async () => {
-  const ort = loadOrt();
-  type Run = (...a: unknown[]) => Promise<Record<string, unknown>>;
-  const proto = (ort.InferenceSession as unknown as { prototype: { run: Run } }).prototype;
-  const original = proto.run;
-  const calls: { feeds: Record<string, string>; fetched: Record<string, string> }[] = [];
-  const where = (t: unknown) => (t as { location: string }).location;
-  proto.run = async function (this: unknown, ...args: unknown[]) {
-    const out = await original.apply(this, args);
-    calls.push({ feeds: Object.fromEntries(Object.entries(args[0] as object).map(([k, t]) => [k, where(t)])),
-      fetched: Object.fromEntries(Object.entries(out).map(([k, t]) => [k, where(t)])) });
-    return out;
-  };
-  try {
-    const t = trainer(gpu);
-    const names = Object.keys(t.spec.params);
-    const data = batches();
+  const t = trainer(gpu);
+  const names = Object.keys(t.spec.params);
+  const data = batches();
+  const { runs: calls } = await recordRuns(async () => {
     for (let s = 0; s < 3; s++) await t.step({ tokens: data[s]! }, { rows: ROWS });
-    assert.equal(calls.length, 3, 'one session run per step, nothing else');
-    calls.forEach((c, s) => {
-      for (const n of names) for (const k of [`new:${n}`, `new:m:${n}`, `new:v:${n}`]) assert.equal(c.fetched[k],
-        'gpu-buffer', `step ${s + 1}: ${k} came back as ${c.fetched[k]}`);
-      assert.equal(c.fetched.loss, 'cpu');
-      if (s > 0) for (const n of names) for (const k of [n, `m:${n}`, `v:${n}`]) assert.equal(c.feeds[k],
-        'gpu-buffer', `step ${s + 1}: ${k} was fed from ${c.feeds[k]}`);
-      assert.equal(c.feeds.tokens, 'cpu');
-    });
-    assert.throws(() => t.state, /on the device/);
-    const host = await t.hostState();
-    assert.equal(calls.length, 4, 'hostState: one copy run');
-    assert.ok(Object.values(calls[3]!.fetched).every((l) => l === 'cpu'));
-    assert.equal(host.step, 3);
-    assert.equal(t.state, host, 'the copy is kept until the next step');
-  } finally {
-    proto.run = original;
-  }
+  });
+  assert.equal(calls.length, 3, 'one session run per step, nothing else');
+  calls.forEach((c, s) => {
+    for (const n of names) for (const k of [`new:${n}`, `new:m:${n}`, `new:v:${n}`]) assert.equal(c.fetched[k],
+      'gpu-buffer', `step ${s + 1}: ${k} came back as ${c.fetched[k]}`);
+    assert.equal(c.fetched.loss, 'cpu');
+    if (s > 0) for (const n of names) for (const k of [n, `m:${n}`, `v:${n}`]) assert.equal(c.feeds[k],
+      'gpu-buffer', `step ${s + 1}: ${k} was fed from ${c.feeds[k]}`);
+    assert.equal(c.feeds.tokens, 'cpu');
+  });
+  assert.throws(() => t.state, /on the device/);
+  const { result: host, runs: copies } = await recordRuns(() => t.hostState());
+  assert.equal(copies.length, 1, 'hostState: one copy run');
+  assert.ok(Object.values(copies[0]!.fetched).every((l) => l === 'cpu'));
+  assert.equal(host.step, 3);
+  assert.equal(t.state, host, 'the copy is kept until the next step');
 });
