@@ -145,7 +145,7 @@ test('train and unlearn arrays run in dependency order, with a report job after 
     assert.ok(ev.filter((e) => e.what === 'end').every((e) => e.t <= report), 'the report job ran last');
     // Each task ran with the spec's runtime settings and wrote its log under logs/.
     assert.ok(ev.filter((e) => e.what === 'start').every((e) => e.rest.slice(2).join(' ') ===
-      '--threads 1 --providers cpu'));
+      '--threads 1 --providers cpu --steps-per-run 1'));
     const logs = fs.readdirSync(path.join(dir, 'logs'));
     assert.equal(logs.filter((f) => /^tinymem-order-test-(train|unlearn)-\d+_\d+\.out$/.test(f)).length, 5,
       `${logs}`);
