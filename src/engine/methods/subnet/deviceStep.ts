@@ -6,13 +6,12 @@
 //
 // The host path in edgePopup.ts stays for the CPU and for large models: there the update in place and host masks keep
 // memory at one copy of each array, and a batch may run in several graph runs.
-import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
-import { type ModelConfig, configKey, countParams, declareParams, dims, modelForward,
-  paramShapes } from '../../model/architecture';
-import { nextTokenLoss } from '../../model/nextTokenLoss';
+import { Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
+import { type ModelConfig, configKey, countParams, declareParams, paramShapes } from '../../model/architecture';
 import { DEVICE_PROVIDERS, type DeviceTensor, type HostArray, LARGE_MODEL_INPUT_BYTES, type Runtime,
   isDeviceTensor } from '../../runtime/session';
-import { type SgdOptions, sgdMomentumUpdate, subnetMatrices, subnetNames, traceMask } from './edgePopup';
+import { type SgdOptions, sgdMomentumUpdate, subnetMatrices, subnetNames, subnetObjective, traceMask }
+  from './edgePopup';
 
 const names = {
   buf: (n: string) => `buf:${n}`,
@@ -41,13 +40,8 @@ export function buildSubnetDeviceStep(c: ModelConfig, rows: number, cols: number
   const coef = g.input('coef', 'float32', [rows]);
   const hp = { lr: g.input('sgd:lr', 'float32', []), momentum: g.input('sgd:momentum', 'float32', []),
     weightDecay: g.input('sgd:wd', 'float32', []) };
-  const weightMasks: { up?: Tensor; down?: Tensor }[] = Array.from({ length: dims(c).layers }, () => ({}));
-  mats.forEach((m, i) => {
-    weightMasks[m.layer]![m.role] = traceMask(scores[i]!, pruned.get(m.name) ?? 0);
-  });
-  const { logits } = modelForward(c, P, tokens, { weightMasks });
-  const rowLoss = nextTokenLoss(logits, tokens, 'sequence');
-  const loss = F.reduceSum(F.mul(rowLoss, coef));
+  const { loss, rowLoss } = subnetObjective(c, P, mats,
+    mats.map((m, i) => traceMask(scores[i]!, pruned.get(m.name) ?? 0)), tokens, coef);
   const upd = sgdMomentumUpdate(scores, gradients(loss, scores), bufs, hp);
   const outputs: Record<string, Tensor> = { loss, rowLoss };
   mats.forEach((m, i) => {

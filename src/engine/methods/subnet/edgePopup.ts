@@ -220,6 +220,23 @@ export const subnetNames = {
 } as const;
 
 /**
+ * The edge-popup objective of one batch, Σ coef_i·ℓ_i, with each MLP matrix of `mats` multiplied by its mask
+ * (`masks[i]` for `mats[i]`); returns it with the per-sequence LM losses ℓ (`rowLoss`). Shared by the host-path
+ * step (masks fed from the host) and the device step (masks traced from the scores).
+ */
+export function subnetObjective(c: ModelConfig, P: Parameters<typeof modelForward>[1],
+  mats: ReturnType<typeof subnetMatrices>, masks: readonly Tensor[], tokens: Tensor,
+  coef: Tensor): { loss: Tensor; rowLoss: Tensor } {
+  const weightMasks: { up?: Tensor; down?: Tensor }[] = Array.from({ length: dims(c).layers }, () => ({}));
+  mats.forEach((m, i) => {
+    weightMasks[m.layer]![m.role] = masks[i]!;
+  });
+  const { logits } = modelForward(c, P, tokens, { weightMasks });
+  const rowLoss = nextTokenLoss(logits, tokens, 'sequence');
+  return { loss: F.reduceSum(F.mul(rowLoss, coef)), rowLoss };
+}
+
+/**
  * Traces one edge-popup step for a batch of `rows` sequences of `cols` tokens. Inputs: every model weight (constant
  * during training), `score:NAME` and its bool mask `keep:NAME` (fillKeepMask of the scores) per MLP matrix, `tokens`
  * [rows, cols] int64, `coef` [rows] (the per-row loss coefficients). Outputs: `grad:score:NAME` (∂objective/∂score, for
@@ -235,13 +252,8 @@ export function buildSubnetStep(c: ModelConfig, rows: number, cols: number) {
   const tokens = g.input('tokens', 'int64', [rows, cols]);
   const coef = g.input('coef', 'float32', [rows]);
 
-  const weightMasks: { up?: Tensor; down?: Tensor }[] = Array.from({ length: dims(c).layers }, () => ({}));
-  mats.forEach((m, i) => {
-    weightMasks[m.layer]![m.role] = inputMask(scores[i]!, keeps[i]!);
-  });
-  const { logits } = modelForward(c, P, tokens, { weightMasks });
-  const rowLoss = nextTokenLoss(logits, tokens, 'sequence');
-  const loss = F.reduceSum(F.mul(rowLoss, coef));
+  const { loss, rowLoss } = subnetObjective(c, P, mats, mats.map((_, i) => inputMask(scores[i]!, keeps[i]!)), tokens,
+    coef);
   const grads = gradients(loss, scores);
 
   const outputs: Record<string, Tensor> = { loss, rowLoss };
