@@ -8,7 +8,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { parse, stringify } from 'yaml';
+import type { EvaluationResult } from '../src/shared/metricTypes';
 import type { SweepRow } from '../src/shared/sweepTypes';
+import { evaluationFile } from '../src/engine/sweep/folder';
 import { loadSweepSpec, parseSweepSpec } from '../src/engine/sweep/spec';
 import { planSweep } from '../src/engine/sweep/plan';
 
@@ -121,6 +123,10 @@ test('a local sweep: cancel, status, retry, a second submission that runs nothin
     const base = rows.find((r) => r.method === 'base')!;
     assert.equal(rows.length, 3);
     assert.ok(base.memAfter! > 0, 'the tiny model memorized something to unlearn');
+    // The train job keeps its measurement of the checkpoint; the unlearn jobs start from it instead of measuring again.
+    const kept = JSON.parse(fs.readFileSync(evaluationFile(dir, base.job, base.checkpoint), 'utf8')) as
+      EvaluationResult;
+    assert.equal(kept.memorization?.percentMemorized, base.memAfter);
     for (const r of rows.filter((x) => x.stage === 'unlearn')) {
       assert.equal(r.error, undefined);
       assert.equal(r.memBefore, base.memAfter, 'an unlearn row starts from its checkpoint\'s numbers');

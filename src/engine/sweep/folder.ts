@@ -12,6 +12,9 @@ export const PLAN_FILE = 'plan.json';
 export const jobDir = (dir: string, id: string) => path.join(dir, 'jobs', id);
 export const checkpointDir = (dir: string, trainId: string, epoch: number) =>
   path.join(jobDir(dir, trainId), 'checkpoints', `epoch-${epoch}`);
+/** The train job's measurement of a checkpoint, which every unlearn job of that checkpoint starts from. */
+export const evaluationFile = (dir: string, trainId: string, epoch: number) =>
+  path.join(jobDir(dir, trainId), 'checkpoints', `epoch-${epoch}.evaluation.json`);
 
 export function readJson<T>(file: string): T | null {
   try {

@@ -14,7 +14,7 @@ import { mitigate, prepareBase } from '../runs/mitigateRun';
 import { evaluateSubject, openSubject } from '../runs/subject';
 import { trainRun } from '../runs/trainRun';
 import { Runtime, type RuntimeOptions } from '../runtime/session';
-import { checkpointDir, findJob, jobDir, readPlan, writeJson } from './folder';
+import { checkpointDir, evaluationFile, findJob, jobDir, readJson, readPlan, writeJson } from './folder';
 import { overrideWords } from './spec';
 
 const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
@@ -69,6 +69,7 @@ async function trainJob(dir: string, job: SweepJob, k: TrainKey, rt: Runtime,
   const metrics: TrainCurves['metrics'] = [];
   for (const epoch of k.checkpoints) {
     const e = await evaluateSubject(rt, openSubject(checkpointDir(dir, job.id, epoch)));
+    writeJson(evaluationFile(dir, job.id, epoch), e);
     const row = { ...baseRow(job, preset, epoch, rt), ...measured(e), seconds, finishedAt: new Date().toISOString() };
     if (k.regularizer) {
       Object.assign(row, { method: k.regularizer.id, family: 'regularizer', hyperParams: k.regularizer.hyperParams });
@@ -87,7 +88,10 @@ async function unlearnJob(dir: string, job: SweepJob, k: UnlearnKey, rt: Runtime
   const train = findJob(plan, k.train).key as TrainKey;
   const preset = keyPreset(train);
   const subject = openSubject(checkpointDir(dir, k.train, k.checkpoint));
-  const e = await evaluateSubject(rt, subject);
+  // The train job measured this checkpoint already (the same model, data and providers); a sweep folder from before
+  // that file existed is measured here.
+  const e = readJson<EvaluationResult>(evaluationFile(dir, k.train, k.checkpoint))
+    ?? await evaluateSubject(rt, subject);
   const before = measured(e);
   const row = { ...baseRow(job, preset, k.checkpoint, rt), set: train.set, method: k.method,
     family: getAnyMethod(k.method).family, memBefore: before.memAfter, utilityBefore: before.utilityAfter };
