@@ -48,6 +48,8 @@ export function providerPair(): { gpu: Runtime; cpu: Runtime } {
 export interface RunRecord {
   feeds: Record<string, string>;
   fetched: Record<string, string>;
+  /** The outputs that came back as device tensors, to check later that they were freed (location 'none'). */
+  onDevice: { location: string }[];
 }
 
 /** Runs `fn` with every InferenceSession.run recorded (in order), the original run put back afterwards. */
@@ -60,7 +62,9 @@ export async function recordRuns<T>(fn: () => Promise<T>): Promise<{ result: T; 
     [k, (t as { location: string }).location]));
   proto.run = async function (this: unknown, ...args: unknown[]) {
     const out = await original.apply(this, args);
-    runs.push({ feeds: where(args[0] as object), fetched: where(out) });
+    runs.push({ feeds: where(args[0] as object), fetched: where(out),
+      onDevice: Object.values(out).filter((t) => (t as { location: string }).location === 'gpu-buffer') as
+        { location: string }[] });
     return out;
   };
   try {

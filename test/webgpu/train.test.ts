@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { Rng } from '../../src/engine/data/rng';
 import { Runtime } from '../../src/engine/runtime/session';
 import { getModel } from '../../src/engine/train/models';
+import { runTraining } from '../../src/engine/train/trainLoop';
 import { Trainer } from '../../src/engine/train/trainStep';
 import { TINY_GPT2, providerPair, recordRuns } from './device';
 
@@ -75,4 +76,23 @@ test('no weight or moment crosses to the host between steps; hostState copies th
   assert.ok(Object.values(copies[0]!.fetched).every((l) => l === 'cpu'));
   assert.equal(host.step, 3);
   assert.equal(t.state, host, 'the copy is kept until the next step');
+});
+
+test('a training run on a shared runtime frees its device state when it ends and when it is stopped', async () => {
+  const r = new Rng(5);
+  const data = Int32Array.from({ length: 32 * 16 }, () => r.int(14));
+  const job = { model: { name: 'gpt2', config: TINY_GPT2 }, hyper: { lr: 3e-3 }, seed: 1, batchSize: ROWS, steps: 6,
+    data: { kind: 'arrays' as const, fields: { tokens: { dtype: 'int64' as const, rowShape: [16], data } } } };
+  for (const stopAfter of [Infinity, 3]) {
+    let steps = 0;
+    const { result, runs } = await recordRuns(() => runTraining(job,
+      { runtime: gpu, onStep: (n) => (steps = n), shouldStop: () => steps >= stopAfter }));
+    assert.equal(result.status, stopAfter === Infinity ? 'done' : 'cancelled');
+    assert.equal(result.result.steps, Math.min(6, stopAfter));
+    assert.equal(result.result.provider, 'webgpu');
+    const outputs = runs.flatMap((x) => x.onDevice);
+    assert.ok(outputs.length >= 3 * Object.keys(result.result.state.params).length, 'the state lived on the device');
+    const left = outputs.filter((t) => t.location !== 'none').length;
+    assert.equal(left, 0, `${left} of ${outputs.length} device tensors held after the run (stop after ${stopAfter})`);
+  }
 });

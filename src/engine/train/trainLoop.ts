@@ -117,8 +117,9 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
   };
   const tokensPerRow = def.tokensPerRow?.(config) ?? 1;
   const runtime = hooks.runtime ?? new Runtime(job.runtime);
+  let made: Trainer | undefined; // freed in `finally`
   try {
-    const trainer = new Trainer(runtime, spec, job.init ?? { params: def.init(config, job.seed) });
+    const trainer = made = new Trainer(runtime, spec, job.init ?? { params: def.init(config, job.seed) });
     const rng = job.shuffle === false ? null : new Rng(deriveSeed(job.seed, 'batch-order'));
     let order = source.epochOrder(rng);
     const perEpoch = job.dropLast ? Math.floor(order.length / job.batchSize) : Math.ceil(order.length / job.batchSize);
@@ -198,6 +199,9 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
     }
     return { status: 'done', result: await result() };
   } finally {
+    // The result holds the host copy: the device state (WebGPU) is freed however the loop ended, since a shared
+    // runtime (the engine process's) outlives it.
+    made?.dispose();
     if (!hooks.runtime) await runtime.dispose();
   }
 }

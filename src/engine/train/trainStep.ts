@@ -214,6 +214,14 @@ export class Trainer {
   /** Frees the device copy of the state (after copying it to the host); the trainer stays usable. */
   async release(): Promise<void> {
     await this.hostState();
+    this.dispose();
+  }
+
+  /**
+   * Frees the device copy of the state without copying it: for a trainer that is done, stopped or failed. A state
+   * not copied by hostState() before is gone, and the trainer with it.
+   */
+  dispose(): void {
     disposeAll(this.device);
     this.device = null;
   }

@@ -106,9 +106,14 @@ export class DeviceSubnet {
   /** The scores on the host (copied from the device once); frees the device copies of everything. */
   async finish(): Promise<Map<string, Float32Array>> {
     const host = await this.rt.toHost(this.scores);
+    this.dispose();
+    return new Map(Object.entries(host) as [string, Float32Array][]);
+  }
+
+  /** Frees the device copies without copying the scores back (a stopped or failed run); safe to call twice. */
+  dispose(): void {
     disposeDevice(this.scores, this.bufs, this.weights ?? {});
     this.weights = null;
-    return new Map(Object.entries(host) as [string, Float32Array][]);
   }
 }
 

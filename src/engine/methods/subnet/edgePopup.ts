@@ -320,23 +320,28 @@ export async function trainSubnet(ctx: UnlearnContext, t: SubnetTraining): Promi
   let done = 0;
   let total = 0;
   let lastLoss: number | undefined;
-  throwIfAborted(ctx.signal);
-  for (let e = 0; e < t.epochs; e++) {
-    const batches = t.epoch(e);
-    if (e === 0) total = batches.length * t.epochs;
-    for (const b of batches) {
-      throwIfAborted(ctx.signal);
-      const tokens = tokensOf(b.data, b.rows);
-      const loss = device ? await device.step(tokens, b.coef, b.data.cols)
-        : await subnetStep(rt, c, st!, tokens, b.coef, b.data.cols);
-      if (!Number.isFinite(loss)) throw new Error(
-        `${t.id}: the loss became ${loss} at batch ${done + 1}; the scores diverged`);
-      lastLoss = loss;
-      done++;
-      ctx.onProgress?.({ stage: t.stage, done, total, loss });
+  let scores: Map<string, Float32Array>;
+  try {
+    throwIfAborted(ctx.signal);
+    for (let e = 0; e < t.epochs; e++) {
+      const batches = t.epoch(e);
+      if (e === 0) total = batches.length * t.epochs;
+      for (const b of batches) {
+        throwIfAborted(ctx.signal);
+        const tokens = tokensOf(b.data, b.rows);
+        const loss = device ? await device.step(tokens, b.coef, b.data.cols)
+          : await subnetStep(rt, c, st!, tokens, b.coef, b.data.cols);
+        if (!Number.isFinite(loss)) throw new Error(
+          `${t.id}: the loss became ${loss} at batch ${done + 1}; the scores diverged`);
+        lastLoss = loss;
+        done++;
+        ctx.onProgress?.({ stage: t.stage, done, total, loss });
+      }
     }
+    scores = device ? await device.finish() : st!.scores;
+  } finally {
+    device?.dispose(); // a stopped or failed run's device state (WebGPU)
   }
-  const scores = device ? await device.finish() : st!.scores;
   st = null; // momentum and step masks are done with: let them go before the masked weights are allocated
   const masks = masksFromScores(scores, pruned);
   const params: Params = applyMasks(ctx.params, masks);
