@@ -33,6 +33,18 @@ test('BalancedSubnet on WebGPU prunes the same weights as on the CPU, with one s
   for (const f of steps) for (const [k, l] of Object.entries(f)) assert.equal(l, k.startsWith('new:') ? 'gpu-buffer'
     : 'cpu', `${k} came back as ${l}`);
   assert.equal(fetched.length, 10, 'plus one upload of the weights and one copy of the scores at the end');
+  assert.ok(runs.flatMap((x) => x.onDevice).every((t) => t.location === 'none'), 'a finished run frees the device');
+
+  // Stopped after 3 steps: the run fails with the abort, and frees the weights, scores and momentum on the device.
+  const stop = new AbortController();
+  let done = 0;
+  const { result: stopped, runs: stoppedRuns } = await recordRuns(() => method.run({ runtime: gpu, config, params,
+    forget, retain, promptLength: 8, hp, seed: 1, signal: stop.signal,
+    onProgress: () => (++done === 3 ? stop.abort() : undefined) }).then(() => 'finished', (e: Error) => e.name));
+  assert.equal(stopped, 'AbortError');
+  const held = stoppedRuns.flatMap((x) => x.onDevice);
+  assert.ok(held.length > 3, 'the stopped run put its state on the device');
+  assert.equal(held.filter((t) => t.location !== 'none').length, 0, 'a stopped run frees the device');
 
   const onCpu = await run(cpu);
   // The steps moved the scores enough to change the masks (else equal masks would prove little).
