@@ -142,8 +142,8 @@ export async function jobCommand(dir: string, id: string | undefined, f: JobFlag
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   // The backends pass the spec's per-job threads; 1 is the spec's own default.
-  const code = await runSweepJob(dir, job, { threads: f.threads ?? 1, providers: f.providers },
-    f.stepsPerRun);
+  const code = await runSweepJob(dir, job, { threads: f.threads ?? 1, providers: f.providers,
+    stepsPerRun: f.stepsPerRun });
   if (f.json) printJson({ dir, job, exitCode: code, folder: jobDir(dir, job) });
   return code;
 }

@@ -13,7 +13,8 @@ import { relChange, selectionScore, utilityOf } from '../runs/compareRun';
 import { mitigate, prepareBase } from '../runs/mitigateRun';
 import { evaluateSubject, openSubject } from '../runs/subject';
 import { trainRun } from '../runs/trainRun';
-import { Runtime, type RuntimeOptions } from '../runtime/session';
+import { Runtime } from '../runtime/session';
+import type { TrainJob } from '../../shared/engineMessages';
 import { checkpointDir, evaluationFile, findJob, jobDir, readJson, readPlan, writeJson } from './folder';
 import { overrideWords } from './spec';
 
@@ -46,13 +47,16 @@ function baseRow(job: SweepJob, p: ResolvedPreset, checkpoint: number, rt: Runti
 const measured = (e: EvaluationResult) =>
   ({ memAfter: e.memorization?.percentMemorized ?? null, utilityAfter: utilityOf(e), provider: e.provider });
 
+/** A job's runtime settings: threads, providers and, for train jobs, training steps per session run. */
+type JobRuntime = NonNullable<TrainJob['runtime']>;
+
 async function trainJob(dir: string, job: SweepJob, k: TrainKey, rt: Runtime,
-  stepsPerRun: number): Promise<SweepRow[]> {
+  runtime: JobRuntime): Promise<SweepRow[]> {
   const preset = keyPreset(k);
   const out = path.join(jobDir(dir, job.id), 'model');
   const keep = new Set(k.checkpoints);
   const run = trainRun({
-    preset, out, force: true, evaluate: false, runtime: { threads: rt.threads, providers: rt.providers, stepsPerRun },
+    preset, out, force: true, evaluate: false, runtime,
     regularizer: k.regularizer ?? undefined,
     // Each checkpoint the sweep unlearns is copied as it is saved (the folder itself is overwritten by the next).
     onCheckpoint: (c) => {
@@ -108,8 +112,7 @@ async function unlearnJob(dir: string, job: SweepJob, k: UnlearnKey, rt: Runtime
 }
 
 /** Runs job `id` of the sweep in `dir`; writes result.json and exit.json and returns the exit code (0 = done). */
-export async function runSweepJob(dir: string, id: string, runtime: RuntimeOptions = {},
-  stepsPerRun = 1): Promise<number> {
+export async function runSweepJob(dir: string, id: string, runtime: JobRuntime = {}): Promise<number> {
   const job = findJob(readPlan(dir), id);
   const folder = jobDir(dir, id);
   fs.mkdirSync(folder, { recursive: true });
@@ -124,7 +127,7 @@ export async function runSweepJob(dir: string, id: string, runtime: RuntimeOptio
   });
   try {
     const k = job.key;
-    const rows = k.stage === 'train' ? await trainJob(dir, job, k, rt, stepsPerRun) : await unlearnJob(dir, job, k, rt);
+    const rows = k.stage === 'train' ? await trainJob(dir, job, k, rt, runtime) : await unlearnJob(dir, job, k, rt);
     writeJson(path.join(folder, 'result.json'), rows);
     writeJson(path.join(folder, 'exit.json'), exit(0, rows[0]?.provider ?? ''));
     return 0;

@@ -103,14 +103,12 @@ export class DeviceSubnet {
     return loss;
   }
 
-  /** The scores on the host (copied from the device once); frees the device copies of everything. */
-  async finish(): Promise<Map<string, Float32Array>> {
-    const host = await this.rt.toHost(this.scores);
-    this.dispose();
-    return new Map(Object.entries(host) as [string, Float32Array][]);
+  /** The scores on the host, copied from the device once (at the end of a run). */
+  async hostScores(): Promise<Map<string, Float32Array>> {
+    return new Map(Object.entries(await this.rt.toHost(this.scores)) as [string, Float32Array][]);
   }
 
-  /** Frees the device copies without copying the scores back (a stopped or failed run); safe to call twice. */
+  /** Frees the device copies of the weights, scores and momentum, however the run ended. */
   dispose(): void {
     disposeDevice(this.scores, this.bufs, this.weights ?? {});
     this.weights = null;

@@ -338,9 +338,9 @@ export async function trainSubnet(ctx: UnlearnContext, t: SubnetTraining): Promi
         ctx.onProgress?.({ stage: t.stage, done, total, loss });
       }
     }
-    scores = device ? await device.finish() : st!.scores;
+    scores = device ? await device.hostScores() : st!.scores;
   } finally {
-    device?.dispose(); // a stopped or failed run's device state (WebGPU)
+    device?.dispose(); // the device state (WebGPU), whether the run finished, was stopped or failed
   }
   st = null; // momentum and step masks are done with: let them go before the masked weights are allocated
   const masks = masksFromScores(scores, pruned);
