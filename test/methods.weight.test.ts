@@ -3,6 +3,7 @@
 // it declares, prune exactly the requested number of entries (checked against gradients computed here with a
 // separately built graph), leave its input untouched, stop on an aborted signal and refuse bad hyper-parameters.
 // The Woodbury block inverse, the OBS saliency and the Durable rankings are checked on hand-worked tiny cases.
+import { modelOnDevice } from '../src/engine/methods/shared/modelFeeds';
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { F, Graph, compileGraph, gradients } from '../src/engine/graph/index';
@@ -427,7 +428,8 @@ test('gradient runner: a batch split into runs gives the gradient of the whole b
   const w = rows.map((r) => (r % 2 ? 1 : -0.5) / rows.length);
   const names = ['transformer.h.1.mlp.c_fc.weight', 'transformer.wte.weight', 'transformer.h.0.ln_1.bias'];
   const ref = await referenceGradients(fx.params, fx.forget, w, names);
-  const split = await weightedLossGradients(rt, fx.config, fx.params, fx.forget, rows, w, names, { rowsPerRun: 5 });
+  const model = await modelOnDevice(rt, fx.config, fx.params);
+  const split = await weightedLossGradients(rt, fx.config, model, fx.forget, rows, w, names, { rowsPerRun: 5 });
   for (const n of names) {
     const a = ref.get(n)!;
     const b = split.grads.get(n)!;

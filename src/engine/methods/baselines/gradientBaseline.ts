@@ -23,6 +23,8 @@ import type { TokenMatrix } from '../../data/tokenMatrix';
 import { type ModelConfig, contextField, declareParams, dims, modelForward,
   paramShapes } from '../../model/architecture';
 import { adamwUpdate } from '../../train/adamw';
+import type { HostArray } from '../../runtime/session';
+import { StepState, float32Tensors, stateOutputs } from '../../runtime/stepState';
 import type { HyperParamSpec } from '../../../shared/methodTypes';
 import { tokensOf, throwIfAborted } from '../shared/batches';
 import type { Params, UnlearnContext, UnlearnResult } from '../types';
@@ -143,11 +145,15 @@ export async function runBaseline(ctx: UnlearnContext, o: BaselineRun): Promise<
   const shapes = paramShapes(c);
   for (const [n] of shapes) if (!ctx.params.has(n)) throw new Error(`${o.id}: the model has no tensor "${n}"`);
 
-  let params: Params = new Map(shapes.map(([n]) => [n, ctx.params.get(n)!]));
-  let m = new Map<string, Float32Array>(shapes.map(([n]) => [n, new Float32Array(ctx.params.get(n)!.length)]));
-  let v = new Map<string, Float32Array>(shapes.map(([n]) => [n, new Float32Array(ctx.params.get(n)!.length)]));
-  const orig: Record<string, Float32Array> = o.objective === 'kl'
-    ? Object.fromEntries(shapes.map(([n]) => [names.orig(n), ctx.params.get(n)!])) : {};
+  // Weights and AdamW moments are the state each step replaces (on the device with WebGPU); the original weights
+  // of the KL term are constants.
+  const zeros = new Map(shapes.map(([n]) => [n, new Float32Array(ctx.params.get(n)!.length)]));
+  const prefixed = (p: string, arrays: ReadonlyMap<string, Float32Array>) => Object.fromEntries(Object.entries(
+    float32Tensors(shapes, arrays)).map(([n, t]) => [`${p}${n}`, t]));
+  const st = await StepState.create(ctx.runtime, {
+    constants: o.objective === 'kl' ? prefixed('orig:', ctx.params) : {},
+    state: { ...float32Tensors(shapes, ctx.params), ...prefixed('m:', zeros), ...prefixed('v:', zeros) },
+  });
 
   const cols = forget.cols;
   const fBatch = Math.min(BASELINE_BATCH, forget.rows);
@@ -165,46 +171,43 @@ export async function runBaseline(ctx: UnlearnContext, o: BaselineRun): Promise<
   let t = 0;
   let stopped: { loss: number } | null = null;
   let last: { loss: number; forgetLoss: number; retainTerm: number } | null = null;
-  throwIfAborted(ctx.signal);
-  outer: for (let e = 0; e < epochs; e++) {
-    // The forget set in row order (the forget set is small; its order does not matter for full-batch passes).
-    for (let s = 0; s < forget.rows; s += fBatch) {
-      throwIfAborted(ctx.signal);
-      const rows = Array.from({ length: Math.min(fBatch, forget.rows - s) }, (_, i) => s + i);
-      const key = `methods:baseline-${o.objective}:${JSON.stringify(c)}:${rows.length}/${rBatch}x${cols}`;
-      const session = await rt.session(key, () => buildBaselineStep(c, o.objective, rows.length, rBatch, cols));
-      const feeds: Record<string, Float32Array | Float64Array | BigInt64Array> = { ...orig };
-      for (const [n] of shapes) {
-        feeds[n] = params.get(n)!;
-        feeds[names.m(n)] = m.get(n)!;
-        feeds[names.v(n)] = v.get(n)!;
-      }
-      feeds.step = Float32Array.of(t + 1);
-      feeds.lr = Float32Array.of(lr);
-      feeds.beta = Float32Array.of(o.beta);
-      feeds.forget = tokensOf(forget, rows);
-      if (usesRetain) feeds.retain = tokensOf(ctx.retain, nextRetainRows());
-      const { outputs } = await session.run(feeds);
-      const scalar = (k: string) => (outputs[k] as Float32Array)[0]!;
-      const cur = { loss: scalar('loss'), forgetLoss: scalar('forgetLoss'), retainTerm: scalar('retainTerm') };
-      if (!Number.isFinite(cur.loss)) throw new Error(
-        `${o.id}: the objective became ${cur.loss} at step ${t + 1}; lower lr or stop_loss`);
-      if (cur.forgetLoss >= stopLoss) {
-        stopped = { loss: cur.forgetLoss };
+  let params: Record<string, HostArray>;
+  try {
+    throwIfAborted(ctx.signal);
+    outer: for (let e = 0; e < epochs; e++) {
+      // The forget set in row order (the forget set is small; its order does not matter for full-batch passes).
+      for (let s = 0; s < forget.rows; s += fBatch) {
+        throwIfAborted(ctx.signal);
+        const rows = Array.from({ length: Math.min(fBatch, forget.rows - s) }, (_, i) => s + i);
+        const key = `methods:baseline-${o.objective}:${JSON.stringify(c)}:${rows.length}/${rBatch}x${cols}`;
+        const session = await rt.session(key, () => buildBaselineStep(c, o.objective, rows.length, rBatch, cols),
+          { deviceOutputs: stateOutputs });
+        const r = await session.run({ ...st.feeds(), step: Float32Array.of(t + 1), lr: Float32Array.of(lr),
+          beta: Float32Array.of(o.beta), forget: tokensOf(forget, rows),
+          ...(usesRetain ? { retain: tokensOf(ctx.retain, nextRetainRows()) } : {}) });
+        const scalar = (k: string) => (r.outputs[k] as Float32Array)[0]!;
+        const cur = { loss: scalar('loss'), forgetLoss: scalar('forgetLoss'), retainTerm: scalar('retainTerm') };
+        if (!Number.isFinite(cur.loss) || cur.forgetLoss >= stopLoss) StepState.discard(r);
+        if (!Number.isFinite(cur.loss)) throw new Error(
+          `${o.id}: the objective became ${cur.loss} at step ${t + 1}; lower lr or stop_loss`);
+        if (cur.forgetLoss >= stopLoss) {
+          stopped = { loss: cur.forgetLoss };
+          last = cur;
+          ctx.onProgress?.({ stage: o.stage, done: total, total, loss: cur.loss });
+          break outer; // the weights that gave this loss are kept; this step's update is discarded
+        }
+        st.accept(r);
+        t++;
         last = cur;
-        ctx.onProgress?.({ stage: o.stage, done: total, total, loss: cur.loss });
-        break outer; // the weights that gave this loss are kept; this step's update is discarded
+        ctx.onProgress?.({ stage: o.stage, done: t, total, loss: cur.loss });
       }
-      params = new Map(shapes.map(([n]) => [n, outputs[names.newParam(n)] as Float32Array]));
-      m = new Map(shapes.map(([n]) => [n, outputs[names.newM(n)] as Float32Array]));
-      v = new Map(shapes.map(([n]) => [n, outputs[names.newV(n)] as Float32Array]));
-      t++;
-      last = cur;
-      ctx.onProgress?.({ stage: o.stage, done: t, total, loss: cur.loss });
     }
+    params = await st.host(shapes.map(([n]) => n));
+  } finally {
+    st.dispose();
   }
   const out: Params = new Map(ctx.params);
-  for (const [n, a] of params) out.set(n, a);
+  for (const [n, a] of Object.entries(params)) out.set(n, a as Float32Array);
   const notes = [
     `${t} AdamW steps on all weights (lr ${lr}, betas ${BASELINE_ADAMW.betas.join('/')}, no weight decay); ` +
       'nothing pruned',

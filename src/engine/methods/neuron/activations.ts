@@ -3,13 +3,14 @@
 // output weights in the MLP down projection (GPT-2 c_proj row i, GPT-NeoX dense_4h_to_h column i: what the neuron
 // writes into the residual stream).
 // One forward pass per batch of forget sequences; the sums over sequences and positions happen in the graph.
+import { withModelFeeds } from '../shared/modelFeeds';
 import { F, Graph, compileGraph } from '../../graph/index';
 import { declareParams, downWeightNorms, mlpNames, modelForward } from '../../model/architecture';
 import { registerMethod } from '../registry';
 import { throwIfAborted } from '../shared/batches';
 import type { UnlearnContext } from '../types';
 import { ablateNeurons } from './ablation';
-import { EDITS, RATIO_SPEC, budgetOf, checkInputs, configKey, forgetRows, forwardBytesPerRow, packRows, paramFeeds,
+import { EDITS, RATIO_SPEC, budgetOf, checkInputs, configKey, forgetRows, forwardBytesPerRow, packRows,
   rowsPerRun } from './common';
 
 /** Per layer, the Activations score of each neuron. */
@@ -29,24 +30,25 @@ export async function activationScores(ctx: UnlearnContext): Promise<Float32Arra
     return compileGraph(g, Object.fromEntries(sums.map((s, l) => [`sum${l}`, s])));
   });
   const rows = forgetRows(ctx);
-  const feeds = paramFeeds(ctx.params);
-  const sums = Array.from({ length: L }, () => new Float64Array(inner));
-  for (let start = 0; start < N; start += S) {
-    throwIfAborted(ctx.signal);
-    const pick = Array.from({ length: S }, (_, k) => (start + k < N ? start + k : 0));
-    const weight = Float32Array.from({ length: S }, (_, k) => (start + k < N ? 1 : 0));
-    const r = await session.run({ ...feeds, tokens: packRows(rows, pick, T), weight });
-    for (let l = 0; l < L; l++) {
-      const s = r.outputs[`sum${l}`] as Float32Array;
-      for (let i = 0; i < inner; i++) sums[l]![i]! += s[i]!;
+  return withModelFeeds(ctx, async (feeds) => {
+    const sums = Array.from({ length: L }, () => new Float64Array(inner));
+    for (let start = 0; start < N; start += S) {
+      throwIfAborted(ctx.signal);
+      const pick = Array.from({ length: S }, (_, k) => (start + k < N ? start + k : 0));
+      const weight = Float32Array.from({ length: S }, (_, k) => (start + k < N ? 1 : 0));
+      const r = await session.run({ ...feeds, tokens: packRows(rows, pick, T), weight });
+      for (let l = 0; l < L; l++) {
+        const s = r.outputs[`sum${l}`] as Float32Array;
+        for (let i = 0; i < inner; i++) sums[l]![i]! += s[i]!;
+      }
+      ctx.onProgress?.({ stage: 'activations', done: Math.min(N, start + S), total: N });
     }
-    ctx.onProgress?.({ stage: 'activations', done: Math.min(N, start + S), total: N });
-  }
-  // Mean over sequences then positions equals the mean over all (sequence, position) pairs: every row counts T − p.
-  const count = N * (T - p);
-  return sums.map((sum, l) => {
-    const norms = downWeightNorms(c, ctx.params.get(mlpNames(c, l).down)!);
-    return Float32Array.from({ length: inner }, (_, i) => Math.abs(sum[i]! / count) * norms[i]!);
+    // Mean over sequences then positions equals the mean over all (sequence, position) pairs: every row counts T − p.
+    const count = N * (T - p);
+    return sums.map((sum, l) => {
+      const norms = downWeightNorms(c, ctx.params.get(mlpNames(c, l).down)!);
+      return Float32Array.from({ length: inner }, (_, i) => Math.abs(sum[i]! / count) * norms[i]!);
+    });
   });
 }
 

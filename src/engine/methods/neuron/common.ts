@@ -3,7 +3,7 @@
 import type { HyperParamSpec } from '../../../shared/methodTypes';
 import { type ModelConfig, contextField, dims, mlpNames } from '../../model/architecture';
 import { tokensOf } from '../shared/batches';
-import type { Params, UnlearnContext } from '../types';
+import type { UnlearnContext } from '../types';
 import { ratioParam } from '../shared/hyperParams';
 
 /** Used when the context gives no memory budget. */
@@ -20,9 +20,6 @@ export const RATIO_SPEC = (def: number): HyperParamSpec =>
 export const configKey = (c: ModelConfig): string => JSON.stringify(c);
 
 export const budgetOf = (ctx: UnlearnContext): number => ctx.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
-
-/** The model's tensors as session feeds. */
-export const paramFeeds = (params: Params): Record<string, Float32Array> => Object.fromEntries(params);
 
 /** Shapes the neuron methods rely on: a non-empty forget set that fits the context, a prompt inside it. */
 export function checkInputs(ctx: UnlearnContext, what: string, opts: { suffix?: boolean } = {}): { N: number;

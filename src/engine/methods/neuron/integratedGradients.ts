@@ -13,13 +13,15 @@
 // every (sequence, layer, α) triple at a position is one row of a batched single-token step (gpt2DecodeStep), whose
 // activations are scaled by a per-row, per-layer α and differentiated with respect to the scaled activations. Rows
 // are sized to the memory budget; the attribution sums over rows happen in the graph.
+import { withModelFeeds } from '../shared/modelFeeds';
+import { StepState } from '../../runtime/stepState';
 import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
 import { declareParams, dims, modelDecodeStep, modelPrefill } from '../../model/architecture';
 import { registerMethod } from '../registry';
 import { throwIfAborted } from '../shared/batches';
 import type { UnlearnContext } from '../types';
 import { ablateNeurons } from './ablation';
-import { EDITS, RATIO_SPEC, budgetOf, checkInputs, configKey, forgetRows, forwardBytesPerRow, packRows, paramFeeds,
+import { EDITS, RATIO_SPEC, budgetOf, checkInputs, configKey, forgetRows, forwardBytesPerRow, packRows,
   rowsPerRun } from './common';
 
 /** The reference's step count (spec §4.D). */
@@ -61,7 +63,7 @@ export async function integratedGradientScores(ctx: UnlearnContext, steps: numbe
     const { cache } = modelPrefill(c, P, g.input('tokens', 'int64', [Sc, T]), T);
     return compileGraph(g,
       Object.fromEntries([...cache.k.map((t, l) => [`k${l}`, t]), ...cache.v.map((t, l) => [`v${l}`, t])]));
-  });
+  }, { deviceOutputs: () => true }); // the cache stays on the device (WebGPU) for the chunk's step runs
   const step = await ctx.runtime.session(`neuron-ig-step:${key}:${R}`, () => {
     const g = new Graph();
     const P = declareParams(g, c);
@@ -94,55 +96,59 @@ export async function integratedGradientScores(ctx: UnlearnContext, steps: numbe
   });
 
   const rows = forgetRows(ctx);
-  const feeds = paramFeeds(ctx.params);
-  const sums = Array.from({ length: L }, () => new Float64Array(inner));
-  for (let s0 = 0; s0 < N; s0 += Sc) {
-    throwIfAborted(ctx.signal);
-    const nSeq = Math.min(Sc, N - s0);
-    const pre = await prefill.run(
-      { ...feeds, tokens: packRows(rows, Array.from({ length: Sc }, (_, k) => s0 + (k < nSeq ? k : 0)), T) });
-    // Row layout of each group (the same at every position): item = (s·L + l)·steps + k.
-    const layouts = Array.from({ length: groupsOf(nSeq) }, (_, gi) => {
-      const rowSeq = new BigInt64Array(R);
-      const seqOf = new Int32Array(R);
-      const alpha = Array.from({ length: L }, () => new Float32Array(R).fill(1));
-      const sel = Array.from({ length: L }, () => new Float32Array(R));
-      for (let r = 0; r < R; r++) {
-        const item = gi * R + r;
-        if (item >= nSeq * perSeq) continue; // padding: sequence 0, α = 1, not selected
-        const s = Math.floor(item / perSeq);
-        const l = Math.floor(item / steps) % L;
-        rowSeq[r] = BigInt(s);
-        seqOf[r] = s;
-        alpha[l]![r] = alphas[item % steps]!;
-        sel[l]![r] = 1;
-      }
-      return { rowSeq, seqOf,
-        feeds: Object.fromEntries([...alpha.map((a, l) => [`alpha${l}`, a]), ...sel.map((a, l) => [`sel${l}`, a])]) as
-          Record<string, Float32Array> };
-    });
-    for (let i = p - 1; i <= T - 2; i++) {
-      for (const lay of layouts) {
-        throwIfAborted(ctx.signal);
-        const token = new BigInt64Array(R);
-        const target = new BigInt64Array(R);
-        for (let r = 0; r < R; r++) {
-          const seq = rows[s0 + lay.seqOf[r]!]!;
-          token[r] = seq[i]!;
-          target[r] = seq[i + 1]!;
+  return withModelFeeds(ctx, async (feeds) => {
+    const sums = Array.from({ length: L }, () => new Float64Array(inner));
+    for (let s0 = 0; s0 < N; s0 += Sc) {
+      throwIfAborted(ctx.signal);
+      const nSeq = Math.min(Sc, N - s0);
+      const pre = await prefill.run(
+        { ...feeds, tokens: packRows(rows, Array.from({ length: Sc }, (_, k) => s0 + (k < nSeq ? k : 0)), T) });
+      try {
+        // Row layout of each group (the same at every position): item = (s·L + l)·steps + k.
+        const layouts = Array.from({ length: groupsOf(nSeq) }, (_, gi) => {
+          const rowSeq = new BigInt64Array(R);
+          const seqOf = new Int32Array(R);
+          const alpha = Array.from({ length: L }, () => new Float32Array(R).fill(1));
+          const sel = Array.from({ length: L }, () => new Float32Array(R));
+          for (let r = 0; r < R; r++) {
+            const item = gi * R + r;
+            if (item >= nSeq * perSeq) continue; // padding: sequence 0, α = 1, not selected
+            const s = Math.floor(item / perSeq);
+            const l = Math.floor(item / steps) % L;
+            rowSeq[r] = BigInt(s);
+            seqOf[r] = s;
+            alpha[l]![r] = alphas[item % steps]!;
+            sel[l]![r] = 1;
+          }
+          const layerFeeds = [...alpha.map((a, l) => [`alpha${l}`, a]), ...sel.map((a, l) => [`sel${l}`, a])];
+          return { rowSeq, seqOf, feeds: Object.fromEntries(layerFeeds) as Record<string, Float32Array> };
+        });
+        for (let i = p - 1; i <= T - 2; i++) {
+          for (const lay of layouts) {
+            throwIfAborted(ctx.signal);
+            const token = new BigInt64Array(R);
+            const target = new BigInt64Array(R);
+            for (let r = 0; r < R; r++) {
+              const seq = rows[s0 + lay.seqOf[r]!]!;
+              token[r] = seq[i]!;
+              target[r] = seq[i + 1]!;
+            }
+            const r = await step.run({ ...feeds, ...pre.outputs, ...pre.device, ...lay.feeds, rowSeq: lay.rowSeq,
+              token, target, pos: BigInt64Array.of(BigInt(i)) });
+            for (let l = 0; l < L; l++) {
+              const ig = r.outputs[`ig${l}`] as Float32Array;
+              for (let j = 0; j < inner; j++) sums[l]![j]! += ig[j]!;
+            }
+            ctx.onProgress?.({ stage: 'integrated gradients', done: ++done, total });
+          }
         }
-        const r = await step.run({ ...feeds, ...pre.outputs, ...lay.feeds, rowSeq: lay.rowSeq, token, target,
-          pos: BigInt64Array.of(BigInt(i)) } as Record<string, Float32Array | BigInt64Array>);
-        for (let l = 0; l < L; l++) {
-          const ig = r.outputs[`ig${l}`] as Float32Array;
-          for (let j = 0; j < inner; j++) sums[l]![j]! += ig[j]!;
-        }
-        ctx.onProgress?.({ stage: 'integrated gradients', done: ++done, total });
+      } finally {
+        StepState.discard(pre); // the prefill's outputs, on the device with WebGPU
       }
     }
-  }
-  // (1/steps) per position, then the mean over positions and sequences.
-  return sums.map((s) => Float32Array.from(s, (v) => v / (steps * positions * N)));
+    // (1/steps) per position, then the mean over positions and sequences.
+    return sums.map((s) => Float32Array.from(s, (v) => v / (steps * positions * N)));
+  });
 }
 
 registerMethod({

@@ -20,12 +20,13 @@
 //    step, which gives the same step as the whole batch.
 import { Rng, deriveSeed } from '../../data/rng';
 import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
-import { declareParams, modelForward } from '../../model/architecture';
+import { declareParams, modelForward, paramShapes } from '../../model/architecture';
+import { StepState, float32Tensors, stateOutputs } from '../../runtime/stepState';
 import { adamwUpdate } from '../../train/adamw';
 import type { HyperParamSpec } from '../../../shared/methodTypes';
 import { throwIfAborted } from '../shared/batches';
 import type { UnlearnContext } from '../types';
-import { budgetOf, checkInputs, configKey, forgetRows, packRows, paramFeeds, rowsPerRun,
+import { budgetOf, checkInputs, configKey, forgetRows, packRows, rowsPerRun,
   trainingBytesPerRow } from './common';
 import { nextTokenLoss } from '../../model/nextTokenLoss';
 
@@ -94,10 +95,13 @@ export async function trainNeuronMasks(ctx: UnlearnContext, spec: MaskSpec): Pro
   const stochastic = !!spec.sampleNoise;
   const rng = new Rng(deriveSeed(ctx.seed, spec.id));
 
+  // The trained values, their Adam moments and the epoch's summed gradient are state that each run replaces (on
+  // the device with WebGPU); the weights and a zero gradient per layer are constants.
+  const layerNames = (name: string) => Array.from({ length: L }, (_, l) => `${name}${l}`);
   const session = await ctx.runtime.session(`neuron-${spec.id}:${configKey(c)}:${mb}x${T}`, () => {
     const g = new Graph();
     const P = declareParams(g, c);
-    const layer = (name: string) => Array.from({ length: L }, (_, l) => g.input(`${name}${l}`, 'float32', [inner]));
+    const layer = (name: string) => layerNames(name).map((n) => g.input(n, 'float32', [inner]));
     const thetas = layer('theta');
     const m = layer('m');
     const v = layer('v');
@@ -118,76 +122,74 @@ export async function trainNeuronMasks(ctx: UnlearnContext, spec: MaskSpec): Pro
     const upd = adamwUpdate(thetas, total, { m, v }, step, { ...ADAM, lr: lrIn });
     const outs: Record<string, Tensor> = { lm, reg };
     for (let l = 0; l < L; l++) {
-      outs[`thetaOut${l}`] = upd.params[l]!;
-      outs[`mOut${l}`] = upd.m[l]!;
-      outs[`vOut${l}`] = upd.v[l]!;
+      outs[`new:theta${l}`] = upd.params[l]!;
+      outs[`new:m${l}`] = upd.m[l]!;
+      outs[`new:v${l}`] = upd.v[l]!;
+      outs[`new:gradIn${l}`] = total[l]!;
       outs[`lmGrad${l}`] = lmGrad[l]!;
-      outs[`gradOut${l}`] = total[l]!;
     }
     return compileGraph(g, outs);
-  });
+  }, { deviceOutputs: (n) => stateOutputs(n) || n.startsWith('lmGrad') });
 
   const rows = forgetRows(ctx);
-  const feeds = paramFeeds(ctx.params);
-  let thetas: Float32Array[] = spec.init(L, inner, rng);
-  let m: Float32Array[] = thetas.map(() => new Float32Array(inner));
-  let v: Float32Array[] = thetas.map(() => new Float32Array(inner));
+  const perLayer = (name: string, xs: Float32Array[]) => Object.fromEntries(xs.map((x, l) =>
+    [`${name}${l}`, { dtype: 'float32' as const, shape: [inner], data: x }]));
+  const zeros = () => Array.from({ length: L }, () => new Float32Array(inner));
+  const st = await StepState.create(ctx.runtime, {
+    constants: { ...float32Tensors(paramShapes(c), ctx.params), ...perLayer('zero', zeros()) },
+    state: { ...perLayer('theta', spec.init(L, inner, rng)), ...perLayer('m', zeros()), ...perLayer('v', zeros()),
+      ...perLayer('gradIn', zeros()) },
+  });
+  const thetaNames = layerNames('theta');
+  const hostThetas = async () => {
+    const h = await st.host(thetaNames);
+    return thetaNames.map((n) => h[n] as Float32Array);
+  };
   const batchesPerEpoch = Math.ceil(N / batch);
   const total = epochs * batchesPerEpoch;
   let steps = 0;
   const skippedEpochs: number[] = [];
   let lastLmLoss = NaN;
-  const perLayer = (name: string, xs: Float32Array[]) => Object.fromEntries(xs.map((x, l) => [`${name}${l}`, x]));
-
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    // zero_grad once per epoch: `acc` holds the summed gradient of this epoch's batches so far.
-    let acc: Float32Array[] = thetas.map(() => new Float32Array(inner));
-    for (let b0 = 0; b0 < N; b0 += batch) {
-      throwIfAborted(ctx.signal);
-      if (epoch % spec.checkEvery === 0 && spec.regularizerHost(thetas) < stopLoss) {
-        skippedEpochs.push(epoch);
-        break; // the rest of this epoch only
-      }
-      const nb = Math.min(batch, N - b0);
-      const noise = stochastic ? Array.from({ length: L }, () => spec.sampleNoise!(inner, rng)) : [];
-      const common = {
-        ...feeds,
-        ...perLayer('theta', thetas),
-        ...perLayer('m', m),
-        ...perLayer('v', v),
-        ...perLayer('noise', noise),
-        step: Float32Array.of(steps + 1),
-        lr: Float32Array.of(lr),
-        lambda: Float32Array.of(lambda),
-      };
-      let gradIn = acc;
-      let lm = 0;
-      let reg = 0;
-      for (let u0 = 0; u0 < nb; u0 += mb) {
-        const n = Math.min(mb, nb - u0);
-        const pick = Array.from({ length: mb }, (_, k) => b0 + u0 + (k < n ? k : 0));
-        const weight = Float32Array.from({ length: mb }, (_, k) => (k < n ? 1 / nb : 0));
-        const lastPart = u0 + mb >= nb;
-        const names = lastPart ? undefined : ['lm', ...thetas.map((_, l) => `lmGrad${l}`)];
-        const r = await session.run({ ...common, ...perLayer('gradIn', gradIn), tokens: packRows(rows, pick, T),
-          weight }, names);
-        lm += (r.outputs.lm as Float32Array)[0]!;
-        if (lastPart) {
-          thetas = thetas.map((_, l) => r.outputs[`thetaOut${l}`] as Float32Array);
-          m = thetas.map((_, l) => r.outputs[`mOut${l}`] as Float32Array);
-          v = thetas.map((_, l) => r.outputs[`vOut${l}`] as Float32Array);
-          acc = thetas.map((_, l) => r.outputs[`gradOut${l}`] as Float32Array);
-          reg = (r.outputs.reg as Float32Array)[0]!;
-        } else {
-          gradIn = thetas.map((_, l) => r.outputs[`lmGrad${l}`] as Float32Array);
+  let thetas: Float32Array[];
+  try {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      // zero_grad once per epoch: `gradIn` holds the summed gradient of this epoch's batches so far.
+      for (let l = 0; l < L; l++) st.set(`gradIn${l}`, st.get(`zero${l}`));
+      for (let b0 = 0; b0 < N; b0 += batch) {
+        throwIfAborted(ctx.signal);
+        if (epoch % spec.checkEvery === 0 && spec.regularizerHost(await hostThetas()) < stopLoss) {
+          skippedEpochs.push(epoch);
+          break; // the rest of this epoch only
         }
+        const nb = Math.min(batch, N - b0);
+        const noise = stochastic ? Array.from({ length: L }, (_, l) => [`noise${l}`, spec.sampleNoise!(inner, rng)])
+          : [];
+        const scalars = { ...Object.fromEntries(noise), step: Float32Array.of(steps + 1), lr: Float32Array.of(lr),
+          lambda: Float32Array.of(lambda) };
+        let lm = 0;
+        let reg = 0;
+        for (let u0 = 0; u0 < nb; u0 += mb) {
+          const n = Math.min(mb, nb - u0);
+          const pick = Array.from({ length: mb }, (_, k) => b0 + u0 + (k < n ? k : 0));
+          const weight = Float32Array.from({ length: mb }, (_, k) => (k < n ? 1 / nb : 0));
+          const lastPart = u0 + mb >= nb;
+          const r = await session.run({ ...st.feeds(), ...scalars, tokens: packRows(rows, pick, T), weight },
+            lastPart ? undefined : ['lm', ...layerNames('lmGrad')]);
+          lm += (r.outputs.lm as Float32Array)[0]!;
+          if (lastPart) reg = (r.outputs.reg as Float32Array)[0]!;
+          // An earlier part only adds its LM gradient to the accumulated one; the last part updates the values.
+          st.accept(r, lastPart ? undefined : (s) => (s.startsWith('gradIn') ? `lmGrad${s.slice(6)}` : undefined));
+        }
+        if (!Number.isFinite(lm)) throw new Error(
+          `${spec.id}: the LM loss became ${lm} at step ${steps + 1}; try a smaller lr`);
+        lastLmLoss = lm;
+        steps++;
+        ctx.onProgress?.({ stage: spec.id, done: steps, total, loss: lm + lambda * reg });
       }
-      if (!Number.isFinite(lm)) throw new Error(
-        `${spec.id}: the LM loss became ${lm} at step ${steps + 1}; try a smaller lr`);
-      lastLmLoss = lm;
-      steps++;
-      ctx.onProgress?.({ stage: spec.id, done: steps, total, loss: lm + lambda * reg });
     }
+    thetas = await hostThetas();
+  } finally {
+    st.dispose();
   }
   return { thetas, steps, skippedEpochs, lastLmLoss, lastRegularizer: spec.regularizerHost(thetas) };
 }

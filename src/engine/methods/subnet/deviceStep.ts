@@ -8,15 +8,13 @@
 // memory at one copy of each array, and a batch may run in several graph runs.
 import { Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
 import { type ModelConfig, configKey, countParams, declareParams, paramShapes } from '../../model/architecture';
-import { DEVICE_PROVIDERS, type DeviceTensor, type HostArray, LARGE_MODEL_INPUT_BYTES, type Runtime,
-  isDeviceTensor } from '../../runtime/session';
+import { DEVICE_PROVIDERS, LARGE_MODEL_INPUT_BYTES, type Runtime } from '../../runtime/session';
+import { StepState, float32Tensors, stateOutputs } from '../../runtime/stepState';
 import { type SgdOptions, sgdMomentumUpdate, subnetMatrices, subnetNames, subnetObjective, traceMask }
   from './edgePopup';
 
 const names = {
   buf: (n: string) => `buf:${n}`,
-  newScore: (n: string) => `new:score:${n}`,
-  newBuf: (n: string) => `new:buf:${n}`,
 } as const;
 
 /** Whether trainSubnet takes the device path: a device provider comes first and the model is not large. */
@@ -45,76 +43,53 @@ export function buildSubnetDeviceStep(c: ModelConfig, rows: number, cols: number
   const upd = sgdMomentumUpdate(scores, gradients(loss, scores), bufs, hp);
   const outputs: Record<string, Tensor> = { loss, rowLoss };
   mats.forEach((m, i) => {
-    outputs[names.newScore(m.name)] = upd.params[i]!;
-    outputs[names.newBuf(m.name)] = upd.bufs[i]!;
+    outputs[`new:${subnetNames.score(m.name)}`] = upd.params[i]!;
+    outputs[`new:${names.buf(m.name)}`] = upd.bufs[i]!;
   });
   return compileGraph(g, outputs, 'subnet-device-step');
 }
 
 /** Scores and momentum of one run, on the device after the first step; the weights uploaded once. */
 export class DeviceSubnet {
-  private scores: Record<string, DeviceTensor | HostArray>;
-  private bufs: Record<string, DeviceTensor | HostArray>;
-  private weights: Record<string, DeviceTensor | HostArray> | null = null;
+  private constructor(private readonly rt: Runtime, private readonly st: StepState, readonly c: ModelConfig,
+    readonly pruned: ReadonlyMap<string, number>, readonly sgd: SgdOptions) {}
 
-  constructor(
-    readonly rt: Runtime,
-    readonly c: ModelConfig,
-    readonly params: ReadonlyMap<string, Float32Array>,
-    init: ReadonlyMap<string, Float32Array>,
-    readonly pruned: ReadonlyMap<string, number>,
-    readonly sgd: SgdOptions,
-  ) {
+  static async create(rt: Runtime, c: ModelConfig, params: ReadonlyMap<string, Float32Array>,
+    init: ReadonlyMap<string, Float32Array>, pruned: ReadonlyMap<string, number>, sgd: SgdOptions):
+  Promise<DeviceSubnet> {
     const mats = subnetMatrices(c);
-    this.scores = Object.fromEntries(mats.map((m) => [m.name, init.get(m.name)!]));
-    this.bufs = Object.fromEntries(mats.map((m) => [m.name, new Float32Array(m.shape[0] * m.shape[1])]));
+    const f32 = (shape: readonly number[], data: Float32Array) => ({ dtype: 'float32' as const, shape, data });
+    const state = Object.fromEntries(mats.flatMap((m) => [
+      [subnetNames.score(m.name), f32(m.shape, init.get(m.name)!)],
+      [names.buf(m.name), f32(m.shape, new Float32Array(m.shape[0] * m.shape[1]))],
+    ]));
+    const st = await StepState.create(rt, { constants: float32Tensors(paramShapes(c), params), state });
+    return new DeviceSubnet(rt, st, c, pruned, sgd);
   }
 
   /** One step on a batch; returns the objective. A non-finite objective leaves the state as it was. */
   async step(tokens: BigInt64Array, coef: Float32Array, cols: number): Promise<number> {
     const rows = coef.length;
-    if (!this.weights) {
-      const shapes = paramShapes(this.c);
-      this.weights = await this.rt.toDevice(Object.fromEntries([...shapes].map(([n, shape]) =>
-        [n, { dtype: 'float32' as const, shape, data: this.params.get(n)! }])));
-    }
     const ratioKey = [...this.pruned.values()].join(',');
     const session = await this.rt.session(`methods:subnet-device-step:${configKey(this.c)}:${rows}x${cols}:` +
-      ratioKey, () => buildSubnetDeviceStep(this.c, rows, cols, this.pruned), { deviceOutputs: (n) => n.startsWith(
-      'new:') });
-    const feeds: Record<string, DeviceTensor | HostArray> = { ...this.weights, tokens, coef,
-      'sgd:lr': Float32Array.of(this.sgd.lr), 'sgd:momentum': Float32Array.of(this.sgd.momentum),
-      'sgd:wd': Float32Array.of(this.sgd.weightDecay) };
-    for (const n of Object.keys(this.scores)) {
-      feeds[subnetNames.score(n)] = this.scores[n]!;
-      feeds[names.buf(n)] = this.bufs[n]!;
-    }
-    const { outputs, device } = await session.run(feeds);
-    const loss = (outputs.loss as Float32Array)[0]!;
-    const pick = (f: (n: string) => string) => Object.fromEntries(Object.keys(this.scores).map((n) =>
-      [n, device[f(n)] ?? outputs[f(n)] as HostArray]));
-    const [scores, bufs] = [pick(names.newScore), pick(names.newBuf)];
-    if (!Number.isFinite(loss)) {
-      disposeDevice(scores, bufs);
-      return loss;
-    }
-    disposeDevice(this.scores, this.bufs);
-    [this.scores, this.bufs] = [scores, bufs];
+      ratioKey, () => buildSubnetDeviceStep(this.c, rows, cols, this.pruned), { deviceOutputs: stateOutputs });
+    const r = await session.run({ ...this.st.feeds(), tokens, coef, 'sgd:lr': Float32Array.of(this.sgd.lr),
+      'sgd:momentum': Float32Array.of(this.sgd.momentum), 'sgd:wd': Float32Array.of(this.sgd.weightDecay) });
+    const loss = (r.outputs.loss as Float32Array)[0]!;
+    if (Number.isFinite(loss)) this.st.accept(r);
+    else StepState.discard(r);
     return loss;
   }
 
   /** The scores on the host, copied from the device once (at the end of a run). */
   async hostScores(): Promise<Map<string, Float32Array>> {
-    return new Map(Object.entries(await this.rt.toHost(this.scores)) as [string, Float32Array][]);
+    const names = subnetMatrices(this.c).map((m) => m.name);
+    const host = await this.st.host(names.map(subnetNames.score));
+    return new Map(names.map((n) => [n, host[subnetNames.score(n)] as Float32Array]));
   }
 
   /** Frees the device copies of the weights, scores and momentum, however the run ended. */
   dispose(): void {
-    disposeDevice(this.scores, this.bufs, this.weights ?? {});
-    this.weights = null;
+    this.st.dispose();
   }
-}
-
-function disposeDevice(...parts: Record<string, DeviceTensor | HostArray>[]): void {
-  for (const p of parts) for (const t of Object.values(p)) if (isDeviceTensor(t)) t.dispose();
 }

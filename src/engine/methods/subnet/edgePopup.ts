@@ -313,15 +313,16 @@ export async function trainSubnet(ctx: UnlearnContext, t: SubnetTraining): Promi
   for (const m of mats) if (!ctx.params.has(m.name)) throw new Error(`${t.id}: the model has no tensor "${m.name}"`);
   // On the CPU (and for large models) scores, momentum and masks are updated in place on the host: one copy of each
   // for the whole run. With a device provider first (WebGPU) the whole step runs there (deviceStep.ts).
-  const device = usesDeviceStep(rt, c) ? new DeviceSubnet(rt, c, ctx.params, initScores(c, ctx.seed), pruned, sgd)
-    : null;
-  let st: SubnetState | null = device ? null : createSubnetState(c, ctx.params, ctx.seed, t.ratio, sgd);
+  const onDevice = usesDeviceStep(rt, c);
+  let st: SubnetState | null = onDevice ? null : createSubnetState(c, ctx.params, ctx.seed, t.ratio, sgd);
+  let device: DeviceSubnet | null = null;
 
   let done = 0;
   let total = 0;
   let lastLoss: number | undefined;
   let scores: Map<string, Float32Array>;
   try {
+    if (onDevice) device = await DeviceSubnet.create(rt, c, ctx.params, initScores(c, ctx.seed), pruned, sgd);
     throwIfAborted(ctx.signal);
     for (let e = 0; e < t.epochs; e++) {
       const batches = t.epoch(e);

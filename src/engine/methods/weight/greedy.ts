@@ -24,12 +24,13 @@
 import { F, Graph, type Tensor, compileGraph, gradients } from '../../graph/index';
 import { Rng } from '../../data/rng';
 import { concatRows } from '../../data/tokenMatrix';
-import { type ModelConfig, configKey, declareParams } from '../../model/architecture';
+import { type ModelConfig, configKey, declareParams, paramShapes } from '../../model/architecture';
 import type { Runtime } from '../../runtime/session';
+import { StepState, float32Tensors } from '../../runtime/stepState';
 import { registerMethod } from '../registry';
 import { throwIfAborted } from '../shared/batches';
 import type { Params, UnlearnContext, UnlearnResult } from '../types';
-import { allTensorNames, checkParams, paddedChunk, paramFeeds, rowsPerRun, tensorSizes,
+import { allTensorNames, checkParams, paddedChunk, rowsPerRun, tensorSizes,
   weightedSequenceLoss } from './lmGradients';
 import { WEIGHT_RATIO_GRID, batchSizeParam, ratioParam } from '../shared/hyperParams';
 
@@ -43,28 +44,34 @@ export function greedyIterations(ratio: number, n: number): number {
 
 /**
  * The per-iteration graph: inputs every parameter, tokens [R, T], weights [R] (−y/B per row, 0 for padding),
- * keep [N] (false where already zeroed) and gradAcc [N] (gradients of earlier runs of the same batch, flattened).
- * Outputs loss = Σ w·ℓ, flatGrad = gradAcc + ∂loss/∂θ flattened in parameter order, and the best entry of
- * θ·flatGrad among the kept ones (bestValue [1], bestIndex [1]).
+ * keep [N] (1, or 0 where already zeroed, in parameter order) and gradAcc [N] (gradients of earlier runs of the same
+ * batch, flattened). The model runs on the weights times their part of `keep`, i.e. with the chosen scalars zeroed.
+ * Outputs loss = Σ w·ℓ, flatGrad = gradAcc + ∂loss/∂θ flattened in parameter order, the best entry of θ·flatGrad
+ * among the kept ones (bestValue [1], bestIndex [1]) and `new:keep`, keep with that entry zeroed.
  */
 function greedySession(rt: Runtime, c: ModelConfig, R: number, T: number) {
   return rt.session(`greedy-step:${configKey(c)}:${R}x${T}`, () => {
     const g = new Graph();
     const P = declareParams(g, c);
     const names = allTensorNames(c);
-    const N = names.reduce((s, n) => s + P[n]!.size, 0);
+    const sizes = names.map((n) => P[n]!.size);
+    const N = sizes.reduce((s, n) => s + n, 0);
     const tokens = g.input('tokens', 'int64', [R, T]);
     const weights = g.input('weights', 'float32', [R]);
-    const keep = g.input('keep', 'bool', [N]);
+    const keep = g.input('keep', 'float32', [N]);
     const gradAcc = g.input('gradAcc', 'float32', [N]);
-    const loss = weightedSequenceLoss(c, P, tokens, weights);
-    const ps = names.map((n) => P[n]!);
+    const parts = F.split(keep, sizes, 0);
+    const zeroed = names.map((n, i) => F.mul(P[n]!, F.reshape(parts[i]!, [...P[n]!.shape])));
+    const loss = weightedSequenceLoss(c, { ...P, ...Object.fromEntries(names.map((n, i) => [n, zeroed[i]!])) },
+      tokens, weights);
     const flat = (ts: Tensor[]) => F.concat(ts.map((t) => F.reshape(t, [-1])), 0);
-    const flatGrad = F.add(gradAcc, flat(gradients(loss, ps)));
-    const score = F.where(keep, F.mul(flat(ps), flatGrad), EXCLUDED);
+    const flatGrad = F.add(gradAcc, flat(gradients(loss, zeroed)));
+    const score = F.where(F.greater(keep, 0.5), F.mul(flat(zeroed), flatGrad), EXCLUDED);
     const best = F.topK(score, 1, 0, true);
-    return compileGraph(g, { loss, flatGrad, bestValue: best.values, bestIndex: best.indices }, 'greedy-step');
-  });
+    const newKeep = F.scatterElements(keep, best.indices, F.zeros(g, [1]), 0);
+    return compileGraph(g, { loss, flatGrad, bestValue: best.values, bestIndex: best.indices, 'new:keep': newKeep },
+      'greedy-step');
+  }, { deviceOutputs: (n) => n === 'new:keep' || n === 'flatGrad' });
 }
 
 async function run(ctx: UnlearnContext): Promise<UnlearnResult> {
@@ -87,61 +94,68 @@ async function run(ctx: UnlearnContext): Promise<UnlearnResult> {
   }
   const iterations = greedyIterations(ratio, N);
 
-  // Working copies of every tensor (any may be edited), the flat keep mask, the forget ∪ retain loader.
-  const work: Params = new Map(names.map((n) => [n, Float32Array.from(ctx.params.get(n)!)]));
+  // The flat keep mask (on the host for the result; the graph's copy is step state), the forget ∪ retain loader.
   const keep = new Uint8Array(N).fill(1);
   const data = concatRows([forget, retain], forget.cols);
   const label = (row: number) => (row < forget.rows ? 1 : -1);
   const B = Math.min(batch, data.rows);
   const R = rowsPerRun(c, data.cols, B, ctx.memoryBudget);
   const session = iterations > 0 ? await greedySession(rt, c, R, data.cols) : null;
-  const zeros = new Float32Array(N);
   const rng = new Rng(ctx.seed);
   let order: Uint32Array = new Uint32Array(0);
   let at = 0;
   let epochs = 0;
   const pruned = new Map<string, number>();
 
-  for (let it = 0; it < iterations; it++) {
-    throwIfAborted(ctx.signal);
-    if (at >= order.length) {
-      order = rng.permutation(data.rows);
-      at = 0;
-      epochs++;
+  // The weights never change (the graph zeroes through `keep`): on a device provider they, keep and the gradient
+  // accumulator stay on the device, and only the winning index comes back.
+  const flat = (data: Float32Array) => ({ dtype: 'float32' as const, shape: [N], data });
+  const st = iterations > 0 ? await StepState.create(rt, {
+    constants: { ...float32Tensors(paramShapes(c), ctx.params), zeros: flat(new Float32Array(N)) },
+    state: { keep: flat(new Float32Array(N).fill(1)), gradAcc: flat(new Float32Array(N)) },
+  }) : null;
+  try {
+    for (let it = 0; it < iterations; it++) {
+      throwIfAborted(ctx.signal);
+      if (at >= order.length) {
+        order = rng.permutation(data.rows);
+        at = 0;
+        epochs++;
+      }
+      const rows = Array.from(order.subarray(at, at + B));
+      at += B;
+      const weights = rows.map((r) => -label(r) / rows.length);
+      st!.set('gradAcc', st!.get('zeros'));
+      let loss = 0;
+      let best: { index: number; value: number } | null = null;
+      for (let s = 0; s < rows.length; s += R) {
+        const chunk = paddedChunk(data, rows, weights, s, R);
+        const last = s + R >= rows.length;
+        const r = await session!.run({ ...st!.feeds(), tokens: chunk.tokens, weights: chunk.weights }, last
+          ? ['loss', 'bestValue', 'bestIndex', 'new:keep'] : ['loss', 'flatGrad']);
+        loss += (r.outputs.loss as Float32Array)[0]!;
+        if (last) best = { index: Number((r.outputs.bestIndex as BigInt64Array)[0]!),
+          value: (r.outputs.bestValue as Float32Array)[0]! };
+        st!.accept(r, last ? undefined : (n) => (n === 'gradAcc' ? 'flatGrad' : undefined));
+      }
+      if (!Number.isFinite(loss)) throw new Error(`Greedy: the objective became ${loss} at iteration ${it + 1}`);
+      const { index } = best!;
+      if (!keep[index]) throw new Error(`Greedy: iteration ${it + 1} picked entry ${index}, which is already zeroed`);
+      keep[index] = 0;
+      const name = names[upperBound(offsets, index) - 1]!;
+      pruned.set(name, (pruned.get(name) ?? 0) + 1);
+      ctx.onProgress?.({ stage: 'zeroing weights', done: it + 1, total: iterations, loss });
     }
-    const rows = Array.from(order.subarray(at, at + B));
-    at += B;
-    const weights = rows.map((r) => -label(r) / rows.length);
-    const feeds = paramFeeds(work);
-    let gradAcc: Float32Array<ArrayBufferLike> = zeros;
-    let loss = 0;
-    let best: { index: number; value: number } | null = null;
-    for (let s = 0; s < rows.length; s += R) {
-      const chunk = paddedChunk(data, rows, weights, s, R);
-      const last = s + R >= rows.length;
-      const r = await session!.run({ ...feeds, tokens: chunk.tokens, weights: chunk.weights, keep, gradAcc }, last
-        ? ['loss', 'bestValue', 'bestIndex'] : ['loss', 'flatGrad']);
-      loss += (r.outputs.loss as Float32Array)[0]!;
-      if (last) best = { index: Number((r.outputs.bestIndex as BigInt64Array)[0]!),
-        value: (r.outputs.bestValue as Float32Array)[0]! };
-      else gradAcc = r.outputs.flatGrad as Float32Array;
-    }
-    if (!Number.isFinite(loss)) throw new Error(`Greedy: the objective became ${loss} at iteration ${it + 1}`);
-    const { index } = best!;
-    if (!keep[index]) throw new Error(`Greedy: iteration ${it + 1} picked entry ${index}, which is already zeroed`);
-    keep[index] = 0;
-    const t = upperBound(offsets, index) - 1;
-    const name = names[t]!;
-    work.get(name)![index - offsets[t]!] = 0;
-    pruned.set(name, (pruned.get(name) ?? 0) + 1);
-    ctx.onProgress?.({ stage: 'zeroing weights', done: it + 1, total: iterations, loss });
+  } finally {
+    st?.dispose();
   }
 
   const params: Params = new Map(ctx.params);
   const masks = new Map<string, Uint8Array>();
   names.forEach((n, i) => {
-    masks.set(n, keep.slice(offsets[i]!, offsets[i]! + sizes.get(n)!));
-    if (pruned.has(n)) params.set(n, work.get(n)!);
+    const mask = keep.slice(offsets[i]!, offsets[i]! + sizes.get(n)!);
+    masks.set(n, mask);
+    if (pruned.has(n)) params.set(n, ctx.params.get(n)!.map((v, j) => (mask[j] ? v : 0)));
   });
   const notes = [
     `${iterations} iterations (⌈${ratio}·${N}⌉), one scalar each, over batches of ${B} from ${forget.rows} forget ` +

@@ -11,6 +11,8 @@ import { type TokenMatrix } from '../../data/tokenMatrix';
 import { type ModelConfig, configKey, declareParams, dims, isMlpTensor as isMlpTensorOfModel, modelForward,
   paramShapes } from '../../model/architecture';
 import type { Runtime } from '../../runtime/session';
+import type { StepState } from '../../runtime/stepState';
+import { modelOnDevice } from '../shared/modelFeeds';
 import type { Params, UnlearnContext } from '../types';
 import { throwIfAborted, tokensOf } from '../shared/batches';
 import { nextTokenLoss } from '../../model/nextTokenLoss';
@@ -59,9 +61,6 @@ export function weightedSequenceLoss(c: ModelConfig, P: Record<string, Tensor>, 
   return F.reduceSum(F.mul(perSeq, weights));
 }
 
-/** Feeds of every parameter (the graph declares all of them as inputs). */
-export const paramFeeds = (params: Params): Record<string, Float32Array> => Object.fromEntries(params);
-
 /** Output name of the gradient of tensor `name`. */
 export const gradName = (name: string): string => `grad:${name}`;
 
@@ -106,7 +105,7 @@ export interface GradientOptions {
 export async function weightedLossGradients(
   rt: Runtime,
   c: ModelConfig,
-  params: Params,
+  model: StepState,
   m: TokenMatrix,
   rows: readonly number[],
   weights: readonly number[],
@@ -114,10 +113,11 @@ export async function weightedLossGradients(
   o: GradientOptions,
 ): Promise<{ loss: number; grads: Map<string, Float64Array> }> {
   if (rows.length !== weights.length) throw new RangeError(`${rows.length} rows but ${weights.length} weights`);
-  const grads = o.into ?? new Map(wrt.map((n) => [n, new Float64Array(params.get(n)!.length)]));
+  const sizes = tensorSizes(c);
+  const grads = o.into ?? new Map(wrt.map((n) => [n, new Float64Array(sizes.get(n)!)]));
   const R = Math.max(1, Math.min(o.rowsPerRun, rows.length));
   const session = await gradientSession(rt, c, wrt, R, m.cols);
-  const feeds = paramFeeds(params);
+  const feeds = model.feeds();
   let loss = 0;
   for (let s = 0; s < rows.length; s += R) {
     throwIfAborted(o.signal);
@@ -153,13 +153,18 @@ export async function forgetGradientSum(ctx: UnlearnContext, wrt: readonly strin
   const batches = rowBatches(forget.rows, batch);
   const grads = new Map(wrt.map((n) => [n, new Float64Array(params.get(n)!.length)]));
   let loss = 0;
-  for (let b = 0; b < batches.length; b++) {
-    throwIfAborted(ctx.signal);
-    const rows = batches[b]!;
-    const r = await weightedLossGradients(rt, c, params, forget, rows, rows.map(() => 1 / rows.length), wrt,
-      { rowsPerRun: R, signal: ctx.signal, into: grads });
-    loss += r.loss;
-    ctx.onProgress?.({ stage, done: b + 1, total: batches.length, loss: loss / (b + 1) });
+  const model = await modelOnDevice(rt, c, params);
+  try {
+    for (let b = 0; b < batches.length; b++) {
+      throwIfAborted(ctx.signal);
+      const rows = batches[b]!;
+      const r = await weightedLossGradients(rt, c, model, forget, rows, rows.map(() => 1 / rows.length), wrt,
+        { rowsPerRun: R, signal: ctx.signal, into: grads });
+      loss += r.loss;
+      ctx.onProgress?.({ stage, done: b + 1, total: batches.length, loss: loss / (b + 1) });
+    }
+  } finally {
+    model.dispose();
   }
   return { loss: loss / batches.length, grads };
 }

@@ -20,6 +20,7 @@
 //   C = Σ_j c_j·c_jᵀ (n×n) and V = [g_1 … g_n]. With C = L·D·Lᵀ (accumulatedFactors) that is Σ_k D_k·(V·l_k)(V·l_k)ᵀ:
 //   n Woodbury updates instead of m give the same Fisher, at one forward/backward pass and one update per batch.
 // * The forget batches are fixed (rows shuffled once with the seed) and taken in the same order on every cycle.
+import { modelOnDevice } from '../shared/modelFeeds';
 import { Rng } from '../../data/rng';
 import { registerMethod } from '../registry';
 import { throwIfAborted } from '../shared/batches';
@@ -132,7 +133,7 @@ async function run(ctx: UnlearnContext): Promise<UnlearnResult> {
     const hit = cached[b];
     if (hit) return hit;
     const rows = batches[b]!;
-    const { grads } = await weightedLossGradients(rt, c, params, forget, rows, rows.map(() => 1 / rows.length), names,
+    const { grads } = await weightedLossGradients(rt, c, model, forget, rows, rows.map(() => 1 / rows.length), names,
       { rowsPerRun: R, signal: ctx.signal });
     const out = new Map([...grads].map(([k, g]) => [k, Float32Array.from(g)]));
     if (cacheGradients) cached[b] = out;
@@ -140,30 +141,35 @@ async function run(ctx: UnlearnContext): Promise<UnlearnResult> {
   };
 
   const saliency = new Map(names.map((k) => [k, new Float64Array(params.get(k)!.length)]));
-  for (const group of groups) {
+  const model = await modelOnDevice(rt, c, params);
+  try {
+    for (const group of groups) {
     // h_k = Σ_b l_kb·g_b on each slice of the group, for the pivots that are not zero.
-    const used = Array.from(pivots.keys()).filter((k) => pivots[k]! > 0);
-    const h = used.map(() => group.map((sl) => new Float64Array(sl.end - sl.start)));
-    for (let b = 0; b < n; b++) {
-      throwIfAborted(ctx.signal);
-      const g = await batchGradient(b);
-      used.forEach((k, u) => {
-        const coef = factors[k]![b]!;
-        if (coef === 0) return;
-        group.forEach((sl, i) => {
-          const src = g.get(sl.name)!;
-          const dst = h[u]![i]!;
-          for (let e = 0; e < dst.length; e++) dst[e]! += coef * src[sl.start + e]!;
+      const used = Array.from(pivots.keys()).filter((k) => pivots[k]! > 0);
+      const h = used.map(() => group.map((sl) => new Float64Array(sl.end - sl.start)));
+      for (let b = 0; b < n; b++) {
+        throwIfAborted(ctx.signal);
+        const g = await batchGradient(b);
+        used.forEach((k, u) => {
+          const coef = factors[k]![b]!;
+          if (coef === 0) return;
+          group.forEach((sl, i) => {
+            const src = g.get(sl.name)!;
+            const dst = h[u]![i]!;
+            for (let e = 0; e < dst.length; e++) dst[e]! += coef * src[sl.start + e]!;
+          });
         });
+        ctx.onProgress?.({ stage: 'Fisher inverse', done: ++done, total });
+      }
+      const fishers = group.map((sl) => new BlockFisherInverse(sl.end - sl.start, B, damping, m));
+      used.forEach((k, u) => group.forEach((_, i) => fishers[i]!.addGradient(h[u]![i]!, pivots[k]!)));
+      group.forEach((sl, i) => {
+        const w = params.get(sl.name)!.subarray(sl.start, sl.end);
+        saliency.get(sl.name)!.set(obsSaliency(w, fishers[i]!.diagonal()), sl.start);
       });
-      ctx.onProgress?.({ stage: 'Fisher inverse', done: ++done, total });
     }
-    const fishers = group.map((sl) => new BlockFisherInverse(sl.end - sl.start, B, damping, m));
-    used.forEach((k, u) => group.forEach((_, i) => fishers[i]!.addGradient(h[u]![i]!, pivots[k]!)));
-    group.forEach((sl, i) => {
-      const w = params.get(sl.name)!.subarray(sl.start, sl.end);
-      saliency.get(sl.name)!.set(obsSaliency(w, fishers[i]!.diagonal()), sl.start);
-    });
+  } finally {
+    model.dispose();
   }
 
   throwIfAborted(ctx.signal);
