@@ -9,15 +9,17 @@
 import { F, type Tensor } from '../graph/index';
 
 /**
- * Next-token cross-entropy of `logits` [..., T, V] against int64 `tokens` [..., T]: 'token' gives the per-token loss
+ * Next-token cross-entropy of `logits` [..., T, V] against int64 `tokens` [..., T] (tokens may have fewer leading
+ * axes than the logits: they are then the same for every index of the extra ones): 'token' gives the per-token loss
  * [..., T] (0 at the last position, which has no target), 'sequence' each sequence's mean over its T − 1 predicted
  * positions [...], 'mean' the mean over all predicted positions (a scalar).
  */
 export function nextTokenLoss(logits: Tensor, tokens: Tensor, reduction: F.CrossEntropyReduction = 'mean'): Tensor {
-  const r = tokens.rank;
-  const T = tokens.shape[r - 1]!;
-  const V = logits.shape[logits.rank - 1]!;
-  if (tokens.dtype !== 'int64' || logits.rank !== r + 1 || tokens.shape.some((d, i) => d !== logits.shape[i])) {
+  const r = logits.rank - 1; // the loss's rank
+  const T = tokens.shape[tokens.rank - 1]!;
+  const V = logits.shape[r]!;
+  const extra = r - tokens.rank;
+  if (tokens.dtype !== 'int64' || extra < 0 || tokens.shape.some((d, i) => d !== logits.shape[extra + i])) {
     throw new Error(`nextTokenLoss: logits ${logits} do not match int64 tokens ${tokens}`);
   }
   const g = logits.graph;
@@ -26,7 +28,7 @@ export function nextTokenLoss(logits: Tensor, tokens: Tensor, reduction: F.Cross
     perToken = F.mul(F.reduceSum(logits, [-1]), 0); // nothing to predict: a zero loss, still a function of the logits
   } else {
     const classes = F.constant(g, [...Array(V).keys()], logits.dtype, [V]);
-    const targets = F.slice(F.gather(classes, tokens), [1], [T], [r - 1]); // [..., T − 1], float class numbers
+    const targets = F.slice(F.gather(classes, tokens), [1], [T], [tokens.rank - 1]); // [..., T − 1], float classes
     const x = F.slice(logits, [0], [T - 1], [r - 1]); // [..., T − 1, V]
     const z = F.sub(x, F.stopGradient(F.reduceMax(x, [-1], true)));
     const lse = F.log(F.reduceSum(F.exp(z), [-1]));
@@ -37,5 +39,11 @@ export function nextTokenLoss(logits: Tensor, tokens: Tensor, reduction: F.Cross
   if (reduction === 'token') return perToken;
   const counted = Math.max(1, T - 1);
   if (reduction === 'sequence') return F.div(F.reduceSum(perToken, [r - 1]), counted);
-  return F.div(F.reduceSum(perToken), counted * (tokens.size / T));
+  return F.div(F.reduceSum(perToken), counted * (perToken.size / T));
+}
+
+/** log softmax over the last axis, spelled out as above (WebGPU has no LogSoftmax kernel). */
+export function logSoftmax(x: Tensor): Tensor {
+  const z = F.sub(x, F.stopGradient(F.reduceMax(x, [-1], true)));
+  return F.sub(z, F.log(F.reduceSum(F.exp(z), [-1], true)));
 }

@@ -137,6 +137,8 @@ export class CompiledSession {
     readonly session: Ort.InferenceSession,
     readonly model: CompiledModel,
     readonly provider: string,
+    /** Whether some outputs stay on the device (SessionOptions.deviceOutputs on a device provider). */
+    readonly keepsOutputs = false,
   ) {}
 
   /** Whether this session's outputs can stay on the device (see SessionOptions.deviceOutputs). */
@@ -164,7 +166,10 @@ export class CompiledSession {
       }
       ortFeeds[inp.name] = new ort.Tensor(TENSOR_TYPE[inp.dtype], toOrtData(inp.dtype, data), inp.shape);
     }
-    const result = await this.session.run(ortFeeds, fetch ?? this.session.outputNames);
+    // onnxruntime-node 1.30 applies preferredOutputLocation by position in the fetch list, not by name (measured: a
+    // subset put the wrong outputs on the device), so sessions that keep outputs on the device fetch all of them.
+    const result = await this.session.run(ortFeeds, this.keepsOutputs ? this.session.outputNames
+      : fetch ?? this.session.outputNames);
     const outputs: RunResult['outputs'] = {};
     const device: RunResult['device'] = {};
     for (const [k, t] of Object.entries(result)) {
@@ -180,6 +185,8 @@ export class CompiledSession {
  * not built in) rather than because of the model. The CPU provider always starts: its failures are the model's.
  */
 function isProviderStartFailure(provider: string, message: string): boolean {
+  // "nodes assigned to the default CPU EP, but fallback ... disabled" (RuntimeOptions.noCpuFallback) is the model's.
+  if (/fallback to CPU EP has been explicitly disabled/i.test(message)) return false;
   return provider !== 'cpu' && /shared library|adapter|vulkan|backend not found|execution provider|EP\b/i.test(message);
 }
 
@@ -243,7 +250,8 @@ export class Runtime {
         });
         for (const p of newlyFailed) warn(`execution provider ${p} was skipped, running on ${provider}: ` +
           `${this.failed.get(p)}`);
-        return new CompiledSession(session, model, provider);
+        return new CompiledSession(session, model, provider, DEVICE_PROVIDERS.includes(provider) &&
+          !!opts.deviceOutputs);
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
         if (isProviderStartFailure(provider, msg)) {

@@ -28,7 +28,7 @@ import { StepState, float32Tensors, stateOutputs } from '../../runtime/stepState
 import type { HyperParamSpec } from '../../../shared/methodTypes';
 import { tokensOf, throwIfAborted } from '../shared/batches';
 import type { Params, UnlearnContext, UnlearnResult } from '../types';
-import { nextTokenLoss } from '../../model/nextTokenLoss';
+import { logSoftmax, nextTokenLoss } from '../../model/nextTokenLoss';
 
 export type BaselineObjective = 'ascent' | 'difference' | 'kl';
 
@@ -120,8 +120,8 @@ export function buildBaselineStep(c: ModelConfig, objective: BaselineObjective, 
  * flows into them; the gradient with respect to the edited logits is p_e − p_o per position (divided by B·T).
  */
 export function klToOriginal(originalLogits: Tensor, editedLogits: Tensor): Tensor {
-  const logPo = F.logSoftmax(originalLogits, -1);
-  const logPe = F.logSoftmax(editedLogits, -1);
+  const logPo = logSoftmax(originalLogits);
+  const logPe = logSoftmax(editedLogits);
   const perPosition = F.reduceSum(F.mul(F.exp(logPo), F.sub(logPo, logPe)), [-1]);
   return F.reduceMean(perPosition);
 }

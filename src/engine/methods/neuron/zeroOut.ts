@@ -17,7 +17,7 @@
 // Each graph also evaluates the unpatched model, and scores subtract that same graph's baseline.
 import { withModelFeeds } from '../shared/modelFeeds';
 import { F, Graph, compileGraph } from '../../graph/index';
-import { declareParams, dims, modelForward, nextTokenTargets } from '../../model/architecture';
+import { declareParams, dims, modelForward } from '../../model/architecture';
 import { registerMethod } from '../registry';
 import { throwIfAborted } from '../shared/batches';
 import type { UnlearnContext } from '../types';
@@ -62,8 +62,7 @@ export async function zeroOutScores(ctx: UnlearnContext): Promise<Float32Array[]
       const masks = g.input('masks', 'float32', [M, 1, 1, inner]);
       // [M, S1, T, V]
       const { logits } = modelForward(c, P, tokens, { onActivation: (l, a) => (l === last ? F.mul(a, masks) : a) });
-      const targets = F.expand(nextTokenTargets(tokens), [M, S1, T]);
-      return compileGraph(g, { loss: F.crossEntropy(logits, targets, { reduction: 'sequence' }) }); // [M, S1]
+      return compileGraph(g, { loss: nextTokenLoss(logits, tokens, 'sequence') }); // [M, S1]
     });
     const lastSums = new Float64Array(inner + 1); // index 0: baseline, 1 + i: neuron i zeroed
     for (let s0 = 0; s0 < N; s0 += S1) {

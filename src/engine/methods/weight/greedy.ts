@@ -60,11 +60,12 @@ function greedySession(rt: Runtime, c: ModelConfig, R: number, T: number) {
     const weights = g.input('weights', 'float32', [R]);
     const keep = g.input('keep', 'float32', [N]);
     const gradAcc = g.input('gradAcc', 'float32', [N]);
-    const parts = F.split(keep, sizes, 0);
-    const zeroed = names.map((n, i) => F.mul(P[n]!, F.reshape(parts[i]!, [...P[n]!.shape])));
+    let at = 0;
+    const zeroed = names.map((n, i) => F.mul(P[n]!, F.reshape(F.slice(keep, [at], [(at += sizes[i]!)], [0]),
+      [...P[n]!.shape])));
     const loss = weightedSequenceLoss(c, { ...P, ...Object.fromEntries(names.map((n, i) => [n, zeroed[i]!])) },
       tokens, weights);
-    const flat = (ts: Tensor[]) => F.concat(ts.map((t) => F.reshape(t, [-1])), 0);
+    const flat = (ts: Tensor[]) => concatAll(ts.map((t) => F.reshape(t, [-1])));
     const flatGrad = F.add(gradAcc, flat(gradients(loss, zeroed)));
     const score = F.where(F.greater(keep, 0.5), F.mul(flat(zeroed), flatGrad), EXCLUDED);
     const best = F.topK(score, 1, 0, true);
@@ -163,6 +164,13 @@ async function run(ctx: UnlearnContext): Promise<UnlearnResult> {
     ...[...pruned].map(([n, k]) => `${n}: ${k} zeroed`),
   ];
   return { params, masks, notes };
+}
+
+/** Concatenates along axis 0 in groups of 8 (WebGPU binds at most 16 buffers to one kernel). */
+function concatAll(ts: Tensor[]): Tensor {
+  while (ts.length > 1) ts = Array.from({ length: Math.ceil(ts.length / 8) }, (_, k) => F.concat(ts.slice(8 * k,
+    8 * k + 8), 0));
+  return ts[0]!;
 }
 
 /** Index of the first element of the sorted `xs` greater than `v`. */
