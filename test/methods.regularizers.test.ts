@@ -174,9 +174,9 @@ test('example-tied dropout feeds each example the same channel mask in every epo
   const C = TINY.n_embd;
   assert.deepEqual(reg.batchSpec!(3), { 'example-tied-dropout:mask': { dtype: 'float32', shape: [3, 1, C] } },
     'a mask over channels, broadcast over positions');
-  const epoch1 = reg.feeds!({ exampleIds: Uint32Array.of(5, 2, 9), params: {} })[
+  const epoch1 = reg.feeds!({ exampleIds: Uint32Array.of(5, 2, 9) })[
     'example-tied-dropout:mask'] as Float32Array;
-  const epoch2 = reg.feeds!({ exampleIds: Uint32Array.of(9, 5, 2), params: {} })[
+  const epoch2 = reg.feeds!({ exampleIds: Uint32Array.of(9, 5, 2) })[
     'example-tied-dropout:mask'] as Float32Array;
   const rowOf = (a: Float32Array, k: number) => Array.from(a.subarray(k * C, (k + 1) * C));
   assert.deepEqual(rowOf(epoch1, 0), rowOf(epoch2, 1)); // example 5

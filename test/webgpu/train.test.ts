@@ -96,3 +96,29 @@ test('a training run on a shared runtime frees its device state when it ends and
     assert.equal(left, 0, `${left} of ${outputs.length} device tensors held after the run (stop after ${stopAfter})`);
   }
 });
+
+// The three regularizers train on WebGPU with no node on the CPU and the CPU's losses. Example-tied dropout and loss
+// truncation feed only per-batch host values (masks, a cutoff), so the state stays on the device; spectral norm's
+// power iteration reads the weights on the host (weightFeeds), so its state is copied back before every step.
+for (const [id, hp, stateStays] of [['example-tied-dropout', {}, true], ['loss-truncation', { dropc: 0.5 }, true],
+  ['spectral-norm', { lam: 0.1 }, false]] as const) {
+  test(`training with ${id} on WebGPU: no CPU node, the CPU's losses${stateStays ? ', state on the device' : ''}`,
+    async () => {
+      const r = new Rng(5);
+      const data = Int32Array.from({ length: 32 * 16 }, () => r.int(14));
+      const job = { model: { name: 'gpt2', config: TINY_GPT2 }, hyper: { lr: 3e-3 }, seed: 1, batchSize: ROWS,
+        steps: 6, regularizer: { id, hp }, data: { kind: 'arrays' as const, fields: {
+          tokens: { dtype: 'int64' as const, rowShape: [16], data } } } };
+      const { result: a, runs } = await recordRuns(() => runTraining(job, { runtime: gpu }));
+      const b = await runTraining(job, { runtime: cpu });
+      assert.equal(a.result.provider, 'webgpu');
+      a.result.losses.forEach((l, s) => assert.ok(Math.abs(l - b.result.losses[s]!) <= 1e-4 * Math.abs(
+        b.result.losses[s]!), `step ${s + 1}: loss ${l} on WebGPU, ${b.result.losses[s]} on the CPU`));
+      const steps = runs.filter((x) => 'loss' in x.fetched);
+      assert.equal(steps.length, 6);
+      const weights = Object.keys(a.result.state.params);
+      const hostFed = steps.slice(1).flatMap((x) => weights.filter((n) => x.feeds[n] !== 'gpu-buffer'));
+      if (stateStays) assert.deepEqual(hostFed, [], 'weights fed from the host between steps');
+      else assert.ok(hostFed.length === 0 && runs.length > steps.length + 1, 'spectral norm copies the state back');
+    });
+}

@@ -124,9 +124,14 @@ export interface TrainingRegularizer {
   loss(base: LossBuilder): LossBuilder;
   /**
    * Feeds for the extra batch tensors of the next step. `exampleIds` are the data source's row indices of the batch
-   * (a stable id per training example across epochs); `params` are the weights the step starts from.
+   * (a stable id per training example across epochs).
    */
-  feeds?(step: { exampleIds: Uint32Array; params: Readonly<Record<string, Float32Array>> }): Record<string, HostArray>;
+  feeds?(step: { exampleIds: Uint32Array }): Record<string, HostArray>;
+  /**
+   * Feeds computed from the weights the step starts from (spectral norm's power iteration). On a device provider
+   * this copies the training state to the host before every step: prefer computing such values in the graph.
+   */
+  weightFeeds?(params: Readonly<Record<string, Float32Array>>): Record<string, HostArray>;
   /** Receives the step's extra outputs (those the wrapped loss returned) after each successful step. */
   afterStep?(outputs: Readonly<Record<string, HostArray>>): void;
   /** Numbers worth recording in the run manifest (e.g. sequences dropped). */

@@ -12,9 +12,9 @@
 // positions ≥ 0.2·T), and it fills its mask cache only on the first batch, leaving every later example an all-zero
 // mask. The example id is the training row's index in the data source (the same in every epoch); duplicated rows
 // share one id and so one mask.
-import { F } from '../../graph/index';
 import { Rng, deriveSeed } from '../../data/rng';
-import { gpt2Forward, nextTokenTargets } from '../../model/gpt2';
+import { gpt2Forward } from '../../model/gpt2';
+import { nextTokenLoss } from '../../model/nextTokenLoss';
 import { registerMethod } from '../registry';
 import type { RegularizerContext, TrainingRegularizer } from '../types';
 import { gpt2ConfigOf } from './common';
@@ -53,8 +53,7 @@ function create(ctx: RegularizerContext): TrainingRegularizer {
     // The model's own loss, with every block's input masked by the batch's per-example masks.
     loss: () => (_g, P, b) => {
       const masks = Array.from({ length: c.n_layer }, () => b[MASK]!);
-      return F.crossEntropy(gpt2Forward(c, P, b.tokens!, { blockInputMasks: masks }).logits,
-        nextTokenTargets(b.tokens!));
+      return nextTokenLoss(gpt2Forward(c, P, b.tokens!, { blockInputMasks: masks }).logits, b.tokens!);
     },
     feeds({ exampleIds }) {
       const out = new Float32Array(exampleIds.length * C);

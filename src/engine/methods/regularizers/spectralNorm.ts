@@ -106,7 +106,7 @@ function create(ctx: RegularizerContext): TrainingRegularizer {
     loss: (base) => (g, P, b) =>
       addToLoss(base(g, P, b), spectralPenalty(state.map((t) => P[t.name]!), state.map((t) => b[inputName(t.name)]!),
         lam)),
-    feeds({ params }) {
+    weightFeeds(params) {
       lastSigmas = state.flatMap((t) => powerIterationStep(params[t.name]!, t.rows, t.cols, t.u, t.dir));
       return Object.fromEntries(state.map((t) => [inputName(t.name), t.dir]));
     },
