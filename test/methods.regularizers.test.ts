@@ -17,7 +17,7 @@ import '../src/engine/methods/index';
 import { LossDropper, percentile } from '../src/engine/methods/regularizers/lossTruncation';
 import { exampleTiedEvalMask, exampleTiedMask,
   generalizationChannels } from '../src/engine/methods/regularizers/exampleTiedDropout';
-import { powerIterationStep, spectralBlocks, spectralPenalty } from '../src/engine/methods/regularizers/spectralNorm';
+import { powerIteration, spectralBlocks, spectralPenalty } from '../src/engine/methods/regularizers/spectralNorm';
 import type { RegularizerContext, TrainingRegularizer } from '../src/engine/methods/types';
 import { Runtime } from '../src/engine/runtime/session';
 import { Trainer } from '../src/engine/train/trainStep';
@@ -248,13 +248,29 @@ function sigmaMax(W: ArrayLike<number>, rows: number, cols: number, c0 = 0, w = 
   return Math.sqrt(Math.max(...A.map((row, i) => row[i]!)));
 }
 
+/** One step of the traced power iteration (powerIteration), run in float64 on the CPU: updates `u` in place, fills
+ * `dir` with u·vᵀ, returns each block's σ. */
+async function powerIterationStep(W: ArrayLike<number>, rows: number, cols: number, u: Float64Array[],
+  dir?: Float64Array): Promise<number[]> {
+  const blocks = u.length;
+  const s = await rt.session(`power-iteration:${rows}x${cols}/${blocks}`, () => {
+    const g = new Graph();
+    const it = powerIteration(g.input('w', 'float64', [rows, cols]), g.input('u', 'float64', [blocks, rows]), blocks);
+    return compileGraph(g, { newU: it.u, dir: it.dir, sigma: it.sigma });
+  });
+  const o = (await s.run({ w: Float64Array.from(W), u: Float64Array.from(u.flatMap((x) => Array.from(x))) })).outputs;
+  u.forEach((x, k) => x.set((o.newU as Float64Array).subarray(k * rows, (k + 1) * rows)));
+  dir?.set(o.dir as Float64Array);
+  return Array.from(o.sigma as Float64Array);
+}
+
 test('persistent power iteration converges to the largest singular value (2×2 by hand, random blocks by Jacobi)',
-  () => {
+  async () => {
   // [[3, 0], [4, 5]]: BᵀB = [[25, 20], [20, 25]], eigenvalues 45 and 5, so σ_max = √45.
     const u = [Float64Array.of(1, 0)];
-    const first = powerIterationStep([3, 0, 4, 5], 2, 2, u)[0]!;
+    const first = (await powerIterationStep([3, 0, 4, 5], 2, 2, u))[0]!;
     let est = first;
-    for (let k = 0; k < 60; k++) est = powerIterationStep([3, 0, 4, 5], 2, 2, u)[0]!;
+    for (let k = 0; k < 60; k++) est = (await powerIterationStep([3, 0, 4, 5], 2, 2, u))[0]!;
     assert.ok(Math.abs(est - Math.sqrt(45)) < 1e-12, `σ ${est} vs √45`);
     assert.ok(first < est - 1e-3, 'one step from a poor start is not yet converged: the vector persists across calls');
     // A 6×8 matrix in two column blocks of 4 (as c_attn is split per head).
@@ -263,7 +279,7 @@ test('persistent power iteration converges to the largest singular value (2×2 b
     const us = [0, 1].map(() => Float64Array.from({ length: 6 }, () => r.normal()));
     let sig: number[] = [];
     const trace: number[] = [];
-    for (let k = 0; k < 300; k++) trace.push((sig = powerIterationStep(W, 6, 8, us))[0]!);
+    for (let k = 0; k < 300; k++) trace.push((sig = await powerIterationStep(W, 6, 8, us))[0]!);
     for (const b of [0, 1]) {
       const exact = sigmaMax(W, 6, 8, 4 * b, 4);
       assert.ok(Math.abs(sig[b]! - exact) < 1e-9, `block ${b}: ${sig[b]} vs ${exact}`);
@@ -291,7 +307,7 @@ test('the spectral penalty\u2019s gradient equals finite differences of (λ/2)·
   const W0 = Float64Array.from({ length: rows * cols }, () => r.normal());
   const u = Array.from({ length: blocks }, () => Float64Array.from({ length: rows }, () => r.normal()));
   const M = new Float64Array(rows * cols);
-  for (let k = 0; k < 500; k++) powerIterationStep(W0, rows, cols, u, M); // converged u, v
+  for (let k = 0; k < 500; k++) await powerIterationStep(W0, rows, cols, u, M); // converged u, v
   const g = new Graph();
   const w = g.input('w', 'float64', [rows, cols]);
   const m = g.input('m', 'float64', [rows, cols]);

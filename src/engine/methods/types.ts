@@ -7,7 +7,7 @@ import type { Shape, TensorSpec } from '../graph/index';
 import type { ModelConfig } from '../model/architecture';
 import type { Gpt2Config } from '../model/gpt2';
 import type { HostArray, Runtime } from '../runtime/session';
-import type { LossBuilder } from '../train/trainStep';
+import type { LossBuilder, TrainStepSpec } from '../train/trainStep';
 import type { HyperValue, MethodInfo, MethodProgress } from '../../shared/methodTypes';
 
 export type Params = Map<string, Float32Array>;
@@ -127,11 +127,8 @@ export interface TrainingRegularizer {
    * (a stable id per training example across epochs).
    */
   feeds?(step: { exampleIds: Uint32Array }): Record<string, HostArray>;
-  /**
-   * Feeds computed from the weights the step starts from (spectral norm's power iteration). On a device provider
-   * this copies the training state to the host before every step: prefer computing such values in the graph.
-   */
-  weightFeeds?(params: Readonly<Record<string, Float32Array>>): Record<string, HostArray>;
+  /** Tensors carried from step to step outside autodiff (TrainStepSpec.carry), e.g. power-iteration vectors. */
+  carry?: TrainStepSpec['carry'];
   /** Receives the step's extra outputs (those the wrapped loss returned) after each successful step. */
   afterStep?(outputs: Readonly<Record<string, HostArray>>): void;
   /** Numbers worth recording in the run manifest (e.g. sequences dropped). */
@@ -141,7 +138,7 @@ export interface TrainingRegularizer {
 export interface RegularizerMethod extends MethodInfo {
   family: 'regularizer';
   usesRetain?: never;
-  /** Sets up the regularizer for one training run (host state such as power-iteration vectors lives in it). */
+  /** Sets up the regularizer for one training run (host state such as the loss-truncation buffer lives in it). */
   create(ctx: RegularizerContext): TrainingRegularizer;
   /**
    * Config fields of the trained model's evaluation mode, saved in its config.json so that every evaluation runs it

@@ -114,6 +114,7 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
     batch: (rows) => ({ ...def.batchSpec(config, rows), ...reg?.batchSpec?.(rows) }),
     loss: reg ? reg.loss(def.loss(config)) : def.loss(config),
     hyper: job.hyper,
+    carry: reg?.carry,
   };
   const tokensPerRow = def.tokensPerRow?.(config) ?? 1;
   const runtime = hooks.runtime ?? new Runtime(job.runtime);
@@ -147,7 +148,7 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
     // Steps run in groups of up to `perRun` in one session run: a group never crosses an epoch's end (so snapshots
     // and the next epoch's order stay where they were) and holds batches of one row count. A regularizer's host
     // state between steps (its feeds, afterStep) needs one step per run.
-    const perRun = reg?.feeds || reg?.weightFeeds || reg?.afterStep ? 1 : (job.runtime?.stepsPerRun ?? 1);
+    const perRun = reg?.feeds || reg?.carry || reg?.afterStep ? 1 : (job.runtime?.stepsPerRun ?? 1);
     while (losses.length < total) {
       if (hooks.shouldStop?.()) return { status: 'cancelled', result: await result() };
       if (batchInEpoch === perEpoch) {
@@ -165,8 +166,7 @@ export async function runTraining(job: TrainJob, hooks: LoopHooks = {}): Promise
       if (group.length === 1) {
         // A row's index in the source is its stable example id (the same row in every epoch).
         const rows = group[0]!;
-        const extra = { ...reg?.feeds?.({ exampleIds: rows }),
-          ...(reg?.weightFeeds ? reg.weightFeeds((await trainer.hostState()).params) : {}) };
+        const extra = reg?.feeds?.({ exampleIds: rows }) ?? {};
         results = [await trainer.step({ ...source.batch(rows), ...extra }, { rows: rows.length })];
         reg?.afterStep?.(results[0]!.outputs);
       } else results = await trainer.steps(group.map((rows) => source.batch(rows)), { rows: group[0]!.length });

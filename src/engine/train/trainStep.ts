@@ -5,7 +5,7 @@
 // only when asked (hostState: checkpoints, snapshots, the result).
 import { F, Graph, type Shape, type Tensor, type TensorSpec, compileGraph, gradients, numel } from '../graph/index';
 import type { CompiledModel } from '../graph/onnx/writer';
-import type { DeviceTensor, HostArray, Runtime } from '../runtime/session';
+import { type DeviceTensor, type HostArray, type Runtime, isDeviceTensor } from '../runtime/session';
 import type { AdamWHyperParams, TrainState } from '../../shared/engineMessages';
 import { adamwUpdate, resolveAdamW } from './adamw';
 import { type MultiStepResult, runSteps } from './multiStep';
@@ -32,6 +32,12 @@ export interface TrainStepSpec {
   batch: BatchSpecs;
   loss: LossBuilder;
   hyper?: AdamWHyperParams;
+  /**
+   * Float32 tensors carried from step to step outside autodiff (e.g. power-iteration vectors): the loss builder gets
+   * each as a batch tensor and must return its next value as the extra output `new:NAME`; the trainer feeds it back
+   * (on the device with WebGPU). They are not part of the saved training state.
+   */
+  carry?: Record<string, { shape: Shape; init: Float32Array }>;
 }
 
 /**
@@ -68,6 +74,7 @@ export function buildTrainStep(spec: TrainStepSpec, batch: Record<string, Tensor
   }
   for (const n of Object.keys(batch)) if (n in spec.params) throw new Error(
     `"${n}" is both a parameter and a batch tensor`);
+  const carry = spec.carry ?? {};
 
   const g = new Graph();
   const params: Record<string, Tensor> = {};
@@ -76,15 +83,19 @@ export function buildTrainStep(spec: TrainStepSpec, batch: Record<string, Tensor
   const v = names.map((n) => g.input(stepNames.v(n), 'float32', spec.params[n]!));
   const batchTensors: Record<string, Tensor> = {};
   for (const [n, s] of Object.entries(batch)) batchTensors[n] = g.input(n, s.dtype, s.shape);
+  for (const [n, c] of Object.entries(carry)) batchTensors[n] = g.input(n, 'float32', c.shape);
   const step = g.input(stepNames.step, 'float32', []);
   const lr = g.input(stepNames.lr, 'float32', []);
 
   const built = spec.loss(g, params, batchTensors);
   const { loss, outputs: extra } = 'outputs' in built ? built : { loss: built, outputs: {} };
+  const carried = (n: string) => n.startsWith('new:') && n.slice(4) in carry;
   for (const n of Object.keys(extra)) {
-    if (RESERVED.test(n) || n in spec.params || n in batch) throw new Error(
+    if ((RESERVED.test(n) && !carried(n)) || n in spec.params || n in batch) throw new Error(
       `"${n}" cannot be an extra output of the loss: it is reserved or names a parameter or batch tensor`);
   }
+  for (const n of Object.keys(carry)) if (!(`new:${n}` in extra)) throw new Error(
+    `the loss returns no "new:${n}" for the carried tensor "${n}"`);
   if (loss.size !== 1 || loss.dtype !== 'float32') throw new Error(`the loss must be a float32 scalar, got ${loss}`);
   const ps = names.map((n) => params[n]!);
   const grads = gradients(loss, ps);
@@ -168,6 +179,8 @@ export class Trainer {
   private device: DeviceState | null = null;
   private step_ = 0;
   private busy = false;
+  /** The carried tensors (TrainStepSpec.carry): host arrays, or device tensors after a step on WebGPU. */
+  private carried: Record<string, DeviceTensor | HostArray>;
 
   /** `init.params` are taken over, not copied (they are replaced, never written to). */
   constructor(
@@ -178,6 +191,7 @@ export class Trainer {
     resolveAdamW(spec.hyper); // fail early on bad hyper-parameters
     this.current = initialState(spec.params, init.params, init);
     this.step_ = this.current.step;
+    this.carried = Object.fromEntries(Object.entries(spec.carry ?? {}).map(([n, c]) => [n, c.init]));
   }
 
   /**
@@ -224,6 +238,7 @@ export class Trainer {
   dispose(): void {
     disposeAll(this.device);
     this.device = null;
+    for (const t of Object.values(this.carried)) if (isDeviceTensor(t)) t.dispose();
   }
 
   /** One optimizer step on a batch. `rows` picks the batch shape when the spec's batch is a function of it. */
@@ -242,6 +257,7 @@ export class Trainer {
         if (batch[n] === undefined) throw new Error(`batch tensor "${n}" is missing`);
         feeds[n] = batch[n]!;
       }
+      Object.assign(feeds, this.carried);
       for (const n of Object.keys(this.spec.params)) {
         feeds[n] = s.params[n]!;
         feeds[stepNames.m(n)] = s.m[n]!;
@@ -254,6 +270,12 @@ export class Trainer {
       for (const [n, a] of Object.entries(outputs)) if (!n.startsWith('new:') && n !== stepNames.loss) extra[
         n] = a as HostArray;
       const loss = (outputs[stepNames.loss] as Float32Array)[0]!;
+      const carried = Object.fromEntries(Object.keys(this.carried).map((n) => [n, device[`new:${n}`] ??
+        outputs[`new:${n}`] as HostArray]));
+      for (const [n, t] of Object.entries(Number.isFinite(loss) ? this.carried : carried)) {
+        if (isDeviceTensor(t) && t !== carried[n]) t.dispose();
+      }
+      if (Number.isFinite(loss)) this.carried = carried;
       const names = Object.keys(this.spec.params);
       if (Object.keys(device).length > 0) {
         const next: DeviceState = { params: {}, m: {}, v: {} };
@@ -293,7 +315,11 @@ export class Trainer {
    */
   async steps(batches: readonly Record<string, HostArray | ArrayLike<number>>[],
     opts: { rows?: number; lr?: number } = {}): Promise<StepResult[]> {
-    if (batches.length === 1) return [await this.step(batches[0]!, opts)];
+    if (batches.length === 1 || this.spec.carry) {
+      const done: StepResult[] = []; // (carried tensors are not Loop-carried: one run per step)
+      for (const b of batches) done.push(await this.step(b, opts));
+      return done;
+    }
     if (this.busy) throw new Error('Trainer.steps called while a step is running');
     this.busy = true;
     let r: MultiStepResult;

@@ -5,12 +5,13 @@
 // split dimension only for c_attn; we split c_proj the same way), and the MLP c_fc and c_proj whole. The sum is of
 // σ, not σ² (spec §7.9).
 //
-// σ is estimated with ONE power-iteration step per training step from a persistent vector u per block (host state,
-// drawn from N(0, 1) with the job's seed): v = Bᵀu/‖Bᵀu‖, u = Bv/‖Bv‖, σ = uᵀBv. The iteration runs on the host, on
-// the weights the step starts from and outside autodiff, as the reference updates u without gradient. The graph then
-// needs only Σ_B uᵀBv = Σ_W sum(W ⊙ M_W), where M_W holds u·vᵀ in each block's place: one extra input per
-// regularized weight, and its gradient (λ/2)·M_W is exactly the gradient of (λ/2)·Σσ with u and v held fixed (which,
-// once u and v have converged, is the gradient of the true spectral norms).
+// σ is estimated with ONE power-iteration step per training step from a persistent vector u per block (drawn from
+// N(0, 1) with the job's seed): v = Bᵀu/‖Bᵀu‖, u = Bv/‖Bv‖, σ = uᵀBv = ‖Bv‖. The iteration is part of the step graph,
+// on the weights the step starts from and outside autodiff (the reference updates u without gradient); the vectors
+// are tensors the trainer carries from step to step (TrainStepSpec.carry), so with WebGPU they stay on the device
+// with the weights. The penalty is then Σ_B uᵀBv = Σ_W sum(W ⊙ M_W), where M_W holds u·vᵀ in each block's place, and
+// its gradient (λ/2)·M_W is exactly the gradient of (λ/2)·Σσ with u and v held fixed (which, once u and v have
+// converged, is the gradient of the true spectral norms).
 import { F, type Shape, type Tensor } from '../../graph/index';
 import { Rng, deriveSeed } from '../../data/rng';
 import { registerMethod } from '../registry';
@@ -26,51 +27,25 @@ export function spectralBlocks(name: string, shape: Shape, nHead: number): numbe
 }
 
 /**
- * One power-iteration step for each column block of W ([rows, cols] row-major, split into `u.length` blocks of
- * cols/blocks columns). Updates each block's u in place, writes u·vᵀ into `dir` (same layout as W) and returns the
- * blocks' σ = uᵀBv = ‖Bv‖ (with the updated u).
+ * One power-iteration step for each column block of W [rows, cols] (split into `blocks` blocks of cols/blocks
+ * columns) from u [blocks, rows], traced outside autodiff: the updated u, u·vᵀ in W's layout ([rows, cols]) and the
+ * blocks' σ = ‖Bv‖ [blocks]. A zero vector stays zero.
  */
-export function powerIterationStep(W: ArrayLike<number>, rows: number, cols: number, u: Float64Array[],
-  dir?: { [i: number]: number }): number[] {
-  const blocks = u.length;
+export function powerIteration(W: Tensor, u: Tensor, blocks: number): { u: Tensor; dir: Tensor; sigma: Tensor } {
+  const [rows, cols] = W.shape as [number, number];
   const w = cols / blocks;
   if (!Number.isInteger(w)) throw new RangeError(`${cols} columns do not split into ${blocks} blocks`);
-  const sigmas: number[] = [];
-  const v = new Float64Array(w);
-  const bv = new Float64Array(rows);
-  for (let k = 0; k < blocks; k++) {
-    const uk = u[k]!;
-    const c0 = k * w;
-    // v = Bᵀu / ‖Bᵀu‖
-    v.fill(0);
-    for (let i = 0; i < rows; i++) {
-      const ui = uk[i]!;
-      const row = i * cols + c0;
-      for (let j = 0; j < w; j++) v[j] += W[row + j]! * ui;
-    }
-    normalize(v);
-    // u = Bv / ‖Bv‖, σ = ‖Bv‖
-    for (let i = 0; i < rows; i++) {
-      const row = i * cols + c0;
-      let s = 0;
-      for (let j = 0; j < w; j++) s += W[row + j]! * v[j]!;
-      bv[i] = s;
-    }
-    const sigma = normalize(bv);
-    uk.set(bv);
-    sigmas.push(sigma);
-    if (dir) for (let i = 0; i < rows; i++) for (let j = 0; j < w; j++) dir[i * cols + c0 + j] = uk[i]! * v[j]!;
-  }
-  return sigmas;
+  const B = F.transpose(F.reshape(F.stopGradient(W), [rows, blocks, w]), [1, 0, 2]); // [blocks, rows, w]
+  const v = normalize(F.reshape(F.matmul(F.reshape(F.stopGradient(u), [blocks, 1, rows]), B), [blocks, w]));
+  const bv = normalize(F.reshape(F.matmul(B, F.reshape(v.x, [blocks, w, 1])), [blocks, rows]));
+  const dir = F.reshape(F.transpose(F.mul(F.unsqueeze(bv.x, 2), F.unsqueeze(v.x, 1)), [1, 0, 2]), [rows, cols]);
+  return { u: bv.x, dir, sigma: F.reshape(bv.norm, [blocks]) };
 }
 
-/** Scales x to unit length in place and returns its former length (a zero vector stays zero). */
-function normalize(x: Float64Array): number {
-  let n = 0;
-  for (let i = 0; i < x.length; i++) n += x[i]! * x[i]!;
-  n = Math.sqrt(n);
-  if (n > 0) for (let i = 0; i < x.length; i++) x[i]! /= n;
-  return n;
+/** x scaled to unit length along its last axis, and that length (keepdims). */
+function normalize(x: Tensor): { x: Tensor; norm: Tensor } {
+  const norm = F.sqrt(F.reduceSum(F.mul(x, x), [-1], true));
+  return { x: F.div(x, F.where(F.greater(norm, 0), norm, 1)), norm };
 }
 
 /** (λ/2)·Σ sum(W ⊙ M): the penalty term, in the weights' dtype. */
@@ -82,7 +57,8 @@ export function spectralPenalty(weights: readonly Tensor[], directions: readonly
   return F.mul(sum, F.scalar(g, lam / 2, dtype));
 }
 
-const inputName = (param: string) => `spectral:${param}`;
+const carried = (param: string) => `spectral:u:${param}`;
+const SIGMAS = 'spectral:sigmas';
 
 function create(ctx: RegularizerContext): TrainingRegularizer {
   const c = gpt2ConfigOf('spectral-norm', ctx);
@@ -91,28 +67,26 @@ function create(ctx: RegularizerContext): TrainingRegularizer {
     .map(([name, shape]) => ({ name, shape, blocks: spectralBlocks(name, shape, c.n_head) }))
     .filter((t) => t.blocks > 0);
   const rng = new Rng(deriveSeed(ctx.seed, 'spectral-norm:u'));
-  const state = targets.map((t) => ({
-    ...t,
-    rows: t.shape[0]!,
-    cols: t.shape[1]!,
-    u: Array.from({ length: t.blocks }, () => Float64Array.from({ length: t.shape[0]! }, () => rng.normal())),
-    dir: new Float32Array(t.shape[0]! * t.shape[1]!),
-  }));
-  let lastSigmas: number[] = [];
+  const carry = Object.fromEntries(targets.map((t) => [carried(t.name), { shape: [t.blocks, t.shape[0]!],
+    init: Float32Array.from({ length: t.blocks * t.shape[0]! }, () => rng.normal()) }]));
+  let lastSigmas: ArrayLike<number> = [];
   return {
     key: `spectral-norm(lam=${lam})`,
-    batchSpec: () =>
-      Object.fromEntries(state.map((t) => [inputName(t.name), { dtype: 'float32' as const, shape: t.shape }])),
-    loss: (base) => (g, P, b) =>
-      addToLoss(base(g, P, b), spectralPenalty(state.map((t) => P[t.name]!), state.map((t) => b[inputName(t.name)]!),
-        lam)),
-    weightFeeds(params) {
-      lastSigmas = state.flatMap((t) => powerIterationStep(params[t.name]!, t.rows, t.cols, t.u, t.dir));
-      return Object.fromEntries(state.map((t) => [inputName(t.name), t.dir]));
+    carry,
+    loss: (base) => (g, P, b) => {
+      const its = targets.map((t) => powerIteration(P[t.name]!, b[carried(t.name)]!, t.blocks));
+      const built = addToLoss(base(g, P, b), spectralPenalty(targets.map((t) => P[t.name]!), its.map((x) => x.dir),
+        lam));
+      const [loss, outputs] = 'outputs' in built ? [built.loss, built.outputs] : [built, {}];
+      targets.forEach((t, i) => (outputs[`new:${carried(t.name)}`] = its[i]!.u));
+      return { loss, outputs: { ...outputs, [SIGMAS]: F.concat(its.map((x) => x.sigma), 0) } };
+    },
+    afterStep(outputs) {
+      lastSigmas = outputs[SIGMAS] as Float32Array;
     },
     summary: () =>
-      ({ blocks: lastSigmas.length, sigmaSum: lastSigmas.reduce((a, s) => a + s, 0),
-        sigmaMax: Math.max(0, ...lastSigmas) }),
+      ({ blocks: lastSigmas.length, sigmaSum: Array.from(lastSigmas).reduce((a, s) => a + s, 0),
+        sigmaMax: Math.max(0, ...Array.from(lastSigmas)) }),
   };
 }
 
