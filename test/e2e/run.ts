@@ -283,12 +283,19 @@ async function waitForExtension(page: Page): Promise<void> {
 }
 
 async function openFromExplorer(page: Page, file: string): Promise<void> {
-  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first();
-  await row.waitFor({ state: 'visible', timeout: wait(30_000) });
-  await row.dblclick();
+  // Double-clicked again when its tab does not become active: files written just before (an export) can re-render
+  // the Explorer list between finding the row and the click, so that the click lands on a neighbouring row.
+  const tab = page.locator(`.tab.active[aria-label*="${file}"]`).first();
+  await until(`${file} open in the active tab`, 90_000, async () => {
+    const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first();
+    await row.waitFor({ state: 'visible', timeout: wait(30_000) });
+    await row.dblclick();
+    const open = await tab.waitFor({ state: 'visible', timeout: wait(10_000) }).then(() => true, () => false);
+    if (!open) log(`${file}: its tab is not active after the double-click; clicking it again`);
+    return open;
+  });
   await page.locator('.notebook-editor .cell-list-container:visible').first().waitFor(
     { state: 'visible', timeout: wait(30_000) });
-  await page.locator(`.tab.active[aria-label*="${file}"]`).first().waitFor({ state: 'visible', timeout: wait(10_000) });
 }
 
 /** The notebook toolbar's action labels, for failure messages. */
