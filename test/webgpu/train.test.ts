@@ -6,6 +6,7 @@ import { Rng } from '../../src/engine/data/rng';
 import { Runtime } from '../../src/engine/runtime/session';
 import { getModel } from '../../src/engine/train/models';
 import { runTraining } from '../../src/engine/train/trainLoop';
+import { F } from '../../src/engine/graph/index';
 import { Trainer } from '../../src/engine/train/trainStep';
 import { TINY_GPT2, providerPair, recordRuns } from './device';
 
@@ -124,3 +125,24 @@ for (const [id, hp] of REGULARIZERS) {
     assert.deepEqual(runs.flatMap((x) => x.onDevice).filter((t) => t.location !== 'none'), [], 'device freed');
   });
 }
+
+test('a step with a non-finite loss keeps the carried tensors and frees the ones it produced', async () => {
+  // loss = Σ w·x (NaN when x is); the carried c becomes c + 1; `seen` returns the c a step was fed.
+  const t = new Trainer(gpu, { key: 'carry-test', params: { w: [2] }, batch: { x: { dtype: 'float32', shape: [2] } },
+    carry: { c: { shape: [2], init: Float32Array.of(0, 10) } },
+    loss: (_g, P, b) => ({ loss: F.reduceSum(F.mul(P.w!, b.x!)),
+      outputs: { 'new:c': F.add(b.c!, 1), 'seen': F.add(b.c!, 0) } }) }, { params: { w: Float32Array.of(1, 2) } });
+  const seen = (r: { outputs: Record<string, unknown> }) => Array.from(r.outputs.seen as Float32Array);
+  assert.deepEqual(seen(await t.step({ x: Float32Array.of(1, 1) })), [0, 10]);
+  const { result, runs } = await recordRuns(() => t.step({ x: Float32Array.of(NaN, 1) }).then(() => 'kept',
+    (e: Error) => e.name));
+  assert.equal(result, 'NonFiniteLossError');
+  const produced = runs.flatMap((x) => x.onDevice);
+  assert.equal(produced.length, 4, 'new:w, new:m:w, new:v:w and new:c on the device');
+  assert.deepEqual(produced.filter((x) => x.location !== 'none'), [], 'the discarded step freed its device outputs');
+  // The next step is fed the carried value of the last finite step, from the device.
+  const { result: next, runs: nextRuns } = await recordRuns(() => t.step({ x: Float32Array.of(1, 1) }));
+  assert.deepEqual(seen(next), [1, 11]);
+  assert.equal(nextRuns[0]!.feeds.c, 'gpu-buffer');
+  t.dispose();
+});

@@ -225,12 +225,6 @@ export class Trainer {
     return this.current;
   }
 
-  /** Frees the device copy of the state (after copying it to the host); the trainer stays usable. */
-  async release(): Promise<void> {
-    await this.hostState();
-    this.dispose();
-  }
-
   /**
    * Frees the device copy of the state without copying it: for a trainer that is done, stopped or failed. A state
    * not copied by hostState() before is gone, and the trainer with it.
@@ -272,9 +266,8 @@ export class Trainer {
       const loss = (outputs[stepNames.loss] as Float32Array)[0]!;
       const carried = Object.fromEntries(Object.keys(this.carried).map((n) => [n, device[`new:${n}`] ??
         outputs[`new:${n}`] as HostArray]));
-      for (const [n, t] of Object.entries(Number.isFinite(loss) ? this.carried : carried)) {
-        if (isDeviceTensor(t) && t !== carried[n]) t.dispose();
-      }
+      // The replaced tensors are freed after a finite step, the new ones after a step whose result is discarded.
+      for (const t of Object.values(Number.isFinite(loss) ? this.carried : carried)) if (isDeviceTensor(t)) t.dispose();
       if (Number.isFinite(loss)) this.carried = carried;
       const names = Object.keys(this.spec.params);
       if (Object.keys(device).length > 0) {
@@ -315,11 +308,8 @@ export class Trainer {
    */
   async steps(batches: readonly Record<string, HostArray | ArrayLike<number>>[],
     opts: { rows?: number; lr?: number } = {}): Promise<StepResult[]> {
-    if (batches.length === 1 || this.spec.carry) {
-      const done: StepResult[] = []; // (carried tensors are not Loop-carried: one run per step)
-      for (const b of batches) done.push(await this.step(b, opts));
-      return done;
-    }
+    // Carried tensors are not Loop-carried: one run per step.
+    if (batches.length === 1 || this.spec.carry) return this.oneByOne(batches, opts);
     if (this.busy) throw new Error('Trainer.steps called while a step is running');
     this.busy = true;
     let r: MultiStepResult;
@@ -338,6 +328,11 @@ export class Trainer {
       this.step_ = r.state.step;
       return r.losses.map((loss, i) => ({ loss, provider: r.provider, outputs: r.outputs[i]! }));
     }
+    return this.oneByOne(batches, opts);
+  }
+
+  private async oneByOne(batches: readonly Record<string, HostArray | ArrayLike<number>>[],
+    opts: { rows?: number; lr?: number }): Promise<StepResult[]> {
     const done: StepResult[] = [];
     for (const b of batches) done.push(await this.step(b, opts));
     return done;
