@@ -266,7 +266,7 @@ async function powerIterationStep(W: ArrayLike<number>, rows: number, cols: numb
 
 test('persistent power iteration converges to the largest singular value (2×2 by hand, random blocks by Jacobi)',
   async () => {
-  // [[3, 0], [4, 5]]: BᵀB = [[25, 20], [20, 25]], eigenvalues 45 and 5, so σ_max = √45.
+    // [[3, 0], [4, 5]]: BᵀB = [[25, 20], [20, 25]], eigenvalues 45 and 5, so σ_max = √45.
     const u = [Float64Array.of(1, 0)];
     const first = (await powerIterationStep([3, 0, 4, 5], 2, 2, u))[0]!;
     let est = first;

@@ -148,11 +148,11 @@ export async function runBaseline(ctx: UnlearnContext, o: BaselineRun): Promise<
   // Weights and AdamW moments are the state each step replaces (on the device with WebGPU); the original weights
   // of the KL term are constants.
   const zeros = new Map(shapes.map(([n]) => [n, new Float32Array(ctx.params.get(n)!.length)]));
-  const prefixed = (p: string, arrays: ReadonlyMap<string, Float32Array>) => Object.fromEntries(Object.entries(
-    float32Tensors(shapes, arrays)).map(([n, t]) => [`${p}${n}`, t]));
+  const renamed = (name: (n: string) => string, arrays: ReadonlyMap<string, Float32Array>) => Object.fromEntries(
+    Object.entries(float32Tensors(shapes, arrays)).map(([n, t]) => [name(n), t]));
   const st = await StepState.create(ctx.runtime, {
-    constants: o.objective === 'kl' ? prefixed('orig:', ctx.params) : {},
-    state: { ...float32Tensors(shapes, ctx.params), ...prefixed('m:', zeros), ...prefixed('v:', zeros) },
+    constants: o.objective === 'kl' ? renamed(names.orig, ctx.params) : {},
+    state: { ...float32Tensors(shapes, ctx.params), ...renamed(names.m, zeros), ...renamed(names.v, zeros) },
   });
 
   const cols = forget.cols;

@@ -144,7 +144,7 @@ async function run(ctx: UnlearnContext): Promise<UnlearnResult> {
   const model = await modelOnDevice(rt, c, params);
   try {
     for (const group of groups) {
-    // h_k = Σ_b l_kb·g_b on each slice of the group, for the pivots that are not zero.
+      // h_k = Σ_b l_kb·g_b on each slice of the group, for the pivots that are not zero.
       const used = Array.from(pivots.keys()).filter((k) => pivots[k]! > 0);
       const h = used.map(() => group.map((sl) => new Float64Array(sl.end - sl.start)));
       for (let b = 0; b < n; b++) {
